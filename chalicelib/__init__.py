@@ -1,0 +1,1 @@
+"""AI Maker's application code. Nothing here imports chalice."""

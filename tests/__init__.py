@@ -1,0 +1,1 @@
+"""AI Maker test suite."""

@@ -1,0 +1,369 @@
+"""Fake Gemini REST API (generateContent) on localhost, for driving the real google-genai SDK."""
+
+import json
+import re
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+
+JsonDict = dict[str, Any]
+
+# The SDK prefixes the path with its api_version (v1 by default in google-genai 3.x, v1beta
+# when GOOGLE_GENAI_API_VERSION=beta), so any v1* version is accepted.
+_GENERATE_CONTENT = re.compile(
+    r"^/(?P<version>v1[a-z0-9]*)/models/(?P<model>[^/:?]+):generateContent$"
+)
+
+# Canonical google.rpc.Code names, so errors look like the ones Google sends.
+_STATUS_NAMES: dict[int, str] = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    408: "DEADLINE_EXCEEDED",
+    409: "ABORTED",
+    429: "RESOURCE_EXHAUSTED",
+    499: "CANCELLED",
+    500: "INTERNAL",
+    501: "UNIMPLEMENTED",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
+DEFAULT_REPLY_PREFIX = "fake reply to: "
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    path: str
+    model: str | None
+    headers: dict[str, str]
+    body: JsonDict
+
+
+@dataclass(frozen=True)
+class FakeReply:
+    """One scripted answer; with neither body nor text, a 200 gets the default reply."""
+
+    status: int = 200
+    body: JsonDict | None = None
+    text: str | None = None
+    delay_seconds: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
+    # Pin usage metadata for assertions instead of the counts derived from text lengths.
+    prompt_tokens: int | None = None
+    reply_tokens: int | None = None
+
+
+def reply_text(
+    text: str, prompt_tokens: int | None = None, reply_tokens: int | None = None
+) -> FakeReply:
+    return FakeReply(text=text, prompt_tokens=prompt_tokens, reply_tokens=reply_tokens)
+
+
+def error(
+    status: int,
+    message: str = "fake error",
+    status_name: str | None = None,
+    *,
+    retry_after_seconds: int | None = None,
+) -> FakeReply:
+    payload: JsonDict = {
+        "code": status,
+        "message": message,
+        "status": status_name or _STATUS_NAMES.get(status, "UNKNOWN"),
+    }
+    headers: dict[str, str] = {}
+    if retry_after_seconds is not None:
+        payload["details"] = [
+            {
+                "@type": "type.googleapis.com/google.rpc.RetryInfo",
+                "retryDelay": f"{retry_after_seconds}s",
+            }
+        ]
+        headers["Retry-After"] = str(retry_after_seconds)
+    return FakeReply(status=status, body={"error": payload}, headers=headers)
+
+
+def blocked_prompt(reason: str = "SAFETY") -> FakeReply:
+    return FakeReply(
+        body={
+            "promptFeedback": {"blockReason": reason},
+            "usageMetadata": {"promptTokenCount": 1, "totalTokenCount": 1},
+        }
+    )
+
+
+def blocked_reply() -> FakeReply:
+    # Google omits `content` entirely when a candidate is stopped for safety.
+    return FakeReply(
+        body={
+            "candidates": [
+                {
+                    "finishReason": "SAFETY",
+                    "index": 0,
+                    "safetyRatings": [
+                        {"category": "HARM_CATEGORY_HARASSMENT", "probability": "HIGH"}
+                    ],
+                }
+            ],
+            "usageMetadata": {"promptTokenCount": 1, "totalTokenCount": 1},
+        }
+    )
+
+
+def slow(seconds: float) -> FakeReply:
+    return FakeReply(delay_seconds=seconds)
+
+
+def token_count(text: str) -> int:
+    return max(1, len(text) // 4)
+
+
+def _texts(content: Any) -> list[str]:
+    if not isinstance(content, dict):
+        return []
+    parts = content.get("parts")
+    if not isinstance(parts, list):
+        return []
+    return [p["text"] for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str)]
+
+
+def _last_user_text(body: JsonDict) -> str:
+    contents = body.get("contents")
+    if not isinstance(contents, list):
+        return ""
+    for content in reversed(contents):
+        # The API treats a missing role as "user".
+        if isinstance(content, dict) and content.get("role", "user") == "user":
+            return "".join(_texts(content))
+    return ""
+
+
+def _prompt_text(body: JsonDict) -> str:
+    contents = body.get("contents")
+    pieces = _texts(body.get("systemInstruction"))
+    if isinstance(contents, list):
+        for content in contents:
+            pieces.extend(_texts(content))
+    return "".join(pieces)
+
+
+def build_reply_body(
+    model: str,
+    request_body: JsonDict,
+    text: str | None = None,
+    prompt_tokens: int | None = None,
+    reply_tokens: int | None = None,
+) -> JsonDict:
+    """The JSON generateContent answers with; text defaults to one derived from the request."""
+    if text is None:
+        text = DEFAULT_REPLY_PREFIX + _last_user_text(request_body)
+    prompt = prompt_tokens if prompt_tokens is not None else token_count(_prompt_text(request_body))
+    reply = reply_tokens if reply_tokens is not None else token_count(text)
+    return {
+        "candidates": [
+            {
+                "content": {"role": "model", "parts": [{"text": text}]},
+                "finishReason": "STOP",
+                "index": 0,
+            }
+        ],
+        "usageMetadata": {
+            "promptTokenCount": prompt,
+            "candidatesTokenCount": reply,
+            "totalTokenCount": prompt + reply,
+        },
+        "modelVersion": model,
+        "responseId": "fake-response",
+    }
+
+
+def _error_body(status: int, message: str) -> JsonDict:
+    return {
+        "error": {
+            "code": status,
+            "message": message,
+            "status": _STATUS_NAMES.get(status, "UNKNOWN"),
+        }
+    }
+
+
+class _Server(ThreadingHTTPServer):
+    def __init__(self, fake: "FakeGemini") -> None:
+        self.fake = fake
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    # HTTP/1.0 closes the socket after every reply; with keep-alive, idle handler threads would
+    # block in readline and make server_close() (which joins them) wait for the client.
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_PATCH(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
+
+    def _handle(self) -> None:
+        server = self.server
+        assert isinstance(server, _Server)
+        fake = server.fake
+        path = self.path.split("?", 1)[0]
+        match = _GENERATE_CONTENT.match(path)
+        model = match.group("model") if match else None
+
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            parsed: Any = json.loads(raw) if raw else {}
+        except ValueError:
+            parsed = None
+        headers: dict[str, str] = {}
+        for name, value in self.headers.items():
+            # Header names are case-insensitive on the wire; lowercase them for easy lookups.
+            key = name.lower()
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
+        body: JsonDict = parsed if isinstance(parsed, dict) else {}
+        fake._record(RecordedRequest(path=self.path, model=model, headers=headers, body=body))
+
+        if match is None or self.command != "POST":
+            self._send(404, _error_body(404, f"Method not found: {self.command} {path}"))
+            return
+        if not isinstance(parsed, dict):
+            self._send(400, _error_body(400, "Invalid JSON payload received."))
+            return
+
+        reply = fake._next_reply()
+        if reply.delay_seconds > 0 and fake._stopping.wait(reply.delay_seconds):
+            # Stopping: drop the connection unanswered so stop() never waits on a delay.
+            return
+        self._send(reply.status, self._reply_body(reply, model or "", body), reply.headers)
+
+    @staticmethod
+    def _reply_body(reply: FakeReply, model: str, request_body: JsonDict) -> JsonDict:
+        if reply.body is not None:
+            return reply.body
+        if reply.text is not None or reply.status == 200:
+            return build_reply_body(
+                model, request_body, reply.text, reply.prompt_tokens, reply.reply_tokens
+            )
+        return _error_body(reply.status, HTTPStatus(reply.status).phrase)
+
+    def _send(self, status: int, body: JsonDict, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:
+            # The client may have timed out and hung up already; that is what the test wanted.
+            pass
+
+
+class FakeGemini:
+    """A Gemini API stand-in on 127.0.0.1 that records requests and plays scripted replies."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: list[RecordedRequest] = []
+        self._replies: deque[FakeReply] = deque()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("FakeGemini is not running; call start() first")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def last_request(self) -> RecordedRequest:
+        with self._lock:
+            if not self._requests:
+                raise AssertionError("FakeGemini has received no requests")
+            return self._requests[-1]
+
+    def queue(self, *replies: FakeReply) -> None:
+        with self._lock:
+            self._replies.extend(replies)
+
+    def clear(self) -> None:
+        """Forget recorded requests and any scripted replies not yet used."""
+        with self._lock:
+            self._requests.clear()
+            self._replies.clear()
+
+    def start(self) -> Self:
+        if self._server is not None:
+            raise RuntimeError("FakeGemini is already running")
+        self._stopping.clear()
+        self._server = _Server(self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-gemini",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        # Wake delayed handlers first: server_close() joins handler threads.
+        self._stopping.set()
+        server.shutdown()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self._requests.append(request)
+
+    def _next_reply(self) -> FakeReply:
+        with self._lock:
+            return self._replies.popleft() if self._replies else FakeReply()
