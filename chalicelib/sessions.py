@@ -262,17 +262,21 @@ class SessionStore:
                 raise StorageUnavailable() from exc
         raise StorageUnavailable()
 
+    @staticmethod
+    def message_item(session_id: str, message: StoredMessage) -> dict[str, Any]:
+        return {
+            "pk": partition_key(session_id),
+            "sk": MESSAGE_PREFIX + message.id,
+            "role": message.role,
+            "content": message.content,
+            "createdAt": message.created_at,
+        }
+
     def _put_message(self, session_id: str, message: StoredMessage) -> Any:
         return {
             "Put": {
                 "TableName": self._table.name,
-                "Item": {
-                    "pk": partition_key(session_id),
-                    "sk": MESSAGE_PREFIX + message.id,
-                    "role": message.role,
-                    "content": message.content,
-                    "createdAt": message.created_at,
-                },
+                "Item": self.message_item(session_id, message),
                 "ConditionExpression": "attribute_not_exists(sk)",
             }
         }

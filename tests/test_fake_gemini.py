@@ -8,6 +8,9 @@ from collections.abc import Iterator
 
 import httpx2
 import pytest
+from google import genai
+from google.genai import errors, types
+
 from tests.fake_gemini import (
     DEFAULT_REPLY_PREFIX,
     FakeGemini,
@@ -18,8 +21,6 @@ from tests.fake_gemini import (
     reply_text,
     slow,
 )
-from google import genai
-from google.genai import errors, types
 
 API_KEY = "test-key"
 MODEL = "gemini-2.5-flash"

@@ -1,0 +1,97 @@
+"""Shared fixtures: moto for AWS, the fake Gemini server, and an API client.
+
+Every test starts from fresh state: a new moto backend, a new bucket and
+table, no cached clients, and an empty fake Gemini.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from moto import mock_aws
+
+from chalicelib import aws, gemini, provisioning
+from chalicelib.configs import ConfigStore
+from chalicelib.sessions import SessionStore
+from tests.fake_gemini import FakeGemini
+from tests.utils import ApiClient
+
+BUCKET = "test-configs"
+TABLE = "test-sessions"
+GEMINI_KEY = "test-gemini-key"
+
+# Variables of a developer's shell that would send a client somewhere else.
+_FOREIGN_VARIABLES = (
+    "AWS_ENDPOINT_URL",
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "GOOGLE_GEMINI_BASE_URL",
+    "GOOGLE_GENAI_USE_VERTEXAI",
+    "GOOGLE_GENAI_API_VERSION",
+    "GOOGLE_CLOUD_PROJECT",
+    "GOOGLE_CLOUD_LOCATION",
+    "ALLOWED_MODELS",
+    "MODEL_TIMEOUT_SECONDS",
+    "HISTORY_CHAR_BUDGET",
+    "MAX_OUTPUT_TOKENS",
+    "FRONTEND_BASE_URL",
+    "STAGE",
+)
+
+
+@pytest.fixture(autouse=True)
+def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fake credentials and a region, then a fresh moto backend with our resources."""
+    for name in _FOREIGN_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("CONFIG_BUCKET", BUCKET)
+    monkeypatch.setenv("SESSIONS_TABLE", TABLE)
+    aws.reset_clients()
+    gemini.reset_client()
+    with mock_aws():
+        provisioning.ensure_bucket(aws.get_s3_client(), BUCKET)
+        provisioning.ensure_table(aws.get_dynamodb_resource(), TABLE)
+        yield
+    aws.reset_clients()
+    gemini.reset_client()
+
+
+@pytest.fixture(scope="session")
+def _gemini_server() -> Iterator[FakeGemini]:
+    with FakeGemini() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_gemini(_gemini_server: FakeGemini, monkeypatch: pytest.MonkeyPatch) -> FakeGemini:
+    """The fake Gemini, with the app configured to call it through google-genai."""
+    _gemini_server.clear()
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", _gemini_server.base_url)
+    monkeypatch.setenv("GEMINI_API_KEY", GEMINI_KEY)
+    return _gemini_server
+
+
+@pytest.fixture
+def api() -> Iterator[ApiClient]:
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app) as client:
+        yield ApiClient(client)
+
+
+@pytest.fixture
+def config_store() -> ConfigStore:
+    return ConfigStore(aws.get_s3_client(), BUCKET)
+
+
+@pytest.fixture
+def session_store() -> SessionStore:
+    return SessionStore(aws.get_sessions_table())

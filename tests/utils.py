@@ -1,0 +1,104 @@
+"""Test helpers: a JSON-speaking API client and factories for common objects."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    "title": "Pirate tutor",
+    "model": "gemini-2.5-flash",
+    "systemPrompt": "Answer like a pirate.",
+    "temperature": 0.7,
+}
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    headers: dict[str, str]
+    raw: bytes
+    json: Any = field(default=None)
+
+
+def seed_exchanges(table: Any, session_id: str, count: int) -> None:
+    """Write `count` exchanges ("q<n>", "a<n>") straight into the table, oldest first.
+
+    Stored in the store's own item format, but in batches: a transaction per
+    exchange is slow in moto once a partition holds thousands of items.
+    """
+    from chalicelib.schemas import StoredMessage
+    from chalicelib.sessions import SessionStore
+
+    with table.batch_writer() as batch:
+        for number in range(count):
+            stem = f"{1_000_000_000_000 + number:013d}-seed{number:06d}"
+            for index, (role, text) in enumerate((("user", "q"), ("model", "a"))):
+                message = StoredMessage(
+                    id=f"{stem}-{index}", role=role, content=f"{text}{number}", created_at="t"
+                )
+                batch.put_item(Item=SessionStore.message_item(session_id, message))
+
+
+class ApiClient:
+    """Calls the Chalice app in process, the way API Gateway would."""
+
+    def __init__(self, client: Any) -> None:
+        self._http = client.http
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        raw: str | bytes | None = None,
+    ) -> ApiResponse:
+        sent = {"Content-Type": "application/json"}
+        if token is not None:
+            sent["Authorization"] = f"Bearer {token}"
+        sent.update(headers or {})
+        payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        response = self._http.request(method, path, headers=sent, body=payload or b"")
+        parsed = None
+        if response.body:
+            try:
+                parsed = json.loads(response.body)
+            except ValueError:
+                parsed = None
+        return ApiResponse(response.status_code, dict(response.headers), response.body, parsed)
+
+    def get(self, path: str, **kwargs: Any) -> ApiResponse:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> ApiResponse:
+        return self.request("POST", path, body, **kwargs)
+
+    def put(self, path: str, body: Any = None, **kwargs: Any) -> ApiResponse:
+        return self.request("PUT", path, body, **kwargs)
+
+    # --- factories -------------------------------------------------------------
+
+    def create_chat(self, **overrides: Any) -> dict[str, Any]:
+        response = self.post("/create-chat", {**DEFAULT_CONFIG, **overrides})
+        assert response.status == 201, response.json
+        return dict(response.json)
+
+    def start_session(self, chat_config_id: str) -> dict[str, Any]:
+        response = self.post("/chat-session", {"chatConfigId": chat_config_id})
+        assert response.status == 201, response.json
+        return dict(response.json)
+
+    def new_session(self, **config: Any) -> dict[str, Any]:
+        return self.start_session(self.create_chat(**config)["chatConfigId"])
+
+    def send(self, session: dict[str, Any], message: str, **kwargs: Any) -> ApiResponse:
+        return self.post(
+            "/session-message",
+            {"sessionId": session["sessionId"], "message": message},
+            token=session["sessionToken"],
+            **kwargs,
+        )
