@@ -1,0 +1,86 @@
+"""The DynamoDB session store, against moto."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.errors import ConcurrentUpdate
+from chalicelib.schemas import StoredMessage
+from chalicelib.sessions import SessionRecord, SessionStore
+from tests.utils import seed_exchanges
+
+
+def make_session(session_id: str = "s1") -> SessionRecord:
+    return SessionRecord(
+        session_id=session_id,
+        chat_config_id="c1",
+        token_hash="h",
+        title="T",
+        model="gemini-2.5-flash",
+        system_prompt="p",
+        temperature=0.7,
+        allow_session_overrides=True,
+        created_at="2026-01-01T00:00:00.000Z",
+        updated_at="2026-01-01T00:00:00.000Z",
+    )
+
+
+def message(role: str, content: str) -> StoredMessage:
+    return StoredMessage(id="", role=role, content=content, created_at="t")  # type: ignore[arg-type]
+
+
+def test_create_get_and_missing(session_store: SessionStore) -> None:
+    assert session_store.get("s1") is None
+    assert session_store.load_recent("s1", max_messages=10) is None
+    session_store.create(make_session())
+    assert session_store.get("s1") == make_session()
+    with pytest.raises(ConcurrentUpdate):
+        session_store.create(make_session())
+
+
+def test_one_item_per_message(session_store: SessionStore) -> None:
+    session_store.create(make_session())
+    session_store.append_exchange("s1", message("user", "q"), message("model", "a"))
+    items = session_store._table.scan()["Items"]
+    assert sorted(item["sk"][:4] for item in items) == ["MSG#", "MSG#", "SESS"]
+
+
+def test_append_returns_ordered_adjacent_ids(session_store: SessionStore) -> None:
+    session_store.create(make_session())
+    first = session_store.append_exchange("s1", message("user", "q1"), message("model", "a1"))
+    second = session_store.append_exchange("s1", message("user", "q2"), message("model", "a2"))
+    ids = [m.id for m in (*first, *second)]
+    assert ids == sorted(ids)
+    loaded = session_store.load_recent("s1", max_messages=10)
+    assert loaded is not None
+    assert [m.content for m in loaded[1]] == ["a2", "q2", "a1", "q1"]
+    assert [m.id for m in reversed(loaded[1])] == ids
+
+
+def test_load_recent_stops_at_the_budget(session_store: SessionStore) -> None:
+    session_store.create(make_session())
+    seed_exchanges(session_store._table, "s1", 500)
+    loaded = session_store.load_recent("s1", char_budget=20)
+    assert loaded is not None
+    # Newest first; it reads just past the budget so the caller sees what did not fit.
+    assert [m.content for m in loaded[1]][:2] == ["a499", "q499"]
+    assert sum(len(m.content) for m in loaded[1][:-1]) <= 20
+    assert len(loaded[1]) < 10
+
+
+def test_load_recent_reads_past_a_page(session_store: SessionStore) -> None:
+    session_store.create(make_session())
+    seed_exchanges(session_store._table, "s1", 300)
+    loaded = session_store.load_recent("s1", char_budget=1_000_000)
+    assert loaded is not None
+    assert len(loaded[1]) == 600
+    assert loaded[1][-1].content == "q0"
+
+
+def test_update_settings(session_store: SessionStore) -> None:
+    assert session_store.update_settings("s1", {"title": "x"}, "now") is None
+    session_store.create(make_session())
+    updated = session_store.update_settings("s1", {"temperature": 1.5, "title": "New"}, "now")
+    assert updated is not None
+    assert (updated.temperature, updated.title, updated.updated_at) == (1.5, "New", "now")
+    assert session_store.get("s1") == updated
