@@ -1,0 +1,208 @@
+"""`make run`'s local stack, started as a real process and driven over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from scripts.run_local import apply_stage_environment
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+STARTUP_SECONDS = 60
+STOP_SECONDS = 10
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+# Variables that would point the stack at real services instead of local ones.
+REMOVED_VARIABLES = ("AWS_ENDPOINT_URL", "GEMINI_API_KEY", "GOOGLE_GEMINI_BASE_URL", "AWS_PROFILE")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class LocalStack:
+    """`python -m scripts.run_local` as `make run` starts it, with its output kept in a file."""
+
+    def __init__(self, log_path: Path, extra_env: dict[str, str]) -> None:
+        env = {k: v for k, v in os.environ.items() if k not in REMOVED_VARIABLES}
+        self.port = free_port()
+        env.update(extra_env, PORT=str(self.port))
+        self.log_path = log_path
+        with log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "scripts.run_local"],
+                cwd=PROJECT_DIR,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def call(
+        self, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None
+    ) -> tuple[int, Any]:
+        headers = {"Content-Type": "application/json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", data=data, headers=headers, method=method
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def wait_until_healthy(self) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"stack exited early:\n{self.output()}"
+            try:
+                if self.call("GET", "/health")[0] == 200:
+                    return
+            except (OSError, ValueError):
+                pass  # Not listening yet, or answering before the app is ready.
+            time.sleep(0.3)
+        pytest.fail(f"/health did not answer within {STARTUP_SECONDS}s:\n{self.output()}")
+
+    def stop_with_sigterm(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"stack ignored SIGTERM for {STOP_SECONDS}s:\n{self.output()}")
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def start_stack(tmp_path: Path) -> Iterator[Callable[..., LocalStack]]:
+    stacks: list[LocalStack] = []
+
+    def start(**extra_env: str) -> LocalStack:
+        stack = LocalStack(tmp_path / f"stack{len(stacks)}.log", extra_env)
+        stacks.append(stack)
+        return stack
+
+    yield start
+    for stack in stacks:
+        stack.kill()
+
+
+@pytest.fixture
+def moto_endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.mark.timeout(120)
+def test_serves_a_whole_conversation_on_local_aws_and_stops_on_sigterm(
+    start_stack: Callable[..., LocalStack],
+) -> None:
+    stack = start_stack()
+    stack.wait_until_healthy()
+
+    status, chat = stack.call(
+        "POST",
+        "/create-chat",
+        {
+            "title": "Helper",
+            "model": "gemini-2.5-flash",
+            "systemPrompt": "Be brief.",
+            "temperature": 0.5,
+        },
+    )
+    assert status == 201, chat
+    assert chat["chatConfigId"] and chat["editToken"]
+
+    status, session = stack.call("POST", "/chat-session", {"chatConfigId": chat["chatConfigId"]})
+    assert status == 201, session
+    session_id, token = session["sessionId"], session["sessionToken"]
+
+    status, reply = stack.call(
+        "POST", "/session-message", {"sessionId": session_id, "message": "hello"}, token
+    )
+    assert status == 200, reply
+    assert isinstance(reply["message"], str) and reply["message"]
+
+    status, history = stack.call("GET", f"/session/{session_id}", token=token)
+    assert status == 200, history
+    assert len(history["messages"]) == 2
+
+    assert "in-memory" in stack.output()
+    assert stack.stop_with_sigterm() == 0, stack.output()
+
+
+@pytest.mark.timeout(120)
+def test_provisions_the_bucket_and_table_at_a_given_endpoint(
+    start_stack: Callable[..., LocalStack], moto_endpoint: str
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    bucket, table = f"configs-{suffix}", f"sessions-{suffix}"
+    stack = start_stack(
+        AWS_ENDPOINT_URL=moto_endpoint,
+        AWS_DEFAULT_REGION="us-east-1",
+        CONFIG_BUCKET=bucket,
+        SESSIONS_TABLE=table,
+        **FAKE_CREDENTIALS,
+    )
+    stack.wait_until_healthy()
+
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+    session.client("s3", endpoint_url=moto_endpoint).head_bucket(Bucket=bucket)
+    dynamodb = session.client("dynamodb", endpoint_url=moto_endpoint)
+    assert dynamodb.describe_table(TableName=table)["Table"]["TableStatus"] == "ACTIVE"
+
+    assert moto_endpoint in stack.output()
+    assert stack.stop_with_sigterm() == 0, stack.output()
+
+
+def test_the_callers_environment_wins_over_the_stage_configuration(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CONFIG_BUCKET", "from-make-run")
+    monkeypatch.delenv("SESSIONS_TABLE", raising=False)
+    monkeypatch.delenv("STAGE", raising=False)
+    config = {
+        "environment_variables": {"STAGE": "top", "SESSIONS_TABLE": "top-table"},
+        "stages": {
+            "dev": {"environment_variables": {"CONFIG_BUCKET": "dev-bucket", "STAGE": "dev"}},
+            "prod": {"environment_variables": {"SESSIONS_TABLE": "prod-table"}},
+        },
+    }
+
+    apply_stage_environment(config, "dev")
+
+    assert os.environ["CONFIG_BUCKET"] == "from-make-run"
+    assert os.environ["STAGE"] == "dev"
+    assert os.environ["SESSIONS_TABLE"] == "top-table"
