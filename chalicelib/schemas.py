@@ -97,13 +97,21 @@ class ChatConfigUpdate(RequestModel):
     allow_session_overrides: bool | None = None
 
 
-class ChatConfigPublic(ResponseModel):
-    chat_config_id: str
+class ChatSettings(ResponseModel):
+    """What a config sets, and a session copies when it starts."""
+
     title: str
     model: str
     system_prompt: str
     temperature: float
     allow_session_overrides: bool
+
+    def chat_settings(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in ChatSettings.model_fields}
+
+
+class ChatConfigPublic(ChatSettings):
+    chat_config_id: str
     created_at: str
     updated_at: str
 
@@ -144,28 +152,15 @@ class SessionUpdate(RequestModel):
         return {name: getattr(self, name) for name in self.model_fields_set}
 
 
-class SessionSettings(ResponseModel):
+class SessionSettings(ChatSettings):
     session_id: str
     chat_config_id: str
-    title: str
-    model: str
-    system_prompt: str
-    temperature: float
-    allow_session_overrides: bool
     created_at: str
     updated_at: str
 
 
-class SessionCreated(ResponseModel):
-    session_id: str
+class SessionCreated(SessionSettings):
     session_token: str
-    chat_config_id: str
-    title: str
-    model: str
-    system_prompt: str
-    temperature: float
-    allow_session_overrides: bool
-    created_at: str
 
 
 class StoredMessage(ResponseModel):

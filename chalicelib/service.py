@@ -68,12 +68,8 @@ def create_chat_config(request: ChatConfigCreate) -> ChatConfigCreated:
     edit_token = new_token(EDIT_TOKEN_PREFIX)
     now = utc_now_iso()
     config = StoredChatConfig(
+        **request.model_dump(),
         chat_config_id=new_id(),
-        title=request.title,
-        model=request.model,
-        system_prompt=request.system_prompt,
-        temperature=request.temperature,
-        allow_session_overrides=request.allow_session_overrides,
         created_at=now,
         updated_at=now,
         edit_token_hash=hash_token(edit_token),
@@ -110,43 +106,15 @@ def create_session(request: SessionCreate) -> SessionCreated:
     token = new_token(SESSION_TOKEN_PREFIX)
     now = utc_now_iso()
     session = SessionRecord(
+        **config.chat_settings(),
         session_id=new_id(),
         chat_config_id=config.chat_config_id,
         token_hash=hash_token(token),
-        title=config.title,
-        model=config.model,
-        system_prompt=config.system_prompt,
-        temperature=config.temperature,
-        allow_session_overrides=config.allow_session_overrides,
         created_at=now,
         updated_at=now,
     )
     session_store().create(session)
-    return SessionCreated(
-        session_id=session.session_id,
-        session_token=token,
-        chat_config_id=session.chat_config_id,
-        title=session.title,
-        model=session.model,
-        system_prompt=session.system_prompt,
-        temperature=session.temperature,
-        allow_session_overrides=session.allow_session_overrides,
-        created_at=session.created_at,
-    )
-
-
-def _settings_view(session: SessionRecord) -> SessionSettings:
-    return SessionSettings(
-        session_id=session.session_id,
-        chat_config_id=session.chat_config_id,
-        title=session.title,
-        model=session.model,
-        system_prompt=session.system_prompt,
-        temperature=session.temperature,
-        allow_session_overrides=session.allow_session_overrides,
-        created_at=session.created_at,
-        updated_at=session.updated_at,
-    )
+    return SessionCreated(**session.public().model_dump(), session_token=token)
 
 
 def get_session(session_id: str, token: str) -> SessionView:
@@ -155,7 +123,7 @@ def get_session(session_id: str, token: str) -> SessionView:
         loaded = session_store().load_recent(session_id, max_messages=SESSION_VIEW_MESSAGES)
     session = chat.authorize(loaded[0] if loaded else None, token)
     messages = list(reversed(loaded[1])) if loaded else []
-    return SessionView(**_settings_view(session).model_dump(), messages=messages)
+    return SessionView(**session.public().model_dump(), messages=messages)
 
 
 def update_session(session_id: str, token: str, request: SessionUpdate) -> SessionSettings:
@@ -177,7 +145,7 @@ def update_session(session_id: str, token: str, request: SessionUpdate) -> Sessi
     updated = store.update_settings(session_id, changes, utc_now_iso())
     if updated is None:
         raise SessionNotFound()
-    return _settings_view(updated)
+    return updated.public()
 
 
 def send_message(token: str, request: MessageSend) -> MessageReply:

@@ -14,14 +14,13 @@ import random
 import secrets
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.errors import ConcurrentUpdate, StorageUnavailable
-from chalicelib.schemas import StoredMessage
+from chalicelib.schemas import SessionSettings, StoredMessage
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -42,49 +41,25 @@ SETTING_ATTRIBUTES = {
 }
 
 
-@dataclass(frozen=True)
-class SessionRecord:
-    session_id: str
-    chat_config_id: str
+class SessionRecord(SessionSettings):
+    """A session as stored: its settings plus the token's hash."""
+
     token_hash: str
-    title: str
-    model: str
-    system_prompt: str
-    temperature: float
-    allow_session_overrides: bool
-    created_at: str
-    updated_at: str
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> SessionRecord:
-        return cls(
-            session_id=str(item["sessionId"]),
-            chat_config_id=str(item["chatConfigId"]),
-            token_hash=str(item["tokenHash"]),
-            title=str(item["title"]),
-            model=str(item["model"]),
-            system_prompt=str(item.get("systemPrompt", "")),
-            temperature=float(item["temperature"]),
-            allow_session_overrides=bool(item["allowSessionOverrides"]),
-            created_at=str(item["createdAt"]),
-            updated_at=str(item["updatedAt"]),
-        )
+        return cls.model_validate(item)
 
     def to_item(self) -> dict[str, Any]:
         return {
+            **self.model_dump(by_alias=True),
             "pk": partition_key(self.session_id),
             "sk": SESSION_SORT_KEY,
-            "sessionId": self.session_id,
-            "chatConfigId": self.chat_config_id,
-            "tokenHash": self.token_hash,
-            "title": self.title,
-            "model": self.model,
-            "systemPrompt": self.system_prompt,
             "temperature": _decimal(self.temperature),
-            "allowSessionOverrides": self.allow_session_overrides,
-            "createdAt": self.created_at,
-            "updatedAt": self.updated_at,
         }
+
+    def public(self) -> SessionSettings:
+        return SessionSettings.model_validate(self.model_dump(exclude={"token_hash"}))
 
 
 def partition_key(session_id: str) -> str:
