@@ -21,6 +21,10 @@ logger = logging.getLogger(__name__)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
+# Far above the largest valid body (a 32,000-character message, a 20,000-character
+# prompt), and checked before parsing, so a huge body costs no parsing work.
+MAX_BODY_BYTES = 256 * 1024
+
 STATUS_BY_ERROR: dict[type[errors.AppError], int] = {
     errors.InvalidJson: 400,
     errors.ValidationFailed: 400,
@@ -81,6 +85,11 @@ def rewrite_framework_error(status: int, body: Any) -> dict[str, Any] | None:
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
+    if len(raw) > MAX_BODY_BYTES:
+        raise errors.PayloadTooLarge(
+            f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.",
+            details={"limitBytes": MAX_BODY_BYTES},
+        )
     if not raw:
         raise errors.InvalidJson("The request needs a JSON object as its body.")
     try:

@@ -111,6 +111,13 @@ def test_bodies_that_are_not_json_objects_are_invalid_json(api: ApiClient, raw: 
     assert_error(api.post("/create-chat", raw=raw), 400, "invalid_json")
 
 
+def test_oversized_body_is_413_before_parsing(api: ApiClient) -> None:
+    # Not even JSON: the size is checked before the body is parsed.
+    response = api.post("/create-chat", raw="x" * (256 * 1024 + 1))
+    assert_error(response, 413, "payload_too_large")
+    assert response.json["details"] == {"limitBytes": 256 * 1024}
+
+
 def test_non_json_content_type_is_415_in_our_shape(api: ApiClient) -> None:
     response = api.post(
         "/create-chat", raw=json.dumps(DEFAULT_CONFIG), headers={"Content-Type": "text/plain"}
