@@ -403,3 +403,20 @@ def test_cors_preflight() -> None:
     assert headers["Access-Control-Allow-Origin"] == "*"
     assert "POST" in headers["Access-Control-Allow-Methods"]
     assert "Authorization" in headers["Access-Control-Allow-Headers"]
+
+
+def test_a_genuine_bug_is_500_in_our_shape_without_a_trace(api: ApiClient) -> None:
+    from chalicelib import aws
+
+    def bug(**_: object) -> None:
+        raise RuntimeError("secret internals")
+
+    events = aws.get_s3_client().meta.events
+    events.register("before-call.s3.GetObject", bug)
+    try:
+        response = api.get("/chat-config/" + "0" * 32)
+    finally:
+        events.unregister("before-call.s3.GetObject", bug)
+    assert_error(response, 500, "internal_error")
+    assert "secret internals" not in response.raw.decode()
+    assert response.headers["Access-Control-Allow-Origin"] == "*"

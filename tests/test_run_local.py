@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -187,12 +189,50 @@ def test_provisions_the_bucket_and_table_at_a_given_endpoint(
     assert stack.stop_with_sigterm() == 0, stack.output()
 
 
+def readme_walkthrough() -> str:
+    readme = (PROJECT_DIR / "README.md").read_text()
+    match = re.search(r"### Walkthrough with curl.*?```sh\n(.*?)```", readme, re.DOTALL)
+    assert match, "the README has no curl walkthrough"
+    return match.group(1)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.skipif(
+    not (shutil.which("curl") and shutil.which("jq") and shutil.which("bash")),
+    reason="the walkthrough needs bash, curl and jq",
+)
+def test_the_readme_walkthrough_works_as_written(start_stack: Callable[..., LocalStack]) -> None:
+    stack = start_stack()
+    stack.wait_until_healthy()
+    script = readme_walkthrough()
+    assert "API=http://127.0.0.1:8000" in script
+    script = script.replace("API=http://127.0.0.1:8000", f"API=http://127.0.0.1:{stack.port}")
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    output = result.stdout
+    assert output.count("[offline model]") == 3
+    assert "I can see 4 earlier message(s)" in output
+    assert "\n6\n" in output  # the history holds the three exchanges
+    assert '"title":"My pirate"' in output
+    assert '"code":"auth_required"' in output
+    assert '"title":"Ninja tutor"' in output
+    assert stack.stop_with_sigterm() == 0, stack.output()
+
+
 def test_the_callers_environment_wins_over_the_stage_configuration(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("CONFIG_BUCKET", "from-make-run")
-    monkeypatch.delenv("SESSIONS_TABLE", raising=False)
-    monkeypatch.delenv("STAGE", raising=False)
+    # A private copy of the environment, so nothing set here outlives the test.
+    monkeypatch.setattr(os, "environ", os.environ.copy())
+    os.environ["CONFIG_BUCKET"] = "from-make-run"
+    os.environ.pop("SESSIONS_TABLE", None)
+    os.environ.pop("STAGE", None)
     config = {
         "environment_variables": {"STAGE": "top", "SESSIONS_TABLE": "top-table"},
         "stages": {

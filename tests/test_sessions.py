@@ -84,3 +84,38 @@ def test_update_settings(session_store: SessionStore) -> None:
     assert updated is not None
     assert (updated.temperature, updated.title, updated.updated_at) == (1.5, "New", "now")
     assert session_store.get("s1") == updated
+
+
+class CancelledResponse:
+    status_code = 400
+    headers: dict[str, str] = {}
+    raw = None
+    content = b""
+    text = ""
+
+
+def test_transaction_conflicts_are_retried(session_store: SessionStore) -> None:
+    """Real DynamoDB cancels concurrent transactions on one item; moto never does, so
+    the first two attempts here are answered with DynamoDB's cancellation error."""
+    session_store.create(make_session())
+    attempts: list[int] = []
+
+    def conflict(**_: object) -> tuple[CancelledResponse, dict] | None:
+        attempts.append(1)
+        if len(attempts) > 2:
+            return None  # let the call through to moto
+        return CancelledResponse(), {
+            "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+            "CancellationReasons": [{"Code": "TransactionConflict"}, {"Code": "None"}],
+        }
+
+    events = session_store._table.meta.client.meta.events
+    events.register("before-call.dynamodb.TransactWriteItems", conflict)
+    try:
+        stored = session_store.append_exchange("s1", message("user", "q"), message("model", "a"))
+    finally:
+        events.unregister("before-call.dynamodb.TransactWriteItems", conflict)
+    assert len(attempts) == 3
+    loaded = session_store.load_recent("s1", max_messages=10)
+    assert loaded is not None
+    assert [m.id for m in reversed(loaded[1])] == [m.id for m in stored]
