@@ -5,17 +5,18 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import time
 from collections.abc import Callable
-from typing import Any
 
 from chalice.app import Chalice, CORSConfig, Request, Response
 from pydantic import BaseModel
 
-from chalicelib import service
+from chalicelib import config_service, logs, session_service
 from chalicelib.errors import AppError
 from chalicelib.http import (
     bearer_token,
     error_response,
+    optional_bearer_token,
     parse_body,
     rewrite_framework_error,
 )
@@ -30,6 +31,7 @@ from chalicelib.settings import CORS_ALLOW_ORIGIN
 
 app = Chalice(app_name="ai-maker")
 app.log.setLevel(logging.INFO)
+logs.logger.setLevel(logging.INFO)
 # API Gateway fixes the allowed origin at deploy time; the app does at start-up.
 CORS = CORSConfig(
     allow_origin=os.environ.get(CORS_ALLOW_ORIGIN, "").strip() or "*",
@@ -39,15 +41,14 @@ CORS = CORSConfig(
 )
 app.api.cors = CORS
 
-View = Callable[..., BaseModel]
+# Every response: no MIME sniffing, and no caching of tokens or conversations.
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
-
-def _json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(body=body, status_code=status, headers=dict(headers or {}))
+View = Callable[..., BaseModel | None]
 
 
 def operation(path: str, method: str, status: int = 200) -> Callable[[View], View]:
-    """Register a route whose view returns a response model or raises an AppError."""
+    """Register a route whose view returns a response model (or None for 204)."""
 
     def register(view: View) -> View:
         @functools.wraps(view)
@@ -55,8 +56,11 @@ def operation(path: str, method: str, status: int = 200) -> Callable[[View], Vie
             try:
                 result = view(**path_params)
             except AppError as exc:
-                return _json_response(*error_response(exc))
-            return _json_response(status, result.model_dump(mode="json", by_alias=True))
+                error_status, body, headers = error_response(exc)
+                return Response(body=body, status_code=error_status, headers=dict(headers))
+            if result is None:
+                return Response(body="", status_code=204)
+            return Response(body=result.model_dump(mode="json", by_alias=True), status_code=status)
 
         app.route(path, methods=[method])(handle)
         return view
@@ -65,16 +69,25 @@ def operation(path: str, method: str, status: int = 200) -> Callable[[View], Vie
 
 
 @app.middleware("http")
-def uniform_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
-    """Give the framework's own error answers (bad JSON, 405, 415, 500) our shape."""
+def shape_and_log(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Give the framework's own errors our shape, add common headers, log one line."""
+    started = time.perf_counter()
+    logs.start_request()
     response = get_response(event)
     rewritten = rewrite_framework_error(response.status_code, response.body)
     if rewritten is not None:
         response.body = rewritten
         response.headers["Content-Type"] = "application/json"
     # Chalice leaves CORS headers off some of its own answers (405, 500).
-    for name, value in CORS.get_access_control_headers().items():
+    for name, value in {**CORS.get_access_control_headers(), **SECURITY_HEADERS}.items():
         response.headers.setdefault(name, value)
+    logs.log_request(
+        method=event.method,
+        route=event.context.get("resourcePath", "?"),
+        status=response.status_code,
+        duration_ms=(time.perf_counter() - started) * 1000,
+        request_id=event.context.get("requestId"),
+    )
     return response
 
 
@@ -95,42 +108,60 @@ def _token() -> str:
 
 @operation("/health", "GET")
 def health() -> BaseModel:
-    return service.health()
+    return session_service.health()
+
+
+# --- chat configurations (the creator's) ------------------------------------------
 
 
 @operation("/create-chat", "POST", status=201)
 def create_chat() -> BaseModel:
-    return service.create_chat_config(parse_body(ChatConfigCreate, _body()))
+    return config_service.create_chat_config(parse_body(ChatConfigCreate, _body()))
 
 
 @operation("/chat-config/{chat_config_id}", "GET")
 def get_chat_config(chat_config_id: str) -> BaseModel:
-    return service.get_chat_config(chat_config_id)
+    token = optional_bearer_token(_request().headers)
+    return config_service.get_chat_config(chat_config_id, token)
 
 
 @operation("/chat-config/{chat_config_id}", "PUT")
 def update_chat_config(chat_config_id: str) -> BaseModel:
     token = _token()
-    return service.update_chat_config(chat_config_id, token, parse_body(ChatConfigUpdate, _body()))
+    request = parse_body(ChatConfigUpdate, _body())
+    return config_service.update_chat_config(chat_config_id, token, request)
+
+
+@operation("/chat-config/{chat_config_id}", "DELETE")
+def delete_chat_config(chat_config_id: str) -> None:
+    config_service.delete_chat_config(chat_config_id, _token())
+
+
+@operation("/chat-config/{chat_config_id}/rotate-token", "POST")
+def rotate_edit_token(chat_config_id: str) -> BaseModel:
+    return config_service.rotate_edit_token(chat_config_id, _token())
+
+
+# --- sessions ------------------------------------------------------------------------
 
 
 @operation("/chat-session", "POST", status=201)
 def create_session() -> BaseModel:
-    return service.create_session(parse_body(SessionCreate, _body()))
+    return session_service.create_session(parse_body(SessionCreate, _body()))
 
 
 @operation("/session-message", "POST")
 def send_message() -> BaseModel:
     token = _token()
-    return service.send_message(token, parse_body(MessageSend, _body()))
+    return session_service.send_message(token, parse_body(MessageSend, _body()))
 
 
 @operation("/session/{session_id}", "GET")
 def get_session(session_id: str) -> BaseModel:
-    return service.get_session(session_id, _token())
+    return session_service.get_session(session_id, _token())
 
 
 @operation("/session/{session_id}", "PUT")
 def update_session(session_id: str) -> BaseModel:
     token = _token()
-    return service.update_session(session_id, token, parse_body(SessionUpdate, _body()))
+    return session_service.update_session(session_id, token, parse_body(SessionUpdate, _body()))

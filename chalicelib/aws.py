@@ -17,6 +17,7 @@ from chalicelib.settings import get_settings
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource, Table
     from mypy_boto3_s3.client import S3Client
+    from mypy_boto3_ssm.client import SSMClient
 
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3},
@@ -38,6 +39,13 @@ def get_s3_client() -> S3Client:
     client = _clients.get("s3")
     if client is None:
         client = _clients["s3"] = _session().client("s3", config=CLIENT_CONFIG)
+    return client
+
+
+def get_ssm_client() -> SSMClient:
+    client = _clients.get("ssm")
+    if client is None:
+        client = _clients["ssm"] = _session().client("ssm", config=CLIENT_CONFIG)
     return client
 
 

@@ -66,7 +66,7 @@ def prepare_exchange(
     history = loaded[1] if loaded else []
     request = ModelRequest(
         model=session.model,
-        system_prompt=session.system_prompt,
+        system_prompt=session.prompt_text,
         temperature=session.temperature,
         max_output_tokens=settings.max_output_tokens,
         contents=select_history(history, text, settings.history_char_budget),

@@ -13,7 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from chalicelib.errors import ConcurrentUpdate, StorageUnavailable
-from chalicelib.schemas import ChatConfigPublic
+from chalicelib.schemas import ChatConfigPublic, ChatSettings, CreatorLimits
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -23,13 +23,24 @@ _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
 _CONDITION_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 
 
-class StoredChatConfig(ChatConfigPublic):
-    """A config as stored: the public fields plus the edit token's hash."""
+class StoredChatConfig(ChatSettings):
+    """A config as stored: its settings, the creator's controls and the edit token's hash."""
 
+    chat_config_id: str
+    sharing: bool = True
+    limits: CreatorLimits = CreatorLimits()
+    # Bumped whenever the limits change, so sessions notice (see quotas.py).
+    limits_version: int = 1
+    created_at: str
+    updated_at: str
     edit_token_hash: str
 
-    def to_public(self) -> ChatConfigPublic:
-        return ChatConfigPublic.model_validate(self.model_dump(exclude={"edit_token_hash"}))
+    def to_public(self, reveal_prompt: bool = False) -> ChatConfigPublic:
+        fields = self.with_prompt_hidden(reveal_prompt)
+        fields.pop("edit_token_hash")
+        fields.pop("limits_version")
+        fields["limits"] = self.limits.in_force()
+        return ChatConfigPublic.model_validate(fields)
 
 
 class ConfigStore:
@@ -58,18 +69,24 @@ class ConfigStore:
             raise StorageUnavailable("A stored configuration could not be read.") from exc
         return config, response["ETag"]
 
-    def create(self, config: StoredChatConfig) -> None:
+    def create(self, config: StoredChatConfig) -> str:
         """Store a new config; refuses to overwrite an existing one."""
-        self._put(config, IfNoneMatch="*")
+        return self._put(config, IfNoneMatch="*")
 
-    def replace(self, config: StoredChatConfig, etag: str) -> None:
-        """Replace a config, only if it is still the version read (its ETag)."""
-        self._put(config, IfMatch=etag)
+    def replace(self, config: StoredChatConfig, etag: str) -> str:
+        """Replace a config, only if it is still the version read; returns the new ETag."""
+        return self._put(config, IfMatch=etag)
 
-    def _put(self, config: StoredChatConfig, **condition: Any) -> None:
+    def delete(self, config_id: str) -> None:
+        try:
+            self._s3.delete_object(Bucket=self._bucket, Key=self.key_for(config_id))
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageUnavailable() from exc
+
+    def _put(self, config: StoredChatConfig, **condition: Any) -> str:
         body = config.model_dump_json(by_alias=True).encode("utf-8")
         try:
-            self._s3.put_object(
+            response = self._s3.put_object(
                 Bucket=self._bucket,
                 Key=self.key_for(config.chat_config_id),
                 Body=body,
@@ -82,3 +99,4 @@ class ConfigStore:
             raise StorageUnavailable() from exc
         except BotoCoreError as exc:
             raise StorageUnavailable() from exc
+        return response["ETag"]

@@ -124,3 +124,18 @@ class ConfigurationError(AppError):
 
     code = "internal_error"
     default_message = "The server is misconfigured."
+
+
+class QuotaExceeded(AppError):
+    code = "quota_exceeded"
+    default_message = "A usage limit of this chat has been reached."
+
+
+class SharingDisabled(AppError):
+    code = "sharing_disabled"
+    default_message = "The creator of this chat has turned off sharing; no new sessions."
+
+
+class ConfigDeleted(AppError):
+    code = "config_deleted"
+    default_message = "The creator of this chat deleted it; the history can still be read."

@@ -14,6 +14,9 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.aws import get_ssm_client
 from chalicelib.errors import (
     ContentBlocked,
     ModelError,
@@ -226,21 +229,51 @@ def _model_error_from_api(exc: Any) -> ModelError:
     return ModelError(details={"modelStatus": status})
 
 
+_key_cache: dict[str, str] = {}
+
+
+def _key_from_parameter(name: str) -> str:
+    """The key in an SSM SecureString, read once per process and cached."""
+    with _client_lock:
+        cached = _key_cache.get(name)
+    if cached:
+        return cached
+    try:
+        response = get_ssm_client().get_parameter(Name=name, WithDecryption=True)
+        key = response["Parameter"].get("Value", "").strip()
+    except (ClientError, BotoCoreError) as exc:
+        logger.error("could not read the Gemini key's parameter (%s)", type(exc).__name__)
+        raise ModelUnavailable("The model is not available: its key could not be read.") from exc
+    if not key:
+        raise ModelUnavailable("The model is not available: its key parameter is empty.")
+    with _client_lock:
+        _key_cache[name] = key
+    return key
+
+
+def reset_key_cache() -> None:
+    with _client_lock:
+        _key_cache.clear()
+
+
 def model_mode(settings: Settings) -> Literal["gemini", "offline", "unavailable"]:
-    if settings.gemini_api_key:
+    """Which model sends will use; does not fetch the key, so /health stays cheap."""
+    if settings.gemini_api_key or settings.gemini_api_key_parameter:
         return "gemini"
     return "unavailable" if settings.is_production else "offline"
 
 
 def get_model(settings: Settings | None = None) -> ChatModel:
-    """The model to use now: Gemini when a key is set, else the offline model.
+    """The model to use now: Gemini when a key is configured, else the offline model.
 
-    The offline model is never used in production; there, no key is an error.
+    `GEMINI_API_KEY` wins over `GEMINI_API_KEY_PARAMETER`. The offline model is
+    never used in production; there, no key is an error.
     """
     settings = settings or get_settings()
     mode = model_mode(settings)
     if mode == "gemini":
-        return GeminiModel(settings.gemini_api_key, settings.model_timeout_seconds)
+        key = settings.gemini_api_key or _key_from_parameter(settings.gemini_api_key_parameter)
+        return GeminiModel(key, settings.model_timeout_seconds)
     if mode == "offline":
         return OfflineModel()
     raise ModelUnavailable("The model is not available: no Gemini API key is configured.")

@@ -31,15 +31,18 @@ STATUS_BY_ERROR: dict[type[errors.AppError], int] = {
     errors.AuthRequired: 401,
     errors.Forbidden: 403,
     errors.SettingsLocked: 403,
+    errors.SharingDisabled: 403,
     errors.NotFound: 404,
     errors.ConfigNotFound: 404,
     errors.SessionNotFound: 404,
     errors.MethodNotAllowed: 405,
     errors.ConcurrentUpdate: 409,
+    errors.ConfigDeleted: 410,
     errors.PayloadTooLarge: 413,
     errors.UnsupportedMediaType: 415,
     errors.ContentBlocked: 422,
     errors.ModelRateLimited: 429,
+    errors.QuotaExceeded: 429,
     errors.ModelError: 502,
     errors.ModelUnavailable: 503,
     errors.StorageUnavailable: 503,
@@ -120,6 +123,11 @@ def validate(model: type[ModelT], data: dict[str, Any]) -> ModelT:
 
 def parse_body(model: type[ModelT], raw: bytes) -> ModelT:
     return validate(model, parse_json_object(raw))
+
+
+def optional_bearer_token(headers: Mapping[str, str]) -> str | None:
+    """The bearer token if an Authorization header was sent, else None."""
+    return bearer_token(headers) if headers.get("authorization") else None
 
 
 def bearer_token(headers: Mapping[str, str]) -> str:

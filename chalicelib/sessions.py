@@ -42,9 +42,13 @@ SETTING_ATTRIBUTES = {
 
 
 class SessionRecord(SessionSettings):
-    """A session as stored: its settings plus the token's hash."""
+    """A session as stored: its settings, the token's hash, and its copy of the
+    config's message limits (refreshed when the config's limits change)."""
 
     token_hash: str
+    limits_version: int = 1
+    session_message_limit: int | None = None
+    daily_message_limit: int | None = None
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> SessionRecord:
@@ -52,14 +56,15 @@ class SessionRecord(SessionSettings):
 
     def to_item(self) -> dict[str, Any]:
         return {
-            **self.model_dump(by_alias=True),
+            **self.model_dump(by_alias=True, exclude_none=True),
             "pk": partition_key(self.session_id),
             "sk": SESSION_SORT_KEY,
             "temperature": _decimal(self.temperature),
         }
 
     def public(self) -> SessionSettings:
-        return SessionSettings.model_validate(self.model_dump(exclude={"token_hash"}))
+        """The settings a session's holder sees; a private prompt stays hidden."""
+        return SessionSettings.model_validate(self.with_prompt_hidden())
 
 
 def partition_key(session_id: str) -> str:

@@ -29,6 +29,10 @@ FRONTEND_BASE_URL = "FRONTEND_BASE_URL"
 CORS_ALLOW_ORIGIN = "CORS_ALLOW_ORIGIN"
 STAGE = "STAGE"
 GEMINI_API_KEY = "GEMINI_API_KEY"
+GEMINI_API_KEY_PARAMETER = "GEMINI_API_KEY_PARAMETER"
+LIMIT_MESSAGES_PER_SESSION = "LIMIT_MESSAGES_PER_SESSION"
+LIMIT_MESSAGES_PER_DAY = "LIMIT_MESSAGES_PER_DAY"
+LIMIT_SESSIONS_PER_DAY = "LIMIT_SESSIONS_PER_DAY"
 
 
 def _text(name: str, default: str) -> str:
@@ -61,6 +65,12 @@ class Settings:
     cors_allow_origin: str
     stage: str
     gemini_api_key: str
+    gemini_api_key_parameter: str
+    # Server-wide limits: the defaults for every config, and the ceilings creators
+    # may lower but never raise.
+    limit_messages_per_session: int
+    limit_messages_per_day: int
+    limit_sessions_per_day: int
 
     @property
     def default_model(self) -> str:
@@ -87,4 +97,8 @@ def get_settings() -> Settings:
         cors_allow_origin=_text(CORS_ALLOW_ORIGIN, "*"),
         stage=_text(STAGE, "dev"),
         gemini_api_key=os.environ.get(GEMINI_API_KEY, "").strip(),
+        gemini_api_key_parameter=os.environ.get(GEMINI_API_KEY_PARAMETER, "").strip(),
+        limit_messages_per_session=int(_number(LIMIT_MESSAGES_PER_SESSION, 500, minimum=0)),
+        limit_messages_per_day=int(_number(LIMIT_MESSAGES_PER_DAY, 2000, minimum=0)),
+        limit_sessions_per_day=int(_number(LIMIT_SESSIONS_PER_DAY, 1000, minimum=0)),
     )

@@ -6,8 +6,11 @@ table, no cached clients, and an empty fake Gemini.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from typing import Any
 
+import moto.core.botocore_stubber
 import pytest
 from moto import mock_aws
 
@@ -27,6 +30,10 @@ _FOREIGN_VARIABLES = (
     "AWS_PROFILE",
     "AWS_SESSION_TOKEN",
     "GEMINI_API_KEY",
+    "GEMINI_API_KEY_PARAMETER",
+    "LIMIT_MESSAGES_PER_SESSION",
+    "LIMIT_MESSAGES_PER_DAY",
+    "LIMIT_SESSIONS_PER_DAY",
     "GOOGLE_API_KEY",
     "GOOGLE_GEMINI_BASE_URL",
     "GOOGLE_GENAI_USE_VERTEXAI",
@@ -42,6 +49,15 @@ _FOREIGN_VARIABLES = (
 )
 
 
+_moto_lock = threading.Lock()
+_moto_call = moto.core.botocore_stubber.BotocoreStubber.__call__
+
+
+def _serialized_moto_call(self: Any, *args: Any, **kwargs: Any) -> Any:
+    with _moto_lock:
+        return _moto_call(self, *args, **kwargs)
+
+
 @pytest.fixture(autouse=True)
 def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Fake credentials and a region, then a fresh moto backend with our resources."""
@@ -52,8 +68,15 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("CONFIG_BUCKET", BUCKET)
     monkeypatch.setenv("SESSIONS_TABLE", TABLE)
+    # moto applies a transaction by copying and mutating shared dicts with no lock, so
+    # concurrent calls from threads race (and can even crash). Real DynamoDB applies
+    # each conditional write atomically; one lock around moto gives the same guarantee.
+    monkeypatch.setattr(
+        moto.core.botocore_stubber.BotocoreStubber, "__call__", _serialized_moto_call
+    )
     aws.reset_clients()
     gemini.reset_client()
+    gemini.reset_key_cache()
     with mock_aws():
         provisioning.ensure_bucket(aws.get_s3_client(), BUCKET)
         provisioning.ensure_table(aws.get_dynamodb_resource(), TABLE)

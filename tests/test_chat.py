@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from chalicelib import service
+from chalicelib import session_service as service
 from chalicelib.chat import select_history
 from chalicelib.gemini import Turn
 from chalicelib.schemas import MessageSend, StoredMessage

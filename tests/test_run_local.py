@@ -190,10 +190,14 @@ def test_provisions_the_bucket_and_table_at_a_given_endpoint(
 
 
 def readme_walkthrough() -> str:
+    """The README's curl walkthrough and its creator-controls sequel, as one script."""
     readme = (PROJECT_DIR / "README.md").read_text()
-    match = re.search(r"### Walkthrough with curl.*?```sh\n(.*?)```", readme, re.DOTALL)
-    assert match, "the README has no curl walkthrough"
-    return match.group(1)
+    blocks = []
+    for heading in ("### Walkthrough with curl", "### Creator controls"):
+        match = re.search(re.escape(heading) + r".*?```sh\n(.*?)```", readme, re.DOTALL)
+        assert match, f"the README has no curl examples under {heading!r}"
+        blocks.append(match.group(1))
+    return "\n".join(blocks)
 
 
 @pytest.mark.timeout(120)
@@ -216,12 +220,18 @@ def test_the_readme_walkthrough_works_as_written(start_stack: Callable[..., Loca
     )
     assert result.returncode == 0, result.stderr
     output = result.stdout
-    assert output.count("[offline model]") == 3
+    assert '[offline model] You said: "Hello!"' in output
     assert "I can see 4 earlier message(s)" in output
     assert "\n6\n" in output  # the history holds the three exchanges
     assert '"title":"My pirate"' in output
     assert '"code":"auth_required"' in output
     assert '"title":"Ninja tutor"' in output
+    # The creator controls.
+    assert '"systemPromptHidden": true' in output
+    assert "The answer is 42" not in output
+    assert output.count("HTTP 200: ") == 3
+    assert 'HTTP 429: {"limit":"messagesPerSession","value":3}' in output
+    assert "DELETE: HTTP 204" in output
     assert stack.stop_with_sigterm() == 0, stack.output()
 
 
