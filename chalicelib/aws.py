@@ -7,7 +7,7 @@ botocore bundled with Lambda may still default to legacy retries.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import boto3
 from botocore.config import Config
@@ -35,18 +35,19 @@ def _session() -> boto3.session.Session:
     return session
 
 
-def get_s3_client() -> S3Client:
-    client = _clients.get("s3")
+def _client(service: Literal["s3", "ssm"]) -> Any:
+    client = _clients.get(service)
     if client is None:
-        client = _clients["s3"] = _session().client("s3", config=CLIENT_CONFIG)
+        client = _clients[service] = _session().client(service, config=CLIENT_CONFIG)
     return client
+
+
+def get_s3_client() -> S3Client:
+    return cast("S3Client", _client("s3"))
 
 
 def get_ssm_client() -> SSMClient:
-    client = _clients.get("ssm")
-    if client is None:
-        client = _clients["ssm"] = _session().client("ssm", config=CLIENT_CONFIG)
-    return client
+    return cast("SSMClient", _client("ssm"))
 
 
 def get_dynamodb_resource() -> DynamoDBServiceResource:

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 # The sessions table's key schema; SessionStore relies on it.
 PARTITION_KEY = "pk"
 SORT_KEY = "sk"
+# Items with this attribute (epoch seconds) expire: the daily quota counters.
+TTL_ATTRIBUTE = "expiresAt"
 
 
 def ensure_bucket(s3: S3Client, bucket: str) -> None:
@@ -49,3 +51,7 @@ def ensure_table(dynamodb: DynamoDBServiceResource, table_name: str) -> None:
         BillingMode="PAY_PER_REQUEST",
     )
     client.get_waiter("table_exists").wait(TableName=table_name)
+    client.update_time_to_live(
+        TableName=table_name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+    )

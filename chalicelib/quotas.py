@@ -31,6 +31,7 @@ from chalicelib.errors import (
     SharingDisabled,
     StorageUnavailable,
 )
+from chalicelib.provisioning import TTL_ATTRIBUTE
 from chalicelib.schemas import CreatorLimits
 from chalicelib.sessions import SESSION_SORT_KEY, SessionRecord, partition_key
 from chalicelib.settings import Settings
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 STATE_SORT_KEY = "STATE"
-TTL_ATTRIBUTE = "expiresAt"
 # Counters outlive their day a little, for whoever wants to look at yesterday.
 COUNTER_RETENTION = timedelta(days=2)
 ATTEMPTS = 6

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.fake_gemini import FakeGemini
-from tests.utils import DEFAULT_CONFIG, ApiClient
+from tests.utils import DEFAULT_CONFIG, ApiClient, failing
 
 
 def assert_error(response, status: int, code: str) -> None:
@@ -408,15 +408,8 @@ def test_cors_preflight() -> None:
 def test_a_genuine_bug_is_500_in_our_shape_without_a_trace(api: ApiClient) -> None:
     from chalicelib import aws
 
-    def bug(**_: object) -> None:
-        raise RuntimeError("secret internals")
-
-    events = aws.get_s3_client().meta.events
-    events.register("before-call.s3.GetObject", bug)
-    try:
+    with failing(aws.get_s3_client(), "s3.GetObject", RuntimeError("secret internals")):
         response = api.get("/chat-config/" + "0" * 32)
-    finally:
-        events.unregister("before-call.s3.GetObject", bug)
     assert_error(response, 500, "internal_error")
     assert "secret internals" not in response.raw.decode()
     assert response.headers["Access-Control-Allow-Origin"] == "*"

@@ -23,7 +23,7 @@ from tests.fake_gemini import (
     slow,
 )
 from tests.test_app import assert_error
-from tests.utils import ApiClient, seed_exchanges
+from tests.utils import ApiClient, failing, seed_exchanges
 
 
 def texts(body: dict) -> list[tuple[str, str]]:
@@ -211,20 +211,10 @@ def test_timeout_bounds_the_whole_call(
 def test_storage_failure_after_the_model_answered_leaves_history_unchanged(
     api: ApiClient, fake_gemini: FakeGemini, session_store: SessionStore
 ) -> None:
-    from botocore.exceptions import EndpointConnectionError
-
     session = api.new_session()
     api.send(session, "kept")
-
-    def unreachable(**_: object) -> None:
-        raise EndpointConnectionError(endpoint_url="https://dynamodb.invalid")
-
-    events = session_store._table.meta.client.meta.events
-    events.register("before-call.dynamodb.TransactWriteItems", unreachable)
-    try:
+    with failing(session_store._table.meta.client, "dynamodb.TransactWriteItems"):
         assert_error(api.send(session, "lost"), 503, "storage_unavailable")
-    finally:
-        events.unregister("before-call.dynamodb.TransactWriteItems", unreachable)
     assert [m["content"] for m in history(api, session)][0] == "kept"
     assert len(history(api, session)) == 2
 

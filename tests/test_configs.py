@@ -10,7 +10,7 @@ from chalicelib.configs import ConfigStore, StoredChatConfig
 from chalicelib.errors import ConcurrentUpdate, StorageUnavailable
 from chalicelib.tokens import hash_token
 from tests.conftest import BUCKET
-from tests.utils import ApiClient
+from tests.utils import ApiClient, failing
 
 
 def make_config(config_id: str = "abc123", title: str = "T") -> StoredChatConfig:
@@ -80,20 +80,11 @@ def test_unreachable_bucket_is_storage_unavailable(config_store: ConfigStore) ->
 def test_s3_failure_on_create_is_503_and_stores_nothing(
     api: ApiClient, config_store: ConfigStore
 ) -> None:
-    from botocore.exceptions import EndpointConnectionError
-
-    def unreachable(**_: object) -> None:
-        raise EndpointConnectionError(endpoint_url="https://s3.invalid")
-
-    events = config_store._s3.meta.events
-    events.register("before-call.s3.PutObject", unreachable)
-    try:
+    with failing(config_store._s3, "s3.PutObject"):
         response = api.post(
             "/create-chat",
             {"title": "T", "model": "gemini-2.5-flash", "systemPrompt": "", "temperature": 1},
         )
-    finally:
-        events.unregister("before-call.s3.PutObject", unreachable)
     assert response.status == 503
     assert response.json["code"] == "storage_unavailable"
     assert config_store._s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0

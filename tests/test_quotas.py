@@ -11,6 +11,7 @@ from chalicelib import session_service
 from chalicelib.errors import QuotaExceeded
 from chalicelib.quotas import seconds_until_midnight
 from chalicelib.schemas import MessageSend
+from tests.conftest import TABLE
 from tests.fake_gemini import FakeGemini, error
 from tests.test_app import assert_error
 from tests.utils import DEFAULT_CONFIG, ApiClient
@@ -191,3 +192,5 @@ def test_daily_counters_expire_through_ttl(api: ApiClient, session_store) -> Non
     assert len(days) == 1
     assert days[0]["messages"] == 1 and days[0]["sessions"] == 1
     assert int(days[0]["expiresAt"]) > datetime.now(UTC).timestamp() + 86_400
+    ttl = session_store._table.meta.client.describe_time_to_live(TableName=TABLE)
+    assert ttl["TimeToLiveDescription"]["AttributeName"] == "expiresAt"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +22,27 @@ class ApiResponse:
     headers: dict[str, str]
     raw: bytes
     json: Any = field(default=None)
+
+
+@contextmanager
+def failing(client: Any, operation: str, error: BaseException | None = None) -> Iterator[None]:
+    """Make one boto3 operation fail, as an outage would, through botocore's own hooks.
+
+    `operation` is like "s3.PutObject"; by default the endpoint is unreachable.
+    """
+    from botocore.exceptions import EndpointConnectionError
+
+    failure = error or EndpointConnectionError(endpoint_url="https://unreachable.invalid")
+
+    def fail(**_: object) -> None:
+        raise failure
+
+    event = f"before-call.{operation}"
+    client.meta.events.register(event, fail)
+    try:
+        yield
+    finally:
+        client.meta.events.unregister(event, fail)
 
 
 def seed_exchanges(table: Any, session_id: str, count: int) -> None:
