@@ -11,18 +11,22 @@ from collections.abc import Callable
 from chalice.app import Chalice, CORSConfig, Request, Response
 from pydantic import BaseModel
 
-from chalicelib import config_service, logs, session_service
+from chalicelib import config_service, idempotency, logs, message_service, session_service
 from chalicelib.errors import AppError
 from chalicelib.http import (
+    TextBody,
     bearer_token,
     error_response,
     optional_bearer_token,
     parse_body,
     rewrite_framework_error,
+    validate,
 )
 from chalicelib.schemas import (
     ChatConfigCreate,
     ChatConfigUpdate,
+    ExportQuery,
+    MessagePageQuery,
     MessageSend,
     SessionCreate,
     SessionUpdate,
@@ -44,11 +48,11 @@ app.api.cors = CORS
 # Every response: no MIME sniffing, and no caching of tokens or conversations.
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
-View = Callable[..., BaseModel | None]
+View = Callable[..., BaseModel | TextBody | None]
 
 
 def operation(path: str, method: str, status: int = 200) -> Callable[[View], View]:
-    """Register a route whose view returns a response model (or None for 204)."""
+    """Register a route whose view returns a response model, a text body, or None (204)."""
 
     def register(view: View) -> View:
         @functools.wraps(view)
@@ -60,6 +64,12 @@ def operation(path: str, method: str, status: int = 200) -> Callable[[View], Vie
                 return Response(body=body, status_code=error_status, headers=dict(headers))
             if result is None:
                 return Response(body="", status_code=204)
+            if isinstance(result, TextBody):
+                return Response(
+                    body=result.text,
+                    status_code=status,
+                    headers={"Content-Type": result.content_type},
+                )
             return Response(body=result.model_dump(mode="json", by_alias=True), status_code=status)
 
         app.route(path, methods=[method])(handle)
@@ -106,9 +116,18 @@ def _token() -> str:
     return bearer_token(_request().headers)
 
 
+def _query() -> dict[str, str]:
+    return dict(_request().query_params or {})
+
+
 @operation("/health", "GET")
 def health() -> BaseModel:
     return session_service.health()
+
+
+@operation("/models", "GET")
+def list_models() -> BaseModel:
+    return session_service.list_models()
 
 
 # --- chat configurations (the creator's) ------------------------------------------
@@ -153,7 +172,8 @@ def create_session() -> BaseModel:
 @operation("/session-message", "POST")
 def send_message() -> BaseModel:
     token = _token()
-    return session_service.send_message(token, parse_body(MessageSend, _body()))
+    key = idempotency.parse_key(_request().headers.get(idempotency.HEADER.lower()))
+    return message_service.send_message(token, parse_body(MessageSend, _body()), key)
 
 
 @operation("/session/{session_id}", "GET")
@@ -165,3 +185,25 @@ def get_session(session_id: str) -> BaseModel:
 def update_session(session_id: str) -> BaseModel:
     token = _token()
     return session_service.update_session(session_id, token, parse_body(SessionUpdate, _body()))
+
+
+@operation("/session/{session_id}", "DELETE")
+def delete_session(session_id: str) -> None:
+    session_service.delete_session(session_id, _token())
+
+
+@operation("/session/{session_id}/messages", "GET")
+def list_messages(session_id: str) -> BaseModel:
+    token = _token()
+    return session_service.list_messages(session_id, token, validate(MessagePageQuery, _query()))
+
+
+@operation("/session/{session_id}/regenerate", "POST")
+def regenerate(session_id: str) -> BaseModel:
+    return message_service.regenerate(session_id, _token())
+
+
+@operation("/session/{session_id}/export", "GET")
+def export_session(session_id: str) -> BaseModel | TextBody:
+    token = _token()
+    return session_service.export_session(session_id, token, validate(ExportQuery, _query()))

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chalicelib.clock import utc_now_iso
-from chalicelib.errors import Forbidden, SessionNotFound
+from chalicelib.errors import Forbidden, NothingToRegenerate, SessionNotFound
 from chalicelib.gemini import ModelReply, ModelRequest, Turn
-from chalicelib.schemas import MessageReply, StoredMessage
-from chalicelib.sessions import SessionRecord, SessionStore
+from chalicelib.idempotency import Claim
+from chalicelib.schemas import MAX_MESSAGE_CHARS, ContextInfo, MessageReply, StoredMessage, Usage
+from chalicelib.sessions import Conversation, SessionRecord, SessionStore, new_exchange_ids
 from chalicelib.settings import Settings
 from chalicelib.tokens import token_matches
 
@@ -24,6 +25,9 @@ class PreparedExchange:
     session: SessionRecord
     user_message: StoredMessage
     request: ModelRequest
+    context: ContextInfo
+    # For a regeneration: the reply being replaced.
+    replaces: StoredMessage | None = None
 
 
 def authorize(session: SessionRecord | None, token: str) -> SessionRecord:
@@ -57,35 +61,95 @@ def select_history(
     return [Turn(m.role, m.content) for m in chosen] + [Turn("user", new_message)]
 
 
-def prepare_exchange(
-    store: SessionStore, settings: Settings, session_id: str, token: str, text: str
+def _prepare(
+    conversation: Conversation,
+    history: Sequence[StoredMessage],
+    user_message: StoredMessage,
+    settings: Settings,
+    replaces: StoredMessage | None = None,
 ) -> PreparedExchange:
-    # Enough history to fill the budget, read with the session in one Query.
-    loaded = store.load_recent(session_id, char_budget=settings.history_char_budget)
-    session = authorize(loaded[0] if loaded else None, token)
-    history = loaded[1] if loaded else []
+    session = conversation.session
+    contents = select_history(history, user_message.content, settings.history_char_budget)
+    # Exact when the whole conversation was read; otherwise from the running count
+    # (less the exchange being regenerated).
+    counted = session.stored_messages - (2 if replaces else 0)
+    earlier = len(history) if conversation.complete else max(len(history), counted)
+    total = earlier + 1
     request = ModelRequest(
         model=session.model,
         system_prompt=session.prompt_text,
         temperature=session.temperature,
         max_output_tokens=settings.max_output_tokens,
-        contents=select_history(history, text, settings.history_char_budget),
+        contents=contents,
     )
+    context = ContextInfo(
+        messages_sent=len(contents), messages_total=total, truncated=len(contents) < total
+    )
+    return PreparedExchange(session, user_message, request, context, replaces)
+
+
+def prepare_exchange(
+    store: SessionStore, settings: Settings, session_id: str, token: str, text: str
+) -> PreparedExchange:
+    # Enough history to fill the budget, read with the session in one Query.
+    conversation = store.load_recent(session_id, char_budget=settings.history_char_budget)
+    authorize(conversation.session if conversation else None, token)
+    assert conversation is not None
     user_message = StoredMessage(id="", role="user", content=text, created_at=utc_now_iso())
-    return PreparedExchange(session=session, user_message=user_message, request=request)
+    return _prepare(conversation, conversation.messages, user_message, settings)
+
+
+def prepare_regeneration(
+    store: SessionStore, settings: Settings, session_id: str, token: str
+) -> PreparedExchange:
+    """Ask again for the last user message, with the history it had."""
+    # The last exchange is read on top of the history budget.
+    extra = MAX_MESSAGE_CHARS + 8 * settings.max_output_tokens
+    conversation = store.load_recent(session_id, char_budget=settings.history_char_budget + extra)
+    authorize(conversation.session if conversation else None, token)
+    assert conversation is not None
+    newest = conversation.messages[:2]
+    if [m.role for m in newest] != ["model", "user"]:
+        raise NothingToRegenerate()
+    reply, user_message = newest
+    return _prepare(conversation, conversation.messages[2:], user_message, settings, reply)
+
+
+def _reply_message(message_id: str, reply: ModelReply) -> StoredMessage:
+    return StoredMessage(id=message_id, role="model", content=reply.text, created_at=utc_now_iso())
+
+
+def _message_reply(
+    prepared: PreparedExchange, user: StoredMessage, reply: StoredMessage, usage: Usage
+) -> MessageReply:
+    return MessageReply(
+        message=reply.content,
+        session_id=prepared.session.session_id,
+        model=prepared.request.model,
+        user_message=user,
+        reply=reply,
+        usage=usage,
+        context=prepared.context,
+    )
 
 
 def store_exchange(
+    store: SessionStore, prepared: PreparedExchange, reply: ModelReply, claim: Claim | None = None
+) -> MessageReply:
+    user_id, reply_id = new_exchange_ids()
+    user = prepared.user_message.model_copy(update={"id": user_id})
+    usage = Usage.of(reply.prompt_tokens, reply.reply_tokens)
+    result = _message_reply(prepared, user, _reply_message(reply_id, reply), usage)
+    also = (claim.complete(store.table.name, result),) if claim else ()
+    store.append_exchange(prepared.session.session_id, user, result.reply, usage, also)
+    return result
+
+
+def store_regeneration(
     store: SessionStore, prepared: PreparedExchange, reply: ModelReply
 ) -> MessageReply:
-    reply_message = StoredMessage(id="", role="model", content=reply.text, created_at=utc_now_iso())
-    stored_user, stored_reply = store.append_exchange(
-        prepared.session.session_id, prepared.user_message, reply_message
-    )
-    return MessageReply(
-        message=stored_reply.content,
-        session_id=prepared.session.session_id,
-        model=prepared.request.model,
-        user_message=stored_user,
-        reply=stored_reply,
-    )
+    assert prepared.replaces is not None
+    usage = Usage.of(reply.prompt_tokens, reply.reply_tokens)
+    new_reply = _reply_message(prepared.replaces.id, reply)
+    store.replace_reply(prepared.session.session_id, new_reply, usage)
+    return _message_reply(prepared, prepared.user_message, new_reply, usage)

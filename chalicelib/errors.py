@@ -139,3 +139,18 @@ class SharingDisabled(AppError):
 class ConfigDeleted(AppError):
     code = "config_deleted"
     default_message = "The creator of this chat deleted it; the history can still be read."
+
+
+class IdempotencyConflict(AppError):
+    code = "idempotency_conflict"
+    default_message = "This Idempotency-Key was already used with a different message."
+
+
+class IdempotencyInProgress(AppError):
+    code = "idempotency_in_progress"
+    default_message = "A request with this Idempotency-Key is still being answered; retry shortly."
+
+
+class NothingToRegenerate(AppError):
+    code = "nothing_to_regenerate"
+    default_message = "This session has no reply to regenerate yet."

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -37,6 +38,9 @@ STATUS_BY_ERROR: dict[type[errors.AppError], int] = {
     errors.SessionNotFound: 404,
     errors.MethodNotAllowed: 405,
     errors.ConcurrentUpdate: 409,
+    errors.IdempotencyConflict: 409,
+    errors.IdempotencyInProgress: 409,
+    errors.NothingToRegenerate: 409,
     errors.ConfigDeleted: 410,
     errors.PayloadTooLarge: 413,
     errors.UnsupportedMediaType: 415,
@@ -58,6 +62,14 @@ _FRAMEWORK_ERRORS: dict[int, type[errors.AppError]] = {
     413: errors.PayloadTooLarge,
     415: errors.UnsupportedMediaType,
 }
+
+
+@dataclass(frozen=True)
+class TextBody:
+    """A response that is not JSON (an export as Markdown, say)."""
+
+    text: str
+    content_type: str
 
 
 def status_for(error: errors.AppError) -> int:

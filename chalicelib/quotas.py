@@ -16,14 +16,13 @@ never overshoot a limit. A send that then fails gives its reservation back.
 from __future__ import annotations
 
 import logging
-import random
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.dynamo import CONDITION_FAILED, error_code, transact
 from chalicelib.errors import (
     ConfigDeleted,
     ConfigNotFound,
@@ -44,7 +43,7 @@ logger = logging.getLogger(__name__)
 STATE_SORT_KEY = "STATE"
 # Counters outlive their day a little, for whoever wants to look at yesterday.
 COUNTER_RETENTION = timedelta(days=2)
-ATTEMPTS = 6
+ATTEMPTS = 6  # refreshes of a session's copy of the limits
 
 
 def config_partition(config_id: str) -> str:
@@ -64,20 +63,15 @@ def _effective(chosen: int | None, ceiling: int) -> int:
     return ceiling if chosen is None else min(chosen, ceiling)
 
 
+class ClaimRefused(Exception):
+    """An extra item of a reservation (an idempotency claim) failed its condition."""
+
+
 @dataclass(frozen=True)
 class Reservation:
     session_id: str
     config_id: str
     day: str
-
-
-def _cancellation_codes(exc: ClientError) -> list[str]:
-    reasons = exc.response.get("CancellationReasons", [])
-    return [str(reason.get("Code", "")) for reason in reasons]
-
-
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 class QuotaStore:
@@ -113,7 +107,7 @@ class QuotaStore:
                 ExpressionAttributeValues=values,
             )
         except ClientError as exc:
-            if _error_code(exc) != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise StorageUnavailable() from exc
         except BotoCoreError as exc:
             raise StorageUnavailable() from exc
@@ -160,30 +154,6 @@ class QuotaStore:
             }
         }
 
-    def _transact(self, items: list[Any]) -> list[str] | None:
-        """Run a transaction; None on success, else why each item was refused.
-
-        Conflicts with concurrent transactions on the same items are retried.
-        """
-        for attempt in range(ATTEMPTS):
-            try:
-                self._table.meta.client.transact_write_items(TransactItems=items)
-                return None
-            except ClientError as exc:
-                codes = _cancellation_codes(exc)
-                if "ConditionalCheckFailed" in codes:
-                    return codes
-                conflict = "TransactionConflict" in codes or _error_code(exc) in {
-                    "TransactionConflictException",
-                    "TransactionInProgressException",
-                }
-                if not conflict or attempt == ATTEMPTS - 1:
-                    raise StorageUnavailable() from exc
-                time.sleep(random.uniform(0, 0.02 * 2**attempt))
-            except BotoCoreError as exc:
-                raise StorageUnavailable() from exc
-        raise StorageUnavailable()
-
     # --- sessions ------------------------------------------------------------------
 
     def create_session(self, session: SessionRecord, sessions_per_day: int) -> None:
@@ -208,15 +178,15 @@ class QuotaStore:
                 }
             },
         ]
-        refused = self._transact(items)
+        refused = transact(self._table, items)
         if refused is None:
             return
-        if refused[2] == "ConditionalCheckFailed":
+        if refused[2] == CONDITION_FAILED:
             state = self._read_state(session.chat_config_id) or {}
             if not state or "deletedAt" in state:
                 raise ConfigNotFound()
             raise SharingDisabled()
-        if refused[1] == "ConditionalCheckFailed":
+        if refused[1] == CONDITION_FAILED:
             raise QuotaExceeded(
                 "This chat has reached its limit of new sessions for today.",
                 details={"limit": "sessionsPerDay", "value": sessions_per_day},
@@ -226,23 +196,32 @@ class QuotaStore:
 
     # --- messages ------------------------------------------------------------------
 
-    def reserve_message(self, session: SessionRecord, settings: Settings) -> Reservation:
-        """Count one message against the session's and the day's limits, or refuse it."""
+    def reserve_message(
+        self, session: SessionRecord, settings: Settings, also: tuple[Any, ...] = ()
+    ) -> Reservation:
+        """Count one message against the session's and the day's limits, or refuse it.
+
+        `also` adds conditional items to the same transaction (an idempotency
+        claim); when one of them is refused, ClaimRefused says so first.
+        """
         for _ in range(ATTEMPTS):
             now = _today()
             per_session = _effective(
                 session.session_message_limit, settings.limit_messages_per_session
             )
             per_day = _effective(session.daily_message_limit, settings.limit_messages_per_day)
-            refused = self._transact(self._reservation(session, now, per_session, per_day))
+            items = self._reservation(session, now, per_session, per_day) + list(also)
+            refused = transact(self._table, items)
             if refused is None:
                 return Reservation(
                     session.session_id, session.chat_config_id, now.date().isoformat()
                 )
-            if refused[2] == "ConditionalCheckFailed":
+            if CONDITION_FAILED in refused[3:]:
+                raise ClaimRefused()
+            if refused[2] == CONDITION_FAILED:
                 session = self._refreshed(session)
                 continue
-            if refused[0] == "ConditionalCheckFailed":
+            if refused[0] == CONDITION_FAILED:
                 raise QuotaExceeded(
                     "This session has reached its message limit.",
                     details={"limit": "messagesPerSession", "value": per_session},
@@ -314,7 +293,7 @@ class QuotaStore:
             }
         )
 
-    def release_message(self, reservation: Reservation) -> None:
+    def release_message(self, reservation: Reservation, also: tuple[Any, ...] = ()) -> None:
         """Give back a reservation whose send failed. Best effort: a failure is logged."""
         day_key = {"pk": config_partition(reservation.config_id), "sk": f"DAY#{reservation.day}"}
         session_key = {"pk": partition_key(reservation.session_id), "sk": SESSION_SORT_KEY}
@@ -332,7 +311,7 @@ class QuotaStore:
             for key, counter in ((session_key, "messageCount"), (day_key, "messages"))
         ]
         try:
-            self._transact(items)
+            transact(self._table, items + list(also))
         except StorageUnavailable:
             logger.warning("could not give back the quota of a failed send")
 

@@ -261,8 +261,61 @@ class StoredMessage(ResponseModel):
     created_at: str
 
 
+class Usage(ResponseModel):
+    """Tokens, as the model counted them."""
+
+    prompt_tokens: int = 0
+    reply_tokens: int = 0
+    total_tokens: int = 0
+
+    @classmethod
+    def of(cls, prompt_tokens: int, reply_tokens: int) -> Usage:
+        return cls(
+            prompt_tokens=prompt_tokens,
+            reply_tokens=reply_tokens,
+            total_tokens=prompt_tokens + reply_tokens,
+        )
+
+
+class ContextInfo(ResponseModel):
+    """How much of the conversation went to the model with this message."""
+
+    messages_sent: int
+    messages_total: int
+    truncated: bool
+
+
 class SessionView(SessionSettings):
+    usage: Usage
     messages: list[StoredMessage]
+
+
+class SessionExport(SessionSettings):
+    usage: Usage
+    exported_at: str
+    messages: list[StoredMessage]
+
+
+class MessagePageQuery(BaseModel):
+    """Query parameters of GET /session/{id}/messages (strings, so not strict)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: Annotated[int, Field(ge=1, le=100)] = 50
+    before: Annotated[str | None, Field(min_length=1, max_length=200)] = None
+
+
+class ExportQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["json", "markdown"] = "json"
+
+
+class MessagePage(ResponseModel):
+    """A page of messages, oldest first; `nextCursor` pages further back."""
+
+    messages: list[StoredMessage]
+    next_cursor: str | None
 
 
 # --- messages ------------------------------------------------------------------
@@ -279,9 +332,20 @@ class MessageReply(ResponseModel):
     model: str
     user_message: StoredMessage
     reply: StoredMessage
+    usage: Usage
+    context: ContextInfo
 
 
 # --- service -------------------------------------------------------------------
+
+
+class ModelInfo(ResponseModel):
+    id: str
+    default: bool
+
+
+class ModelList(ResponseModel):
+    models: list[ModelInfo]
 
 
 class Health(ResponseModel):

@@ -6,21 +6,29 @@ errors the API reports.
 
 from __future__ import annotations
 
+import base64
+
 from pydantic.alias_generators import to_camel
 
 from chalicelib import chat
 from chalicelib.aws import get_sessions_table
 from chalicelib.clock import utc_now_iso
 from chalicelib.config_service import load_config, quota_store
-from chalicelib.errors import AppError, SessionNotFound, SettingsLocked, SharingDisabled
-from chalicelib.gemini import get_model, model_mode
+from chalicelib.errors import SessionNotFound, SettingsLocked, SharingDisabled, ValidationFailed
+from chalicelib.exports import to_markdown
+from chalicelib.gemini import model_mode
+from chalicelib.http import TextBody
 from chalicelib.logs import note_ids
 from chalicelib.schemas import (
+    ExportQuery,
     Health,
-    MessageReply,
-    MessageSend,
+    MessagePage,
+    MessagePageQuery,
+    ModelInfo,
+    ModelList,
     SessionCreate,
     SessionCreated,
+    SessionExport,
     SessionSettings,
     SessionUpdate,
     SessionView,
@@ -39,6 +47,11 @@ def session_store() -> SessionStore:
 
 def health() -> Health:
     return Health(status="ok", model=model_mode(get_settings()))
+
+
+def list_models() -> ModelList:
+    allowed = get_settings().allowed_models
+    return ModelList(models=[ModelInfo(id=name, default=name == allowed[0]) for name in allowed])
 
 
 def create_session(request: SessionCreate) -> SessionCreated:
@@ -65,7 +78,8 @@ def create_session(request: SessionCreate) -> SessionCreated:
 
 def _authorized(session_id: str, token: str) -> SessionRecord:
     session = session_store().get(session_id) if is_valid_id(session_id) else None
-    note_ids(session_id=session_id if session else None)
+    if session:
+        note_ids(config_id=session.chat_config_id, session_id=session_id)
     return chat.authorize(session, token)
 
 
@@ -73,10 +87,10 @@ def get_session(session_id: str, token: str) -> SessionView:
     loaded = None
     if is_valid_id(session_id):
         loaded = session_store().load_recent(session_id, max_messages=SESSION_VIEW_MESSAGES)
-    session = chat.authorize(loaded[0] if loaded else None, token)
+    session = chat.authorize(loaded.session if loaded else None, token)
     note_ids(config_id=session.chat_config_id, session_id=session.session_id)
-    messages = list(reversed(loaded[1])) if loaded else []
-    return SessionView(**session.public().model_dump(), messages=messages)
+    messages = list(reversed(loaded.messages)) if loaded else []
+    return SessionView(**session.public().model_dump(), usage=session.usage, messages=messages)
 
 
 def _locked_changes(session: SessionRecord, request: SessionUpdate) -> list[str]:
@@ -109,18 +123,49 @@ def update_session(session_id: str, token: str, request: SessionUpdate) -> Sessi
     return updated.public()
 
 
-def send_message(token: str, request: MessageSend) -> MessageReply:
-    settings = get_settings()
-    store = session_store()
-    note_ids(session_id=request.session_id)
-    prepared = chat.prepare_exchange(store, settings, request.session_id, token, request.message)
-    note_ids(config_id=prepared.session.chat_config_id)
-    model = get_model(settings)
-    quotas = quota_store()
-    reservation = quotas.reserve_message(prepared.session, settings)
+def _encode_cursor(message_id: str) -> str:
+    return base64.urlsafe_b64encode(f"m:{message_id}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str:
     try:
-        reply = model.generate(prepared.request)
-        return chat.store_exchange(store, prepared, reply)
-    except AppError:
-        quotas.release_message(reservation)
-        raise
+        decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _bad_cursor() from exc
+    prefix, _, message_id = decoded.partition(":")
+    if prefix != "m" or not is_valid_id(message_id):
+        raise _bad_cursor()
+    return message_id
+
+
+def _bad_cursor() -> ValidationFailed:
+    return ValidationFailed(
+        "The cursor is not one this API gave out.",
+        details={"fields": [{"field": "before", "message": "not a valid cursor"}]},
+    )
+
+
+def list_messages(session_id: str, token: str, query: MessagePageQuery) -> MessagePage:
+    """A page of the newest messages older than the cursor, oldest first."""
+    before = _decode_cursor(query.before) if query.before is not None else None
+    session = _authorized(session_id, token)
+    page, next_id = session_store().load_page(session.session_id, query.limit, before)
+    return MessagePage(messages=page, next_cursor=_encode_cursor(next_id) if next_id else None)
+
+
+def delete_session(session_id: str, token: str) -> None:
+    session = _authorized(session_id, token)
+    session_store().delete(session.session_id, utc_now_iso())
+
+
+def export_session(session_id: str, token: str, query: ExportQuery) -> SessionExport | TextBody:
+    session = _authorized(session_id, token)
+    export = SessionExport(
+        **session.public().model_dump(),
+        usage=session.usage,
+        exported_at=utc_now_iso(),
+        messages=session_store().load_all(session.session_id),
+    )
+    if query.format == "markdown":
+        return TextBody(to_markdown(export), "text/markdown; charset=utf-8")
+    return export

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from chalicelib import session_service as service
+from chalicelib import message_service
 from chalicelib.chat import select_history
 from chalicelib.gemini import Turn
 from chalicelib.schemas import MessageSend, StoredMessage
@@ -233,8 +233,8 @@ def test_concurrent_sends_all_land_as_adjacent_pairs(
     def send(number: int) -> None:
         try:
             barrier.wait()
-            service.send_message(
-                token, MessageSend(session_id=session["sessionId"], message=f"m{number}")
+            message_service.send_message(
+                token, MessageSend(session_id=session["sessionId"], message=f"m{number}"), None
             )
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             failures.append(exc)

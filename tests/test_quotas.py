@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib import session_service
+from chalicelib import message_service
 from chalicelib.errors import QuotaExceeded
 from chalicelib.quotas import seconds_until_midnight
 from chalicelib.schemas import MessageSend
@@ -160,9 +160,10 @@ def test_twenty_simultaneous_sends_against_a_limit_of_five(
     def send(number: int) -> None:
         barrier.wait()
         try:
-            session_service.send_message(
+            message_service.send_message(
                 session["sessionToken"],
                 MessageSend(session_id=session["sessionId"], message=f"m{number}"),
+                None,
             )
             outcomes.append("sent")
         except QuotaExceeded:

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from chalicelib.errors import ConcurrentUpdate
-from chalicelib.schemas import StoredMessage
-from chalicelib.sessions import SessionRecord, SessionStore
+from chalicelib.schemas import StoredMessage, Usage
+from chalicelib.sessions import SessionRecord, SessionStore, new_exchange_ids
 from tests.utils import seed_exchanges
 
 
@@ -31,6 +31,16 @@ def message(role: str, content: str) -> StoredMessage:
     return StoredMessage(id="", role=role, content=content, created_at="t")
 
 
+def append(store: SessionStore, question: str, answer: str) -> tuple[StoredMessage, ...]:
+    user_id, reply_id = new_exchange_ids()
+    return store.append_exchange(
+        "s1",
+        message("user", question).model_copy(update={"id": user_id}),
+        message("model", answer).model_copy(update={"id": reply_id}),
+        Usage.of(3, 4),
+    )
+
+
 def test_create_get_and_missing(session_store: SessionStore) -> None:
     assert session_store.get("s1") is None
     assert session_store.load_recent("s1", max_messages=10) is None
@@ -42,21 +52,24 @@ def test_create_get_and_missing(session_store: SessionStore) -> None:
 
 def test_one_item_per_message(session_store: SessionStore) -> None:
     session_store.create(make_session())
-    session_store.append_exchange("s1", message("user", "q"), message("model", "a"))
+    append(session_store, "q", "a")
     items = session_store._table.scan()["Items"]
     assert sorted(str(item["sk"])[:4] for item in items) == ["MSG#", "MSG#", "SESS"]
+    stored = session_store.get("s1")
+    assert stored is not None
+    assert (stored.stored_messages, stored.prompt_tokens, stored.reply_tokens) == (2, 3, 4)
 
 
 def test_append_returns_ordered_adjacent_ids(session_store: SessionStore) -> None:
     session_store.create(make_session())
-    first = session_store.append_exchange("s1", message("user", "q1"), message("model", "a1"))
-    second = session_store.append_exchange("s1", message("user", "q2"), message("model", "a2"))
+    first = append(session_store, "q1", "a1")
+    second = append(session_store, "q2", "a2")
     ids = [m.id for m in (*first, *second)]
     assert ids == sorted(ids)
     loaded = session_store.load_recent("s1", max_messages=10)
     assert loaded is not None
-    assert [m.content for m in loaded[1]] == ["a2", "q2", "a1", "q1"]
-    assert [m.id for m in reversed(loaded[1])] == ids
+    assert [m.content for m in loaded.messages] == ["a2", "q2", "a1", "q1"]
+    assert [m.id for m in reversed(loaded.messages)] == ids
 
 
 def test_load_recent_stops_at_the_budget(session_store: SessionStore) -> None:
@@ -65,9 +78,9 @@ def test_load_recent_stops_at_the_budget(session_store: SessionStore) -> None:
     loaded = session_store.load_recent("s1", char_budget=20)
     assert loaded is not None
     # Newest first; it reads just past the budget so the caller sees what did not fit.
-    assert [m.content for m in loaded[1]][:2] == ["a499", "q499"]
-    assert sum(len(m.content) for m in loaded[1][:-1]) <= 20
-    assert len(loaded[1]) < 10
+    assert [m.content for m in loaded.messages][:2] == ["a499", "q499"]
+    assert sum(len(m.content) for m in loaded.messages[:-1]) <= 20
+    assert len(loaded.messages) < 10
 
 
 def test_load_recent_reads_past_a_page(session_store: SessionStore) -> None:
@@ -75,8 +88,8 @@ def test_load_recent_reads_past_a_page(session_store: SessionStore) -> None:
     seed_exchanges(session_store._table, "s1", 300)
     loaded = session_store.load_recent("s1", char_budget=1_000_000)
     assert loaded is not None
-    assert len(loaded[1]) == 600
-    assert loaded[1][-1].content == "q0"
+    assert len(loaded.messages) == 600
+    assert loaded.messages[-1].content == "q0"
 
 
 def test_update_settings(session_store: SessionStore) -> None:
@@ -114,10 +127,10 @@ def test_transaction_conflicts_are_retried(session_store: SessionStore) -> None:
     events = session_store._table.meta.client.meta.events
     events.register("before-call.dynamodb.TransactWriteItems", conflict)
     try:
-        stored = session_store.append_exchange("s1", message("user", "q"), message("model", "a"))
+        stored = append(session_store, "q", "a")
     finally:
         events.unregister("before-call.dynamodb.TransactWriteItems", conflict)
     assert len(attempts) == 3
     loaded = session_store.load_recent("s1", max_messages=10)
     assert loaded is not None
-    assert [m.id for m in reversed(loaded[1])] == [m.id for m in stored]
+    assert [m.id for m in reversed(loaded.messages)] == [m.id for m in stored]

@@ -1,0 +1,83 @@
+"""Sending and regenerating messages: quota, idempotency, the model, storage.
+
+Quota is reserved before the model is called and given back if anything
+after that fails, so a refused or failed message costs the creator nothing.
+"""
+
+from __future__ import annotations
+
+import time
+
+from chalicelib import chat
+from chalicelib.config_service import quota_store
+from chalicelib.errors import AppError, IdempotencyConflict, IdempotencyInProgress
+from chalicelib.gemini import get_model
+from chalicelib.idempotency import Claim
+from chalicelib.logs import note_ids
+from chalicelib.quotas import ClaimRefused
+from chalicelib.schemas import MessageReply, MessageSend
+from chalicelib.session_service import session_store
+from chalicelib.settings import Settings, get_settings
+from chalicelib.tokens import is_valid_id
+
+# How often a retry polls while the first request with its key is still running.
+REPLAY_POLL_SECONDS = 0.2
+
+
+def send_message(token: str, request: MessageSend, idempotency_key: str | None) -> MessageReply:
+    settings = get_settings()
+    store = session_store()
+    note_ids(session_id=request.session_id)
+    prepared = chat.prepare_exchange(store, settings, request.session_id, token, request.message)
+    note_ids(config_id=prepared.session.chat_config_id)
+    claim = Claim(request.session_id, idempotency_key, request.message) if idempotency_key else None
+    model = get_model(settings)
+    quotas = quota_store()
+    also = (claim.put(store.table.name),) if claim else ()
+    try:
+        reservation = quotas.reserve_message(prepared.session, settings, also)
+    except ClaimRefused:
+        assert claim is not None
+        return _replay(claim, settings)
+    try:
+        reply = model.generate(prepared.request)
+        return chat.store_exchange(store, prepared, reply, claim)
+    except AppError:
+        quotas.release_message(reservation, (claim.release(store.table.name),) if claim else ())
+        raise
+
+
+def _replay(claim: Claim, settings: Settings) -> MessageReply:
+    """The reply stored for an Idempotency-Key, waiting while its first request runs."""
+    table = session_store().table
+    deadline = time.monotonic() + settings.model_timeout_seconds + 5
+    while True:
+        record = claim.read(table)
+        if record is None:
+            # The first request failed and gave its claim back: a retry starts afresh.
+            raise IdempotencyInProgress(retry_after=1)
+        if record.get("messageHash") != claim.message_hash:
+            raise IdempotencyConflict()
+        if record.get("state") == "done":
+            return MessageReply.model_validate_json(str(record["result"]))
+        if time.monotonic() > deadline:
+            raise IdempotencyInProgress(retry_after=1)
+        time.sleep(REPLAY_POLL_SECONDS)
+
+
+def regenerate(session_id: str, token: str) -> MessageReply:
+    settings = get_settings()
+    store = session_store()
+    prepared = chat.prepare_regeneration(
+        store, settings, session_id if is_valid_id(session_id) else "", token
+    )
+    note_ids(config_id=prepared.session.chat_config_id, session_id=session_id)
+    model = get_model(settings)
+    quotas = quota_store()
+    reservation = quotas.reserve_message(prepared.session, settings)
+    try:
+        reply = model.generate(prepared.request)
+        return chat.store_regeneration(store, prepared, reply)
+    except AppError:
+        quotas.release_message(reservation)
+        raise
