@@ -47,6 +47,7 @@ app.api.cors = CORS
 
 # Every response: no MIME sniffing, and no caching of tokens or conversations.
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+JSON = {"Content-Type": "application/json"}
 
 View = Callable[..., BaseModel | TextBody | None]
 
@@ -61,7 +62,7 @@ def operation(path: str, method: str, status: int = 200) -> Callable[[View], Vie
                 result = view(**path_params)
             except AppError as exc:
                 error_status, body, headers = error_response(exc)
-                return Response(body=body, status_code=error_status, headers=dict(headers))
+                return Response(body=body, status_code=error_status, headers={**JSON, **headers})
             if result is None:
                 return Response(body="", status_code=204)
             if isinstance(result, TextBody):
@@ -70,7 +71,8 @@ def operation(path: str, method: str, status: int = 200) -> Callable[[View], Vie
                     status_code=status,
                     headers={"Content-Type": result.content_type},
                 )
-            return Response(body=result.model_dump(mode="json", by_alias=True), status_code=status)
+            body = result.model_dump(mode="json", by_alias=True)
+            return Response(body=body, status_code=status, headers=dict(JSON))
 
         app.route(path, methods=[method])(handle)
         return view

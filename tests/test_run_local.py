@@ -193,7 +193,11 @@ def readme_walkthrough() -> str:
     """The README's curl walkthrough and its creator-controls sequel, as one script."""
     readme = (PROJECT_DIR / "README.md").read_text()
     blocks = []
-    for heading in ("### Walkthrough with curl", "### Creator controls"):
+    for heading in (
+        "### Walkthrough with curl",
+        "### Creator controls",
+        "### The conversation, in full",
+    ):
         match = re.search(re.escape(heading) + r".*?```sh\n(.*?)```", readme, re.DOTALL)
         assert match, f"the README has no curl examples under {heading!r}"
         blocks.append(match.group(1))
@@ -232,6 +236,13 @@ def test_the_readme_walkthrough_works_as_written(start_stack: Callable[..., Loca
     assert output.count("HTTP 200: ") == 3
     assert 'HTTP 429: {"limit":"messagesPerSession","value":3}' in output
     assert "DELETE: HTTP 204" in output
+    # The rest of the conversation API.
+    replies = re.findall(r'\{"reply":"([^"]+)","usage"', output)
+    assert len(replies) == 2 and replies[0] == replies[1]  # the retry got the same exchange
+    assert '["user","model"]' in output
+    assert '{"id":"gemini-2.5-flash","default":true}' in output
+    assert "## User · " in output
+    assert "DELETE session: HTTP 204" in output
     assert stack.stop_with_sigterm() == 0, stack.output()
 
 
