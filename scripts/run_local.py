@@ -34,12 +34,32 @@ def start_local_aws() -> ThreadedMotoServer | None:
     # Port 0 lets the OS pick a free port, with no race against other processes.
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
+    serialize_requests(moto)
     host, port = moto.get_host_and_port()
     os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
     # moto accepts any credentials; these keep boto3 from looking for real ones.
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     return moto
+
+
+def serialize_requests(moto: ThreadedMotoServer) -> None:
+    """Let moto answer one request at a time.
+
+    moto changes its in-memory tables without locks, so concurrent requests (a
+    browser sending two messages at once) could corrupt them; real DynamoDB
+    applies each conditional write atomically, and a lock gives the same.
+    """
+    server = moto._server  # moto offers no hook for wrapping its WSGI app
+    assert server is not None
+    app = server.app
+    lock = threading.Lock()
+
+    def one_at_a_time(environ: Any, start_response: Any) -> Any:
+        with lock:
+            return list(app(environ, start_response))
+
+    server.app = one_at_a_time
 
 
 def read_chalice_config() -> dict[str, Any]:

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -158,6 +159,21 @@ def test_serves_a_whole_conversation_on_local_aws_and_stops_on_sigterm(
     status, history = stack.call("GET", f"/session/{session_id}", token=token)
     assert status == 200, history
     assert len(history["messages"]) == 2
+
+    # Simultaneous sends all land, though moto itself is not thread-safe.
+    statuses: list[int] = []
+
+    def send(number: int) -> None:
+        body = {"sessionId": session_id, "message": f"at once {number}"}
+        statuses.append(stack.call("POST", "/session-message", body, token)[0])
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 8
+    assert len(stack.call("GET", f"/session/{session_id}", token=token)[1]["messages"]) == 18
 
     assert "in-memory" in stack.output()
     assert stack.stop_with_sigterm() == 0, stack.output()
