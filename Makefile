@@ -1,11 +1,22 @@
-# AI Maker: `make run` serves the API locally, `make test` runs the suite.
+# AI Maker: `make run` serves the API locally, `make test` runs the suite,
+# `make package` / `make deploy` build and ship a stage, `make bench` measures.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: install run test check lint typecheck clean
+# Packaging and deployment (see README, "Deploying to AWS").
+STAGE ?= dev
+STACK_NAME ?= ai-maker-$(STAGE)
+BUILD_DIR := build/$(STAGE)
+AWS ?= aws
+# An S3 bucket you own, where `aws cloudformation package` uploads the zip.
+ARTIFACT_BUCKET ?=
+# CloudFormation parameter overrides, e.g. PARAMS="FrontendBaseUrl=https://chat.example.com".
+PARAMS ?=
+
+.PHONY: install run test check lint typecheck clean package deploy bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,5 +44,29 @@ check: lint typecheck
 test: check
 	$(BIN)/python -m pytest
 
+# The Lambda zip and the merged SAM template in build/<stage>/, linted.
+package: install
+	$(BIN)/python -m infra.package --stage $(STAGE) --out $(BUILD_DIR)
+	$(BIN)/cfn-lint $(BUILD_DIR)/sam.json
+
+# Needs AWS credentials, a region and the AWS CLI; creates or updates the stack.
+deploy: package
+	@test -n "$(ARTIFACT_BUCKET)" || { \
+		echo "make deploy needs ARTIFACT_BUCKET=<an S3 bucket for the code upload>" >&2; exit 2; }
+	$(AWS) cloudformation package --template-file $(BUILD_DIR)/sam.json \
+		--s3-bucket $(ARTIFACT_BUCKET) --s3-prefix $(STACK_NAME) \
+		--use-json --output-template-file $(BUILD_DIR)/packaged.json
+	$(AWS) cloudformation deploy --template-file $(BUILD_DIR)/packaged.json \
+		--stack-name $(STACK_NAME) --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
+		--s3-bucket $(ARTIFACT_BUCKET) --s3-prefix $(STACK_NAME) \
+		--no-fail-on-empty-changeset $(if $(strip $(PARAMS)),--parameter-overrides $(PARAMS))
+	@printf 'API URL: '
+	@$(AWS) cloudformation describe-stacks --stack-name $(STACK_NAME) --output text \
+		--query "Stacks[0].Outputs[?OutputKey=='EndpointURL'].OutputValue"
+
+# A benchmark, not a test: storage cost per send, cold import, server-side send time.
+bench: install
+	$(BIN)/python -m bench
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build .chalice/deployments

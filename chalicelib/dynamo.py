@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -55,9 +56,16 @@ def transact(table: Table, items: list[Any]) -> list[str] | None:
     raise StorageUnavailable()
 
 
-def query_items(table: Table, **kwargs: Any) -> Iterator[dict[str, Any]]:
-    """Every item a Query matches, a page per call, read only as far as consumed."""
-    while True:
+def query_items(
+    table: Table, page_sizes: Sequence[int] = (), **kwargs: Any
+) -> Iterator[dict[str, Any]]:
+    """Every item a Query matches, a page per call, read only as far as consumed.
+
+    `page_sizes` gives the Limit of successive pages (the last one repeats).
+    """
+    for page in itertools.count():
+        if page_sizes:
+            kwargs["Limit"] = page_sizes[min(page, len(page_sizes) - 1)]
         try:
             response = table.query(**kwargs)
         except (ClientError, BotoCoreError) as exc:

@@ -29,7 +29,19 @@ SESSION_SORT_KEY = "SESSION"
 MESSAGE_PREFIX = "MSG#"
 # Sorts after every message id (digits, letters and dashes).
 _AFTER_ALL_MESSAGES = MESSAGE_PREFIX + "~"
-QUERY_PAGE_SIZE = 200
+# A history read's first page holds a budget's worth of messages of this size,
+# so a send usually reads once and not much more than it needs (every item read
+# costs read capacity and time); later pages grow, for short messages.
+TYPICAL_MESSAGE_CHARS = 800
+MAX_PAGE_ITEMS = 1000
+
+
+def history_page_sizes(char_budget: int | None) -> tuple[int, ...]:
+    if char_budget is None:
+        return (MAX_PAGE_ITEMS,)
+    # The session item, and one message past the budget, come on top.
+    first = min(MAX_PAGE_ITEMS, char_budget // TYPICAL_MESSAGE_CHARS + 2)
+    return (first, min(MAX_PAGE_ITEMS, first * 4), MAX_PAGE_ITEMS)
 
 # The session fields a client may change, by their attribute names.
 SETTING_ATTRIBUTES = {
@@ -159,7 +171,9 @@ class SessionStore:
             ExpressionAttributeValues={":pk": partition_key(session_id)},
             ScanIndexForward=False,
             ConsistentRead=True,
-            Limit=QUERY_PAGE_SIZE if max_messages is None else max_messages + 1,
+            page_sizes=(
+                history_page_sizes(char_budget) if max_messages is None else (max_messages + 1,)
+            ),
         )
         first = next(items, None)
         if first is None or first.get("sk") != SESSION_SORT_KEY or "deletingAt" in first:

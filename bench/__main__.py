@@ -1,0 +1,44 @@
+"""`python -m bench [--strict]`: run the three measurements and print the table.
+
+With --strict, the exit status is 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from bench import cold_start, latency, report, storage
+from bench.counting import CallCounter
+
+log = logging.getLogger("bench")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="AI Maker's benchmark")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args(argv)
+    # Progress on stderr; the app's own request logs would drown it.
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    log.setLevel(logging.INFO)
+
+    counter = CallCounter()
+    counter.install()
+    try:
+        log.info("(a) storage cost per send, up to 5,000 exchanges")
+        storage_result = storage.run(counter)
+        log.info("(c) server-side time of one send")
+        latency_result = latency.run(counter)
+    finally:
+        counter.uninstall()
+    log.info("(b) cold import, in fresh interpreters")
+    cold_result = cold_start.run()
+
+    print(report.render(storage_result, cold_result, latency_result))
+    missed = [t for t in report.targets(storage_result, cold_result, latency_result) if not t.met]
+    return 1 if args.strict and missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""The benchmark's table: figures, then each target with the figure that decides it."""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass
+from importlib.metadata import version
+
+from bench.baseline import ITEM_LIMIT_BYTES
+from bench.cold_start import RUNS, ColdStart
+from bench.latency import Latency
+from bench.stack import REPLY_CHARS, USER_CHARS
+from bench.storage import CHECKPOINTS, SendCost, StorageResult
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    met: bool
+    figure: str
+
+
+def _n(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _header() -> list[str]:
+    return [
+        f"AI Maker benchmark: Python {platform.python_version()}, moto {version('moto')}, "
+        f"{platform.machine()}, {platform.system()}",
+        f"An exchange is a {USER_CHARS:,}-character message and a {REPLY_CHARS:,}-character reply.",
+        "",
+    ]
+
+
+def _storage(result: StorageResult) -> list[str]:
+    failure = result.failure
+    lines = [
+        "(a) DynamoDB cost of one send as the conversation grows (request/response: body bytes)",
+        f"{'':10}{'this app: one item per message':<44}seed's design: one item per session",
+        f"{'exchange':>8}  {'calls':>5} {'S3':>3} {'request':>9} {'response':>9}"
+        f"{'':16}{'calls':>5} {'request':>9} {'response':>9} {'item size':>10}",
+    ]
+    for exchange in CHECKPOINTS:
+        cost = result.store[exchange]
+        row = (
+            f"{exchange:>8,}  {cost.dynamodb_calls:>5} {cost.s3_calls:>3} "
+            f"{_n(cost.request_bytes):>9} {_n(cost.response_bytes):>9}{'':16}"
+        )
+        seed = result.baseline.get(exchange)
+        if seed is not None:
+            item = _n(result.baseline_item_bytes[exchange])
+            row += (
+                f"{seed.dynamodb_calls:>5} {_n(seed.request_bytes):>9} "
+                f"{_n(seed.response_bytes):>9} {item:>10}"
+            )
+        else:
+            row += f"fails from exchange {failure.exchange:,}"
+        lines.append(row)
+    store_ratio, seed_ratio = _request_ratios(result)
+    operations = ", ".join(result.store[CHECKPOINTS[-1]].operations)
+    moto = (
+        f"moto refused exchange {failure.moto_refused_at:,} too ({failure.moto_error})"
+        if failure.moto_refused_at is not None
+        else f"moto did not refuse it ({failure.moto_error})"
+    )
+    lines += [
+        f"{'':10}request bytes, exchange 200 / exchange 1: this app {store_ratio:.2f}x, "
+        f"seed's design {seed_ratio:.1f}x",
+        f"{'':10}this app's calls per send: {operations}",
+        f"{'':10}seed's design: exchange {failure.exchange:,} makes the item "
+        f"{failure.item_bytes:,} bytes by DynamoDB's sizing rules, over the "
+        f"{ITEM_LIMIT_BYTES:,}-byte (400 KB) limit;",
+        f"{'':10}{moto}",
+        "",
+    ]
+    return lines
+
+
+def _request_ratios(result: StorageResult) -> tuple[float, float]:
+    def ratio(costs: dict[int, SendCost]) -> float:
+        return costs[200].request_bytes / costs[1].request_bytes
+
+    return ratio(result.store), ratio(result.baseline)
+
+
+def _cold(cold: ColdStart) -> list[str]:
+    lines = [
+        f"(b) Cold import, median of {RUNS} fresh interpreters",
+        f"{'':10}{'import app':<52}{cold.import_ms:>7.0f} ms",
+        f"{'':10}{'import google.genai, then app (as if eager)':<52}"
+        f"{cold.eager_import_ms:>7.0f} ms   lazy is {cold.eager_ratio:.1f}x faster",
+        f"{'':10}{'import app, then the first message send':<52}"
+        f"{cold.import_and_send_ms:>7.0f} ms   (the send imports google.genai)",
+    ]
+    if cold.zip_with_bytecode_ms is not None and cold.zip_without_bytecode_ms is not None:
+        lines += [
+            f"{'':10}{'import app from the Lambda zip, as packaged (.pyc)':<52}"
+            f"{cold.zip_with_bytecode_ms:>7.0f} ms",
+            f"{'':10}{'import app from the Lambda zip without its .pyc':<52}"
+            f"{cold.zip_without_bytecode_ms:>7.0f} ms",
+        ]
+    return [*lines, ""]
+
+
+def _latency(latency: Latency) -> list[str]:
+    lines = [
+        "(c) Server-side time of one send: instant offline model, defaults "
+        f"HISTORY_CHAR_BUDGET={latency.history_char_budget}, "
+        f"MAX_OUTPUT_TOKENS={latency.max_output_tokens}",
+        f"{'history':>18} {'app median':>11} {'app p90':>9} {'with moto':>10}",
+    ]
+    for sample in latency.times:
+        lines.append(
+            f"{f'{sample.history:,} exchanges':>18} {sample.app_median_ms:>8.1f} ms "
+            f"{sample.app_p90_ms:>6.1f} ms {sample.total_median_ms:>7.1f} ms"
+        )
+    lines += [
+        f"{'':10}app time, history 1,000 / history 10: {latency.ratio:.2f}x "
+        '("with moto" adds moto\'s own work, which grows with the table)',
+        "",
+    ]
+    return lines
+
+
+def targets(storage: StorageResult, cold: ColdStart, latency: Latency) -> list[Target]:
+    calls = max(cost.dynamodb_calls for cost in storage.store.values())
+    s3 = max(cost.s3_calls for cost in storage.store.values())
+    store_ratio, seed_ratio = _request_ratios(storage)
+    return [
+        Target(
+            "at most 3 DynamoDB calls and 0 S3 calls per send",
+            calls <= 3 and s3 == 0,
+            f"{calls} and {s3}",
+        ),
+        Target(
+            "request bytes at exchange 200 within 1.2x of exchange 1",
+            store_ratio <= 1.2,
+            f"{store_ratio:.2f}x (seed's design {seed_ratio:.1f}x)",
+        ),
+        Target("a 5,000-exchange conversation still sends", 5000 in storage.store, "it does"),
+        Target(
+            "import app at least 2x faster than with google.genai eager",
+            cold.eager_ratio >= 2 and cold.lazy_genai,
+            f"{cold.eager_ratio:.1f}x",
+        ),
+        Target(
+            "(c) flat: history 1,000 within 1.5x of history 10",
+            latency.ratio <= 1.5,
+            f"{latency.ratio:.2f}x",
+        ),
+    ]
+
+
+def render(storage: StorageResult, cold: ColdStart, latency: Latency) -> str:
+    lines = [*_header(), *_storage(storage), *_cold(cold), *_latency(latency), "Targets"]
+    for target in targets(storage, cold, latency):
+        mark = "met   " if target.met else "MISSED"
+        lines.append(f"  [{mark}] {target.name:<60} {target.figure}")
+    return "\n".join(lines)

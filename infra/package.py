@@ -1,0 +1,164 @@
+"""`make package`: the Lambda zip and the CloudFormation (SAM) template of one stage.
+
+Runs `chalice package` with infra/template.json merged in, into build/<stage>/,
+then finishes what a merge cannot do:
+
+- app.py fixes the CORS origin when it is imported, and `chalice package`
+  imports it, so the preflight (OPTIONS) mocks would carry whatever origin the
+  packaging machine had. We package with a placeholder origin and replace each
+  occurrence by the template's AllowedOrigin parameter.
+- The key parameter's default names the stage being packaged.
+- The zip gets compiled bytecode, which Lambda cannot write itself (see
+  infra/bytecode.py).
+
+Needs no AWS credentials and no AWS configuration: chalice wants a region,
+but the template and the zip do not depend on it (the template says
+${AWS::Region}), so any will do when none is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from infra.bytecode import add_bytecode
+
+log = logging.getLogger("infra.package")
+
+ROOT = Path(__file__).resolve().parent.parent
+MERGE_TEMPLATE = ROOT / "infra" / "template.json"
+STAGES = ("dev", "prod")
+TEMPLATE_NAME = "sam.json"
+ZIP_NAME = "deployment.zip"
+# chalice caches one zip per version of the code here; a few are enough.
+CHALICE_CACHE = ROOT / ".chalice" / "deployments"
+CACHED_ZIPS_KEPT = 3
+
+# A syntactically valid origin that can never be a real one (RFC 2606 .invalid).
+ORIGIN_PLACEHOLDER = "https://allowed-origin.invalid"
+ORIGIN_PARAMETER = "AllowedOrigin"
+KEY_PARAMETER = "GeminiApiKeyParameter"
+
+# Variables of the packaging machine that would change what chalice builds or reads.
+_SCRUBBED = ("CORS_ALLOW_ORIGIN", "AWS_ENDPOINT_URL", "AWS_PROFILE")
+FALLBACK_REGION = "us-east-1"
+
+
+class PackagingError(RuntimeError):
+    """The packaged template is not what the deployment needs."""
+
+
+def key_parameter_name(stage: str) -> str:
+    return f"/ai-maker/{stage}/gemini-api-key"
+
+
+def run_chalice(stage: str, out_dir: Path) -> None:
+    """`chalice package --merge-template` for one stage, into a fresh out_dir."""
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    env = {name: value for name, value in os.environ.items() if name not in _SCRUBBED}
+    env["CORS_ALLOW_ORIGIN"] = ORIGIN_PLACEHOLDER
+    if not (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")):
+        env["AWS_DEFAULT_REGION"] = FALLBACK_REGION
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from chalice.cli import main; sys.exit(main())",
+        "--project-dir",
+        str(ROOT),
+        "package",
+        "--stage",
+        stage,
+        "--pkg-format",
+        "cloudformation",
+        "--template-format",
+        "json",
+        "--merge-template",
+        str(MERGE_TEMPLATE),
+        str(out_dir),
+    ]
+    log.info("chalice package --stage %s -> %s", stage, out_dir)
+    subprocess.run(command, cwd=ROOT, env=env, check=True)
+
+
+def prune_chalice_cache() -> None:
+    """Drop all but the newest cached zips: each is ~11 MB and never reused once stale."""
+    zips = sorted(CHALICE_CACHE.glob("*.zip"), key=lambda path: path.stat().st_mtime)
+    for stale in zips[:-CACHED_ZIPS_KEPT]:
+        stale.unlink(missing_ok=True)
+
+
+def _replace_placeholder(node: Any) -> tuple[Any, int]:
+    """Swap every "'<placeholder>'" string for an Fn::Sub of the origin parameter."""
+    if node == f"'{ORIGIN_PLACEHOLDER}'":
+        return {"Fn::Sub": f"'${{{ORIGIN_PARAMETER}}}'"}, 1
+    if isinstance(node, dict):
+        count = 0
+        replaced: dict[str, Any] = {}
+        for key, value in node.items():
+            replaced[key], found = _replace_placeholder(value)
+            count += found
+        return replaced, count
+    if isinstance(node, list):
+        results = [_replace_placeholder(item) for item in node]
+        return [item for item, _ in results], sum(found for _, found in results)
+    return node, 0
+
+
+def wire_allowed_origin(template: dict[str, Any]) -> int:
+    """Point every preflight response at the AllowedOrigin parameter; returns how many."""
+    api = template["Resources"]["RestAPI"]["Properties"]
+    api["DefinitionBody"], count = _replace_placeholder(api["DefinitionBody"])
+    if count == 0:
+        raise PackagingError("no preflight response carried the placeholder origin")
+    if ORIGIN_PLACEHOLDER in json.dumps(template):
+        raise PackagingError("the placeholder origin is left somewhere in the template")
+    return count
+
+
+def finish_template(template: dict[str, Any], stage: str) -> dict[str, Any]:
+    count = wire_allowed_origin(template)
+    template["Parameters"][KEY_PARAMETER]["Default"] = key_parameter_name(stage)
+    log.info("wired %d preflight responses to the %s parameter", count, ORIGIN_PARAMETER)
+    return template
+
+
+def package(stage: str, out_dir: Path) -> Path:
+    """Build out_dir/sam.json and out_dir/deployment.zip; returns the template's path."""
+    if stage not in STAGES:
+        raise PackagingError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
+    run_chalice(stage, out_dir)
+    prune_chalice_cache()
+    template_path = out_dir / TEMPLATE_NAME
+    template = finish_template(json.loads(template_path.read_text()), stage)
+    template_path.write_text(json.dumps(template, indent=2) + "\n")
+    add_bytecode(out_dir / ZIP_NAME, template["Resources"]["APIHandler"]["Properties"]["Runtime"])
+    size = (out_dir / ZIP_NAME).stat().st_size
+    log.info("%s: %s and %s (%.1f MB)", stage, template_path, ZIP_NAME, size / 1e6)
+    return template_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", default="dev", choices=STAGES)
+    parser.add_argument("--out", type=Path, help="output folder (default: build/<stage>)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    try:
+        package(args.stage, args.out or ROOT / "build" / args.stage)
+    except (PackagingError, subprocess.CalledProcessError) as exc:
+        log.error("packaging failed: %s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,309 @@
+"""`make package`: the merged template, its IAM policy, the Lambda zip, and the cold start.
+
+Packaging runs once for the module, the way an operator runs it: no AWS
+credentials and no AWS configuration, only a region. It is slow the first
+time (chalice downloads the Lambda's Linux wheels), hence the long timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib import provisioning, settings
+from infra.iam_audit import ALWAYS_NEEDED, actions_in_code
+from infra.package import ORIGIN_PLACEHOLDER, PackagingError, wire_allowed_origin
+
+pytestmark = pytest.mark.timeout(900)
+
+ROOT = Path(__file__).resolve().parent.parent
+CHALICELIB = ROOT / "chalicelib"
+REGION = "eu-west-3"
+ORIGIN = {"Fn::Sub": "'${AllowedOrigin}'"}
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("package") / "dev"
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    env.update(
+        AWS_DEFAULT_REGION=REGION,
+        AWS_CONFIG_FILE=str(out.parent / "no-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(out.parent / "no-credentials"),
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "infra.package", "--stage", "dev", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def template(packaged: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((packaged / "sam.json").read_text())
+    return loaded
+
+
+def resources_of_type(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [r for r in template["Resources"].values() if r["Type"] == kind]
+
+
+def role_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    (role,) = resources_of_type(template, "AWS::IAM::Role")
+    return [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_template_passes_cfn_lint(packaged: Path) -> None:
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    result = subprocess.run(
+        [str(cfn_lint), "--format", "parseable", str(packaged / "sam.json")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_template_does_not_depend_on_the_packaging_region(packaged: Path) -> None:
+    assert REGION not in (packaged / "sam.json").read_text()
+
+
+def test_parameters(template: dict[str, Any]) -> None:
+    parameters = template["Parameters"]
+    assert parameters["GeminiApiKeyParameter"]["Default"] == "/ai-maker/dev/gemini-api-key"
+    assert parameters["AllowedOrigin"]["Default"] == "*"
+    # Share links must point at the real frontend: the operator has to say where it is.
+    assert "Default" not in parameters["FrontendBaseUrl"]
+
+
+def test_table(template: dict[str, Any]) -> None:
+    (table,) = resources_of_type(template, "AWS::DynamoDB::Table")
+    properties = table["Properties"]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["KeySchema"] == [
+        {"AttributeName": provisioning.PARTITION_KEY, "KeyType": "HASH"},
+        {"AttributeName": provisioning.SORT_KEY, "KeyType": "RANGE"},
+    ]
+    ttl = properties["TimeToLiveSpecification"]
+    assert ttl["Enabled"] is True
+    # The attribute the app writes its expiry times to.
+    assert any(f'"{ttl["AttributeName"]}"' in p.read_text() for p in CHALICELIB.glob("*.py"))
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["SSESpecification"] == {"SSEEnabled": True}
+    assert table["DeletionPolicy"] == "Retain"
+
+
+def test_bucket(template: dict[str, Any]) -> None:
+    (bucket,) = resources_of_type(template, "AWS::S3::Bucket")
+    properties = bucket["Properties"]
+    assert set(properties["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(properties["PublicAccessBlockConfiguration"]) == 4
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    (rule,) = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"]
+    (policy,) = resources_of_type(template, "AWS::S3::BucketPolicy")
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Action"] == "s3:*"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert statement["Resource"] == [
+        {"Fn::GetAtt": ["ConfigBucket", "Arn"]},
+        {"Fn::Sub": "${ConfigBucket.Arn}/*"},
+    ]
+
+
+def test_environment_is_wired_to_the_stack(template: dict[str, Any]) -> None:
+    variables = template["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert variables["CONFIG_BUCKET"] == {"Ref": "ConfigBucket"}
+    assert variables["SESSIONS_TABLE"] == {"Ref": "SessionsTable"}
+    assert variables["GEMINI_API_KEY_PARAMETER"] == {"Ref": "GeminiApiKeyParameter"}
+    assert variables["CORS_ALLOW_ORIGIN"] == {"Ref": "AllowedOrigin"}
+    assert variables["FRONTEND_BASE_URL"] == {"Ref": "FrontendBaseUrl"}
+    assert variables["STAGE"] == "dev"
+    # Every variable is one the app reads; the key itself is never in the template.
+    known = {value for name, value in vars(settings).items() if name.isupper()}
+    assert set(variables) <= known
+    assert "GEMINI_API_KEY" not in variables
+
+
+def test_allowed_origin_reaches_lambda_preflights_and_gateway_responses(
+    template: dict[str, Any],
+) -> None:
+    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    preflights = [methods["options"] for methods in body["paths"].values()]
+    assert len(preflights) == len(body["paths"])
+    for preflight in preflights:
+        headers = preflight["x-amazon-apigateway-integration"]["responses"]["default"]
+        assert (
+            headers["responseParameters"]["method.response.header.Access-Control-Allow-Origin"]
+            == ORIGIN
+        )
+    responses = body["x-amazon-apigateway-gateway-responses"]
+    for kind in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        parameters = responses[kind]["responseParameters"]
+        assert parameters["gatewayresponse.header.Access-Control-Allow-Origin"] == ORIGIN
+        assert "Authorization" in parameters["gatewayresponse.header.Access-Control-Allow-Headers"]
+    assert ORIGIN_PLACEHOLDER not in json.dumps(template)
+
+
+def test_role_has_no_wildcard_resource_beyond_logs(template: dict[str, Any]) -> None:
+    for statement in role_statements(template):
+        if "*" in as_list(statement["Resource"]):
+            assert all(a.startswith("logs:") for a in as_list(statement["Action"])), statement
+
+
+def test_role_allows_exactly_what_the_code_calls(template: dict[str, Any]) -> None:
+    granted = {a for s in role_statements(template) for a in as_list(s["Action"])}
+    needed = actions_in_code() | ALWAYS_NEEDED
+    assert not needed - granted, f"add to infra/template.json: {sorted(needed - granted)}"
+    assert not granted - needed, f"no code needs: {sorted(granted - needed)}"
+
+
+def test_role_reaches_only_this_stacks_resources(template: dict[str, Any]) -> None:
+    by_service: dict[str, list[Any]] = {}
+    for statement in role_statements(template):
+        assert statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"]):
+            by_service.setdefault(action.split(":")[0], []).extend(as_list(statement["Resource"]))
+    assert set(map(json.dumps, by_service["dynamodb"])) == {
+        json.dumps({"Fn::GetAtt": ["SessionsTable", "Arn"]})
+    }
+    assert {json.dumps(r) for r in by_service["s3"]} == {
+        json.dumps({"Fn::Sub": "${ConfigBucket.Arn}/chat-configs/*"}),
+        json.dumps({"Fn::GetAtt": ["ConfigBucket", "Arn"]}),
+    }
+    (parameter,) = by_service["ssm"]
+    assert parameter["Fn::Sub"].endswith(":parameter${GeminiApiKeyParameter}")
+    (decrypt,) = [s for s in role_statements(template) if s["Action"] == "kms:Decrypt"]
+    condition = decrypt["Condition"]["StringEquals"]
+    assert condition["kms:EncryptionContext:PARAMETER_ARN"] == parameter
+    assert condition["kms:ViaService"] == {"Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"}
+    assert {json.dumps(r) for r in by_service["logs"]} == {
+        json.dumps({"Fn::GetAtt": ["ApiHandlerLogGroup", "Arn"]})
+    }
+
+
+def test_zip_holds_the_app_and_its_bytecode_but_no_sdk(packaged: Path) -> None:
+    zip_path = packaged / "deployment.zip"
+    names = set(zipfile.ZipFile(zip_path).namelist())
+    tops = {name.split("/")[0] for name in names}
+    # The Lambda runtime brings boto3 and botocore; dev tools never ship.
+    assert not tops & {"boto3", "botocore", "moto", "pytest", "tests", "bench", "infra"}
+    for path in [ROOT / "app.py", *CHALICELIB.glob("*.py")]:
+        relative = path.relative_to(ROOT).as_posix()
+        assert relative in names
+        compiled = Path(relative).parent / "__pycache__" / f"{path.stem}.cpython-311.pyc"
+        assert compiled.as_posix() in names
+    assert zip_path.stat().st_size < 30_000_000
+
+
+@pytest.mark.skipif(
+    (platform.system(), platform.machine(), sys.version_info[:2]) != ("Linux", "x86_64", (3, 11)),
+    reason="the zip holds Lambda's Linux x86_64 Python 3.11 wheels",
+)
+def test_zip_imports_from_its_own_files(packaged: Path, tmp_path: Path) -> None:
+    task = tmp_path / "task"
+    zipfile.ZipFile(packaged / "deployment.zip").extractall(task)
+    code = (
+        "import sys, app, pydantic\n"
+        "assert app.__file__.startswith(sys.argv[1]), app.__file__\n"
+        "assert pydantic.__file__.startswith(sys.argv[1]), pydantic.__file__\n"
+        "assert 'google.genai' not in sys.modules\n"
+    )
+    # Read-only like Lambda's code folder: nothing compiled gets written.
+    env = {**os.environ, "PYTHONPATH": str(task), "PYTHONDONTWRITEBYTECODE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(task)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+SERVE_EVERY_ROUTE_BUT_A_SEND = r"""
+import json, re, sys
+import app as app_module
+from chalice.test import Client
+from moto import mock_aws
+from chalicelib import aws, provisioning
+
+app = app_module.app
+with mock_aws():
+    provisioning.ensure_bucket(aws.get_s3_client(), "bucket")
+    provisioning.ensure_table(aws.get_dynamodb_resource(), "table")
+    with Client(app) as client:
+        def call(method, path, body=None, token=None):
+            headers = {"Content-Type": "application/json"}
+            if token:
+                headers["Authorization"] = "Bearer " + token
+            response = client.http.request(method, path, headers=headers, body=json.dumps(body))
+            return json.loads(response.body or b"null")
+
+        chat = call("POST", "/create-chat", {"title": "t", "model": "gemini-2.5-flash",
+                                             "systemPrompt": "p", "temperature": 0.5})
+        session = call("POST", "/chat-session", {"chatConfigId": chat["chatConfigId"]})
+        ids = {"chat_config_id": chat["chatConfigId"], "session_id": session["sessionId"]}
+        for path, methods in app.routes.items():
+            concrete = re.sub(r"{(\w+)}", lambda m: ids.get(m.group(1), "x"), path)
+            for method in methods:
+                if path != "/session-message":
+                    token = chat["editToken"] if "chat-config" in path else session["sessionToken"]
+                    call(method, concrete, {"title": "t"}, token)
+print(json.dumps(sorted(name for name in sys.modules if name.startswith("google.genai"))))
+"""
+
+
+def test_serving_every_route_but_a_send_never_imports_genai() -> None:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    env.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        CONFIG_BUCKET="bucket",
+        SESSIONS_TABLE="table",
+        # With a key configured, so the app would use Gemini if a route asked for it.
+        GEMINI_API_KEY="not-a-real-key",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", SERVE_EVERY_ROUTE_BUT_A_SEND],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+def test_the_placeholder_origin_must_be_found() -> None:
+    template: dict[str, Any] = {
+        "Resources": {"RestAPI": {"Properties": {"DefinitionBody": {"paths": {}}}}}
+    }
+    with pytest.raises(PackagingError):
+        wire_allowed_origin(template)
+
+
+def test_every_placeholder_origin_becomes_the_parameter() -> None:
+    quoted = f"'{ORIGIN_PLACEHOLDER}'"
+    body = {"paths": {"/a": {"options": [{"h": quoted}, {"h": quoted, "other": "'x'"}]}}}
+    template = {"Resources": {"RestAPI": {"Properties": {"DefinitionBody": body}}}}
+    assert wire_allowed_origin(template) == 2
+    replaced = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]["/a"]
+    assert replaced["options"] == [{"h": ORIGIN}, {"h": ORIGIN, "other": "'x'"}]
