@@ -209,3 +209,11 @@ def regenerate(session_id: str) -> BaseModel:
 def export_session(session_id: str) -> BaseModel | TextBody:
     token = _token()
     return session_service.export_session(session_id, token, validate(ExportQuery, _query()))
+
+
+@operation("/openapi.json", "GET")
+def openapi_document() -> TextBody:
+    """This API's OpenAPI 3.1 contract, generated from the models the routes validate with."""
+    from chalicelib import openapi  # On first use: no other route needs the generator.
+
+    return TextBody(openapi.render(), "application/json")

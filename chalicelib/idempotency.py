@@ -27,14 +27,14 @@ if TYPE_CHECKING:
 
 HEADER = "Idempotency-Key"
 RETENTION_SECONDS = 24 * 60 * 60
-_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,64}$")
+KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,64}$")
 
 
 def parse_key(value: str | None) -> str | None:
     """The key from the header, if one was sent: 1-64 visible ASCII characters."""
     if value is None:
         return None
-    if not _KEY_PATTERN.match(value):
+    if not KEY_PATTERN.match(value):
         raise ValidationFailed(
             f"{HEADER} must be 1 to 64 visible ASCII characters.",
             details={"fields": [{"field": HEADER, "message": "1-64 visible ASCII characters"}]},

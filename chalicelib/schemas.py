@@ -12,12 +12,14 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import SkipJsonSchema
 
 from chalicelib.settings import get_settings
 
@@ -40,14 +42,21 @@ def _not_blank(text: str) -> str:
     return text
 
 
+# The documented pattern says what the validators check: not only white space.
+NOT_BLANK = Field(json_schema_extra={"pattern": r"\S"})
 Title = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TITLE_CHARS)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TITLE_CHARS),
+    NOT_BLANK,
 ]
 ModelName = Annotated[str, AfterValidator(_allowed_model)]
 SystemPrompt = Annotated[str, Field(max_length=MAX_SYSTEM_PROMPT_CHARS)]
 Temperature = Annotated[float, Field(ge=0, le=2, allow_inf_nan=False)]
 MessageText = Annotated[
-    str, Field(min_length=1, max_length=MAX_MESSAGE_CHARS), AfterValidator(_not_blank)
+    str,
+    Field(min_length=1, max_length=MAX_MESSAGE_CHARS),
+    AfterValidator(_not_blank),
+    NOT_BLANK,
 ]
 ResourceId = Annotated[str, Field(pattern=ID_PATTERN)]
 PromptVisibility = Literal["public", "private"]
@@ -70,7 +79,12 @@ def _within_ceiling(field: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-LimitValue = Annotated[int, Field(ge=0)]
+def _integral(value: object) -> object:
+    # JSON Schema's integer includes 5.0; strict mode alone would refuse it.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+LimitValue = Annotated[int, BeforeValidator(_integral), Field(ge=0)]
 
 
 class RequestModel(BaseModel):
@@ -217,13 +231,20 @@ class SessionCreate(RequestModel):
     chat_config_id: ResourceId
 
 
-class SessionUpdate(RequestModel):
-    """Any non-empty subset of the session's settings."""
+def _no_default(schema: dict[str, Any]) -> None:
+    # An omitted field is simply not changed; null is not a value to send.
+    schema.pop("default", None)
 
-    title: Title | None = None
-    model: ModelName | None = None
-    system_prompt: SystemPrompt | None = None
-    temperature: Temperature | None = None
+
+class SessionUpdate(RequestModel):
+    """Any non-empty subset of the session's settings (null is not a value)."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    title: Title | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
+    model: ModelName | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
+    system_prompt: SystemPrompt | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
+    temperature: Temperature | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
 
     @model_validator(mode="after")
     def _some_field_given(self) -> SessionUpdate:

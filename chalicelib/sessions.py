@@ -43,6 +43,7 @@ def history_page_sizes(char_budget: int | None) -> tuple[int, ...]:
     first = min(MAX_PAGE_ITEMS, char_budget // TYPICAL_MESSAGE_CHARS + 2)
     return (first, min(MAX_PAGE_ITEMS, first * 4), MAX_PAGE_ITEMS)
 
+
 # The session fields a client may change, by their attribute names.
 SETTING_ATTRIBUTES = {
     "title": "title",
