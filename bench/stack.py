@@ -18,7 +18,8 @@ from moto import mock_aws
 
 from chalicelib import aws, gemini, provisioning
 from chalicelib.schemas import StoredMessage
-from chalicelib.sessions import MESSAGE_PREFIX, SessionStore, partition_key
+from chalicelib.session_records import MESSAGE_PREFIX, partition_key
+from chalicelib.sessions import SessionStore
 
 ROOT = Path(__file__).resolve().parent.parent
 BUCKET = "bench-configs"

@@ -1,0 +1,73 @@
+"""What every API shape shares: the base models and the field types.
+
+Requests are strict (no type coercion, no unknown fields) and accept both
+camelCase and the seed's snake_case names; responses use camelCase.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+from chalicelib.settings import get_settings
+
+MAX_TITLE_CHARS = 100
+MAX_SYSTEM_PROMPT_CHARS = 20_000
+MAX_MESSAGE_CHARS = 32_000
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+def _allowed_model(name: str) -> str:
+    allowed = get_settings().allowed_models
+    if name not in allowed:
+        raise ValueError(f"must be one of: {', '.join(allowed)}")
+    return name
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must contain more than white space")
+    return text
+
+
+# The documented pattern says what the validators check: not only white space.
+NOT_BLANK = Field(json_schema_extra={"pattern": r"\S"})
+Title = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TITLE_CHARS),
+    NOT_BLANK,
+]
+ModelName = Annotated[str, AfterValidator(_allowed_model)]
+SystemPrompt = Annotated[str, Field(max_length=MAX_SYSTEM_PROMPT_CHARS)]
+Temperature = Annotated[float, Field(ge=0, le=2, allow_inf_nan=False)]
+MessageText = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_MESSAGE_CHARS),
+    AfterValidator(_not_blank),
+    NOT_BLANK,
+]
+ResourceId = Annotated[str, Field(pattern=ID_PATTERN)]
+PromptVisibility = Literal["public", "private"]
+
+
+class RequestModel(BaseModel):
+    """Strict: no type coercion, no unknown fields."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        extra="forbid",
+        strict=True,
+    )
+
+
+class ResponseModel(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+    )
