@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import time
 from collections.abc import Callable
 
@@ -31,14 +30,14 @@ from chalicelib.schemas import (
     SessionCreate,
     SessionUpdate,
 )
-from chalicelib.settings import CORS_ALLOW_ORIGIN
+from chalicelib.settings import get_settings
 
 app = Chalice(app_name="ai-maker")
 app.log.setLevel(logging.INFO)
 logs.logger.setLevel(logging.INFO)
 # API Gateway fixes the allowed origin at deploy time; the app does at start-up.
 CORS = CORSConfig(
-    allow_origin=os.environ.get(CORS_ALLOW_ORIGIN, "").strip() or "*",
+    allow_origin=get_settings().cors_allow_origin,
     allow_headers=["Authorization", "Content-Type"],
     expose_headers=["Retry-After"],
     max_age=600,

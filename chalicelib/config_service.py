@@ -1,9 +1,11 @@
 """The creator's operations on chat configurations, one function per route.
 
 A config lives in S3; its controls (limits, sharing, deletion) are mirrored
-into DynamoDB so that sends can enforce them without reading S3. Every change
-writes S3 first (conditionally) and then the mirror; when the mirror cannot
-be written, the S3 change is undone, so a failure leaves the data as it was.
+into DynamoDB so that sends can enforce them without reading S3. The store
+written first is the one whose lone change does no harm (a new config's
+mirror; a deletion mark; an edit in S3, conditional on the version read), and
+when the second write fails the first is undone, so a failure leaves the data
+as it was.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import logging
 from chalicelib.aws import get_s3_client, get_sessions_table
 from chalicelib.clock import utc_now_iso
 from chalicelib.configs import ConfigStore, StoredChatConfig
-from chalicelib.errors import ConfigNotFound, Forbidden, StorageUnavailable
+from chalicelib.errors import ConcurrentUpdate, ConfigNotFound, Forbidden, StorageUnavailable
 from chalicelib.logs import note_ids
 from chalicelib.quotas import QuotaStore
 from chalicelib.schemas import (
@@ -109,7 +111,12 @@ def _replace(old: StoredChatConfig, new: StoredChatConfig, etag: str) -> None:
         _mirror(new)
     except StorageUnavailable:
         logger.warning("undoing a config edit whose controls could not be mirrored")
-        store.replace(old, new_etag)
+        try:
+            store.replace(old, new_etag)
+        except (StorageUnavailable, ConcurrentUpdate):
+            # Both stores failed in turn. The next successful edit of this config
+            # mirrors a newer version and so brings the two back in step.
+            logger.error("config %s: controls not mirrored and edit not undone", new.chat_config_id)
         raise
 
 

@@ -81,13 +81,15 @@ def status_for(error: errors.AppError) -> int:
 
 def error_response(error: errors.AppError) -> tuple[int, dict[str, Any], dict[str, str]]:
     """Status, JSON body and extra headers for a domain error."""
-    body = ErrorBody(error=error.message, code=error.code, details=error.details)
+    status = status_for(error)
+    message = error.message
+    if error.code == errors.AppError.code:
+        # Say what went wrong in the log, for the operator; the client gets no internals.
+        logger.error("internal error: %s", error.message)
+        message = errors.AppError.default_message
+    body = ErrorBody(error=message, code=error.code, details=error.details)
     headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else {}
-    return status_for(error), body.model_dump(mode="json", exclude_none=True), headers
-
-
-def internal_error_response() -> tuple[int, dict[str, Any], dict[str, str]]:
-    return error_response(errors.AppError())
+    return status, body.model_dump(mode="json", exclude_none=True), headers
 
 
 def rewrite_framework_error(status: int, body: Any) -> dict[str, Any] | None:

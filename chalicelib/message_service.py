@@ -10,7 +10,7 @@ import time
 
 from chalicelib import chat
 from chalicelib.config_service import quota_store
-from chalicelib.errors import AppError, IdempotencyConflict, IdempotencyInProgress
+from chalicelib.errors import IdempotencyConflict, IdempotencyInProgress
 from chalicelib.gemini import get_model
 from chalicelib.idempotency import Claim
 from chalicelib.logs import note_ids
@@ -20,8 +20,10 @@ from chalicelib.session_service import session_store
 from chalicelib.settings import Settings, get_settings
 from chalicelib.tokens import is_valid_id
 
-# How often a retry polls while the first request with its key is still running.
+# How often, and how long, a retry waits while the first request with its key runs;
+# the wait stays well inside API Gateway's 29-second limit.
 REPLAY_POLL_SECONDS = 0.2
+REPLAY_WAIT_SECONDS = 20.0
 
 
 def send_message(token: str, request: MessageSend, idempotency_key: str | None) -> MessageReply:
@@ -42,7 +44,7 @@ def send_message(token: str, request: MessageSend, idempotency_key: str | None) 
     try:
         reply = model.generate(prepared.request)
         return chat.store_exchange(store, prepared, reply, claim)
-    except AppError:
+    except Exception:
         quotas.release_message(reservation, (claim.release(store.table.name),) if claim else ())
         raise
 
@@ -50,7 +52,7 @@ def send_message(token: str, request: MessageSend, idempotency_key: str | None) 
 def _replay(claim: Claim, settings: Settings) -> MessageReply:
     """The reply stored for an Idempotency-Key, waiting while its first request runs."""
     table = session_store().table
-    deadline = time.monotonic() + settings.model_timeout_seconds + 5
+    deadline = time.monotonic() + min(settings.model_timeout_seconds + 2, REPLAY_WAIT_SECONDS)
     while True:
         record = claim.read(table)
         if record is None:
@@ -78,6 +80,6 @@ def regenerate(session_id: str, token: str) -> MessageReply:
     try:
         reply = model.generate(prepared.request)
         return chat.store_regeneration(store, prepared, reply)
-    except AppError:
+    except Exception:
         quotas.release_message(reservation)
         raise

@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 # The sessions table's key schema; SessionStore relies on it.
 PARTITION_KEY = "pk"
 SORT_KEY = "sk"
-# Items with this attribute (epoch seconds) expire: the daily quota counters.
+# Items with this attribute (epoch seconds) expire: daily quota counters and
+# idempotency claims.
 TTL_ATTRIBUTE = "expiresAt"
 
 

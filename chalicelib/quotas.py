@@ -303,15 +303,26 @@ class QuotaStore:
                     "TableName": self._table.name,
                     "Key": key,
                     "UpdateExpression": "ADD #count :minus",
-                    "ConditionExpression": "#count > :zero",
+                    # The session may be gone, and an ADD would recreate it.
+                    "ConditionExpression": "attribute_exists(pk) AND #count > :zero",
                     "ExpressionAttributeNames": {"#count": counter},
                     "ExpressionAttributeValues": {":minus": -1, ":zero": 0},
                 }
             }
             for key, counter in ((session_key, "messageCount"), (day_key, "messages"))
         ]
+        items += list(also)
         try:
-            transact(self._table, items + list(also))
+            refused = transact(self._table, items)
+            if refused:
+                # A counter already at zero, or a session deleted meanwhile: give back the rest.
+                kept = [
+                    item
+                    for item, code in zip(items, refused, strict=False)
+                    if code != CONDITION_FAILED
+                ]
+                if kept and transact(self._table, kept):
+                    logger.warning("could not give back all of a failed send's quota")
         except StorageUnavailable:
             logger.warning("could not give back the quota of a failed send")
 

@@ -50,8 +50,13 @@ def health() -> Health:
 
 
 def list_models() -> ModelList:
-    allowed = get_settings().allowed_models
-    return ModelList(models=[ModelInfo(id=name, default=name == allowed[0]) for name in allowed])
+    settings = get_settings()
+    return ModelList(
+        models=[
+            ModelInfo(id=name, default=name == settings.default_model)
+            for name in settings.allowed_models
+        ]
+    )
 
 
 def create_session(request: SessionCreate) -> SessionCreated:
@@ -154,8 +159,11 @@ def list_messages(session_id: str, token: str, query: MessagePageQuery) -> Messa
 
 
 def delete_session(session_id: str, token: str) -> None:
-    session = _authorized(session_id, token)
-    session_store().delete(session.session_id, utc_now_iso())
+    """Delete a session; repeating it finishes a deletion that failed half way."""
+    store = session_store()
+    found = store.get(session_id, including_deleting=True) if is_valid_id(session_id) else None
+    session = chat.authorize(found, token)
+    store.delete(session.session_id, utc_now_iso())
 
 
 def export_session(session_id: str, token: str, query: ExportQuery) -> SessionExport | TextBody:

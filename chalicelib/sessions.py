@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.dynamo import error_code, query_items
-from chalicelib.errors import ConcurrentUpdate, SessionNotFound, StorageUnavailable
+from chalicelib.errors import SessionNotFound, StorageUnavailable
 from chalicelib.messages import Conversation, MessageStore, new_exchange_ids
 from chalicelib.session_records import (
     SESSION_SORT_KEY,
@@ -36,18 +36,6 @@ __all__ = [
 
 class SessionStore(MessageStore):
     """Sessions and, through MessageStore, their messages."""
-
-    def create(self, session: SessionRecord) -> None:
-        try:
-            self._table.put_item(
-                Item=session.to_item(), ConditionExpression="attribute_not_exists(pk)"
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise ConcurrentUpdate("A session with this id already exists.") from exc
-            raise StorageUnavailable() from exc
-        except BotoCoreError as exc:
-            raise StorageUnavailable() from exc
 
     def get(self, session_id: str, *, including_deleting: bool = False) -> SessionRecord | None:
         try:

@@ -6,6 +6,7 @@ can change them without re-importing the app.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -48,7 +49,7 @@ def _number(name: str, default: float, minimum: float) -> float:
         value = float(raw)
     except ValueError as exc:
         raise ConfigurationError(f"{name} must be a number, got {raw!r}") from exc
-    if value < minimum or value != value:
+    if not math.isfinite(value) or value < minimum:
         raise ConfigurationError(f"{name} must be at least {minimum}, got {raw!r}")
     return value
 

@@ -18,6 +18,7 @@ from chalice.local import LocalDevServer, create_local_server
 from moto.server import ThreadedMotoServer
 
 from chalicelib.aws import get_dynamodb_resource, get_s3_client, reset_clients
+from chalicelib.gemini import model_mode
 from chalicelib.provisioning import ensure_bucket, ensure_table
 from chalicelib.settings import get_settings
 
@@ -112,7 +113,11 @@ def install_stop_handlers(stop: threading.Event) -> None:
 def describe_stack(server: LocalDevServer, moto: ThreadedMotoServer | None) -> None:
     endpoint = os.environ["AWS_ENDPOINT_URL"]
     aws = f"local in-memory AWS (moto) at {endpoint}" if moto else f"AWS endpoint {endpoint}"
-    model = "Gemini" if get_settings().gemini_api_key else "the offline model (no GEMINI_API_KEY)"
+    model = {
+        "gemini": "Gemini",
+        "offline": "the offline model (no GEMINI_API_KEY)",
+        "unavailable": "no model (no Gemini key in this stage: sends answer 503)",
+    }[model_mode(get_settings())]
     log.info("Serving on http://%s:%s using %s and %s", server.host, server.port, aws, model)
 
 

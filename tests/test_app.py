@@ -413,3 +413,13 @@ def test_a_genuine_bug_is_500_in_our_shape_without_a_trace(api: ApiClient) -> No
     assert_error(response, 500, "internal_error")
     assert "secret internals" not in response.raw.decode()
     assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_a_bad_setting_is_500_and_logged_not_shown(
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("MAX_OUTPUT_TOKENS", "plenty")
+    response = api.post("/create-chat", DEFAULT_CONFIG)
+    assert_error(response, 500, "internal_error")
+    assert "MAX_OUTPUT_TOKENS" not in response.raw.decode()
+    assert "MAX_OUTPUT_TOKENS" in caplog.text

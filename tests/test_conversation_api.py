@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import TABLE
 from tests.fake_gemini import FakeGemini, error, reply_text, slow
 from tests.test_app import assert_error
-from tests.utils import ApiClient, seed_exchanges
+from tests.utils import ApiClient, failing, seed_exchanges
 
 
 def path_of(session: dict, suffix: str = "") -> str:
@@ -305,3 +305,21 @@ def test_models_lists_the_allowed_models(api: ApiClient, monkeypatch: pytest.Mon
 
 def test_table_name_is_the_test_table(session_store) -> None:
     assert session_store.table.name == TABLE
+
+
+def test_a_half_done_deletion_can_be_repeated(api: ApiClient, session_store) -> None:
+    session = api.new_session()
+    seed_exchanges(session_store.table, session["sessionId"], 30)
+    token = session["sessionToken"]
+    with failing(session_store.table.meta.client, "dynamodb.BatchWriteItem"):
+        assert_error(
+            api.request("DELETE", path_of(session), token=token), 503, "storage_unavailable"
+        )
+    # Marked as being deleted: it already reads as gone, and a repeat finishes the job.
+    assert_error(api.get(path_of(session), token=token), 404, "session_not_found")
+    assert api.request("DELETE", path_of(session), token=token).status == 204
+    left = session_store.table.query(
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": f"SESSION#{session['sessionId']}"},
+    )
+    assert left["Items"] == []

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from chalicelib.errors import ConcurrentUpdate
 from chalicelib.schemas import StoredMessage, Usage
 from chalicelib.sessions import SessionRecord, SessionStore, new_exchange_ids
 from tests.utils import seed_exchanges
@@ -41,17 +38,20 @@ def append(store: SessionStore, question: str, answer: str) -> tuple[StoredMessa
     )
 
 
+def put_session(store: SessionStore) -> None:
+    # Sessions are created with their quota (QuotaStore.create_session); here, directly.
+    store.table.put_item(Item=make_session().to_item())
+
+
 def test_create_get_and_missing(session_store: SessionStore) -> None:
     assert session_store.get("s1") is None
     assert session_store.load_recent("s1", max_messages=10) is None
-    session_store.create(make_session())
+    put_session(session_store)
     assert session_store.get("s1") == make_session()
-    with pytest.raises(ConcurrentUpdate):
-        session_store.create(make_session())
 
 
 def test_one_item_per_message(session_store: SessionStore) -> None:
-    session_store.create(make_session())
+    put_session(session_store)
     append(session_store, "q", "a")
     items = session_store._table.scan()["Items"]
     assert sorted(str(item["sk"])[:4] for item in items) == ["MSG#", "MSG#", "SESS"]
@@ -61,7 +61,7 @@ def test_one_item_per_message(session_store: SessionStore) -> None:
 
 
 def test_append_returns_ordered_adjacent_ids(session_store: SessionStore) -> None:
-    session_store.create(make_session())
+    put_session(session_store)
     first = append(session_store, "q1", "a1")
     second = append(session_store, "q2", "a2")
     ids = [m.id for m in (*first, *second)]
@@ -73,7 +73,7 @@ def test_append_returns_ordered_adjacent_ids(session_store: SessionStore) -> Non
 
 
 def test_load_recent_stops_at_the_budget(session_store: SessionStore) -> None:
-    session_store.create(make_session())
+    put_session(session_store)
     seed_exchanges(session_store._table, "s1", 500)
     loaded = session_store.load_recent("s1", char_budget=20)
     assert loaded is not None
@@ -84,7 +84,7 @@ def test_load_recent_stops_at_the_budget(session_store: SessionStore) -> None:
 
 
 def test_load_recent_reads_past_a_page(session_store: SessionStore) -> None:
-    session_store.create(make_session())
+    put_session(session_store)
     seed_exchanges(session_store._table, "s1", 300)
     loaded = session_store.load_recent("s1", char_budget=1_000_000)
     assert loaded is not None
@@ -94,7 +94,7 @@ def test_load_recent_reads_past_a_page(session_store: SessionStore) -> None:
 
 def test_update_settings(session_store: SessionStore) -> None:
     assert session_store.update_settings("s1", {"title": "x"}, "now") is None
-    session_store.create(make_session())
+    put_session(session_store)
     updated = session_store.update_settings("s1", {"temperature": 1.5, "title": "New"}, "now")
     assert updated is not None
     assert (updated.temperature, updated.title, updated.updated_at) == (1.5, "New", "now")
@@ -112,7 +112,7 @@ class CancelledResponse:
 def test_transaction_conflicts_are_retried(session_store: SessionStore) -> None:
     """Real DynamoDB cancels concurrent transactions on one item; moto never does, so
     the first two attempts here are answered with DynamoDB's cancellation error."""
-    session_store.create(make_session())
+    put_session(session_store)
     attempts: list[int] = []
 
     def conflict(**_: object) -> Any:

@@ -37,3 +37,10 @@ def test_bad_numbers_fail_clearly(monkeypatch: pytest.MonkeyPatch, value: str) -
     monkeypatch.setenv("HISTORY_CHAR_BUDGET", value)
     with pytest.raises(ConfigurationError, match="HISTORY_CHAR_BUDGET"):
         get_settings()
+
+
+@pytest.mark.parametrize("name", ["HISTORY_CHAR_BUDGET", "LIMIT_MESSAGES_PER_DAY"])
+def test_infinite_numbers_fail_clearly(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.setenv(name, "inf")
+    with pytest.raises(ConfigurationError, match=name):
+        get_settings()
