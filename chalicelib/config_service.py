@@ -30,7 +30,6 @@ from chalicelib.settings import get_settings
 from chalicelib.tokens import (
     EDIT_TOKEN_PREFIX,
     hash_token,
-    is_valid_id,
     new_id,
     new_token,
     token_matches,
@@ -49,7 +48,7 @@ def quota_store() -> QuotaStore:
 
 def load_config(config_id: str) -> tuple[StoredChatConfig, str]:
     """The config and its ETag, or ConfigNotFound."""
-    found = config_store().get(config_id) if is_valid_id(config_id) else None
+    found = config_store().get(config_id)
     if found is None:
         raise ConfigNotFound()
     note_ids(config_id=config_id)

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from chalicelib.errors import ConcurrentUpdate, StorageUnavailable
 from chalicelib.schemas import ChatConfigPublic, ChatSettings, CreatorLimits
+from chalicelib.tokens import is_valid_id
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -54,6 +55,8 @@ class ConfigStore:
 
     def get(self, config_id: str) -> tuple[StoredChatConfig, str] | None:
         """The config and its ETag, or None when there is no such config."""
+        if not is_valid_id(config_id):
+            return None
         try:
             response = self._s3.get_object(Bucket=self._bucket, Key=self.key_for(config_id))
             body = response["Body"].read()

@@ -18,7 +18,6 @@ from chalicelib.quotas import ClaimRefused
 from chalicelib.schemas import MessageReply, MessageSend
 from chalicelib.session_service import session_store
 from chalicelib.settings import Settings, get_settings
-from chalicelib.tokens import is_valid_id
 
 # How often, and how long, a retry waits while the first request with its key runs;
 # the wait stays well inside API Gateway's 29-second limit.
@@ -70,9 +69,7 @@ def _replay(claim: Claim, settings: Settings) -> MessageReply:
 def regenerate(session_id: str, token: str) -> MessageReply:
     settings = get_settings()
     store = session_store()
-    prepared = chat.prepare_regeneration(
-        store, settings, session_id if is_valid_id(session_id) else "", token
-    )
+    prepared = chat.prepare_regeneration(store, settings, session_id, token)
     note_ids(config_id=prepared.session.chat_config_id, session_id=session_id)
     model = get_model(settings)
     quotas = quota_store()

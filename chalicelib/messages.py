@@ -23,6 +23,7 @@ from chalicelib.session_records import (
     partition_key,
     session_key,
 )
+from chalicelib.tokens import is_valid_id
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -89,6 +90,8 @@ class MessageStore:
         Stops after `max_messages`, or once the messages read hold more than
         `char_budget` characters (so the caller can see what did not fit).
         """
+        if not is_valid_id(session_id):
+            return None
         items = query_items(
             self._table,
             KeyConditionExpression="pk = :pk",

@@ -28,7 +28,8 @@ from chalicelib.openapi_operations import (
     Operation,
     Param,
 )
-from chalicelib.schemas import ID_PATTERN, ErrorBody
+from chalicelib.schemas import ErrorBody
+from chalicelib.tokens import ID_PATTERN
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 _PATH_PARAM = re.compile(r"{([^}]+)}")

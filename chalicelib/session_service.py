@@ -81,17 +81,15 @@ def create_session(request: SessionCreate) -> SessionCreated:
     return SessionCreated(**session.public().model_dump(), session_token=token)
 
 
-def _authorized(session_id: str, token: str) -> SessionRecord:
-    session = session_store().get(session_id) if is_valid_id(session_id) else None
+def _authorized(session_id: str, token: str, *, including_deleting: bool = False) -> SessionRecord:
+    session = session_store().get(session_id, including_deleting=including_deleting)
     if session:
         note_ids(config_id=session.chat_config_id, session_id=session_id)
     return chat.authorize(session, token)
 
 
 def get_session(session_id: str, token: str) -> SessionView:
-    loaded = None
-    if is_valid_id(session_id):
-        loaded = session_store().load_recent(session_id, max_messages=SESSION_VIEW_MESSAGES)
+    loaded = session_store().load_recent(session_id, max_messages=SESSION_VIEW_MESSAGES)
     session = chat.authorize(loaded.session if loaded else None, token)
     note_ids(config_id=session.chat_config_id, session_id=session.session_id)
     messages = list(reversed(loaded.messages)) if loaded else []
@@ -160,10 +158,8 @@ def list_messages(session_id: str, token: str, query: MessagePageQuery) -> Messa
 
 def delete_session(session_id: str, token: str) -> None:
     """Delete a session; repeating it finishes a deletion that failed half way."""
-    store = session_store()
-    found = store.get(session_id, including_deleting=True) if is_valid_id(session_id) else None
-    session = chat.authorize(found, token)
-    store.delete(session.session_id, utc_now_iso())
+    session = _authorized(session_id, token, including_deleting=True)
+    session_store().delete(session.session_id, utc_now_iso())
 
 
 def export_session(session_id: str, token: str, query: ExportQuery) -> SessionExport | TextBody:

@@ -22,6 +22,7 @@ from chalicelib.session_records import (
     partition_key,
     session_key,
 )
+from chalicelib.tokens import is_valid_id
 
 __all__ = [
     "SESSION_SORT_KEY",
@@ -38,6 +39,8 @@ class SessionStore(MessageStore):
     """Sessions and, through MessageStore, their messages."""
 
     def get(self, session_id: str, *, including_deleting: bool = False) -> SessionRecord | None:
+        if not is_valid_id(session_id):
+            return None
         try:
             item = self._table.get_item(Key=session_key(session_id), ConsistentRead=True).get(
                 "Item"

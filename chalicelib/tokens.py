@@ -15,7 +15,8 @@ EDIT_TOKEN_PREFIX = "et_"
 SESSION_TOKEN_PREFIX = "st_"
 
 # Ids appear in URLs and S3 keys; anything else cannot name a stored item.
-_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+_ID = re.compile(ID_PATTERN)
 
 
 def new_id() -> str:
@@ -24,7 +25,7 @@ def new_id() -> str:
 
 
 def is_valid_id(value: str) -> bool:
-    return bool(_ID_PATTERN.match(value))
+    return bool(_ID.match(value))
 
 
 def new_token(prefix: str) -> str:

@@ -5,7 +5,6 @@ serialize through them, and the OpenAPI document is generated from them.
 """
 
 from chalicelib.schemas.base import (
-    ID_PATTERN,
     MAX_MESSAGE_CHARS,
     MAX_SYSTEM_PROMPT_CHARS,
     MAX_TITLE_CHARS,
@@ -66,7 +65,6 @@ __all__ = [
     "ErrorBody",
     "ExportQuery",
     "Health",
-    "ID_PATTERN",
     "LIMIT_CEILINGS",
     "LimitValue",
     "Limits",

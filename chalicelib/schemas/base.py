@@ -12,11 +12,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from pydantic.alias_generators import to_camel
 
 from chalicelib.settings import get_settings
+from chalicelib.tokens import ID_PATTERN
 
 MAX_TITLE_CHARS = 100
 MAX_SYSTEM_PROMPT_CHARS = 20_000
 MAX_MESSAGE_CHARS = 32_000
-ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 
 def _allowed_model(name: str) -> str:
