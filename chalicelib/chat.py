@@ -88,13 +88,20 @@ def _prepare(
     return PreparedExchange(session, user_message, request, context, replaces)
 
 
+def _load_authorized(
+    store: SessionStore, session_id: str, token: str, char_budget: int
+) -> Conversation:
+    conversation = store.load_recent(session_id, char_budget=char_budget)
+    authorize(conversation.session if conversation else None, token)
+    assert conversation is not None  # authorize refuses a missing session
+    return conversation
+
+
 def prepare_exchange(
     store: SessionStore, settings: Settings, session_id: str, token: str, text: str
 ) -> PreparedExchange:
     # Enough history to fill the budget, read with the session in one Query.
-    conversation = store.load_recent(session_id, char_budget=settings.history_char_budget)
-    authorize(conversation.session if conversation else None, token)
-    assert conversation is not None
+    conversation = _load_authorized(store, session_id, token, settings.history_char_budget)
     user_message = StoredMessage(id="", role="user", content=text, created_at=utc_now_iso())
     return _prepare(conversation, conversation.messages, user_message, settings)
 
@@ -105,9 +112,7 @@ def prepare_regeneration(
     """Ask again for the last user message, with the history it had."""
     # The last exchange is read on top of the history budget.
     extra = MAX_MESSAGE_CHARS + 8 * settings.max_output_tokens
-    conversation = store.load_recent(session_id, char_budget=settings.history_char_budget + extra)
-    authorize(conversation.session if conversation else None, token)
-    assert conversation is not None
+    conversation = _load_authorized(store, session_id, token, settings.history_char_budget + extra)
     newest = conversation.messages[:2]
     if [m.role for m in newest] != ["model", "user"]:
         raise NothingToRegenerate()

@@ -7,11 +7,12 @@ after that fails, so a refused or failed message costs the creator nothing.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from chalicelib import chat
 from chalicelib.config_service import quota_store
 from chalicelib.errors import IdempotencyConflict, IdempotencyInProgress
-from chalicelib.gemini import get_model
+from chalicelib.gemini import ModelReply, get_model
 from chalicelib.idempotency import Claim
 from chalicelib.logs import note_ids
 from chalicelib.quotas import ClaimRefused
@@ -32,19 +33,37 @@ def send_message(token: str, request: MessageSend, idempotency_key: str | None) 
     prepared = chat.prepare_exchange(store, settings, request.session_id, token, request.message)
     note_ids(config_id=prepared.session.chat_config_id)
     claim = Claim(request.session_id, idempotency_key, request.message) if idempotency_key else None
-    model = get_model(settings)
-    quotas = quota_store()
-    also = (claim.put(store.table.name),) if claim else ()
     try:
-        reservation = quotas.reserve_message(prepared.session, settings, also)
+        return _answer(
+            prepared,
+            settings,
+            lambda reply: chat.store_exchange(store, prepared, reply, claim),
+            claim,
+        )
     except ClaimRefused:
         assert claim is not None
         return _replay(claim, settings)
+
+
+def _answer(
+    prepared: chat.PreparedExchange,
+    settings: Settings,
+    store_reply: Callable[[ModelReply], MessageReply],
+    claim: Claim | None = None,
+) -> MessageReply:
+    """Reserve the quota (and claim the key), ask the model, and store its reply.
+
+    Whatever fails after the reservation gives the quota and the key back.
+    """
+    model = get_model(settings)
+    quotas = quota_store()
+    table_name = session_store().table.name
+    claim_put = (claim.put(table_name),) if claim else ()
+    reservation = quotas.reserve_message(prepared.session, settings, claim_put)
     try:
-        reply = model.generate(prepared.request)
-        return chat.store_exchange(store, prepared, reply, claim)
+        return store_reply(model.generate(prepared.request))
     except Exception:
-        quotas.release_message(reservation, (claim.release(store.table.name),) if claim else ())
+        quotas.release_message(reservation, (claim.release(table_name),) if claim else ())
         raise
 
 
@@ -71,12 +90,6 @@ def regenerate(session_id: str, token: str) -> MessageReply:
     store = session_store()
     prepared = chat.prepare_regeneration(store, settings, session_id, token)
     note_ids(config_id=prepared.session.chat_config_id, session_id=session_id)
-    model = get_model(settings)
-    quotas = quota_store()
-    reservation = quotas.reserve_message(prepared.session, settings)
-    try:
-        reply = model.generate(prepared.request)
-        return chat.store_regeneration(store, prepared, reply)
-    except Exception:
-        quotas.release_message(reservation)
-        raise
+    return _answer(
+        prepared, settings, lambda reply: chat.store_regeneration(store, prepared, reply)
+    )
