@@ -56,6 +56,14 @@ def transact(table: Table, items: list[Any]) -> list[str] | None:
     raise StorageUnavailable()
 
 
+def get_item(table: Table, key: dict[str, str]) -> dict[str, Any] | None:
+    """One item, read consistently, or None."""
+    try:
+        return table.get_item(Key=key, ConsistentRead=True).get("Item")
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageUnavailable() from exc
+
+
 def query_items(
     table: Table, page_sizes: Sequence[int] = (), **kwargs: Any
 ) -> Iterator[dict[str, Any]]:

@@ -15,9 +15,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from chalicelib.errors import StorageUnavailable, ValidationFailed
+from chalicelib.dynamo import get_item
+from chalicelib.errors import ValidationFailed
 from chalicelib.provisioning import TTL_ATTRIBUTE
 from chalicelib.schemas import MessageReply
 from chalicelib.sessions import partition_key
@@ -102,7 +101,4 @@ class Claim:
         }
 
     def read(self, table: Table) -> dict[str, Any] | None:
-        try:
-            return table.get_item(Key=self.item_key(), ConsistentRead=True).get("Item")
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageUnavailable() from exc
+        return get_item(table, self.item_key())

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.dynamo import CONDITION_FAILED, error_code, transact
+from chalicelib.dynamo import CONDITION_FAILED, error_code, get_item, transact
 from chalicelib.errors import (
     ConfigDeleted,
     ConfigNotFound,
@@ -131,11 +131,7 @@ class QuotaStore:
             raise StorageUnavailable() from exc
 
     def _read_state(self, config_id: str) -> dict[str, Any] | None:
-        try:
-            response = self._table.get_item(Key=self._state_key(config_id), ConsistentRead=True)
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageUnavailable() from exc
-        return response.get("Item")
+        return get_item(self._table, self._state_key(config_id))
 
     @staticmethod
     def _state_key(config_id: str) -> dict[str, str]:

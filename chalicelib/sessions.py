@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.dynamo import error_code, query_items
+from chalicelib.dynamo import error_code, get_item, query_items
 from chalicelib.errors import SessionNotFound, StorageUnavailable
 from chalicelib.messages import Conversation, MessageStore, new_exchange_ids
 from chalicelib.session_records import (
@@ -41,12 +41,7 @@ class SessionStore(MessageStore):
     def get(self, session_id: str, *, including_deleting: bool = False) -> SessionRecord | None:
         if not is_valid_id(session_id):
             return None
-        try:
-            item = self._table.get_item(Key=session_key(session_id), ConsistentRead=True).get(
-                "Item"
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageUnavailable() from exc
+        item = get_item(self._table, session_key(session_id))
         if not item or ("deletingAt" in item and not including_deleting):
             return None
         return SessionRecord.from_item(item)
