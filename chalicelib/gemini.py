@@ -11,7 +11,7 @@ import random
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -65,7 +65,6 @@ class ModelReply:
     text: str
     prompt_tokens: int = 0
     reply_tokens: int = 0
-    finish_reason: str = field(default="STOP")
 
 
 class ChatModel(Protocol):
@@ -208,7 +207,6 @@ def _reply_from_response(response: Any) -> ModelReply:
         text=text,
         prompt_tokens=(usage.prompt_token_count or 0) if usage else 0,
         reply_tokens=(usage.candidates_token_count or 0) if usage else 0,
-        finish_reason=finish_reason,
     )
 
 
