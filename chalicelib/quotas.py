@@ -32,6 +32,7 @@ from chalicelib.errors import (
 )
 from chalicelib.provisioning import TTL_ATTRIBUTE
 from chalicelib.schemas import CreatorLimits
+from chalicelib.schemas.configs import limit_in_force
 from chalicelib.sessions import SESSION_SORT_KEY, SessionRecord, partition_key
 from chalicelib.settings import Settings
 
@@ -50,17 +51,13 @@ def config_partition(config_id: str) -> str:
     return f"CONFIG#{config_id}"
 
 
-def _today() -> datetime:
+def _now() -> datetime:
     return datetime.now(UTC)
 
 
 def seconds_until_midnight(now: datetime) -> int:
     midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     return max(1, int((midnight - now).total_seconds() + 0.999))
-
-
-def _effective(chosen: int | None, ceiling: int) -> int:
-    return ceiling if chosen is None else min(chosen, ceiling)
 
 
 class ClaimRefused(Exception):
@@ -115,7 +112,7 @@ class QuotaStore:
     def set_deleted(self, config_id: str, deleted: bool) -> None:
         if deleted:
             expression = "SET #deleted = :now"
-            values: dict[str, Any] | None = {":now": _today().isoformat()}
+            values: dict[str, Any] | None = {":now": _now().isoformat()}
         else:
             expression, values = "REMOVE #deleted", None
         kwargs: dict[str, Any] = {
@@ -154,7 +151,7 @@ class QuotaStore:
 
     def create_session(self, session: SessionRecord, sessions_per_day: int) -> None:
         """Store a new session, counted against the config's sessions per day."""
-        now = _today()
+        now = _now()
         items = [
             {
                 "Put": {
@@ -201,11 +198,11 @@ class QuotaStore:
         claim); when one of them is refused, ClaimRefused says so first.
         """
         for _ in range(ATTEMPTS):
-            now = _today()
-            per_session = _effective(
+            now = _now()
+            per_session = limit_in_force(
                 session.session_message_limit, settings.limit_messages_per_session
             )
-            per_day = _effective(session.daily_message_limit, settings.limit_messages_per_day)
+            per_day = limit_in_force(session.daily_message_limit, settings.limit_messages_per_day)
             items = self._reservation(session, now, per_session, per_day) + list(also)
             refused = transact(self._table, items)
             if refused is None:

@@ -46,6 +46,11 @@ LimitValue = Annotated[int, BeforeValidator(_integral), Field(ge=0)]
 # --- chat configurations -------------------------------------------------------
 
 
+def limit_in_force(chosen: int | None, ceiling: int) -> int:
+    """A creator's limit as enforced: the server's ceiling when unset, never above it."""
+    return ceiling if chosen is None else min(chosen, ceiling)
+
+
 class LimitsUpdate(RequestModel):
     """A creator's limits. An omitted limit keeps its value; null resets it to the default."""
 
@@ -74,8 +79,7 @@ class CreatorLimits(ResponseModel):
         values = {}
         for name, setting in LIMIT_CEILINGS.items():
             ceiling: int = getattr(settings, setting)
-            chosen = getattr(self, name)
-            values[name] = ceiling if chosen is None else min(chosen, ceiling)
+            values[name] = limit_in_force(getattr(self, name), ceiling)
         return Limits(**values)
 
 
