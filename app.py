@@ -88,7 +88,7 @@ def shape_and_log(event: Request, get_response: Callable[[Request], Response]) -
     rewritten = rewrite_framework_error(response.status_code, response.body)
     if rewritten is not None:
         response.body = rewritten
-        response.headers["Content-Type"] = "application/json"
+        response.headers.update(JSON)
     # Chalice leaves CORS headers off some of its own answers (405, 500).
     for name, value in {**CORS.get_access_control_headers(), **SECURITY_HEADERS}.items():
         response.headers.setdefault(name, value)
