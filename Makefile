@@ -44,7 +44,7 @@ check: lint typecheck
 # Rewrite openapi.json, the committed copy of GET /openapi.json (a test fails when it drifts).
 .PHONY: openapi
 openapi: install
-	$(BIN)/python -m chalicelib.openapi openapi.json
+	$(BIN)/python -m chalicelib.api.openapi openapi.json
 
 test: check
 	$(BIN)/python -m pytest

@@ -10,10 +10,7 @@ from collections.abc import Callable
 from chalice.app import Chalice, CORSConfig, Request, Response
 from pydantic import BaseModel
 
-from chalicelib import config_service, idempotency, logs, message_service, session_service
-from chalicelib.errors import AppError
-from chalicelib.http import (
-    TextBody,
+from chalicelib.api.http import (
     bearer_token,
     error_response,
     optional_bearer_token,
@@ -21,6 +18,12 @@ from chalicelib.http import (
     rewrite_framework_error,
     validate,
 )
+from chalicelib.configs import service as config_service
+from chalicelib.conversation import idempotency
+from chalicelib.conversation import service as message_service
+from chalicelib.core import logs
+from chalicelib.core.errors import AppError
+from chalicelib.core.settings import get_settings
 from chalicelib.schemas import (
     ChatConfigCreate,
     ChatConfigUpdate,
@@ -29,8 +32,9 @@ from chalicelib.schemas import (
     MessageSend,
     SessionCreate,
     SessionUpdate,
+    TextBody,
 )
-from chalicelib.settings import get_settings
+from chalicelib.sessions import service as session_service
 
 app = Chalice(app_name="ai-maker")
 app.log.setLevel(logging.INFO)
@@ -213,6 +217,6 @@ def export_session(session_id: str) -> BaseModel | TextBody:
 @operation("/openapi.json", "GET")
 def openapi_document() -> TextBody:
     """This API's OpenAPI 3.1 contract, generated from the models the routes validate with."""
-    from chalicelib import openapi  # On first use: no other route needs the generator.
+    from chalicelib.api import openapi  # On first use: no other route needs the generator.
 
     return TextBody(openapi.render(), "application/json")

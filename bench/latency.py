@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from bench.counting import CallCounter
 from bench.stack import USER_CHARS, Stack, local_stack, text_of
-from chalicelib.settings import get_settings
+from chalicelib.core.settings import get_settings
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,11 @@ from typing import Any
 
 from moto import mock_aws
 
-from chalicelib import aws, gemini, provisioning
+from chalicelib.core import aws, provisioning
+from chalicelib.model import gemini
 from chalicelib.schemas import StoredMessage
-from chalicelib.session_records import MESSAGE_PREFIX, partition_key
-from chalicelib.sessions import SessionStore
+from chalicelib.sessions.records import MESSAGE_PREFIX, partition_key
+from chalicelib.sessions.store import SessionStore
 
 ROOT = Path(__file__).resolve().parent.parent
 BUCKET = "bench-configs"

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from bench import baseline
 from bench.counting import CallCounter, ServiceCalls
 from bench.stack import REPLY_CHARS, USER_CHARS, Stack, local_stack, text_of
-from chalicelib import aws
+from chalicelib.core import aws
 from tests.fake_gemini import FakeGemini, reply_text
 
 log = logging.getLogger(__name__)

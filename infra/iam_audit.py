@@ -92,7 +92,7 @@ def actions_in_code(source: Path = CHALICELIB) -> set[str]:
     actions: set[str] = set()
     transactions: set[str] = set()
     uses_transactions = False
-    for path in sorted(source.glob("*.py")):
+    for path in sorted(source.rglob("*.py")):
         if path.name in NOT_ON_LAMBDA:
             continue
         tree = ast.parse(path.read_text())

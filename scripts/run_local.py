@@ -17,10 +17,10 @@ from chalice.config import Config
 from chalice.local import LocalDevServer, create_local_server
 from moto.server import ThreadedMotoServer
 
-from chalicelib.aws import get_dynamodb_resource, get_s3_client, reset_clients
-from chalicelib.gemini import model_mode
-from chalicelib.provisioning import ensure_bucket, ensure_table
-from chalicelib.settings import get_settings
+from chalicelib.core.aws import get_dynamodb_resource, get_s3_client, reset_clients
+from chalicelib.core.provisioning import ensure_bucket, ensure_table
+from chalicelib.core.settings import get_settings
+from chalicelib.model.choice import model_mode
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 CONFIG_FILE = PROJECT_DIR / ".chalice" / "config.json"

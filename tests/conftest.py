@@ -14,9 +14,10 @@ import moto.core.botocore_stubber
 import pytest
 from moto import mock_aws
 
-from chalicelib import aws, gemini, provisioning
-from chalicelib.configs import ConfigStore
-from chalicelib.sessions import SessionStore
+from chalicelib.configs.store import ConfigStore
+from chalicelib.core import aws, provisioning
+from chalicelib.model import gemini
+from chalicelib.sessions.store import SessionStore
 from tests.fake_gemini import FakeGemini
 from tests.utils import ApiClient
 

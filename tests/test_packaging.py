@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib import provisioning, settings
+from chalicelib.core import provisioning, settings
 from infra.iam_audit import ALWAYS_NEEDED, actions_in_code
 from infra.package import ORIGIN_PLACEHOLDER, PackagingError, wire_allowed_origin
 
@@ -102,7 +102,7 @@ def test_table(template: dict[str, Any]) -> None:
     ttl = properties["TimeToLiveSpecification"]
     assert ttl["Enabled"] is True
     # The attribute the app writes its expiry times to.
-    assert any(f'"{ttl["AttributeName"]}"' in p.read_text() for p in CHALICELIB.glob("*.py"))
+    assert any(f'"{ttl["AttributeName"]}"' in p.read_text() for p in CHALICELIB.rglob("*.py"))
     assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert properties["SSESpecification"] == {"SSEEnabled": True}
     assert table["DeletionPolicy"] == "Retain"
@@ -204,7 +204,7 @@ def test_zip_holds_the_app_and_its_bytecode_but_no_sdk(packaged: Path) -> None:
     tops = {name.split("/")[0] for name in names}
     # The Lambda runtime brings boto3 and botocore; dev tools never ship.
     assert not tops & {"boto3", "botocore", "moto", "pytest", "tests", "bench", "infra"}
-    for path in [ROOT / "app.py", *CHALICELIB.glob("*.py")]:
+    for path in [ROOT / "app.py", *CHALICELIB.rglob("*.py")]:
         relative = path.relative_to(ROOT).as_posix()
         assert relative in names
         compiled = Path(relative).parent / "__pycache__" / f"{path.stem}.cpython-311.pyc"
@@ -242,7 +242,8 @@ import json, re, sys
 import app as app_module
 from chalice.test import Client
 from moto import mock_aws
-from chalicelib import aws, provisioning
+from chalicelib.core import aws
+from chalicelib.core import provisioning
 
 app = app_module.app
 with mock_aws():

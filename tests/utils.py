@@ -52,7 +52,7 @@ def seed_exchanges(table: Any, session_id: str, count: int) -> None:
     exchange is slow in moto once a partition holds thousands of items.
     """
     from chalicelib.schemas import StoredMessage
-    from chalicelib.sessions import SessionStore
+    from chalicelib.sessions.store import SessionStore
 
     with table.batch_writer() as batch:
         for number in range(count):
@@ -62,6 +62,14 @@ def seed_exchanges(table: Any, session_id: str, count: int) -> None:
                     id=f"{stem}-{index}", role=role, content=f"{text}{number}", created_at="t"
                 )
                 batch.put_item(Item=SessionStore.message_item(session_id, message))
+
+
+def assert_error(response: ApiResponse, status: int, code: str) -> None:
+    """An error answer in the API's shape: the status, the code, a sentence, no traceback."""
+    assert response.status == status, response.raw
+    assert response.json["code"] == code
+    assert isinstance(response.json["error"], str) and response.json["error"]
+    assert "Traceback" not in response.raw.decode()
 
 
 class ApiClient:

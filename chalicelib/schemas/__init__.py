@@ -17,6 +17,7 @@ from chalicelib.schemas.base import (
     ResponseModel,
     SystemPrompt,
     Temperature,
+    TextBody,
     Title,
 )
 from chalicelib.schemas.configs import (
@@ -94,6 +95,7 @@ __all__ = [
     "StoredMessage",
     "SystemPrompt",
     "Temperature",
+    "TextBody",
     "Title",
     "Usage",
 ]

@@ -6,13 +6,14 @@ camelCase and the seed's snake_case names; responses use camelCase.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
-from chalicelib.settings import get_settings
-from chalicelib.tokens import ID_PATTERN
+from chalicelib.core.settings import get_settings
+from chalicelib.core.tokens import ID_PATTERN
 
 MAX_TITLE_CHARS = 100
 MAX_SYSTEM_PROMPT_CHARS = 20_000
@@ -71,3 +72,11 @@ class ResponseModel(BaseModel):
         validate_by_alias=True,
         serialize_by_alias=True,
     )
+
+
+@dataclass(frozen=True)
+class TextBody:
+    """A response that is not JSON (an export as Markdown, say)."""
+
+    text: str
+    content_type: str

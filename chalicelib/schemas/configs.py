@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from chalicelib.core.settings import get_settings
 from chalicelib.schemas.base import (
     ModelName,
     PromptVisibility,
@@ -15,7 +16,6 @@ from chalicelib.schemas.base import (
     Temperature,
     Title,
 )
-from chalicelib.settings import get_settings
 
 # Each limit a creator may set, with the setting that is its default and ceiling.
 LIMIT_CEILINGS = {

@@ -1,0 +1,144 @@
+"""HTTP concerns that do not depend on the web framework.
+
+The single mapping from domain errors to status codes lives here, with body
+parsing, validation and bearer-token extraction, so every route reports
+failures the same way: `{"error": ..., "code": ..., "details"?: ...}`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.core import errors
+from chalicelib.schemas import ErrorBody
+
+logger = logging.getLogger(__name__)
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+# Far above the largest valid body (a 32,000-character message, a 20,000-character
+# prompt), and checked before parsing, so a huge body costs no parsing work.
+MAX_BODY_BYTES = 256 * 1024
+
+STATUS_BY_ERROR: dict[type[errors.AppError], int] = {
+    errors.InvalidJson: 400,
+    errors.ValidationFailed: 400,
+    errors.AuthRequired: 401,
+    errors.Forbidden: 403,
+    errors.SettingsLocked: 403,
+    errors.SharingDisabled: 403,
+    errors.NotFound: 404,
+    errors.ConfigNotFound: 404,
+    errors.SessionNotFound: 404,
+    errors.MethodNotAllowed: 405,
+    errors.ConcurrentUpdate: 409,
+    errors.IdempotencyConflict: 409,
+    errors.IdempotencyInProgress: 409,
+    errors.NothingToRegenerate: 409,
+    errors.ConfigDeleted: 410,
+    errors.PayloadTooLarge: 413,
+    errors.UnsupportedMediaType: 415,
+    errors.ContentBlocked: 422,
+    errors.ModelRateLimited: 429,
+    errors.QuotaExceeded: 429,
+    errors.ModelError: 502,
+    errors.ModelUnavailable: 503,
+    errors.StorageUnavailable: 503,
+    errors.ModelTimeout: 504,
+}
+
+# Chalice answers some requests itself, with `{"Code": ..., "Message": ...}`.
+_FRAMEWORK_ERRORS: dict[int, type[errors.AppError]] = {
+    400: errors.InvalidJson,
+    403: errors.NotFound,
+    404: errors.NotFound,
+    405: errors.MethodNotAllowed,
+    413: errors.PayloadTooLarge,
+    415: errors.UnsupportedMediaType,
+}
+
+
+def status_for(error: errors.AppError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 500
+
+
+def error_response(error: errors.AppError) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Status, JSON body and extra headers for a domain error."""
+    status = status_for(error)
+    message = error.message
+    if error.code == errors.AppError.code:
+        # Say what went wrong in the log, for the operator; the client gets no internals.
+        logger.error("internal error: %s", error.message)
+        message = errors.AppError.default_message
+    body = ErrorBody(error=message, code=error.code, details=error.details)
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else {}
+    return status, body.model_dump(mode="json", exclude_none=True), headers
+
+
+def rewrite_framework_error(status: int, body: Any) -> dict[str, Any] | None:
+    """Our error body in place of the framework's own, or None if it is not one."""
+    if not (isinstance(body, dict) and set(body) == {"Code", "Message"}):
+        return None
+    error_class = _FRAMEWORK_ERRORS.get(status, errors.AppError)
+    _, rewritten, _ = error_response(error_class())
+    return rewritten
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    if len(raw) > MAX_BODY_BYTES:
+        raise errors.PayloadTooLarge(
+            f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.",
+            details={"limitBytes": MAX_BODY_BYTES},
+        )
+    if not raw:
+        raise errors.InvalidJson("The request needs a JSON object as its body.")
+    try:
+        data = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise errors.InvalidJson("The request body is not valid JSON.") from exc
+    if not isinstance(data, dict):
+        raise errors.InvalidJson("The request body must be a JSON object.")
+    return data
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def validate(model: type[ModelT], data: dict[str, Any]) -> ModelT:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems: list[dict[str, Any]] = [
+            {"field": ".".join(str(part) for part in issue["loc"]) or None, "message": issue["msg"]}
+            for issue in exc.errors(include_url=False, include_input=False)
+        ]
+        fields = ", ".join(sorted({p["field"] for p in problems if p["field"]}))
+        message = f"Invalid fields: {fields}." if fields else problems[0]["message"] + "."
+        raise errors.ValidationFailed(message, details={"fields": problems}) from exc
+
+
+def parse_body(model: type[ModelT], raw: bytes) -> ModelT:
+    return validate(model, parse_json_object(raw))
+
+
+def optional_bearer_token(headers: Mapping[str, str]) -> str | None:
+    """The bearer token if an Authorization header was sent, else None."""
+    return bearer_token(headers) if headers.get("authorization") else None
+
+
+def bearer_token(headers: Mapping[str, str]) -> str:
+    value = headers.get("authorization", "") or ""
+    scheme, _, token = value.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise errors.AuthRequired()
+    return token

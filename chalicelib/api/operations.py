@@ -1,0 +1,239 @@
+"""Every route of the API as data: the registry `chalicelib.api.openapi` builds the contract from.
+
+tests/test_openapi.py fails when a route in app.py has no entry here, or an entry
+has no route; after changing either, run `make openapi` to rewrite openapi.json.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from chalicelib import schemas as s
+from chalicelib.conversation import idempotency
+from chalicelib.core import errors
+
+JsonSchema = dict[str, Any]
+Auth = Literal["none", "edit token", "session token", "optional edit token"]
+API_VERSION = "0.1.0"
+
+
+@dataclass(frozen=True)
+class Param:
+    """A header parameter (query parameters come from a query model)."""
+
+    name: str
+    location: Literal["query", "header"]
+    schema: JsonSchema
+    required: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One route: what it takes, what it answers, and the errors it can answer with."""
+
+    method: str
+    path: str
+    operation_id: str
+    summary: str
+    tag: str
+    # A model, an inline JSON schema, or None for a bodiless answer (204).
+    response: type[BaseModel] | JsonSchema | None
+    status: int = 200
+    request: type[BaseModel] | None = None
+    auth: Auth = "none"
+    query: type[BaseModel] | None = None
+    headers: tuple[Param, ...] = ()
+    # Another media type the success body may take, as a string (an export as Markdown).
+    text_media_type: str | None = None
+    errors: tuple[type[errors.AppError], ...] = ()
+    description: str = ""
+
+
+# Chalice checks Content-Type on every route (a GET included), and any route can fail.
+ALWAYS: tuple[type[errors.AppError], ...] = (errors.UnsupportedMediaType, errors.AppError)
+BODY = (errors.InvalidJson, errors.ValidationFailed, errors.PayloadTooLarge)
+TOKEN = (errors.AuthRequired, errors.Forbidden)
+STORAGE = (errors.StorageUnavailable,)
+MODEL = (
+    errors.ContentBlocked,
+    errors.ModelRateLimited,
+    errors.ModelError,
+    errors.ModelUnavailable,
+    errors.ModelTimeout,
+    errors.QuotaExceeded,
+)
+
+IDEMPOTENCY_KEY = Param(
+    idempotency.HEADER,
+    "header",
+    # The pattern parse_key checks, so the two cannot drift apart.
+    {"pattern": idempotency.KEY_PATTERN.pattern, "type": "string"},
+    description="1-64 visible ASCII characters. A retry with the same key and message within "
+    "24 hours gets the first reply back instead of a second model call.",
+)
+
+CONFIGS = "Chat configurations"
+SESSIONS = "Sessions"
+SERVICE = "Service"
+CONFIG_PATH = "/chat-config/{chat_config_id}"
+SESSION_PATH = "/session/{session_id}"
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "GET", "/health", "getHealth",
+        summary="Liveness, and which model answers",
+        tag=SERVICE,
+        response=s.Health,
+    ),
+    Operation(
+        "GET", "/models", "listModels",
+        summary="The models a chat may use",
+        tag=SERVICE,
+        response=s.ModelList,
+        description="The first one is the default.",
+    ),
+    Operation(
+        "GET", "/openapi.json", "getOpenApi",
+        summary="This OpenAPI document",
+        tag=SERVICE,
+        response={"type": "object"},
+    ),
+    Operation(
+        "POST", "/create-chat", "createChatConfig",
+        summary="Create a chat configuration",
+        tag=CONFIGS,
+        request=s.ChatConfigCreate,
+        status=201,
+        response=s.ChatConfigCreated,
+        errors=(*BODY, errors.ConcurrentUpdate, *STORAGE),
+        description="`model` must be one of the models `GET /models` lists. "
+        "The edit token is shown only here: keep it.",
+    ),
+    Operation(
+        "GET", CONFIG_PATH, "getChatConfig",
+        summary="Read a chat configuration",
+        tag=CONFIGS,
+        auth="optional edit token",
+        response=s.ChatConfigPublic,
+        errors=(*TOKEN, errors.ConfigNotFound, *STORAGE),
+    ),
+    Operation(
+        "PUT", CONFIG_PATH, "updateChatConfig",
+        summary="Replace a configuration's settings",
+        tag=CONFIGS,
+        auth="edit token",
+        request=s.ChatConfigUpdate,
+        response=s.ChatConfigPublic,
+        errors=(*BODY, *TOKEN, errors.ConfigNotFound, errors.ConcurrentUpdate, *STORAGE),
+        description="The optional fields keep their values when omitted.",
+    ),
+    Operation(
+        "DELETE", CONFIG_PATH, "deleteChatConfig",
+        summary="Delete a chat configuration",
+        tag=CONFIGS,
+        auth="edit token",
+        status=204,
+        response=None,
+        errors=(*TOKEN, errors.ConfigNotFound, *STORAGE),
+        description="Its sessions can still read their history, but no longer send.",
+    ),
+    Operation(
+        "POST", f"{CONFIG_PATH}/rotate-token", "rotateEditToken",
+        summary="Replace the edit token",
+        tag=CONFIGS,
+        auth="edit token",
+        response=s.EditTokenRotated,
+        errors=(*TOKEN, errors.ConfigNotFound, errors.ConcurrentUpdate, *STORAGE),
+        description="The old token stops working at once.",
+    ),
+    Operation(
+        "POST", "/chat-session", "createSession",
+        summary="Start a session of a configuration",
+        tag=SESSIONS,
+        request=s.SessionCreate,
+        status=201,
+        response=s.SessionCreated,
+        errors=(
+            *BODY, errors.ConfigNotFound, errors.SharingDisabled, errors.QuotaExceeded, *STORAGE
+        ),
+        description="The session token is shown only here: keep it.",
+    ),
+    Operation(
+        "POST", "/session-message", "sendMessage",
+        summary="Send a message, get the reply",
+        tag=SESSIONS,
+        auth="session token",
+        headers=(IDEMPOTENCY_KEY,),
+        request=s.MessageSend,
+        response=s.MessageReply,
+        errors=(
+            *BODY, *TOKEN, errors.SessionNotFound, errors.ConfigDeleted, *MODEL,
+            errors.IdempotencyConflict, errors.IdempotencyInProgress, *STORAGE,
+        ),
+    ),
+    Operation(
+        "GET", SESSION_PATH, "getSession",
+        summary="Read a session and its latest messages",
+        tag=SESSIONS,
+        auth="session token",
+        response=s.SessionView,
+        errors=(*TOKEN, errors.SessionNotFound, *STORAGE),
+        description="The latest 100 messages, oldest first.",
+    ),
+    Operation(
+        "PUT", SESSION_PATH, "updateSession",
+        summary="Change a session's settings",
+        tag=SESSIONS,
+        auth="session token",
+        request=s.SessionUpdate,
+        response=s.SessionSettings,
+        errors=(*BODY, *TOKEN, errors.SessionNotFound, errors.SettingsLocked, *STORAGE),
+    ),
+    Operation(
+        "DELETE", SESSION_PATH, "deleteSession",
+        summary="Delete a session and its messages",
+        tag=SESSIONS,
+        auth="session token",
+        status=204,
+        response=None,
+        errors=(*TOKEN, errors.SessionNotFound, *STORAGE),
+    ),
+    Operation(
+        "GET", f"{SESSION_PATH}/messages", "listMessages",
+        summary="Page through the messages",
+        tag=SESSIONS,
+        auth="session token",
+        query=s.MessagePageQuery,
+        response=s.MessagePage,
+        errors=(errors.ValidationFailed, *TOKEN, errors.SessionNotFound, *STORAGE),
+        description="The newest `limit` messages before the cursor, oldest first; "
+        "pass `nextCursor` as `before` to page further back.",
+    ),
+    Operation(
+        "POST", f"{SESSION_PATH}/regenerate", "regenerateReply",
+        summary="Replace the last reply with a new one",
+        tag=SESSIONS,
+        auth="session token",
+        response=s.MessageReply,
+        errors=(
+            *TOKEN, errors.SessionNotFound, errors.NothingToRegenerate, errors.ConfigDeleted,
+            *MODEL, *STORAGE,
+        ),
+    ),
+    Operation(
+        "GET", f"{SESSION_PATH}/export", "exportSession",
+        summary="Export the whole conversation",
+        tag=SESSIONS,
+        auth="session token",
+        query=s.ExportQuery,
+        response=s.SessionExport,
+        text_media_type="text/markdown",
+        errors=(errors.ValidationFailed, *TOKEN, errors.SessionNotFound, *STORAGE),
+        description="`format=json` (the default), or `format=markdown` for "
+        "`text/markdown; charset=utf-8`.",
+    ),
+)  # fmt: skip

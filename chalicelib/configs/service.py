@@ -1,0 +1,159 @@
+"""The creator's operations on chat configurations, one function per route.
+
+A config lives in S3; its controls (limits, sharing, deletion) are mirrored
+into DynamoDB so that sends can enforce them without reading S3. The store
+written first is the one whose lone change does no harm (a new config's
+mirror; a deletion mark; an edit in S3, conditional on the version read), and
+when the second write fails the first is undone, so a failure leaves the data
+as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from chalicelib.configs.controls import ControlsStore
+from chalicelib.configs.quotas import QuotaStore
+from chalicelib.configs.store import ConfigStore, StoredChatConfig
+from chalicelib.core.aws import get_s3_client, get_sessions_table
+from chalicelib.core.clock import utc_now_iso
+from chalicelib.core.errors import ConcurrentUpdate, ConfigNotFound, Forbidden, StorageUnavailable
+from chalicelib.core.logs import note_ids
+from chalicelib.core.settings import get_settings
+from chalicelib.core.tokens import (
+    EDIT_TOKEN_PREFIX,
+    hash_token,
+    new_id,
+    new_token,
+    token_matches,
+)
+from chalicelib.schemas import (
+    ChatConfigCreate,
+    ChatConfigCreated,
+    ChatConfigPublic,
+    ChatConfigUpdate,
+    CreatorLimits,
+    EditTokenRotated,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def config_store() -> ConfigStore:
+    return ConfigStore(get_s3_client(), get_settings().config_bucket)
+
+
+def quota_store() -> QuotaStore:
+    return QuotaStore(get_sessions_table())
+
+
+def controls_store() -> ControlsStore:
+    return ControlsStore(get_sessions_table())
+
+
+def load_config(config_id: str) -> tuple[StoredChatConfig, str]:
+    """The config and its ETag, or ConfigNotFound."""
+    found = config_store().get(config_id)
+    if found is None:
+        raise ConfigNotFound()
+    note_ids(config_id=config_id)
+    return found
+
+
+def _load_as_creator(config_id: str, token: str) -> tuple[StoredChatConfig, str]:
+    config, etag = load_config(config_id)
+    if not token_matches(token, config.edit_token_hash):
+        raise Forbidden("That token is not this configuration's edit token.")
+    return config, etag
+
+
+def _mirror(config: StoredChatConfig) -> None:
+    controls_store().put_controls(
+        config.chat_config_id, config.limits, config.limits_version, config.sharing
+    )
+
+
+def create_chat_config(request: ChatConfigCreate) -> ChatConfigCreated:
+    edit_token = new_token(EDIT_TOKEN_PREFIX)
+    now = utc_now_iso()
+    fields = request.model_dump(exclude={"limits"})
+    config = StoredChatConfig(
+        **fields,
+        limits=CreatorLimits().merged(request.limits) if request.limits else CreatorLimits(),
+        chat_config_id=new_id(),
+        created_at=now,
+        updated_at=now,
+        edit_token_hash=hash_token(edit_token),
+    )
+    note_ids(config_id=config.chat_config_id)
+    # The mirror first: without the S3 object, a lone mirror item is never used.
+    _mirror(config)
+    config_store().create(config)
+    return ChatConfigCreated(
+        chat_config_id=config.chat_config_id,
+        shareable_url=f"{get_settings().frontend_base_url}/chat/{config.chat_config_id}",
+        edit_token=edit_token,
+        config=config.to_public(reveal_prompt=True),
+    )
+
+
+def get_chat_config(config_id: str, token: str | None) -> ChatConfigPublic:
+    """Anyone may read a config; only its creator sees a private prompt."""
+    if token is None:
+        config, _ = load_config(config_id)
+        return config.to_public()
+    config, _ = _load_as_creator(config_id, token)
+    return config.to_public(reveal_prompt=True)
+
+
+def _replace(old: StoredChatConfig, new: StoredChatConfig, etag: str) -> None:
+    store = config_store()
+    new_etag = store.replace(new, etag)
+    if (old.limits, old.sharing) == (new.limits, new.sharing):
+        return
+    try:
+        _mirror(new)
+    except StorageUnavailable:
+        logger.warning("undoing a config edit whose controls could not be mirrored")
+        try:
+            store.replace(old, new_etag)
+        except (StorageUnavailable, ConcurrentUpdate):
+            # Both stores failed in turn. The next successful edit of this config
+            # mirrors a newer version and so brings the two back in step.
+            logger.error("config %s: controls not mirrored and edit not undone", new.chat_config_id)
+        raise
+
+
+def update_chat_config(config_id: str, token: str, request: ChatConfigUpdate) -> ChatConfigPublic:
+    config, etag = _load_as_creator(config_id, token)
+    changes = request.model_dump(exclude_none=True, exclude={"limits"})
+    limits = config.limits.merged(request.limits) if request.limits else config.limits
+    if limits != config.limits:
+        changes.update(limits=limits, limits_version=config.limits_version + 1)
+    updated = config.model_copy(update={**changes, "updated_at": utc_now_iso()})
+    _replace(config, updated, etag)
+    return updated.to_public(reveal_prompt=True)
+
+
+def rotate_edit_token(config_id: str, token: str) -> EditTokenRotated:
+    config, etag = _load_as_creator(config_id, token)
+    new_token_value = new_token(EDIT_TOKEN_PREFIX)
+    updated = config.model_copy(
+        update={"edit_token_hash": hash_token(new_token_value), "updated_at": utc_now_iso()}
+    )
+    # Conditional on the version read, so a concurrent rotation cannot be lost.
+    config_store().replace(updated, etag)
+    return EditTokenRotated(edit_token=new_token_value)
+
+
+def delete_chat_config(config_id: str, token: str) -> None:
+    """Delete a config. Its sessions keep their history but can no longer send."""
+    config, _ = _load_as_creator(config_id, token)
+    controls = controls_store()
+    # Mark it deleted first, so no send slips through once the object is gone.
+    controls.set_deleted(config.chat_config_id, True)
+    try:
+        config_store().delete(config.chat_config_id)
+    except StorageUnavailable:
+        controls.set_deleted(config.chat_config_id, False)
+        raise

@@ -1,0 +1,160 @@
+"""The conversation service: history budget, the model call, storing the exchange.
+
+A send is three separable steps, so a streaming transport can reuse them:
+`prepare_exchange` (read and authorize), the model call, and
+`store_exchange`. Nothing is stored unless the model answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from chalicelib.conversation.idempotency import Claim
+from chalicelib.core.clock import utc_now_iso
+from chalicelib.core.errors import Forbidden, NothingToRegenerate, SessionNotFound
+from chalicelib.core.settings import Settings
+from chalicelib.core.tokens import token_matches
+from chalicelib.model.base import ModelReply, ModelRequest, Turn
+from chalicelib.schemas import MAX_MESSAGE_CHARS, ContextInfo, MessageReply, StoredMessage, Usage
+from chalicelib.sessions.store import Conversation, SessionRecord, SessionStore, new_exchange_ids
+
+
+@dataclass(frozen=True)
+class PreparedExchange:
+    session: SessionRecord
+    user_message: StoredMessage
+    request: ModelRequest
+    context: ContextInfo
+    # For a regeneration: the reply being replaced.
+    replaces: StoredMessage | None = None
+
+
+def authorize(session: SessionRecord | None, token: str) -> SessionRecord:
+    """The session, if the token opens it."""
+    if session is None:
+        raise SessionNotFound()
+    if not token_matches(token, session.token_hash):
+        raise Forbidden("That token does not open this session.")
+    return session
+
+
+def select_history(
+    newest_first: Sequence[StoredMessage], new_message: str, char_budget: int
+) -> list[Turn]:
+    """The newest messages whose text fits the budget, oldest first, then the new one.
+
+    The new message is always sent, even when it alone exceeds the budget.
+    The history starts on a user turn, so a reply is never sent without the
+    message it answers.
+    """
+    remaining = char_budget - len(new_message)
+    chosen: list[StoredMessage] = []
+    for message in newest_first:
+        if len(message.content) > remaining:
+            break
+        remaining -= len(message.content)
+        chosen.append(message)
+    chosen.reverse()
+    while chosen and chosen[0].role != "user":
+        chosen.pop(0)
+    return [Turn(m.role, m.content) for m in chosen] + [Turn("user", new_message)]
+
+
+def _prepare(
+    conversation: Conversation,
+    history: Sequence[StoredMessage],
+    user_message: StoredMessage,
+    settings: Settings,
+    replaces: StoredMessage | None = None,
+) -> PreparedExchange:
+    session = conversation.session
+    contents = select_history(history, user_message.content, settings.history_char_budget)
+    # Exact when the whole conversation was read; otherwise from the running count
+    # (less the exchange being regenerated).
+    counted = session.stored_messages - (2 if replaces else 0)
+    earlier = len(history) if conversation.complete else max(len(history), counted)
+    total = earlier + 1
+    request = ModelRequest(
+        model=session.model,
+        system_prompt=session.prompt_text,
+        temperature=session.temperature,
+        max_output_tokens=settings.max_output_tokens,
+        contents=contents,
+    )
+    context = ContextInfo(
+        messages_sent=len(contents), messages_total=total, truncated=len(contents) < total
+    )
+    return PreparedExchange(session, user_message, request, context, replaces)
+
+
+def _load_authorized(
+    store: SessionStore, session_id: str, token: str, char_budget: int
+) -> Conversation:
+    conversation = store.load_recent(session_id, char_budget=char_budget)
+    authorize(conversation.session if conversation else None, token)
+    assert conversation is not None  # authorize refuses a missing session
+    return conversation
+
+
+def prepare_exchange(
+    store: SessionStore, settings: Settings, session_id: str, token: str, text: str
+) -> PreparedExchange:
+    # Enough history to fill the budget, read with the session in one Query.
+    conversation = _load_authorized(store, session_id, token, settings.history_char_budget)
+    user_message = StoredMessage(id="", role="user", content=text, created_at=utc_now_iso())
+    return _prepare(conversation, conversation.messages, user_message, settings)
+
+
+def prepare_regeneration(
+    store: SessionStore, settings: Settings, session_id: str, token: str
+) -> PreparedExchange:
+    """Ask again for the last user message, with the history it had."""
+    # The last exchange is read on top of the history budget.
+    extra = MAX_MESSAGE_CHARS + 8 * settings.max_output_tokens
+    conversation = _load_authorized(store, session_id, token, settings.history_char_budget + extra)
+    newest = conversation.messages[:2]
+    if [m.role for m in newest] != ["model", "user"]:
+        raise NothingToRegenerate()
+    reply, user_message = newest
+    return _prepare(conversation, conversation.messages[2:], user_message, settings, reply)
+
+
+def _reply_message(message_id: str, reply: ModelReply) -> StoredMessage:
+    return StoredMessage(id=message_id, role="model", content=reply.text, created_at=utc_now_iso())
+
+
+def _message_reply(
+    prepared: PreparedExchange, user: StoredMessage, reply: StoredMessage, usage: Usage
+) -> MessageReply:
+    return MessageReply(
+        message=reply.content,
+        session_id=prepared.session.session_id,
+        model=prepared.request.model,
+        user_message=user,
+        reply=reply,
+        usage=usage,
+        context=prepared.context,
+    )
+
+
+def store_exchange(
+    store: SessionStore, prepared: PreparedExchange, reply: ModelReply, claim: Claim | None = None
+) -> MessageReply:
+    user_id, reply_id = new_exchange_ids()
+    user = prepared.user_message.model_copy(update={"id": user_id})
+    usage = Usage.of(reply.prompt_tokens, reply.reply_tokens)
+    result = _message_reply(prepared, user, _reply_message(reply_id, reply), usage)
+    also = (claim.complete(store.table.name, result),) if claim else ()
+    store.append_exchange(prepared.session.session_id, user, result.reply, usage, also)
+    return result
+
+
+def store_regeneration(
+    store: SessionStore, prepared: PreparedExchange, reply: ModelReply
+) -> MessageReply:
+    assert prepared.replaces is not None
+    usage = Usage.of(reply.prompt_tokens, reply.reply_tokens)
+    new_reply = _reply_message(prepared.replaces.id, reply)
+    store.replace_reply(prepared.session.session_id, new_reply, usage)
+    return _message_reply(prepared, prepared.user_message, new_reply, usage)

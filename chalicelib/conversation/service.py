@@ -1,0 +1,98 @@
+"""Sending and regenerating messages: quota, idempotency, the model, storage.
+
+Quota is reserved before the model is called and given back if anything
+after that fails, so a refused or failed message costs the creator nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from chalicelib.configs.quotas import ClaimRefused
+from chalicelib.configs.service import quota_store
+from chalicelib.conversation import exchange
+from chalicelib.conversation.idempotency import Claim
+from chalicelib.core.errors import IdempotencyConflict, IdempotencyInProgress
+from chalicelib.core.logs import note_ids
+from chalicelib.core.settings import Settings, get_settings
+from chalicelib.model.base import ModelReply
+from chalicelib.model.choice import get_model
+from chalicelib.schemas import MessageReply, MessageSend
+from chalicelib.sessions.service import session_store
+
+# How often, and how long, a retry waits while the first request with its key runs;
+# the wait stays well inside API Gateway's 29-second limit.
+REPLAY_POLL_SECONDS = 0.2
+REPLAY_WAIT_SECONDS = 20.0
+
+
+def send_message(token: str, request: MessageSend, idempotency_key: str | None) -> MessageReply:
+    settings = get_settings()
+    store = session_store()
+    note_ids(session_id=request.session_id)
+    prepared = exchange.prepare_exchange(
+        store, settings, request.session_id, token, request.message
+    )
+    note_ids(config_id=prepared.session.chat_config_id)
+    claim = Claim(request.session_id, idempotency_key, request.message) if idempotency_key else None
+    try:
+        return _answer(
+            prepared,
+            settings,
+            lambda reply: exchange.store_exchange(store, prepared, reply, claim),
+            claim,
+        )
+    except ClaimRefused:
+        assert claim is not None
+        return _replay(claim, settings)
+
+
+def _answer(
+    prepared: exchange.PreparedExchange,
+    settings: Settings,
+    store_reply: Callable[[ModelReply], MessageReply],
+    claim: Claim | None = None,
+) -> MessageReply:
+    """Reserve the quota (and claim the key), ask the model, and store its reply.
+
+    Whatever fails after the reservation gives the quota and the key back.
+    """
+    model = get_model(settings)
+    quotas = quota_store()
+    table_name = session_store().table.name
+    claim_put = (claim.put(table_name),) if claim else ()
+    reservation = quotas.reserve_message(prepared.session, settings, claim_put)
+    try:
+        return store_reply(model.generate(prepared.request))
+    except Exception:
+        quotas.release_message(reservation, (claim.release(table_name),) if claim else ())
+        raise
+
+
+def _replay(claim: Claim, settings: Settings) -> MessageReply:
+    """The reply stored for an Idempotency-Key, waiting while its first request runs."""
+    table = session_store().table
+    deadline = time.monotonic() + min(settings.model_timeout_seconds + 2, REPLAY_WAIT_SECONDS)
+    while True:
+        record = claim.read(table)
+        if record is None:
+            # The first request failed and gave its claim back: a retry starts afresh.
+            raise IdempotencyInProgress(retry_after=1)
+        if record.get("messageHash") != claim.message_hash:
+            raise IdempotencyConflict()
+        if record.get("state") == "done":
+            return MessageReply.model_validate_json(str(record["result"]))
+        if time.monotonic() > deadline:
+            raise IdempotencyInProgress(retry_after=1)
+        time.sleep(REPLAY_POLL_SECONDS)
+
+
+def regenerate(session_id: str, token: str) -> MessageReply:
+    settings = get_settings()
+    store = session_store()
+    prepared = exchange.prepare_regeneration(store, settings, session_id, token)
+    note_ids(config_id=prepared.session.chat_config_id, session_id=session_id)
+    return _answer(
+        prepared, settings, lambda reply: exchange.store_regeneration(store, prepared, reply)
+    )

@@ -1,0 +1,156 @@
+"""Domain errors. Each has a stable `code` a client can act on.
+
+These know nothing of HTTP; `chalicelib.api.http` maps them to status codes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    """Base of every error a client may see."""
+
+    code = "internal_error"
+    default_message = "Something went wrong on our side."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: dict[str, Any] | list[Any] | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        self.details = details
+        self.retry_after = retry_after
+        super().__init__(self.message)
+
+
+class InvalidJson(AppError):
+    code = "invalid_json"
+    default_message = "The request body must be a JSON object."
+
+
+class ValidationFailed(AppError):
+    code = "validation_error"
+    default_message = "The request is not valid."
+
+
+class UnsupportedMediaType(AppError):
+    code = "unsupported_media_type"
+    default_message = "Send the request body as application/json."
+
+
+class MethodNotAllowed(AppError):
+    code = "method_not_allowed"
+    default_message = "This method is not allowed on this path."
+
+
+class AuthRequired(AppError):
+    code = "auth_required"
+    default_message = "Send your token as 'Authorization: Bearer <token>'."
+
+
+class Forbidden(AppError):
+    code = "forbidden"
+    default_message = "That token does not open this resource."
+
+
+class SettingsLocked(AppError):
+    code = "settings_locked"
+    default_message = "This chat's creator does not allow changing these settings."
+
+
+class ConfigNotFound(AppError):
+    code = "config_not_found"
+    default_message = "No chat configuration has that id."
+
+
+class SessionNotFound(AppError):
+    code = "session_not_found"
+    default_message = "No chat session has that id."
+
+
+class NotFound(AppError):
+    code = "not_found"
+    default_message = "Nothing is served at this path."
+
+
+class PayloadTooLarge(AppError):
+    code = "payload_too_large"
+    default_message = "The request body is too large."
+
+
+class ConcurrentUpdate(AppError):
+    code = "conflict"
+    default_message = "Someone else changed this at the same time; read it again and retry."
+
+
+class ModelError(AppError):
+    """Base of failures of the language model call."""
+
+    code = "model_error"
+    default_message = "The model returned an error."
+
+
+class ContentBlocked(ModelError):
+    code = "content_blocked"
+    default_message = "The model's safety filters blocked this prompt or its reply."
+
+
+class ModelRateLimited(ModelError):
+    code = "model_rate_limited"
+    default_message = "The model is receiving too many requests; try again shortly."
+
+
+class ModelUnavailable(ModelError):
+    code = "model_unavailable"
+    default_message = "The model is not available right now."
+
+
+class ModelTimeout(ModelError):
+    code = "model_timeout"
+    default_message = "The model did not answer in time."
+
+
+class StorageUnavailable(AppError):
+    code = "storage_unavailable"
+    default_message = "Storage is not available right now; nothing was changed. Try again."
+
+
+class ConfigurationError(AppError):
+    """The server is misconfigured (a bad setting); an operator must fix it."""
+
+    code = "internal_error"
+    default_message = "The server is misconfigured."
+
+
+class QuotaExceeded(AppError):
+    code = "quota_exceeded"
+    default_message = "A usage limit of this chat has been reached."
+
+
+class SharingDisabled(AppError):
+    code = "sharing_disabled"
+    default_message = "The creator of this chat has turned off sharing; no new sessions."
+
+
+class ConfigDeleted(AppError):
+    code = "config_deleted"
+    default_message = "The creator of this chat deleted it; the history can still be read."
+
+
+class IdempotencyConflict(AppError):
+    code = "idempotency_conflict"
+    default_message = "This Idempotency-Key was already used with a different message."
+
+
+class IdempotencyInProgress(AppError):
+    code = "idempotency_in_progress"
+    default_message = "A request with this Idempotency-Key is still being answered; retry shortly."
+
+
+class NothingToRegenerate(AppError):
+    code = "nothing_to_regenerate"
+    default_message = "This session has no reply to regenerate yet."

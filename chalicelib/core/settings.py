@@ -1,0 +1,105 @@
+"""Every environment variable the app reads, with its default.
+
+Settings are read when used, never at import time, so an operator (or a test)
+can change them without re-importing the app.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+from chalicelib.core.errors import ConfigurationError
+
+DEFAULT_ALLOWED_MODELS = (
+    "gemini-2.5-flash",
+    "gemini-2.5-flash-lite",
+    "gemini-2.5-pro",
+    "gemini-2.0-flash",
+)
+
+# Environment variable names, kept in one place.
+CONFIG_BUCKET = "CONFIG_BUCKET"
+SESSIONS_TABLE = "SESSIONS_TABLE"
+ALLOWED_MODELS = "ALLOWED_MODELS"
+MODEL_TIMEOUT_SECONDS = "MODEL_TIMEOUT_SECONDS"
+HISTORY_CHAR_BUDGET = "HISTORY_CHAR_BUDGET"
+MAX_OUTPUT_TOKENS = "MAX_OUTPUT_TOKENS"
+FRONTEND_BASE_URL = "FRONTEND_BASE_URL"
+CORS_ALLOW_ORIGIN = "CORS_ALLOW_ORIGIN"
+STAGE = "STAGE"
+GEMINI_API_KEY = "GEMINI_API_KEY"
+GEMINI_API_KEY_PARAMETER = "GEMINI_API_KEY_PARAMETER"
+LIMIT_MESSAGES_PER_SESSION = "LIMIT_MESSAGES_PER_SESSION"
+LIMIT_MESSAGES_PER_DAY = "LIMIT_MESSAGES_PER_DAY"
+LIMIT_SESSIONS_PER_DAY = "LIMIT_SESSIONS_PER_DAY"
+
+
+def _text(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _number(name: str, default: float, minimum: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from exc
+    if not math.isfinite(value) or value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum}, got {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_bucket: str
+    sessions_table: str
+    allowed_models: tuple[str, ...]
+    model_timeout_seconds: float
+    history_char_budget: int
+    max_output_tokens: int
+    frontend_base_url: str
+    cors_allow_origin: str
+    stage: str
+    gemini_api_key: str
+    gemini_api_key_parameter: str
+    # Server-wide limits: the defaults for every config, and the ceilings creators
+    # may lower but never raise.
+    limit_messages_per_session: int
+    limit_messages_per_day: int
+    limit_sessions_per_day: int
+
+    @property
+    def default_model(self) -> str:
+        return self.allowed_models[0]
+
+    @property
+    def is_production(self) -> bool:
+        return self.stage == "prod"
+
+
+def get_settings() -> Settings:
+    """Read the settings from the environment now."""
+    models = tuple(
+        name.strip() for name in os.environ.get(ALLOWED_MODELS, "").split(",") if name.strip()
+    )
+    return Settings(
+        config_bucket=_text(CONFIG_BUCKET, "ai-maker-configs"),
+        sessions_table=_text(SESSIONS_TABLE, "ai-maker-sessions"),
+        allowed_models=models or DEFAULT_ALLOWED_MODELS,
+        model_timeout_seconds=_number(MODEL_TIMEOUT_SECONDS, 30.0, minimum=0.1),
+        history_char_budget=int(_number(HISTORY_CHAR_BUDGET, 60000, minimum=0)),
+        max_output_tokens=int(_number(MAX_OUTPUT_TOKENS, 2048, minimum=1)),
+        frontend_base_url=_text(FRONTEND_BASE_URL, "http://localhost:3000").rstrip("/"),
+        cors_allow_origin=_text(CORS_ALLOW_ORIGIN, "*"),
+        stage=_text(STAGE, "dev"),
+        gemini_api_key=os.environ.get(GEMINI_API_KEY, "").strip(),
+        gemini_api_key_parameter=os.environ.get(GEMINI_API_KEY_PARAMETER, "").strip(),
+        limit_messages_per_session=int(_number(LIMIT_MESSAGES_PER_SESSION, 500, minimum=0)),
+        limit_messages_per_day=int(_number(LIMIT_MESSAGES_PER_DAY, 2000, minimum=0)),
+        limit_sessions_per_day=int(_number(LIMIT_SESSIONS_PER_DAY, 1000, minimum=0)),
+    )

@@ -1,0 +1,34 @@
+"""Which model a send uses now: Gemini when a key is configured, else the offline model."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from chalicelib.core.errors import ModelUnavailable
+from chalicelib.core.settings import Settings, get_settings
+from chalicelib.model.base import ChatModel
+from chalicelib.model.gemini import GeminiModel, key_from_parameter
+from chalicelib.model.offline import OfflineModel
+
+
+def model_mode(settings: Settings) -> Literal["gemini", "offline", "unavailable"]:
+    """Which model sends will use; does not fetch the key, so /health stays cheap."""
+    if settings.gemini_api_key or settings.gemini_api_key_parameter:
+        return "gemini"
+    return "unavailable" if settings.is_production else "offline"
+
+
+def get_model(settings: Settings | None = None) -> ChatModel:
+    """The model to use now: Gemini when a key is configured, else the offline model.
+
+    `GEMINI_API_KEY` wins over `GEMINI_API_KEY_PARAMETER`. The offline model is
+    never used in production; there, no key is an error.
+    """
+    settings = settings or get_settings()
+    mode = model_mode(settings)
+    if mode == "gemini":
+        key = settings.gemini_api_key or key_from_parameter(settings.gemini_api_key_parameter)
+        return GeminiModel(key, settings.model_timeout_seconds)
+    if mode == "offline":
+        return OfflineModel()
+    raise ModelUnavailable("The model is not available: no Gemini API key is configured.")

@@ -1,0 +1,205 @@
+"""Gemini through google-genai, bounded by a deadline over all attempts.
+
+`google.genai` is imported only when a message is sent: its import alone takes
+about a second, and no other route should pay for it on a cold start.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.core.aws import get_ssm_client
+from chalicelib.core.errors import (
+    ContentBlocked,
+    ModelError,
+    ModelRateLimited,
+    ModelTimeout,
+    ModelUnavailable,
+)
+from chalicelib.model.base import ModelReply, ModelRequest
+
+if TYPE_CHECKING:
+    from google.genai import Client
+
+logger = logging.getLogger(__name__)
+
+_RETRYABLE_STATUSES = {500, 502, 503, 504}
+_BLOCKING_FINISH_REASONS = {
+    "SAFETY",
+    "PROHIBITED_CONTENT",
+    "BLOCKLIST",
+    "SPII",
+    "IMAGE_SAFETY",
+    "RECITATION",
+}
+_MAX_ATTEMPTS = 3
+
+
+_client_lock = threading.Lock()
+_client_cache: dict[str, Client] = {}
+
+
+def _gemini_client(api_key: str) -> Client:
+    with _client_lock:
+        client = _client_cache.get(api_key)
+        if client is None:
+            from google import genai
+
+            client = genai.Client(api_key=api_key)
+            _client_cache.clear()
+            _client_cache[api_key] = client
+        return client
+
+
+def reset_client() -> None:
+    with _client_lock:
+        _client_cache.clear()
+
+
+def _retry_after_seconds(details: Any, headers: Any) -> int | None:
+    """Seconds to wait, from Google's RetryInfo or a Retry-After header."""
+    header = headers.get("retry-after") if headers is not None else None
+    if header and str(header).isdigit():
+        return int(header)
+    error = details.get("error", details) if isinstance(details, dict) else {}
+    for detail in error.get("details", []) if isinstance(error, dict) else []:
+        delay = detail.get("retryDelay") if isinstance(detail, dict) else None
+        match = re.fullmatch(r"(\d+(?:\.\d+)?)s", str(delay or ""))
+        if match:
+            return max(1, round(float(match.group(1))))
+    return None
+
+
+class GeminiModel:
+    """Gemini through google-genai, bounded by a deadline over all attempts."""
+
+    def __init__(self, api_key: str, timeout_seconds: float) -> None:
+        self._api_key = api_key
+        self._timeout_seconds = timeout_seconds
+
+    def generate(self, request: ModelRequest) -> ModelReply:
+        import httpx2
+        from google.genai import errors as genai_errors
+
+        deadline = time.monotonic() + self._timeout_seconds
+        for attempt in range(_MAX_ATTEMPTS):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            last_attempt = attempt == _MAX_ATTEMPTS - 1
+            try:
+                response = self._generate_once(request, remaining)
+            except genai_errors.APIError as exc:
+                if exc.code not in _RETRYABLE_STATUSES or last_attempt:
+                    raise _model_error_from_api(exc) from exc
+                logger.warning("model answered %s; retrying", exc.code)
+            except httpx2.TimeoutException as exc:
+                raise ModelTimeout() from exc
+            except httpx2.TransportError as exc:
+                if last_attempt:
+                    raise ModelUnavailable() from exc
+                logger.warning("model call failed (%s); retrying", type(exc).__name__)
+            except genai_errors.UnknownApiResponseError as exc:
+                raise ModelError("The model's answer could not be read.") from exc
+            else:
+                return _reply_from_response(response)
+            time.sleep(min(random.uniform(0.2, 0.5) * 2**attempt, max(0.0, remaining / 4)))
+        raise ModelTimeout()
+
+    def _generate_once(self, request: ModelRequest, timeout_seconds: float) -> Any:
+        from google.genai import types
+
+        config = types.GenerateContentConfig(
+            system_instruction=request.system_prompt or None,
+            temperature=request.temperature,
+            max_output_tokens=request.max_output_tokens,
+            # google-genai's timeout is per HTTP read, in milliseconds.
+            http_options=types.HttpOptions(timeout=max(1, int(timeout_seconds * 1000))),
+        )
+        contents = [
+            types.Content(role=turn.role, parts=[types.Part(text=turn.text)])
+            for turn in request.contents
+        ]
+        return _gemini_client(self._api_key).models.generate_content(
+            model=request.model, contents=contents, config=config
+        )
+
+
+def _reply_from_response(response: Any) -> ModelReply:
+    feedback = response.prompt_feedback
+    if feedback is not None and feedback.block_reason:
+        raise ContentBlocked(
+            "The model's safety filters blocked this message.",
+            details={"reason": str(feedback.block_reason.value), "blocked": "prompt"},
+        )
+    candidates = response.candidates or []
+    if not candidates:
+        raise ModelError("The model returned no reply.")
+    candidate = candidates[0]
+    finish_reason = candidate.finish_reason.value if candidate.finish_reason else "STOP"
+    parts = candidate.content.parts if candidate.content and candidate.content.parts else []
+    text = "".join(part.text for part in parts if part.text and not part.thought)
+    if finish_reason in _BLOCKING_FINISH_REASONS:
+        raise ContentBlocked(
+            "The model's safety filters blocked the reply.",
+            details={"reason": finish_reason, "blocked": "reply"},
+        )
+    if not text:
+        raise ModelError("The model returned an empty reply.", details={"reason": finish_reason})
+    usage = response.usage_metadata
+    return ModelReply(
+        text=text,
+        prompt_tokens=(usage.prompt_token_count or 0) if usage else 0,
+        reply_tokens=(usage.candidates_token_count or 0) if usage else 0,
+    )
+
+
+def _model_error_from_api(exc: Any) -> ModelError:
+    status = int(exc.code or 0)
+    if status == 429:
+        retry_after = _retry_after_seconds(
+            exc.details, getattr(getattr(exc, "response", None), "headers", None)
+        )
+        return ModelRateLimited(retry_after=retry_after)
+    if status in (401, 403):
+        logger.error("Gemini refused the API key (%s)", status)
+        return ModelUnavailable("The model is not available: the server's key was refused.")
+    if status == 503:
+        return ModelUnavailable()
+    if status == 504:
+        return ModelTimeout()
+    return ModelError(details={"modelStatus": status})
+
+
+_key_cache: dict[str, str] = {}
+
+
+def key_from_parameter(name: str) -> str:
+    """The key in an SSM SecureString, read once per process and cached."""
+    with _client_lock:
+        cached = _key_cache.get(name)
+    if cached:
+        return cached
+    try:
+        response = get_ssm_client().get_parameter(Name=name, WithDecryption=True)
+        key = response["Parameter"].get("Value", "").strip()
+    except (ClientError, BotoCoreError) as exc:
+        logger.error("could not read the Gemini key's parameter (%s)", type(exc).__name__)
+        raise ModelUnavailable("The model is not available: its key could not be read.") from exc
+    if not key:
+        raise ModelUnavailable("The model is not available: its key parameter is empty.")
+    with _client_lock:
+        _key_cache[name] = key
+    return key
+
+
+def reset_key_cache() -> None:
+    with _client_lock:
+        _key_cache.clear()

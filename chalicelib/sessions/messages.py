@@ -1,0 +1,247 @@
+"""The messages of a session: one item per message, in the session's partition.
+
+Message ids sort by the time their exchange was stored, so a descending Query
+returns the session item first, then the newest messages. A conversation
+therefore has no length cap, and a send writes only its two messages and the
+session's running totals.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.core.dynamo import CONDITION_FAILED, query_items, transact
+from chalicelib.core.errors import SessionNotFound, StorageUnavailable
+from chalicelib.core.tokens import is_valid_id
+from chalicelib.schemas import StoredMessage, Usage
+from chalicelib.sessions.records import (
+    MESSAGE_PREFIX,
+    SESSION_SORT_KEY,
+    SessionRecord,
+    partition_key,
+    session_key,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+# Sorts after every message id (digits, letters and dashes).
+_AFTER_ALL_MESSAGES = MESSAGE_PREFIX + "~"
+
+# A history read's first page holds a budget's worth of messages of this size,
+# so a send usually reads once and not much more than it needs (every item read
+# costs read capacity and time); later pages grow, for short messages.
+TYPICAL_MESSAGE_CHARS = 800
+MAX_PAGE_ITEMS = 1000
+
+
+def history_page_sizes(char_budget: int | None) -> tuple[int, ...]:
+    if char_budget is None:
+        return (MAX_PAGE_ITEMS,)
+    # The session item, and one message past the budget, come on top.
+    first = min(MAX_PAGE_ITEMS, char_budget // TYPICAL_MESSAGE_CHARS + 2)
+    return (first, min(MAX_PAGE_ITEMS, first * 4), MAX_PAGE_ITEMS)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    session: SessionRecord
+    # Newest first.
+    messages: list[StoredMessage]
+    # Whether `messages` reaches back to the start of the conversation.
+    complete: bool
+
+
+def _message_from_item(item: dict[str, Any]) -> StoredMessage:
+    return StoredMessage(
+        id=str(item["sk"])[len(MESSAGE_PREFIX) :],
+        role=item["role"],
+        content=str(item["content"]),
+        created_at=str(item["createdAt"]),
+    )
+
+
+def _is_message(item: dict[str, Any]) -> bool:
+    return str(item.get("sk", "")).startswith(MESSAGE_PREFIX)
+
+
+def new_exchange_ids() -> tuple[str, str]:
+    """Ids for a user message and its reply: time-ordered, unique, adjacent."""
+    stem = f"{time.time_ns() // 1_000_000:013d}-{secrets.token_hex(5)}"
+    return f"{stem}-0", f"{stem}-1"
+
+
+class MessageStore:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    @property
+    def table(self) -> Table:
+        return self._table
+
+    def load_recent(
+        self, session_id: str, *, max_messages: int | None = None, char_budget: int | None = None
+    ) -> Conversation | None:
+        """The session and its newest messages, usually in one Query.
+
+        Stops after `max_messages`, or once the messages read hold more than
+        `char_budget` characters (so the caller can see what did not fit).
+        """
+        if not is_valid_id(session_id):
+            return None
+        items = query_items(
+            self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": partition_key(session_id)},
+            ScanIndexForward=False,
+            ConsistentRead=True,
+            page_sizes=(
+                history_page_sizes(char_budget) if max_messages is None else (max_messages + 1,)
+            ),
+        )
+        first = next(items, None)
+        if first is None or first.get("sk") != SESSION_SORT_KEY or "deletingAt" in first:
+            return None
+        messages: list[StoredMessage] = []
+        chars = 0
+        for item in items:
+            if not _is_message(item):
+                # Idempotency records sort below every message.
+                return Conversation(SessionRecord.from_item(first), messages, complete=True)
+            messages.append(_message_from_item(item))
+            chars += len(messages[-1].content)
+            if max_messages is not None and len(messages) >= max_messages:
+                break
+            if char_budget is not None and chars > char_budget:
+                break
+        else:
+            return Conversation(SessionRecord.from_item(first), messages, complete=True)
+        return Conversation(SessionRecord.from_item(first), messages, complete=False)
+
+    def load_page(
+        self, session_id: str, limit: int, before_id: str | None
+    ) -> tuple[list[StoredMessage], str | None]:
+        """Up to `limit` messages older than `before_id`, oldest first, and the next cursor id."""
+        upper = MESSAGE_PREFIX + before_id if before_id else _AFTER_ALL_MESSAGES
+        items = query_items(
+            self._table,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :lower AND :upper",
+            ExpressionAttributeValues={
+                ":pk": partition_key(session_id),
+                ":lower": MESSAGE_PREFIX,
+                ":upper": upper,
+            },
+            ScanIndexForward=False,
+            ConsistentRead=True,
+            # One more than asked shows whether older ones exist; BETWEEN also
+            # includes the cursor's own message.
+            Limit=limit + 2,
+        )
+        page: list[StoredMessage] = []
+        for item in items:
+            if item["sk"] == upper:
+                continue
+            if len(page) == limit:
+                return list(reversed(page)), page[-1].id
+            page.append(_message_from_item(item))
+        return list(reversed(page)), None
+
+    def load_all(self, session_id: str) -> list[StoredMessage]:
+        """Every message, oldest first (for exports)."""
+        items = query_items(
+            self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": partition_key(session_id), ":prefix": MESSAGE_PREFIX},
+            ConsistentRead=True,
+        )
+        return [_message_from_item(item) for item in items]
+
+    def _add_to_totals(self, session_id: str, messages: int, usage: Usage) -> Any:
+        """A transaction item adding to the session's running totals."""
+        return {
+            "Update": {
+                "TableName": self._table.name,
+                "Key": session_key(session_id),
+                "UpdateExpression": "ADD #stored :stored, #prompt :prompt, #reply :reply",
+                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(#deleting)",
+                "ExpressionAttributeNames": {
+                    "#stored": "storedMessages",
+                    "#prompt": "promptTokens",
+                    "#reply": "replyTokens",
+                    "#deleting": "deletingAt",
+                },
+                "ExpressionAttributeValues": {
+                    ":stored": messages,
+                    ":prompt": usage.prompt_tokens,
+                    ":reply": usage.reply_tokens,
+                },
+            }
+        }
+
+    def append_exchange(
+        self,
+        session_id: str,
+        user_message: StoredMessage,
+        reply: StoredMessage,
+        usage: Usage,
+        also: tuple[Any, ...] = (),
+    ) -> tuple[StoredMessage, StoredMessage]:
+        """Store a user message and its reply (ids from `new_exchange_ids`) atomically.
+
+        Each Put is conditional on its key being new, so concurrent sends can
+        never overwrite each other. `also` adds items to the same transaction.
+        """
+        refused = transact(
+            self._table,
+            [
+                self._put_message(session_id, user_message),
+                self._put_message(session_id, reply),
+                self._add_to_totals(session_id, 2, usage),
+                *also,
+            ],
+        )
+        if refused is None:
+            return user_message, reply
+        if refused[2] == CONDITION_FAILED:
+            raise SessionNotFound()
+        raise StorageUnavailable("Two messages got the same id; nothing was stored. Try again.")
+
+    def replace_reply(self, session_id: str, reply: StoredMessage, usage: Usage) -> None:
+        """Put a regenerated reply in place of the old one, keeping its id."""
+        update = {
+            "Update": {
+                "TableName": self._table.name,
+                "Key": {"pk": partition_key(session_id), "sk": MESSAGE_PREFIX + reply.id},
+                "UpdateExpression": "SET #content = :content, #created = :created",
+                "ConditionExpression": "attribute_exists(sk)",
+                "ExpressionAttributeNames": {"#content": "content", "#created": "createdAt"},
+                "ExpressionAttributeValues": {
+                    ":content": reply.content,
+                    ":created": reply.created_at,
+                },
+            }
+        }
+        if transact(self._table, [update, self._add_to_totals(session_id, 0, usage)]):
+            raise SessionNotFound("The session or its reply is gone.")
+
+    @staticmethod
+    def message_item(session_id: str, message: StoredMessage) -> dict[str, Any]:
+        return {
+            "pk": partition_key(session_id),
+            "sk": MESSAGE_PREFIX + message.id,
+            "role": message.role,
+            "content": message.content,
+            "createdAt": message.created_at,
+        }
+
+    def _put_message(self, session_id: str, message: StoredMessage) -> Any:
+        return {
+            "Put": {
+                "TableName": self._table.name,
+                "Item": self.message_item(session_id, message),
+                "ConditionExpression": "attribute_not_exists(sk)",
+            }
+        }

@@ -1,0 +1,216 @@
+"""Schemathesis fuzzes every operation of the contract against the app, served over real HTTP.
+
+The app runs on Chalice's local server in a thread of this process, so conftest's moto
+and the fake Gemini apply. Each operation is one pytest test with its own fresh stack,
+fuzzed in two passes: the cases as generated (mostly turned away at auth or lookup),
+and the same cases carrying a real token and real ids, so they reach the services.
+Runs are bounded and derandomized: the same cases every time, in CI too.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from chalice.config import Config
+from chalice.local import LocalDevServer, create_local_server
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    ignored_auth,
+    missing_required_header,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+    unsupported_method,
+)
+
+from chalicelib.api import openapi
+from chalicelib.core.settings import get_settings
+from tests.fake_gemini import FakeGemini
+from tests.utils import DEFAULT_CONFIG
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+# Drawn cases per operation and pass, on top of the coverage phase's boundary cases:
+# the whole file takes about 40 s on two cores. FUZZ_EXAMPLES=500 digs deeper by hand.
+MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
+
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": 20250101,
+        # No shrinking: the stack keeps state between cases, so a replayed case could
+        # meet another one; the first failing case, derandomized, is reproducible as is.
+        "generation": {
+            "max-examples": MAX_EXAMPLES,
+            "deterministic": True,
+            "database": "none",
+            "no-shrink": True,
+        },
+        "phases": {
+            "coverage": {
+                "enabled": True,
+                "unexpected-methods": ["get", "put", "post", "delete", "patch"],
+            },
+            "stateful": {"enabled": False},
+        },
+    }
+)
+schema = schemathesis.openapi.from_dict(openapi.build_document(), config=CONFIG)
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+
+@dataclass
+class LiveApi:
+    """The app on a local port, with one config and one session to aim cases at."""
+
+    url: str
+    config_id: str = ""
+    edit_token: str = ""
+    session_id: str = ""
+    session_token: str = ""
+    cursor: str = ""
+
+    def create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = requests.post(self.url + path, json=body, timeout=30)
+        assert response.status_code == 201, response.text
+        data: dict[str, Any] = response.json()
+        return data
+
+    def new_config(self) -> None:
+        created = self.create("/create-chat", DEFAULT_CONFIG)
+        self.config_id, self.edit_token = created["chatConfigId"], created["editToken"]
+
+    def new_session(self) -> None:
+        """A session with one exchange already, so there is a reply to regenerate."""
+        started = self.create("/chat-session", {"chatConfigId": self.config_id})
+        self.session_id, self.session_token = started["sessionId"], started["sessionToken"]
+        sent = requests.post(
+            self.url + "/session-message",
+            json={"sessionId": self.session_id, "message": "Hello"},
+            headers={"Authorization": f"Bearer {self.session_token}"},
+            timeout=30,
+        )
+        assert sent.status_code == 200, sent.text
+        # A real cursor (the exchange is two messages), so paging gets past cursor checks.
+        page = requests.get(
+            f"{self.url}/session/{self.session_id}/messages?limit=1",
+            headers={"Authorization": f"Bearer {self.session_token}"},
+            timeout=30,
+        )
+        self.cursor = page.json()["nextCursor"]
+
+
+def _serve() -> tuple[LocalDevServer, threading.Thread]:
+    from app import app
+
+    config = Config(
+        chalice_stage="dev",
+        user_provided_params={"project_dir": str(PROJECT_DIR), "chalice_app": app},
+        config_from_disk={},
+    )
+    # Port 0: the OS picks a free one.
+    server = create_local_server(app, config, "127.0.0.1", 0)
+    thread = threading.Thread(
+        target=server.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    return server, thread
+
+
+@pytest.fixture
+def live(fake_gemini: FakeGemini) -> Iterator[LiveApi]:
+    from app import app
+
+    original_class = app.__class__
+    server, thread = _serve()
+    try:
+        host, port = server.server.server_address[:2]
+        api = LiveApi(url=f"http://{host!s}:{port}")
+        api.new_config()
+        api.new_session()
+        yield api
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server.server_close()
+        # create_local_server swaps the app's class for a thread-local one; undo it, or
+        # the next test's swap would make the class its own base.
+        app.__class__ = original_class
+
+
+def _aim(case: schemathesis.Case, api: LiveApi) -> dict[str, str]:
+    """Point a case at the live config or session; the headers that carry its real token.
+
+    The token goes in as an explicit header rather than into the case, so schemathesis
+    knows it is real: `ignored_auth` then retries the case without it and with a bad one.
+    """
+    ids = {"chat_config_id": api.config_id, "session_id": api.session_id}
+    for name in case.path_parameters or {}:
+        case.path_parameters[name] = ids[name]
+    if isinstance(case.body, dict):
+        if "sessionId" in case.body:
+            case.body["sessionId"] = api.session_id
+        if "chatConfigId" in case.body:
+            case.body["chatConfigId"] = api.config_id
+        # The contract cannot list the allowed models (a setting), so a drawn name is fixed.
+        if isinstance(case.body.get("model"), str):
+            case.body["model"] = get_settings().allowed_models[0]
+    # Drawn cursors are all refused (the first pass covers that); a real one pages.
+    if case.query and isinstance(case.query.get("before"), str):
+        case.query["before"] = api.cursor
+    token = api.edit_token if case.path.startswith("/chat-config") else api.session_token
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _after(case: schemathesis.Case, response: Any, api: LiveApi) -> None:
+    """Keep the live config and session usable after a case changed them."""
+    if response.status_code >= 300:
+        return
+    if case.path.endswith("/rotate-token"):
+        api.edit_token = response.json()["editToken"]
+    elif case.method == "DELETE" and case.path.startswith("/chat-config"):
+        api.new_config()
+        api.new_session()
+    elif case.method == "DELETE":
+        api.new_session()
+
+
+# One stack per operation, shared by its cases: the fixture is meant to outlive a case.
+RUN_SETTINGS = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@schema.parametrize()
+@RUN_SETTINGS
+def test_as_generated(case: schemathesis.Case, live: LiveApi) -> None:
+    # The first pass also holds the API to what a case's kind implies: 401 without a
+    # token, 4xx for data the contract forbids, 405 for a method a path does not take.
+    checks = [*CHECKS, missing_required_header, negative_data_rejection, unsupported_method]
+    case.call_and_validate(base_url=live.url, checks=checks)
+
+
+@schema.parametrize()
+@RUN_SETTINGS
+def test_with_real_token_and_ids(case: schemathesis.Case, live: LiveApi) -> None:
+    headers = _aim(case, live)
+    # After a successful DELETE the probes without a token meet a deleted resource (404),
+    # which says nothing about auth; the other operations are probed.
+    checks = CHECKS if case.method == "DELETE" else [*CHECKS, ignored_auth]
+    response = case.call(base_url=live.url, headers=headers)
+    _after(case, response, live)
+    case.validate_response(response, checks=checks, headers=headers)

@@ -1,0 +1,146 @@
+"""The OpenAPI contract: every route has one, the committed copy is current, and it is valid."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+from openapi_spec_validator import validate
+
+from chalicelib.api import openapi
+from chalicelib.api.http import STATUS_BY_ERROR
+from chalicelib.api.operations import API_VERSION, OPERATIONS
+from chalicelib.core import errors
+from tests.utils import ApiClient
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+COMMITTED = PROJECT_DIR / "openapi.json"
+
+
+def registered_routes() -> set[tuple[str, str]]:
+    from app import app
+
+    return {(path, method) for path, entries in app.routes.items() for method in entries}
+
+
+def test_every_route_has_a_contract_and_every_contract_a_route() -> None:
+    documented = {(op.path, op.method) for op in OPERATIONS}
+    routes = registered_routes()
+    assert routes - documented == set(), "routes missing from chalicelib/api/operations.py"
+    assert documented - routes == set(), "operations in the registry that app.py does not serve"
+
+
+def test_the_committed_copy_is_current() -> None:
+    assert COMMITTED.read_text(encoding="utf-8") == openapi.render(), (
+        "openapi.json is out of date: run `make openapi` and commit the result"
+    )
+
+
+def test_the_document_is_valid_openapi_3_1() -> None:
+    document = openapi.build_document()
+    assert document["openapi"] == "3.1.0"
+    validate(document)
+
+
+def test_the_app_serves_the_document(api: ApiClient) -> None:
+    response = api.get("/openapi.json")
+
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json == openapi.build_document()
+
+
+def test_operation_ids_are_unique() -> None:
+    ids = [op.operation_id for op in OPERATIONS]
+    assert len(ids) == len(set(ids))
+
+
+def test_error_body_code_lists_every_code_of_the_domain_errors() -> None:
+    schema = openapi.build_document()["components"]["schemas"]["ErrorBody"]
+    codes = {cls.code for cls in STATUS_BY_ERROR} | {errors.AppError.code}
+    assert set(schema["properties"]["code"]["enum"]) == codes
+    assert schema["required"] == ["error", "code"]
+
+
+def test_every_documented_error_has_its_own_status() -> None:
+    # An error missing from STATUS_BY_ERROR would be answered as a 500.
+    for op in OPERATIONS:
+        for cls in op.errors:
+            assert cls in STATUS_BY_ERROR, f"{op.operation_id}: {cls.__name__} has no status"
+
+
+def test_error_responses_narrow_the_code_to_their_status() -> None:
+    document = openapi.build_document()
+    send = document["paths"]["/session-message"]["post"]["responses"]
+    shared = document["components"]["responses"]
+
+    def codes(status: str) -> list[str]:
+        name = send[status]["$ref"].rsplit("/", 1)[1]
+        schema = shared[name]["content"]["application/json"]["schema"]
+        return list(schema["properties"]["code"]["enum"])
+
+    assert codes("409") == ["idempotency_conflict", "idempotency_in_progress"]
+    assert codes("429") == ["model_rate_limited", "quota_exceeded"]
+    assert codes("503") == ["model_unavailable", "storage_unavailable"]
+    assert "Retry-After" in shared[send["429"]["$ref"].rsplit("/", 1)[1]]["headers"]
+
+
+def test_auth_is_declared_per_operation() -> None:
+    paths = openapi.build_document()["paths"]
+    bearer: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+    assert paths["/create-chat"]["post"]["security"] == []
+    assert paths["/chat-config/{chat_config_id}"]["put"]["security"] == bearer
+    assert paths["/chat-config/{chat_config_id}"]["get"]["security"] == [{}, *bearer]
+    assert paths["/session/{session_id}/export"]["get"]["security"] == bearer
+
+
+def test_parameters_come_from_the_query_models_and_the_header() -> None:
+    paths = openapi.build_document()["paths"]
+    page = {p["name"]: p for p in paths["/session/{session_id}/messages"]["get"]["parameters"]}
+    assert page["limit"]["schema"] == {
+        "default": 50,
+        "maximum": 100,
+        "minimum": 1,
+        "type": "integer",
+    }
+    assert page["before"]["required"] is False
+    assert page["session_id"]["in"] == "path"
+    send = paths["/session-message"]["post"]["parameters"]
+    assert [(p["name"], p["in"], p["required"]) for p in send] == [
+        ("Idempotency-Key", "header", False)
+    ]
+
+
+def test_markdown_export_is_documented_beside_json() -> None:
+    export = openapi.build_document()["paths"]["/session/{session_id}/export"]["get"]
+    content = export["responses"]["200"]["content"]
+    assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/SessionExport"}
+    assert content["text/markdown"]["schema"] == {"type": "string"}
+
+
+def test_response_fields_are_all_required_as_responses_always_carry_them() -> None:
+    schemas = openapi.build_document()["components"]["schemas"]
+    usage = schemas["Usage"]
+    assert sorted(usage["required"]) == ["promptTokens", "replyTokens", "totalTokens"]
+    # Requests keep their optional fields optional.
+    assert "allowSessionOverrides" not in schemas["ChatConfigCreate"]["required"]
+
+
+def test_rendering_is_deterministic() -> None:
+    first = openapi.render()
+    openapi.render.cache_clear()
+    assert openapi.render() == first
+    assert json.loads(first) == openapi.build_document()
+
+
+def test_version_matches_the_project() -> None:
+    project = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["project"]
+    assert API_VERSION == project["version"]
+    assert openapi.build_document()["info"]["version"] == API_VERSION
+
+
+def test_main_writes_the_file(tmp_path: Path) -> None:
+    target = tmp_path / "openapi.json"
+    assert openapi.main(["openapi", str(target)]) == 0
+    assert target.read_text(encoding="utf-8") == openapi.render()

@@ -1,0 +1,46 @@
+"""Settings: defaults, overrides, and clear failures for bad values."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.core.errors import ConfigurationError
+from chalicelib.core.settings import DEFAULT_ALLOWED_MODELS, get_settings
+
+
+def test_defaults() -> None:
+    settings = get_settings()
+    assert settings.allowed_models == DEFAULT_ALLOWED_MODELS
+    assert settings.default_model == "gemini-2.5-flash"
+    assert settings.model_timeout_seconds == 30
+    assert settings.history_char_budget == 60000
+    assert settings.max_output_tokens == 2048
+    assert settings.cors_allow_origin == "*"
+    assert settings.stage == "dev"
+    assert settings.gemini_api_key == ""
+
+
+def test_environment_overrides_are_read_when_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALLOWED_MODELS", " a , b,,")
+    monkeypatch.setenv("MODEL_TIMEOUT_SECONDS", "2.5")
+    monkeypatch.setenv("FRONTEND_BASE_URL", "https://x.example/")
+    monkeypatch.setenv("STAGE", "prod")
+    settings = get_settings()
+    assert settings.allowed_models == ("a", "b")
+    assert settings.model_timeout_seconds == 2.5
+    assert settings.frontend_base_url == "https://x.example"
+    assert settings.is_production
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "nan"])
+def test_bad_numbers_fail_clearly(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("HISTORY_CHAR_BUDGET", value)
+    with pytest.raises(ConfigurationError, match="HISTORY_CHAR_BUDGET"):
+        get_settings()
+
+
+@pytest.mark.parametrize("name", ["HISTORY_CHAR_BUDGET", "LIMIT_MESSAGES_PER_DAY"])
+def test_infinite_numbers_fail_clearly(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.setenv(name, "inf")
+    with pytest.raises(ConfigurationError, match=name):
+        get_settings()
