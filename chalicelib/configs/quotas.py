@@ -8,13 +8,16 @@ A send reserves its quota before calling the model, in one transaction of
 conditional writes: the session's message counter, the day's counter, and a
 check that the config is not deleted and that the session's copy of the
 limits is current. Nothing is read and then written, so concurrent sends can
-never overshoot a limit. A send that then fails gives its reservation back.
+never overshoot a limit. The same transaction records the reservation as an
+item with a lease (see sessions/records.py): the exchange's own transaction
+deletes it, a send that fails gives the quota back with it, and a send that
+died is given back by the session's next send once its lease is over. Each way
+deletes the item under a condition, so a reservation is settled exactly once.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +33,7 @@ from chalicelib.core.errors import (
 from chalicelib.core.provisioning import TTL_ATTRIBUTE
 from chalicelib.core.settings import Settings
 from chalicelib.schemas.configs import limit_in_force
+from chalicelib.sessions.records import Reservation
 from chalicelib.sessions.store import SESSION_SORT_KEY, SessionRecord, partition_key
 
 if TYPE_CHECKING:
@@ -53,13 +57,6 @@ def seconds_until_midnight(now: datetime) -> int:
 
 class ClaimRefused(Exception):
     """An extra item of a reservation (an idempotency claim) failed its condition."""
-
-
-@dataclass(frozen=True)
-class Reservation:
-    session_id: str
-    config_id: str
-    day: str
 
 
 class QuotaStore:
@@ -123,12 +120,17 @@ class QuotaStore:
     # --- messages ------------------------------------------------------------------
 
     def reserve_message(
-        self, session: SessionRecord, settings: Settings, also: tuple[Any, ...] = ()
+        self,
+        session: SessionRecord,
+        settings: Settings,
+        lease_seconds: float,
+        also: tuple[Any, ...] = (),
     ) -> Reservation:
         """Count one message against the session's and the day's limits, or refuse it.
 
-        `also` adds conditional items to the same transaction (an idempotency
-        claim); when one of them is refused, ClaimRefused says so first.
+        The reservation is held for `lease_seconds`: an exchange stored later than that
+        is refused. `also` adds conditional items to the same transaction (an
+        idempotency claim); when one of them is refused, ClaimRefused says so first.
         """
         for _ in range(ATTEMPTS):
             now = _now()
@@ -136,13 +138,15 @@ class QuotaStore:
                 session.session_message_limit, settings.limit_messages_per_session
             )
             per_day = limit_in_force(session.daily_message_limit, settings.limit_messages_per_day)
-            items = self._reservation(session, now, per_session, per_day) + list(also)
+            reservation = Reservation.new(
+                session.session_id, session.chat_config_id, now.date().isoformat(), lease_seconds
+            )
+            items = self._reservation(session, now, per_session, per_day)
+            items += [self._hold(reservation), *also]
             refused = transact(self._table, items)
             if refused is None:
-                return Reservation(
-                    session.session_id, session.chat_config_id, now.date().isoformat()
-                )
-            if CONDITION_FAILED in refused[3:]:
+                return reservation
+            if CONDITION_FAILED in refused[4:]:
                 raise ClaimRefused()
             if refused[2] == CONDITION_FAILED:
                 session = self._refreshed(session)
@@ -158,6 +162,35 @@ class QuotaStore:
                 retry_after=seconds_until_midnight(now),
             )
         raise StorageUnavailable()
+
+    def _hold(self, reservation: Reservation) -> Any:
+        expires = reservation.lease_until_ms // 1000 + int(COUNTER_RETENTION.total_seconds())
+        return {
+            "Put": {
+                "TableName": self._table.name,
+                "Item": {
+                    **reservation.key(),
+                    "configId": reservation.config_id,
+                    "day": reservation.day,
+                    "leaseUntil": reservation.lease_until_ms,
+                    TTL_ATTRIBUTE: expires,
+                },
+                "ConditionExpression": "attribute_not_exists(sk)",
+            }
+        }
+
+    def settle(self, reservation: Reservation) -> Any:
+        """A transaction item for the exchange's transaction: its reservation, still in lease,
+        is used up. When it is refused, the lease is over and the exchange is not stored."""
+        return {
+            "Delete": {
+                "TableName": self._table.name,
+                "Key": reservation.key(),
+                "ConditionExpression": "attribute_exists(sk) AND #lease >= :now",
+                "ExpressionAttributeNames": {"#lease": "leaseUntil"},
+                "ExpressionAttributeValues": {":now": _now_ms()},
+            }
+        }
 
     def _reservation(
         self, session: SessionRecord, now: datetime, per_session: int, per_day: int
@@ -220,10 +253,50 @@ class QuotaStore:
         )
 
     def release_message(self, reservation: Reservation, also: tuple[Any, ...] = ()) -> None:
-        """Give back a reservation whose send failed. Best effort: a failure is logged."""
+        """Give back a reservation whose send failed. Best effort: a failure is logged,
+        and the session's next send gives it back once its lease is over."""
+        try:
+            if self._give_back(reservation, also) is False and also:
+                # Already given back, after its lease: only `also` (the claim) is left.
+                transact(self._table, list(also))
+        except StorageUnavailable:
+            logger.warning("could not give back the quota of a failed send")
+
+    def release_expired(self, reservations: list[Reservation]) -> int:
+        """Give back reservations whose lease is over (their send died); how many were."""
+        now_ms = _now_ms()
+        given_back = 0
+        for reservation in reservations:
+            if reservation.expired(now_ms) and self._give_back(reservation, (), now_ms):
+                logger.warning("gave back the quota of a send that did not finish")
+                given_back += 1
+        return given_back
+
+    def _give_back(
+        self, reservation: Reservation, also: tuple[Any, ...], expired_before_ms: int | None = None
+    ) -> bool:
+        """Delete the reservation and take it off both counters, in one transaction.
+
+        False when the reservation was already settled. A counter that is already at zero
+        (or a session deleted meanwhile) is left as it is.
+        """
+        condition = "attribute_exists(sk)"
+        values: dict[str, Any] = {}
+        if expired_before_ms is not None:
+            condition += " AND #lease < :now"
+            values[":now"] = expired_before_ms
+        release: dict[str, Any] = {
+            "TableName": self._table.name,
+            "Key": reservation.key(),
+            "ConditionExpression": condition,
+        }
+        if values:
+            release.update(
+                ExpressionAttributeNames={"#lease": "leaseUntil"}, ExpressionAttributeValues=values
+            )
         day_key = {"pk": config_partition(reservation.config_id), "sk": f"DAY#{reservation.day}"}
         session_key = {"pk": partition_key(reservation.session_id), "sk": SESSION_SORT_KEY}
-        items = [
+        counters = [
             {
                 "Update": {
                     "TableName": self._table.name,
@@ -237,20 +310,22 @@ class QuotaStore:
             }
             for key, counter in ((session_key, "messageCount"), (day_key, "messages"))
         ]
-        items += list(also)
-        try:
-            refused = transact(self._table, items)
-            if refused:
-                # A counter already at zero, or a session deleted meanwhile: give back the rest.
-                kept = [
-                    item
-                    for item, code in zip(items, refused, strict=False)
-                    if code != CONDITION_FAILED
-                ]
-                if kept and transact(self._table, kept):
-                    logger.warning("could not give back all of a failed send's quota")
-        except StorageUnavailable:
-            logger.warning("could not give back the quota of a failed send")
+        items = [{"Delete": release}, *counters, *also]
+        refused = transact(self._table, items)
+        if refused is None:
+            return True
+        if refused[0] == CONDITION_FAILED:
+            return False
+        kept = [
+            item for item, code in zip(items, refused, strict=False) if code != CONDITION_FAILED
+        ]
+        if transact(self._table, kept):
+            logger.warning("could not give back all of a failed send's quota")
+        return True
+
+
+def _now_ms() -> int:
+    return int(_now().timestamp() * 1000)
 
 
 def _optional_int(value: Any) -> int | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from chalicelib.conversation.idempotency import Claim
 from chalicelib.core.clock import utc_now_iso
@@ -17,6 +18,7 @@ from chalicelib.core.settings import Settings
 from chalicelib.core.tokens import token_matches
 from chalicelib.model.base import ModelReply, ModelRequest, Turn
 from chalicelib.schemas import MAX_MESSAGE_CHARS, ContextInfo, MessageReply, StoredMessage, Usage
+from chalicelib.sessions.records import Reservation
 from chalicelib.sessions.store import Conversation, SessionRecord, SessionStore, new_exchange_ids
 
 
@@ -28,6 +30,8 @@ class PreparedExchange:
     context: ContextInfo
     # For a regeneration: the reply being replaced.
     replaces: StoredMessage | None = None
+    # Quota held by this session's sends in flight, or left by sends that died.
+    held: tuple[Reservation, ...] = ()
 
 
 def authorize(session: SessionRecord | None, token: str) -> SessionRecord:
@@ -85,7 +89,9 @@ def _prepare(
     context = ContextInfo(
         messages_sent=len(contents), messages_total=total, truncated=len(contents) < total
     )
-    return PreparedExchange(session, user_message, request, context, replaces)
+    return PreparedExchange(
+        session, user_message, request, context, replaces, conversation.reservations
+    )
 
 
 def _load_authorized(
@@ -139,22 +145,28 @@ def _message_reply(
 
 
 def store_exchange(
-    store: SessionStore, prepared: PreparedExchange, reply: ModelReply, claim: Claim | None = None
+    store: SessionStore,
+    prepared: PreparedExchange,
+    reply: ModelReply,
+    claim: Claim | None = None,
+    settle: Any = None,
 ) -> MessageReply:
+    """Store the exchange; `settle` (a transaction item) uses up its reservation."""
     user_id, reply_id = new_exchange_ids()
     user = prepared.user_message.model_copy(update={"id": user_id})
     usage = Usage.of(reply.prompt_tokens, reply.reply_tokens)
     result = _message_reply(prepared, user, _reply_message(reply_id, reply), usage)
     also = (claim.complete(store.table.name, result),) if claim else ()
+    also += (settle,) if settle else ()
     store.append_exchange(prepared.session.session_id, user, result.reply, usage, also)
     return result
 
 
 def store_regeneration(
-    store: SessionStore, prepared: PreparedExchange, reply: ModelReply
+    store: SessionStore, prepared: PreparedExchange, reply: ModelReply, settle: Any = None
 ) -> MessageReply:
     assert prepared.replaces is not None
     usage = Usage.of(reply.prompt_tokens, reply.reply_tokens)
     new_reply = _reply_message(prepared.replaces.id, reply)
-    store.replace_reply(prepared.session.session_id, new_reply, usage)
+    store.replace_reply(prepared.session.session_id, new_reply, usage, (settle,) if settle else ())
     return _message_reply(prepared, prepared.user_message, new_reply, usage)

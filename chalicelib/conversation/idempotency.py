@@ -5,14 +5,19 @@ transaction that reserves its quota, so of two racing requests only one calls
 the model. The claim records a hash of the message and, once the exchange is
 stored (in the exchange's own transaction), the whole reply; a retry within
 24 hours gets that reply back without another model call.
+
+A pending claim has the lease of its send's reservation: if the process
+answering it dies, a retry after the lease takes the key over and runs afresh.
+Only the request that holds a claim can complete or release it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.dynamo import get_item
@@ -46,6 +51,8 @@ class Claim:
     session_id: str
     key: str
     message: str
+    # Which request holds the claim.
+    owner: str = field(default_factory=lambda: secrets.token_hex(8))
 
     @property
     def message_hash(self) -> str:
@@ -54,9 +61,10 @@ class Claim:
     def item_key(self) -> dict[str, str]:
         return {"pk": partition_key(self.session_id), "sk": f"IDEM#{self.key}"}
 
-    def put(self, table_name: str) -> Any:
-        """Claim the key, unless a claim younger than 24 hours holds it."""
-        now = int(time.time())
+    def put(self, table_name: str, lease_seconds: float) -> Any:
+        """Claim the key, unless a claim younger than 24 hours holds it (a pending one
+        only while its lease lasts)."""
+        now = time.time()
         return {
             "Put": {
                 "TableName": table_name,
@@ -64,11 +72,24 @@ class Claim:
                     **self.item_key(),
                     "messageHash": self.message_hash,
                     "state": "pending",
-                    TTL_ATTRIBUTE: now + RETENTION_SECONDS,
+                    "owner": self.owner,
+                    "leaseUntil": int((now + lease_seconds) * 1000),
+                    TTL_ATTRIBUTE: int(now) + RETENTION_SECONDS,
                 },
-                "ConditionExpression": "attribute_not_exists(sk) OR #expires < :now",
-                "ExpressionAttributeNames": {"#expires": TTL_ATTRIBUTE},
-                "ExpressionAttributeValues": {":now": now},
+                "ConditionExpression": (
+                    "attribute_not_exists(sk) OR #expires < :now "
+                    "OR (#state = :pending AND #lease < :nowMs)"
+                ),
+                "ExpressionAttributeNames": {
+                    "#expires": TTL_ATTRIBUTE,
+                    "#state": "state",
+                    "#lease": "leaseUntil",
+                },
+                "ExpressionAttributeValues": {
+                    ":now": int(now),
+                    ":nowMs": int(now * 1000),
+                    ":pending": "pending",
+                },
             }
         }
 
@@ -79,11 +100,16 @@ class Claim:
                 "TableName": table_name,
                 "Key": self.item_key(),
                 "UpdateExpression": "SET #state = :done, #result = :result",
-                "ConditionExpression": "attribute_exists(sk)",
-                "ExpressionAttributeNames": {"#state": "state", "#result": "result"},
+                "ConditionExpression": "#owner = :owner",
+                "ExpressionAttributeNames": {
+                    "#state": "state",
+                    "#result": "result",
+                    "#owner": "owner",
+                },
                 "ExpressionAttributeValues": {
                     ":done": "done",
                     ":result": reply.model_dump_json(by_alias=True),
+                    ":owner": self.owner,
                 },
             }
         }
@@ -94,9 +120,9 @@ class Claim:
             "Delete": {
                 "TableName": table_name,
                 "Key": self.item_key(),
-                "ConditionExpression": "#state = :pending",
-                "ExpressionAttributeNames": {"#state": "state"},
-                "ExpressionAttributeValues": {":pending": "pending"},
+                "ConditionExpression": "#state = :pending AND #owner = :owner",
+                "ExpressionAttributeNames": {"#state": "state", "#owner": "owner"},
+                "ExpressionAttributeValues": {":pending": "pending", ":owner": self.owner},
             }
         }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from chalicelib.configs.quotas import ClaimRefused
 from chalicelib.configs.service import quota_store
@@ -25,6 +26,8 @@ from chalicelib.sessions.service import session_store
 # the wait stays well inside API Gateway's 29-second limit.
 REPLAY_POLL_SECONDS = 0.2
 REPLAY_WAIT_SECONDS = 20.0
+# Time for storing an exchange after the model answered, its retries included.
+STORE_SECONDS = 5.0
 
 
 def send_message(token: str, request: MessageSend, idempotency_key: str | None) -> MessageReply:
@@ -40,7 +43,7 @@ def send_message(token: str, request: MessageSend, idempotency_key: str | None) 
         return _answer(
             prepared,
             settings,
-            lambda reply: exchange.store_exchange(store, prepared, reply, claim),
+            lambda reply, settle: exchange.store_exchange(store, prepared, reply, claim, settle),
             claim,
         )
     except ClaimRefused:
@@ -48,23 +51,33 @@ def send_message(token: str, request: MessageSend, idempotency_key: str | None) 
         return _replay(claim, settings)
 
 
+def lease_seconds(settings: Settings) -> float:
+    """How long a send may hold its quota: the model's time and the storing after it, but never
+    past the request's deadline, so no reply is stored that its client can no longer get."""
+    return min(settings.model_timeout_seconds + STORE_SECONDS, settings.request_deadline_seconds)
+
+
 def _answer(
     prepared: exchange.PreparedExchange,
     settings: Settings,
-    store_reply: Callable[[ModelReply], MessageReply],
+    store_reply: Callable[[ModelReply, Any], MessageReply],
     claim: Claim | None = None,
 ) -> MessageReply:
     """Reserve the quota (and claim the key), ask the model, and store its reply.
 
-    Whatever fails after the reservation gives the quota and the key back.
+    The quota of sends of this session that died is given back first. Whatever fails
+    after the reservation gives the quota and the key back; a reply that comes after
+    the reservation's lease is not stored (ReplyTooLate).
     """
     model = get_model(settings)
     quotas = quota_store()
     table_name = session_store().table.name
-    claim_put = (claim.put(table_name),) if claim else ()
-    reservation = quotas.reserve_message(prepared.session, settings, claim_put)
+    quotas.release_expired(list(prepared.held))
+    lease = lease_seconds(settings)
+    claim_put = (claim.put(table_name, lease),) if claim else ()
+    reservation = quotas.reserve_message(prepared.session, settings, lease, claim_put)
     try:
-        return store_reply(model.generate(prepared.request))
+        return store_reply(model.generate(prepared.request), quotas.settle(reservation))
     except Exception:
         quotas.release_message(reservation, (claim.release(table_name),) if claim else ())
         raise
@@ -94,5 +107,7 @@ def regenerate(session_id: str, token: str) -> MessageReply:
     prepared = exchange.prepare_regeneration(store, settings, session_id, token)
     note_ids(config_id=prepared.session.chat_config_id, session_id=session_id)
     return _answer(
-        prepared, settings, lambda reply: exchange.store_regeneration(store, prepared, reply)
+        prepared,
+        settings,
+        lambda reply, settle: exchange.store_regeneration(store, prepared, reply, settle),
     )

@@ -114,9 +114,20 @@ class ModelTimeout(ModelError):
     default_message = "The model did not answer in time."
 
 
+class ReplyTooLate(ModelTimeout):
+    default_message = (
+        "The reply came after this request's deadline, so it was not stored. Try again."
+    )
+
+
 class StorageUnavailable(AppError):
     code = "storage_unavailable"
     default_message = "Storage is not available right now; nothing was changed. Try again."
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        # Storage faults pass within seconds: say when to try again.
+        kwargs.setdefault("retry_after", 1)
+        super().__init__(message, **kwargs)
 
 
 class ConfigurationError(AppError):

@@ -24,6 +24,7 @@ CONFIG_BUCKET = "CONFIG_BUCKET"
 SESSIONS_TABLE = "SESSIONS_TABLE"
 ALLOWED_MODELS = "ALLOWED_MODELS"
 MODEL_TIMEOUT_SECONDS = "MODEL_TIMEOUT_SECONDS"
+REQUEST_DEADLINE_SECONDS = "REQUEST_DEADLINE_SECONDS"
 HISTORY_CHAR_BUDGET = "HISTORY_CHAR_BUDGET"
 MAX_OUTPUT_TOKENS = "MAX_OUTPUT_TOKENS"
 FRONTEND_BASE_URL = "FRONTEND_BASE_URL"
@@ -60,6 +61,8 @@ class Settings:
     sessions_table: str
     allowed_models: tuple[str, ...]
     model_timeout_seconds: float
+    # No reply is stored after this long into its request: API Gateway gives up at 29 s.
+    request_deadline_seconds: float
     history_char_budget: int
     max_output_tokens: int
     frontend_base_url: str
@@ -92,6 +95,7 @@ def get_settings() -> Settings:
         sessions_table=_text(SESSIONS_TABLE, "ai-maker-sessions"),
         allowed_models=models or DEFAULT_ALLOWED_MODELS,
         model_timeout_seconds=_number(MODEL_TIMEOUT_SECONDS, 30.0, minimum=0.1),
+        request_deadline_seconds=_number(REQUEST_DEADLINE_SECONDS, 28.0, minimum=0.1),
         history_char_budget=int(_number(HISTORY_CHAR_BUDGET, 60000, minimum=0)),
         max_output_tokens=int(_number(MAX_OUTPUT_TOKENS, 2048, minimum=1)),
         frontend_base_url=_text(FRONTEND_BASE_URL, "http://localhost:3000").rstrip("/"),

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.dynamo import CONDITION_FAILED, query_items, transact
-from chalicelib.core.errors import SessionNotFound, StorageUnavailable
+from chalicelib.core.errors import ReplyTooLate, SessionNotFound, StorageUnavailable
 from chalicelib.core.tokens import is_valid_id
 from chalicelib.schemas import StoredMessage, Usage
 from chalicelib.sessions.records import (
     MESSAGE_PREFIX,
+    RESERVATION_PREFIX,
     SESSION_SORT_KEY,
+    Reservation,
     SessionRecord,
     partition_key,
     session_key,
@@ -53,6 +55,8 @@ class Conversation:
     messages: list[StoredMessage]
     # Whether `messages` reaches back to the start of the conversation.
     complete: bool
+    # Quota held by sends in flight, or left by sends that died.
+    reservations: tuple[Reservation, ...] = ()
 
 
 def _message_from_item(item: dict[str, Any]) -> StoredMessage:
@@ -105,21 +109,25 @@ class MessageStore:
         first = next(items, None)
         if first is None or first.get("sk") != SESSION_SORT_KEY or "deletingAt" in first:
             return None
+        session = SessionRecord.from_item(first)
+        reservations: list[Reservation] = []
         messages: list[StoredMessage] = []
         chars = 0
+        complete = True
         for item in items:
+            if str(item["sk"]).startswith(RESERVATION_PREFIX):
+                reservations.append(Reservation.from_item(item))
+                continue
             if not _is_message(item):
-                # Idempotency records sort below every message.
-                return Conversation(SessionRecord.from_item(first), messages, complete=True)
+                break  # Idempotency records sort below every message.
             messages.append(_message_from_item(item))
             chars += len(messages[-1].content)
-            if max_messages is not None and len(messages) >= max_messages:
+            if (max_messages is not None and len(messages) >= max_messages) or (
+                char_budget is not None and chars > char_budget
+            ):
+                complete = False
                 break
-            if char_budget is not None and chars > char_budget:
-                break
-        else:
-            return Conversation(SessionRecord.from_item(first), messages, complete=True)
-        return Conversation(SessionRecord.from_item(first), messages, complete=False)
+        return Conversation(session, messages, complete, tuple(reservations))
 
     def load_page(
         self, session_id: str, limit: int, before_id: str | None
@@ -207,9 +215,13 @@ class MessageStore:
             return user_message, reply
         if refused[2] == CONDITION_FAILED:
             raise SessionNotFound()
+        if CONDITION_FAILED in refused[3:]:
+            raise ReplyTooLate()
         raise StorageUnavailable("Two messages got the same id; nothing was stored. Try again.")
 
-    def replace_reply(self, session_id: str, reply: StoredMessage, usage: Usage) -> None:
+    def replace_reply(
+        self, session_id: str, reply: StoredMessage, usage: Usage, also: tuple[Any, ...] = ()
+    ) -> None:
         """Put a regenerated reply in place of the old one, keeping its id."""
         update = {
             "Update": {
@@ -224,7 +236,10 @@ class MessageStore:
                 },
             }
         }
-        if transact(self._table, [update, self._add_to_totals(session_id, 0, usage)]):
+        refused = transact(self._table, [update, self._add_to_totals(session_id, 0, usage), *also])
+        if refused and CONDITION_FAILED in refused[2:]:
+            raise ReplyTooLate()
+        if refused:
             raise SessionNotFound("The session or its reply is gone.")
 
     @staticmethod

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
+import time
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -9,6 +12,9 @@ from chalicelib.schemas import SessionSettings, Usage
 
 SESSION_SORT_KEY = "SESSION"
 MESSAGE_PREFIX = "MSG#"
+# Between MSG# and SESSION: a newest-first Query of the partition reads the session,
+# then the reservations in flight, then the newest messages.
+RESERVATION_PREFIX = "RESV#"
 
 # The session fields a client may change, by their attribute names.
 SETTING_ATTRIBUTES = {
@@ -63,3 +69,44 @@ def session_key(session_id: str) -> dict[str, str]:
 
 def decimal_of(value: float) -> Decimal:
     return Decimal(str(value))
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """One message's quota, held while its send runs: counted on the session and on the
+    config's day, and recorded as an item that the exchange's transaction deletes.
+
+    A send that dies leaves its item behind; once the lease is over, the next send of
+    the session gives the quota back (see quotas.py), so a counter is off by at most
+    one lease per dead send.
+    """
+
+    session_id: str
+    config_id: str
+    day: str
+    reservation_id: str
+    lease_until_ms: int
+
+    @classmethod
+    def new(cls, session_id: str, config_id: str, day: str, lease_seconds: float) -> Reservation:
+        lease_until_ms = int((time.time() + lease_seconds) * 1000)
+        return cls(session_id, config_id, day, secrets.token_hex(8), lease_until_ms)
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Reservation:
+        return cls(
+            session_id=str(item["pk"]).removeprefix("SESSION#"),
+            config_id=str(item["configId"]),
+            day=str(item["day"]),
+            reservation_id=str(item["sk"]).removeprefix(RESERVATION_PREFIX),
+            lease_until_ms=int(item["leaseUntil"]),
+        )
+
+    def key(self) -> dict[str, str]:
+        return {
+            "pk": partition_key(self.session_id),
+            "sk": RESERVATION_PREFIX + self.reservation_id,
+        }
+
+    def expired(self, now_ms: int | None = None) -> bool:
+        return (now_ms if now_ms is not None else int(time.time() * 1000)) > self.lease_until_ms
