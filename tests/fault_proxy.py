@@ -103,6 +103,8 @@ class Tally:
     faults: Counter[str] = field(default_factory=Counter)
     conflicts: int = 0
     replayed: int = 0
+    # Requests applied upstream whose answer is being held back (a `late` fault).
+    held_back: int = 0
 
     @property
     def faults_injected(self) -> int:
@@ -205,6 +207,8 @@ class FaultProxy:
             return
         status, answer, content_type, headers = self._forward(request, body, transaction)
         if isinstance(fault, Fault):  # a late answer: it took effect, the reply comes late
+            with self._lock:
+                self.tally.held_back += 1
             time.sleep(fault.delay_seconds)
         self._reply(request, status, answer, content_type, headers)
 

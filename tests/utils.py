@@ -25,16 +25,24 @@ class ApiResponse:
 
 
 @contextmanager
-def failing(client: Any, operation: str, error: BaseException | None = None) -> Iterator[None]:
+def failing(
+    client: Any, operation: str, error: BaseException | None = None, *, after: int = 0
+) -> Iterator[None]:
     """Make one boto3 operation fail, as an outage would, through botocore's own hooks.
 
-    `operation` is like "s3.PutObject"; by default the endpoint is unreachable.
+    `operation` is like "s3.PutObject"; by default the endpoint is unreachable. The
+    first `after` calls still go through.
     """
     from botocore.exceptions import EndpointConnectionError
 
     failure = error or EndpointConnectionError(endpoint_url="https://unreachable.invalid")
+    passed = 0
 
     def fail(**_: object) -> None:
+        nonlocal passed
+        if passed < after:
+            passed += 1
+            return
         raise failure
 
     event = f"before-call.{operation}"

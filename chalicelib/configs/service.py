@@ -5,7 +5,9 @@ into DynamoDB so that sends can enforce them without reading S3. The store
 written first is the one whose lone change does no harm (a new config's
 mirror; a deletion mark; an edit in S3, conditional on the version read), and
 when the second write fails the first is undone, so a failure leaves the data
-as it was.
+as it was. An edit of the controls is written to S3 marked `mirrorPending`
+until the mirror has it: if the mirror and then the undo both fail, the mark
+stays, and the next read of the config mirrors it, so the two converge.
 """
 
 from __future__ import annotations
@@ -52,12 +54,23 @@ def controls_store() -> ControlsStore:
 
 
 def load_config(config_id: str) -> tuple[StoredChatConfig, str]:
-    """The config and its ETag, or ConfigNotFound."""
+    """The config and its ETag, or ConfigNotFound; a pending mirror is brought in step."""
     found = config_store().get(config_id)
     if found is None:
         raise ConfigNotFound()
     note_ids(config_id=config_id)
-    return found
+    return _finish_mirroring(*found) if found[0].mirror_pending else found
+
+
+def _finish_mirroring(config: StoredChatConfig, etag: str) -> tuple[StoredChatConfig, str]:
+    """Mirror an edit whose mirroring failed, and clear its mark; best effort."""
+    mirrored = config.model_copy(update={"mirror_pending": False})
+    try:
+        _mirror(config)
+        return mirrored, config_store().replace(mirrored, etag)
+    except (StorageUnavailable, ConcurrentUpdate):
+        logger.warning("config %s: its controls are still to be mirrored", config.chat_config_id)
+        return config, etag
 
 
 def _load_as_creator(config_id: str, token: str) -> tuple[StoredChatConfig, str]:
@@ -108,20 +121,26 @@ def get_chat_config(config_id: str, token: str | None) -> ChatConfigPublic:
 
 def _replace(old: StoredChatConfig, new: StoredChatConfig, etag: str) -> None:
     store = config_store()
-    new_etag = store.replace(new, etag)
-    if (old.limits, old.sharing) == (new.limits, new.sharing):
+    if not old.mirror_pending and (old.limits, old.sharing) == (new.limits, new.sharing):
+        store.replace(new, etag)
         return
+    pending_etag = store.replace(new.model_copy(update={"mirror_pending": True}), etag)
     try:
         _mirror(new)
     except StorageUnavailable:
         logger.warning("undoing a config edit whose controls could not be mirrored")
         try:
-            store.replace(old, new_etag)
+            store.replace(old, pending_etag)
         except (StorageUnavailable, ConcurrentUpdate):
-            # Both stores failed in turn. The next successful edit of this config
-            # mirrors a newer version and so brings the two back in step.
+            # Both stores failed in turn; the mark stays, and the next read mirrors the edit.
             logger.error("config %s: controls not mirrored and edit not undone", new.chat_config_id)
         raise
+    try:
+        store.replace(new.model_copy(update={"mirror_pending": False}), pending_etag)
+    except (StorageUnavailable, ConcurrentUpdate):
+        logger.warning(
+            "config %s: mirrored, but its mark stays until the next read", new.chat_config_id
+        )
 
 
 def update_chat_config(config_id: str, token: str, request: ChatConfigUpdate) -> ChatConfigPublic:

@@ -35,11 +35,15 @@ class StoredChatConfig(ChatSettings):
     created_at: str
     updated_at: str
     edit_token_hash: str
+    # Set while an edit's new controls may not be in the DynamoDB mirror yet; whoever
+    # reads the config next brings the mirror in step (see configs/service.py).
+    mirror_pending: bool = False
 
     def to_public(self, reveal_prompt: bool = False) -> ChatConfigPublic:
         fields = self.with_prompt_hidden(reveal_prompt)
         fields.pop("edit_token_hash")
         fields.pop("limits_version")
+        fields.pop("mirror_pending")
         fields["limits"] = self.limits.in_force()
         return ChatConfigPublic.model_validate(fields)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import boto3
 import pytest
 
+from chalicelib.configs.store import ConfigStore
+from chalicelib.sessions.store import SessionStore
 from tests.fake_gemini import FakeGemini
 from tests.utils import DEFAULT_CONFIG, ApiClient, assert_error, failing
 
@@ -192,3 +194,32 @@ def test_missing_key_parameter_is_503_not_a_crash(
     # Nothing was counted: once the key is there, the one allowed message still sends.
     boto3.client("ssm").put_parameter(Name="/ai-maker/missing", Value="k", Type="SecureString")
     assert api.send(session, "hi").status == 200
+
+
+def test_an_edit_neither_mirrored_nor_undone_is_mirrored_by_the_next_read(
+    api: ApiClient, config_store: ConfigStore, session_store: SessionStore
+) -> None:
+    created = api.create_chat()
+    config_id, token = created["chatConfigId"], created["editToken"]
+    edit = {**DEFAULT_CONFIG, "limits": {"messagesPerDay": 7}, "sharing": False}
+    dynamodb = session_store.table.meta.client
+    # The mirror's write fails, and so does the undo (the second S3 write).
+    with (
+        failing(dynamodb, "dynamodb.UpdateItem"),
+        failing(config_store._s3, "s3.PutObject", after=1),
+    ):
+        assert_error(
+            api.put(f"/chat-config/{config_id}", edit, token=token), 503, "storage_unavailable"
+        )
+
+    def mirror() -> dict:
+        key = {"pk": f"CONFIG#{config_id}", "sk": "STATE"}
+        return dict(session_store.table.get_item(Key=key, ConsistentRead=True)["Item"])
+
+    assert mirror()["sharing"] is True  # S3 has the edit, the mirror does not
+    read = api.get(f"/chat-config/{config_id}")
+    assert read.json["sharing"] is False and read.json["limits"]["messagesPerDay"] == 7
+    assert "mirrorPending" not in read.json
+    assert (mirror()["sharing"], mirror()["messagesPerDay"]) == (False, 7)
+    stored, _ = config_store.get(config_id) or (None, None)
+    assert stored is not None and stored.mirror_pending is False
