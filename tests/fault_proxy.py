@@ -101,6 +101,8 @@ class Rule:
 class Tally:
     requests: Counter[str] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
+    # Requests a client sent again (botocore numbers its attempts in `amz-sdk-request`).
+    retries: int = 0
     conflicts: int = 0
     replayed: int = 0
     # Requests applied upstream whose answer is being held back (a `late` fault).
@@ -109,6 +111,26 @@ class Tally:
     @property
     def faults_injected(self) -> int:
         return sum(self.faults.values())
+
+    def snapshot(self) -> Tally:
+        return Tally(
+            Counter(self.requests),
+            Counter(self.faults),
+            self.retries,
+            self.conflicts,
+            self.replayed,
+            self.held_back,
+        )
+
+    def since(self, earlier: Tally) -> Tally:
+        return Tally(
+            self.requests - earlier.requests,
+            self.faults - earlier.faults,
+            self.retries - earlier.retries,
+            self.conflicts - earlier.conflicts,
+            self.replayed - earlier.replayed,
+            self.held_back - earlier.held_back,
+        )
 
 
 def operation_of(method: str, path: str, headers: Any) -> str:
@@ -179,9 +201,11 @@ class FaultProxy:
 
     # --- handling --------------------------------------------------------------
 
-    def _pick(self, operation: str) -> FaultChoice | None:
+    def _pick(self, operation: str, attempt: str) -> FaultChoice | None:
         with self._lock:
             self.tally.requests[operation] += 1
+            if "attempt=1;" not in attempt + ";":
+                self.tally.retries += 1 if attempt else 0
             for rule in self.rules:
                 if rule.operation not in ("*", operation, operation.split(".")[0] + ".*"):
                     continue
@@ -197,7 +221,7 @@ class FaultProxy:
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length) if length else b""
         operation = operation_of(request.command, request.path, request.headers)
-        fault = self._pick(operation)
+        fault = self._pick(operation, request.headers.get("amz-sdk-request", ""))
         transaction = json.loads(body) if operation == "dynamodb.TransactWriteItems" else None
         if fault == "conflict" and transaction is not None:
             fault = transaction_conflict(len(transaction["TransactItems"]))

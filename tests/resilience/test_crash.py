@@ -18,7 +18,7 @@ import pytest
 from tests.fake_gemini import FakeGemini, slow
 from tests.fault_proxy import FaultProxy, late
 from tests.resilience.client import call
-from tests.resilience.conftest import Storage
+from tests.resilience.harness import Storage
 from tests.test_run_local import LocalStack
 
 CONFIG = {"title": "Crash", "model": "gemini-2.5-flash", "systemPrompt": "", "temperature": 0.5}

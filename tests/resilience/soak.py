@@ -1,0 +1,173 @@
+"""The soak: many sends under random storage faults, then a check of storage itself.
+
+Used by tests/resilience/test_soak.py, which asserts on the report, and by
+`make bench`, which prints it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.fault_proxy import INTERNAL_ERROR, THROTTLED, THROTTLING, FaultProxy
+from tests.resilience.client import Answer, call
+from tests.resilience.harness import Storage
+
+CONFIG = {"title": "Soak", "model": "gemini-2.5-flash", "systemPrompt": "", "temperature": 0.5}
+# The app's limits, raised so that only faults refuse a send.
+LIMITS = {"LIMIT_MESSAGES_PER_SESSION": "1000", "LIMIT_MESSAGES_PER_DAY": "100000"}
+DYNAMODB_FAULTS = (THROTTLED, THROTTLING, INTERNAL_ERROR, "conflict")
+
+
+@dataclass
+class SoakReport:
+    sends: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    faults: int = 0
+    calls: int = 0
+    retries: int = 0
+    stored: int = 0
+    lost: int = 0  # answered 200, not stored
+    stray: int = 0  # stored, though answered with an error
+    duplicated: int = 0
+    half_stored: int = 0
+    unmatched_replies: int = 0
+    bad_errors: list[str] = field(default_factory=list)
+    counter_mismatches: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        return (
+            f"{self.sends} sends, {self.faults} faults injected in {self.calls} DynamoDB calls, "
+            f"{self.retries} retries, {self.statuses[200]} answered 200, "
+            f"{self.statuses[503]} answered 503, "
+            f"stored {self.stored}, lost {self.lost}, stray {self.stray}, "
+            f"counters off {len(self.counter_mismatches)} ({self.seconds:.0f} s)"
+        )
+
+
+def soak(
+    port: int,
+    proxy: FaultProxy,
+    storage: Storage,
+    *,
+    sends: int,
+    sessions: int,
+    threads: int,
+    fault_rate: float,
+) -> SoakReport:
+    """Send `sends` messages over `sessions` sessions while DynamoDB calls fail at random."""
+    started = time.monotonic()
+    config = call(port, "POST", "/create-chat", CONFIG).body
+    opened = [
+        call(port, "POST", "/chat-session", {"chatConfigId": config["chatConfigId"]}).body
+        for _ in range(sessions)
+    ]
+    before = proxy.tally.snapshot()
+    proxy.add("dynamodb.*", *DYNAMODB_FAULTS, rate=fault_rate)
+    answers: dict[str, Answer] = {}
+    lock = threading.Lock()
+
+    def send(number: int) -> None:
+        session = opened[number % sessions]
+        text = f"message {number}"
+        body = {"sessionId": session["sessionId"], "message": text}
+        answer = call(port, "POST", "/session-message", body, token=session["sessionToken"])
+        with lock:
+            answers[text] = answer
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(send, range(sends)))
+    proxy.clear()
+    during = proxy.tally.since(before)
+    report = SoakReport(
+        sends=sends,
+        statuses=Counter(answer.status for answer in answers.values()),
+        faults=during.faults_injected,
+        calls=sum(n for op, n in during.requests.items() if op.startswith("dynamodb.")),
+        retries=during.retries,
+    )
+    for text, answer in answers.items():
+        if answer.status != 200 and not (
+            answer.status == 503
+            and answer.body.get("code") == "storage_unavailable"
+            and int(answer.headers.get("retry-after", "0")) >= 1
+        ):
+            report.bad_errors.append(f"{text}: {answer.status} {answer.body}")
+    _check_storage(report, storage, opened, answers, config["chatConfigId"], port)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _exchanges(storage: Storage, session_id: str, report: SoakReport) -> dict[str, str]:
+    items = storage.partition(f"SESSION#{session_id}")
+    messages = [item for item in items if str(item["sk"]).startswith("MSG#")]
+    pairs: dict[str, str] = {}
+    for index in range(0, len(messages) - 1, 2):
+        user, reply = messages[index], messages[index + 1]
+        if user["sk"][:-2] != reply["sk"][:-2] or (user["role"], reply["role"]) != (
+            "user",
+            "model",
+        ):
+            report.half_stored += 1
+            continue
+        if user["content"] in pairs:
+            report.duplicated += 1
+        pairs[str(user["content"])] = str(reply["content"])
+    report.half_stored += len(messages) % 2
+    return pairs
+
+
+def _check_storage(
+    report: SoakReport,
+    storage: Storage,
+    sessions: list[dict[str, Any]],
+    answers: dict[str, Answer],
+    config_id: str,
+    port: int,
+) -> None:
+    stored: dict[str, str] = {}
+    for session in sessions:
+        stored.update(_exchanges(storage, session["sessionId"], report))
+    answered = {text for text, answer in answers.items() if answer.status == 200}
+    report.stored = len(stored)
+    report.lost = len(answered - set(stored))
+    report.stray = len(set(stored) - answered)
+    report.unmatched_replies = sum(
+        1
+        for text in answered & set(stored)
+        if answers[text].body["reply"]["content"] != stored[text]
+    )
+    _settle_dead_reservations(storage, sessions, port)
+    total = 0
+    for session in sessions:
+        counted = int(storage.session_item(session["sessionId"]).get("messageCount", 0))
+        in_storage = len(_exchanges(storage, session["sessionId"], SoakReport()))
+        total += in_storage
+        if counted != in_storage:
+            report.counter_mismatches.append(
+                f"session {session['sessionId']}: {counted} != {in_storage}"
+            )
+    day = storage.day_count(config_id)
+    if day != total:
+        report.counter_mismatches.append(f"config's day counter: {day} != {total}")
+
+
+def _settle_dead_reservations(storage: Storage, sessions: list[dict[str, Any]], port: int) -> None:
+    """A send whose quota could not be given back leaves a reservation; the session's next send
+    after its lease gives it back. Make that send, so the counters can be checked exactly."""
+    for session in sessions:
+        held = storage.reservations(session["sessionId"])
+        if not held:
+            continue
+        lease_end = max(int(item["leaseUntil"]) for item in held) / 1000
+        time.sleep(max(0.0, lease_end - time.time()) + 0.2)
+        body = {
+            "sessionId": session["sessionId"],
+            "message": f"after the soak {session['sessionId']}",
+        }
+        call(port, "POST", "/session-message", body, token=session["sessionToken"])
