@@ -4,8 +4,11 @@ It forwards every request, except those a rule picks: those it answers itself wi
 the error DynamoDB or S3 would send, byte for byte in their wire format, or it
 delays the answer past the client's read timeout. Two DynamoDB behaviours that
 moto lacks are emulated, because the app relies on them:
-- a TransactWriteItems that touches an item another transaction is writing is
-  cancelled with a `TransactionConflict` reason (conflict mode), as DynamoDB does;
+- a TransactWriteItems that touches an item another transaction is working on is
+  cancelled with a `TransactionConflict` reason (conflict mode), as DynamoDB does.
+  moto answers one request at a time, so how long a transaction waits in moto says
+  nothing of DynamoDB: a transaction counts as working on its items for
+  `conflict_window` seconds from its arrival, DynamoDB's own time for one;
 - a TransactWriteItems repeated with the same `ClientRequestToken` (botocore sets one
   and keeps it across its retries) is answered, not applied again, as DynamoDB does
   for ten minutes.
@@ -150,10 +153,11 @@ class FaultProxy:
         self.upstream = urlsplit(upstream)
         self.rules: list[Rule] = []
         self.conflict_mode = False
+        self.conflict_window = 0.02
         self.tally = Tally()
         self._random = random.Random(seed)
         self._lock = threading.Lock()
-        self._in_flight: Counter[str] = Counter()
+        self._busy_until: dict[str, float] = {}
         self._answered: dict[str, tuple[int, bytes, str]] = {}
         proxy = self
 
@@ -246,16 +250,15 @@ class FaultProxy:
                 self.tally.replayed += 1
                 status, answer, content_type = self._answered[token]
                 return status, answer, content_type, {}
-            if self.conflict_mode and any(self._in_flight[key] for key in keys):
-                self.tally.conflicts += 1
-                fault = transaction_conflict(len(keys))
-                return fault.status, fault.body, fault.content_type, {}
-            self._in_flight.update(keys)
-        try:
-            status, answer, content_type, headers = self._upstream(request, body)
-        finally:
-            with self._lock:
-                self._in_flight.subtract(keys)
+            if self.conflict_mode and keys:
+                now = time.monotonic()
+                busy = [i for i, key in enumerate(keys) if self._busy_until.get(key, 0) > now]
+                if busy:
+                    self.tally.conflicts += 1
+                    fault = transaction_conflict(len(keys), conflicting=busy[0])
+                    return fault.status, fault.body, fault.content_type, {}
+                self._busy_until.update(dict.fromkeys(keys, now + self.conflict_window))
+        status, answer, content_type, headers = self._upstream(request, body)
         if token and status == 200:
             with self._lock:
                 self._answered[token] = (status, answer, content_type)

@@ -171,3 +171,72 @@ def _settle_dead_reservations(storage: Storage, sessions: list[dict[str, Any]], 
             "message": f"after the soak {session['sessionId']}",
         }
         call(port, "POST", "/session-message", body, token=session["sessionToken"])
+
+
+@dataclass
+class HotConfigReport:
+    senders: int
+    sends: int
+    statuses: Counter[int]
+    transactions: int
+    conflicts: int
+    seconds: float
+    counter_mismatches: list[str]
+
+    @property
+    def conflict_rate(self) -> float:
+        return self.conflicts / max(1, self.transactions)
+
+    def line(self) -> str:
+        return (
+            f"{self.senders} senders on one config, {self.sends} sends: "
+            f"{self.transactions} transactions ({self.transactions / self.seconds:.0f}/s), "
+            f"{self.conflicts} cancelled by a conflict and retried "
+            f"({100 * self.conflict_rate:.1f}%), {self.statuses[200]} answered 200, "
+            f"{self.statuses[503]} answered 503"
+        )
+
+
+def hot_config(
+    port: int, proxy: FaultProxy, storage: Storage, *, senders: int, sends_each: int
+) -> HotConfigReport:
+    """Many sessions of one config sending at once, with DynamoDB's transaction conflicts."""
+    config = call(port, "POST", "/create-chat", CONFIG).body
+    opened = [
+        call(port, "POST", "/chat-session", {"chatConfigId": config["chatConfigId"]}).body
+        for _ in range(senders)
+    ]
+    statuses: Counter[int] = Counter()
+    lock = threading.Lock()
+
+    def sender(session: dict[str, Any]) -> None:
+        for number in range(sends_each):
+            body = {"sessionId": session["sessionId"], "message": f"hot {number}"}
+            answer = call(port, "POST", "/session-message", body, token=session["sessionToken"])
+            with lock:
+                statuses[answer.status] += 1
+
+    before = proxy.tally.snapshot()
+    proxy.conflict_mode = True
+    started = time.monotonic()
+    with ThreadPoolExecutor(senders) as pool:
+        list(pool.map(sender, opened))
+    seconds = time.monotonic() - started
+    proxy.clear()
+    during = proxy.tally.since(before)
+    report = HotConfigReport(
+        senders=senders,
+        sends=senders * sends_each,
+        statuses=statuses,
+        transactions=during.requests["dynamodb.TransactWriteItems"],
+        conflicts=during.conflicts,
+        seconds=seconds,
+        counter_mismatches=[],
+    )
+    scratch = SoakReport()
+    stored = sum(len(_exchanges(storage, s["sessionId"], scratch)) for s in opened)
+    if stored != statuses[200]:
+        report.counter_mismatches.append(f"stored {stored} != answered 200 {statuses[200]}")
+    if storage.day_count(config["chatConfigId"]) != stored:
+        report.counter_mismatches.append("the config's day counter is not what is stored")
+    return report

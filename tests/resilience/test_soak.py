@@ -8,8 +8,11 @@ import pytest
 
 from tests.fault_proxy import FaultProxy
 from tests.resilience.harness import Storage
-from tests.resilience.soak import LIMITS, soak
+from tests.resilience.soak import LIMITS, hot_config, soak
 from tests.test_run_local import LocalStack
+
+# 50 once the local server takes that many connections at once.
+HOT_SENDERS = 5
 
 
 @pytest.mark.timeout(300)
@@ -25,4 +28,16 @@ def test_sends_under_dynamodb_faults_store_exactly_what_was_answered(
     assert (report.lost, report.stray, report.duplicated, report.half_stored) == (0, 0, 0, 0)
     assert report.unmatched_replies == 0
     assert report.stored == report.statuses[200]
+    assert report.counter_mismatches == []
+
+
+@pytest.mark.timeout(240)
+def test_a_hot_config_stays_exact_under_transaction_conflicts(
+    proxy: FaultProxy, storage: Storage, start_app: Callable[..., LocalStack]
+) -> None:
+    app = start_app(**LIMITS)
+    report = hot_config(app.port, proxy, storage, senders=HOT_SENDERS, sends_each=4)
+    print(f"\nhot config: {report.line()}")
+    assert report.conflicts > 0, "conflict mode made no conflict: the run shows nothing"
+    assert set(report.statuses) <= {200, 503}, report.statuses
     assert report.counter_mismatches == []
