@@ -1,4 +1,4 @@
-"""`python -m bench [--strict]`: run the three measurements and print the table.
+"""`python -m bench [--strict]`: run the measurements and print the table.
 
 With --strict, the exit status is 1 when a target is missed.
 """
@@ -9,7 +9,7 @@ import argparse
 import logging
 import sys
 
-from bench import cold_start, latency, report, storage
+from bench import cold_start, latency, report, resilience, storage
 from bench.counting import CallCounter
 
 log = logging.getLogger("bench")
@@ -35,9 +35,14 @@ def main(argv: list[str] | None = None) -> int:
     log.info("(b) cold import, in fresh interpreters")
     cold_result = cold_start.run()
 
+    log.info("(d) resilience: the soak under faults, and a hot config")
+    resilience_result = resilience.run()
+
     print(report.render(storage_result, cold_result, latency_result))
+    print("\n".join(resilience_result.lines()))
     missed = [t for t in report.targets(storage_result, cold_result, latency_result) if not t.met]
-    return 1 if args.strict and missed else 0
+    missed_resilience = not resilience_result.met_hot or resilience_result.soak.lost
+    return 1 if args.strict and (missed or missed_resilience) else 0
 
 
 if __name__ == "__main__":

@@ -107,6 +107,8 @@ class Tally:
     # Requests a client sent again (botocore numbers its attempts in `amz-sdk-request`).
     retries: int = 0
     conflicts: int = 0
+    # The sort key of the item each conflict was on.
+    conflict_items: Counter[str] = field(default_factory=Counter)
     replayed: int = 0
     # Requests applied upstream whose answer is being held back (a `late` fault).
     held_back: int = 0
@@ -255,6 +257,7 @@ class FaultProxy:
                 busy = [i for i, key in enumerate(keys) if self._busy_until.get(key, 0) > now]
                 if busy:
                     self.tally.conflicts += 1
+                    self.tally.conflict_items[_sort_key_kind(keys[busy[0]])] += 1
                     fault = transaction_conflict(len(keys), conflicting=busy[0])
                     return fault.status, fault.body, fault.content_type, {}
                 self._busy_until.update(dict.fromkeys(keys, now + self.conflict_window))
@@ -306,6 +309,12 @@ class FaultProxy:
                 request.wfile.write(body)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # The client gave up waiting (a late answer): as on the real wire.
+
+
+def _sort_key_kind(item_key: str) -> str:
+    """`DAY`, `STATE`, `SESSION`, ...: what kind of item a key of `_item_keys` names."""
+    key = json.loads(item_key[item_key.index("{") :])
+    return str(key["sk"]["S"]).split("#")[0]
 
 
 def _item_keys(transaction: dict[str, Any]) -> list[str]:

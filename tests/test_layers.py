@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, int]] = [
     ("chalicelib.configs.store", 2),
     ("chalicelib.configs.controls", 2),
     ("chalicelib.configs.quotas", 2),
+    ("chalicelib.configs.reservations", 2),
     ("chalicelib.conversation", 2),
     ("chalicelib.conversation.idempotency", 2),
     ("chalicelib.*.service", 3),

@@ -1,8 +1,10 @@
 """The DynamoDB mirror of each config's controls: limits, sharing, deletion.
 
-A config's partition `CONFIG#{id}` in the sessions table holds a `STATE` item
-copying the controls of its S3 object, so a send can check them without
-reading S3. quotas.py enforces limits against it.
+A config's partition `CONFIG#{id}` in the sessions table holds `SHARDS` identical
+`STATE#{n}` items copying the controls of its S3 object, so a send can check them
+without reading S3; quotas.py enforces limits against them. Each send checks one
+copy, so the sends of a busy config spread over the copies instead of all
+conflicting in DynamoDB on one item; an edit writes all copies in one transaction.
 """
 
 from __future__ import annotations
@@ -10,24 +12,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from chalicelib.core.dynamo import error_code, get_item
-from chalicelib.core.errors import StorageUnavailable
+from chalicelib.core.dynamo import get_item, transact
 from chalicelib.schemas import CreatorLimits
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
-STATE_SORT_KEY = "STATE"
+STATE_PREFIX = "STATE#"
+# Copies of the controls, and shards of each day's counters (see quotas.py).
+SHARDS = 8
 
 
 def config_partition(config_id: str) -> str:
     return f"CONFIG#{config_id}"
 
 
-def state_key(config_id: str) -> dict[str, str]:
-    return {"pk": config_partition(config_id), "sk": STATE_SORT_KEY}
+def state_key(config_id: str, shard: int = 0) -> dict[str, str]:
+    return {"pk": config_partition(config_id), "sk": f"{STATE_PREFIX}{shard}"}
 
 
 class ControlsStore:
@@ -52,19 +53,14 @@ class ControlsStore:
         expression = "SET " + ", ".join(assignments)
         if removals:
             expression += " REMOVE " + ", ".join(removals)
-        try:
-            self._table.update_item(
-                Key=state_key(config_id),
-                UpdateExpression=expression,
-                ConditionExpression="attribute_not_exists(#version) OR #version <= :version",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise StorageUnavailable() from exc
-        except BotoCoreError as exc:
-            raise StorageUnavailable() from exc
+        # Refused only where a newer version is already mirrored, on every copy alike.
+        self._update_every_copy(
+            config_id,
+            UpdateExpression=expression,
+            ConditionExpression="attribute_not_exists(#version) OR #version <= :version",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
 
     def set_deleted(self, config_id: str, deleted: bool) -> None:
         if deleted:
@@ -73,17 +69,28 @@ class ControlsStore:
         else:
             expression, values = "REMOVE #deleted", None
         kwargs: dict[str, Any] = {
-            "Key": state_key(config_id),
             "UpdateExpression": expression,
             "ExpressionAttributeNames": {"#deleted": "deletedAt"},
         }
         if values:
             kwargs["ExpressionAttributeValues"] = values
-        try:
-            self._table.update_item(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageUnavailable() from exc
+        self._update_every_copy(config_id, **kwargs)
+
+    def _update_every_copy(self, config_id: str, **update: Any) -> None:
+        transact(
+            self._table,
+            [
+                {
+                    "Update": {
+                        "TableName": self._table.name,
+                        "Key": state_key(config_id, n),
+                        **update,
+                    }
+                }
+                for n in range(SHARDS)
+            ],
+        )
 
     def read(self, config_id: str) -> dict[str, Any] | None:
-        """The mirror item, or None for a config never mirrored."""
+        """The mirrored controls, or None for a config never mirrored."""
         return get_item(self._table, state_key(config_id))

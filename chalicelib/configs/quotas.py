@@ -1,27 +1,29 @@
 """Creator limits enforced in DynamoDB, against the controls mirror (see controls.py).
 
 Each config's partition `CONFIG#{id}` in the sessions table holds, beside its
-`STATE` mirror, `DAY#{yyyy-mm-dd}` items: that UTC day's message and session
-counters, which expire through DynamoDB TTL (`expiresAt`).
+`STATE#{n}` mirror, `DAY#{yyyy-mm-dd}#{n}` items: that UTC day's message and
+session counters, which expire through DynamoDB TTL (`expiresAt`). A day's limit
+is split into SHARDS shares that add up to it exactly; a send counts on one shard
+picked at random, and on the next when that one is full, so the limit is never
+overshot and is refused only when every shard is full, while the sends of a busy
+config rarely meet on one item.
 
 A send reserves its quota before calling the model, in one transaction of
 conditional writes: the session's message counter, the day's counter, and a
 check that the config is not deleted and that the session's copy of the
 limits is current. Nothing is read and then written, so concurrent sends can
 never overshoot a limit. The same transaction records the reservation as an
-item with a lease (see sessions/records.py): the exchange's own transaction
-deletes it, a send that fails gives the quota back with it, and a send that
-died is given back by the session's next send once its lease is over. Each way
-deletes the item under a condition, so a reservation is settled exactly once.
+item with a lease (see sessions/records.py); reservations.py settles it.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.configs.controls import ControlsStore, config_partition, state_key
+from chalicelib.configs.controls import SHARDS, ControlsStore, config_partition, state_key
 from chalicelib.core.dynamo import CONDITION_FAILED, transact
 from chalicelib.core.errors import (
     ConfigDeleted,
@@ -50,6 +52,18 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def shares(limit: int) -> list[int]:
+    """A limit split over the shards: whole numbers that add up to it."""
+    return [limit // SHARDS + (1 if shard < limit % SHARDS else 0) for shard in range(SHARDS)]
+
+
+def shard_order(limit: int) -> list[int]:
+    """The shards with room under `limit`, in a random order (spreading the load)."""
+    open_shards = [shard for shard, share in enumerate(shares(limit)) if share > 0]
+    random.shuffle(open_shards)
+    return open_shards
+
+
 def seconds_until_midnight(now: datetime) -> int:
     midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     return max(1, int((midnight - now).total_seconds() + 0.999))
@@ -64,12 +78,15 @@ class QuotaStore:
         self._table = table
         self._controls = ControlsStore(table)
 
-    def _day_update(self, config_id: str, day: datetime, counter: str, limit: int) -> Any:
+    def _day_update(
+        self, config_id: str, day: datetime, counter: str, limit: int, shard: int
+    ) -> Any:
+        """Count one on a shard of the day's counter, unless that shard's share is used up."""
         expires = int((day + COUNTER_RETENTION).timestamp())
         return {
             "Update": {
                 "TableName": self._table.name,
-                "Key": {"pk": config_partition(config_id), "sk": f"DAY#{day.date().isoformat()}"},
+                "Key": day_key(config_id, day.date().isoformat(), shard),
                 "UpdateExpression": "ADD #count :one SET #expires = :expires",
                 "ConditionExpression": "attribute_not_exists(#count) OR #count < :limit",
                 "ExpressionAttributeNames": {"#count": counter, "#expires": TTL_ATTRIBUTE},
@@ -82,40 +99,46 @@ class QuotaStore:
     def create_session(self, session: SessionRecord, sessions_per_day: int) -> None:
         """Store a new session, counted against the config's sessions per day."""
         now = _now()
-        items = [
-            {
-                "Put": {
-                    "TableName": self._table.name,
-                    "Item": session.to_item(),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
-            self._day_update(session.chat_config_id, now, "sessions", sessions_per_day),
-            {
-                "ConditionCheck": {
-                    "TableName": self._table.name,
-                    "Key": state_key(session.chat_config_id),
-                    "ConditionExpression": "attribute_not_exists(#deleted) AND #sharing = :on",
-                    "ExpressionAttributeNames": {"#deleted": "deletedAt", "#sharing": "sharing"},
-                    "ExpressionAttributeValues": {":on": True},
-                }
-            },
-        ]
-        refused = transact(self._table, items)
-        if refused is None:
-            return
-        if refused[2] == CONDITION_FAILED:
-            state = self._controls.read(session.chat_config_id) or {}
-            if not state or "deletedAt" in state:
-                raise ConfigNotFound()
-            raise SharingDisabled()
-        if refused[1] == CONDITION_FAILED:
-            raise QuotaExceeded(
-                "This chat has reached its limit of new sessions for today.",
-                details={"limit": "sessionsPerDay", "value": sessions_per_day},
-                retry_after=seconds_until_midnight(now),
-            )
-        raise StorageUnavailable("A session with this id already exists; try again.")
+        for shard in shard_order(sessions_per_day):
+            items = [
+                {
+                    "Put": {
+                        "TableName": self._table.name,
+                        "Item": session.to_item(),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                self._day_update(
+                    session.chat_config_id, now, "sessions", shares(sessions_per_day)[shard], shard
+                ),
+                {
+                    "ConditionCheck": {
+                        "TableName": self._table.name,
+                        "Key": state_key(session.chat_config_id, shard),
+                        "ConditionExpression": "attribute_not_exists(#deleted) AND #sharing = :on",
+                        "ExpressionAttributeNames": {
+                            "#deleted": "deletedAt",
+                            "#sharing": "sharing",
+                        },
+                        "ExpressionAttributeValues": {":on": True},
+                    }
+                },
+            ]
+            refused = transact(self._table, items)
+            if refused is None:
+                return
+            if refused[2] == CONDITION_FAILED:
+                state = self._controls.read(session.chat_config_id) or {}
+                if not state or "deletedAt" in state:
+                    raise ConfigNotFound()
+                raise SharingDisabled()
+            if refused[1] != CONDITION_FAILED:
+                raise StorageUnavailable("A session with this id already exists; try again.")
+        raise QuotaExceeded(
+            "This chat has reached its limit of new sessions for today.",
+            details={"limit": "sessionsPerDay", "value": sessions_per_day},
+            retry_after=seconds_until_midnight(now),
+        )
 
     # --- messages ------------------------------------------------------------------
 
@@ -132,16 +155,28 @@ class QuotaStore:
         is refused. `also` adds conditional items to the same transaction (an
         idempotency claim); when one of them is refused, ClaimRefused says so first.
         """
-        for _ in range(ATTEMPTS):
+        refreshes = 0
+        full: set[int] = set()
+        while True:
             now = _now()
             per_session = limit_in_force(
                 session.session_message_limit, settings.limit_messages_per_session
             )
             per_day = limit_in_force(session.daily_message_limit, settings.limit_messages_per_day)
+            if per_session == 0:
+                raise _session_full(per_session)
+            open_shards = [shard for shard in shard_order(per_day) if shard not in full]
+            if not open_shards:
+                raise _day_full(per_day, now)
+            shard = open_shards[0]
             reservation = Reservation.new(
-                session.session_id, session.chat_config_id, now.date().isoformat(), lease_seconds
+                session.session_id,
+                session.chat_config_id,
+                now.date().isoformat(),
+                lease_seconds,
+                shard,
             )
-            items = self._reservation(session, now, per_session, per_day)
+            items = self._reservation(session, now, per_session, shares(per_day)[shard], shard)
             items += [self._hold(reservation), *also]
             refused = transact(self._table, items)
             if refused is None:
@@ -149,19 +184,14 @@ class QuotaStore:
             if CONDITION_FAILED in refused[4:]:
                 raise ClaimRefused()
             if refused[2] == CONDITION_FAILED:
-                session = self._refreshed(session)
+                refreshes += 1
+                if refreshes == ATTEMPTS:
+                    raise StorageUnavailable()
+                session, full = self._refreshed(session), set()
                 continue
             if refused[0] == CONDITION_FAILED:
-                raise QuotaExceeded(
-                    "This session has reached its message limit.",
-                    details={"limit": "messagesPerSession", "value": per_session},
-                )
-            raise QuotaExceeded(
-                "This chat has reached its message limit for today.",
-                details={"limit": "messagesPerDay", "value": per_day},
-                retry_after=seconds_until_midnight(now),
-            )
-        raise StorageUnavailable()
+                raise _session_full(per_session)
+            full.add(shard)
 
     def _hold(self, reservation: Reservation) -> Any:
         expires = reservation.lease_until_ms // 1000 + int(COUNTER_RETENTION.total_seconds())
@@ -173,27 +203,15 @@ class QuotaStore:
                     "configId": reservation.config_id,
                     "day": reservation.day,
                     "leaseUntil": reservation.lease_until_ms,
+                    "shard": reservation.shard,
                     TTL_ATTRIBUTE: expires,
                 },
                 "ConditionExpression": "attribute_not_exists(sk)",
             }
         }
 
-    def settle(self, reservation: Reservation) -> Any:
-        """A transaction item for the exchange's transaction: its reservation, still in lease,
-        is used up. When it is refused, the lease is over and the exchange is not stored."""
-        return {
-            "Delete": {
-                "TableName": self._table.name,
-                "Key": reservation.key(),
-                "ConditionExpression": "attribute_exists(sk) AND #lease >= :now",
-                "ExpressionAttributeNames": {"#lease": "leaseUntil"},
-                "ExpressionAttributeValues": {":now": _now_ms()},
-            }
-        }
-
     def _reservation(
-        self, session: SessionRecord, now: datetime, per_session: int, per_day: int
+        self, session: SessionRecord, now: datetime, per_session: int, day_share: int, shard: int
     ) -> list[Any]:
         # The session item also takes the current copy of the limits, which is a
         # no-op unless `_refreshed` just changed them.
@@ -223,11 +241,11 @@ class QuotaStore:
                     "ExpressionAttributeValues": {":one": 1, ":limit": per_session, **limits},
                 }
             },
-            self._day_update(session.chat_config_id, now, "messages", per_day),
+            self._day_update(session.chat_config_id, now, "messages", day_share, shard),
             {
                 "ConditionCheck": {
                     "TableName": self._table.name,
-                    "Key": state_key(session.chat_config_id),
+                    "Key": state_key(session.chat_config_id, shard),
                     "ConditionExpression": "attribute_not_exists(#deleted) AND #version = :version",
                     "ExpressionAttributeNames": {
                         "#deleted": "deletedAt",
@@ -252,80 +270,24 @@ class QuotaStore:
             }
         )
 
-    def release_message(self, reservation: Reservation, also: tuple[Any, ...] = ()) -> None:
-        """Give back a reservation whose send failed. Best effort: a failure is logged,
-        and the session's next send gives it back once its lease is over."""
-        try:
-            if self._give_back(reservation, also) is False and also:
-                # Already given back, after its lease: only `also` (the claim) is left.
-                transact(self._table, list(also))
-        except StorageUnavailable:
-            logger.warning("could not give back the quota of a failed send")
 
-    def release_expired(self, reservations: list[Reservation]) -> int:
-        """Give back reservations whose lease is over (their send died); how many were."""
-        now_ms = _now_ms()
-        given_back = 0
-        for reservation in reservations:
-            if reservation.expired(now_ms) and self._give_back(reservation, (), now_ms):
-                logger.warning("gave back the quota of a send that did not finish")
-                given_back += 1
-        return given_back
-
-    def _give_back(
-        self, reservation: Reservation, also: tuple[Any, ...], expired_before_ms: int | None = None
-    ) -> bool:
-        """Delete the reservation and take it off both counters, in one transaction.
-
-        False when the reservation was already settled. A counter that is already at zero
-        (or a session deleted meanwhile) is left as it is.
-        """
-        condition = "attribute_exists(sk)"
-        values: dict[str, Any] = {}
-        if expired_before_ms is not None:
-            condition += " AND #lease < :now"
-            values[":now"] = expired_before_ms
-        release: dict[str, Any] = {
-            "TableName": self._table.name,
-            "Key": reservation.key(),
-            "ConditionExpression": condition,
-        }
-        if values:
-            release.update(
-                ExpressionAttributeNames={"#lease": "leaseUntil"}, ExpressionAttributeValues=values
-            )
-        day_key = {"pk": config_partition(reservation.config_id), "sk": f"DAY#{reservation.day}"}
-        session_key = {"pk": partition_key(reservation.session_id), "sk": SESSION_SORT_KEY}
-        counters = [
-            {
-                "Update": {
-                    "TableName": self._table.name,
-                    "Key": key,
-                    "UpdateExpression": "ADD #count :minus",
-                    # The session may be gone, and an ADD would recreate it.
-                    "ConditionExpression": "attribute_exists(pk) AND #count > :zero",
-                    "ExpressionAttributeNames": {"#count": counter},
-                    "ExpressionAttributeValues": {":minus": -1, ":zero": 0},
-                }
-            }
-            for key, counter in ((session_key, "messageCount"), (day_key, "messages"))
-        ]
-        items = [{"Delete": release}, *counters, *also]
-        refused = transact(self._table, items)
-        if refused is None:
-            return True
-        if refused[0] == CONDITION_FAILED:
-            return False
-        kept = [
-            item for item, code in zip(items, refused, strict=False) if code != CONDITION_FAILED
-        ]
-        if transact(self._table, kept):
-            logger.warning("could not give back all of a failed send's quota")
-        return True
+def day_key(config_id: str, day: str, shard: int) -> dict[str, str]:
+    return {"pk": config_partition(config_id), "sk": f"DAY#{day}#{shard}"}
 
 
-def _now_ms() -> int:
-    return int(_now().timestamp() * 1000)
+def _session_full(limit: int) -> QuotaExceeded:
+    return QuotaExceeded(
+        "This session has reached its message limit.",
+        details={"limit": "messagesPerSession", "value": limit},
+    )
+
+
+def _day_full(limit: int, now: datetime) -> QuotaExceeded:
+    return QuotaExceeded(
+        "This chat has reached its message limit for today.",
+        details={"limit": "messagesPerDay", "value": limit},
+        retry_after=seconds_until_midnight(now),
+    )
 
 
 def _optional_int(value: Any) -> int | None:

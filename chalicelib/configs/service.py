@@ -16,6 +16,7 @@ import logging
 
 from chalicelib.configs.controls import ControlsStore
 from chalicelib.configs.quotas import QuotaStore
+from chalicelib.configs.reservations import ReservationStore
 from chalicelib.configs.store import ConfigStore, StoredChatConfig
 from chalicelib.core.aws import get_s3_client, get_sessions_table
 from chalicelib.core.clock import utc_now_iso
@@ -47,6 +48,10 @@ def config_store() -> ConfigStore:
 
 def quota_store() -> QuotaStore:
     return QuotaStore(get_sessions_table())
+
+
+def reservation_store() -> ReservationStore:
+    return ReservationStore(get_sessions_table())
 
 
 def controls_store() -> ControlsStore:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.configs.quotas import ClaimRefused
-from chalicelib.configs.service import quota_store
+from chalicelib.configs.service import quota_store, reservation_store
 from chalicelib.conversation import exchange
 from chalicelib.conversation.idempotency import Claim
 from chalicelib.core.errors import IdempotencyConflict, IdempotencyInProgress
@@ -70,16 +70,16 @@ def _answer(
     the reservation's lease is not stored (ReplyTooLate).
     """
     model = get_model(settings)
-    quotas = quota_store()
+    quotas, reservations = quota_store(), reservation_store()
     table_name = session_store().table.name
-    quotas.release_expired(list(prepared.held))
+    reservations.release_expired(list(prepared.held))
     lease = lease_seconds(settings)
     claim_put = (claim.put(table_name, lease),) if claim else ()
     reservation = quotas.reserve_message(prepared.session, settings, lease, claim_put)
     try:
-        return store_reply(model.generate(prepared.request), quotas.settle(reservation))
+        return store_reply(model.generate(prepared.request), reservations.settle(reservation))
     except Exception:
-        quotas.release_message(reservation, (claim.release(table_name),) if claim else ())
+        reservations.release_message(reservation, (claim.release(table_name),) if claim else ())
         raise
 
 

@@ -86,11 +86,15 @@ class Reservation:
     day: str
     reservation_id: str
     lease_until_ms: int
+    # Which shard of the day's counter it counts on.
+    shard: int = 0
 
     @classmethod
-    def new(cls, session_id: str, config_id: str, day: str, lease_seconds: float) -> Reservation:
+    def new(
+        cls, session_id: str, config_id: str, day: str, lease_seconds: float, shard: int
+    ) -> Reservation:
         lease_until_ms = int((time.time() + lease_seconds) * 1000)
-        return cls(session_id, config_id, day, secrets.token_hex(8), lease_until_ms)
+        return cls(session_id, config_id, day, secrets.token_hex(8), lease_until_ms, shard)
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Reservation:
@@ -100,6 +104,7 @@ class Reservation:
             day=str(item["day"]),
             reservation_id=str(item["sk"]).removeprefix(RESERVATION_PREFIX),
             lease_until_ms=int(item["leaseUntil"]),
+            shard=int(item.get("shard", 0)),
         )
 
     def key(self) -> dict[str, str]:

@@ -205,7 +205,7 @@ def test_an_edit_neither_mirrored_nor_undone_is_mirrored_by_the_next_read(
     dynamodb = session_store.table.meta.client
     # The mirror's write fails, and so does the undo (the second S3 write).
     with (
-        failing(dynamodb, "dynamodb.UpdateItem"),
+        failing(dynamodb, "dynamodb.TransactWriteItems"),
         failing(config_store._s3, "s3.PutObject", after=1),
     ):
         assert_error(
@@ -213,7 +213,7 @@ def test_an_edit_neither_mirrored_nor_undone_is_mirrored_by_the_next_read(
         )
 
     def mirror() -> dict:
-        key = {"pk": f"CONFIG#{config_id}", "sk": "STATE"}
+        key = {"pk": f"CONFIG#{config_id}", "sk": "STATE#0"}
         return dict(session_store.table.get_item(Key=key, ConsistentRead=True)["Item"])
 
     assert mirror()["sharing"] is True  # S3 has the edit, the mirror does not

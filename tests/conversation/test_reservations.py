@@ -34,7 +34,8 @@ def counters(store: SessionStore, session: dict[str, Any]) -> tuple[int, int, in
         ExpressionAttributeValues={":pk": f"CONFIG#{session['chatConfigId']}", ":day": "DAY#"},
         ConsistentRead=True,
     )["Items"]
-    return int(record.get("messageCount", 0)), int(str(days[0].get("messages", 0))), held
+    day = sum(int(str(item.get("messages", 0))) for item in days)  # over the day's shards
+    return int(record.get("messageCount", 0)), day, held
 
 
 def messages(store: SessionStore, session: dict[str, Any]) -> list[str]:

@@ -31,7 +31,7 @@ def stored_config(storage: Storage, config_id: str) -> dict[str, Any] | None:
 
 
 def mirror(storage: Storage, config_id: str) -> dict[str, Any]:
-    key = {"pk": f"CONFIG#{config_id}", "sk": "STATE"}
+    key = {"pk": f"CONFIG#{config_id}", "sk": "STATE#0"}
     return dict(storage.table.get_item(Key=key, ConsistentRead=True).get("Item") or {})
 
 
@@ -50,7 +50,7 @@ def test_configs_and_their_mirror_agree_after_s3_and_dynamodb_faults(
     app = start_app()
     proxy.add("s3.PutObject", SLOW_DOWN, rate=0.5)
     proxy.add("s3.DeleteObject", SLOW_DOWN, rate=0.5)
-    proxy.add("dynamodb.UpdateItem", THROTTLED, INTERNAL_ERROR, rate=0.5)
+    proxy.add("dynamodb.TransactWriteItems", THROTTLED, INTERNAL_ERROR, rate=0.5)  # the mirror
     statuses: Counter[int] = Counter()
     created: dict[str, str] = {}
     unfinished_deletes: list[tuple[str, str]] = []

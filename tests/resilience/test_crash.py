@@ -78,7 +78,7 @@ def day_count(storage: Storage, session: dict[str, Any]) -> int:
         ExpressionAttributeValues={":pk": f"CONFIG#{session['chatConfigId']}", ":day": "DAY#"},
         ConsistentRead=True,
     )["Items"]
-    return int(days[0].get("messages", 0)) if days else 0
+    return sum(int(day.get("messages", 0)) for day in days)  # over the day's shards
 
 
 def wait_out_leases(partition: Partition) -> None:
