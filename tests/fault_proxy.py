@@ -118,23 +118,17 @@ class Tally:
         return sum(self.faults.values())
 
     def snapshot(self) -> Tally:
-        return Tally(
-            Counter(self.requests),
-            Counter(self.faults),
-            self.retries,
-            self.conflicts,
-            self.replayed,
-            self.held_back,
-        )
+        return self.since(Tally())
 
     def since(self, earlier: Tally) -> Tally:
         return Tally(
-            self.requests - earlier.requests,
-            self.faults - earlier.faults,
-            self.retries - earlier.retries,
-            self.conflicts - earlier.conflicts,
-            self.replayed - earlier.replayed,
-            self.held_back - earlier.held_back,
+            requests=self.requests - earlier.requests,
+            faults=self.faults - earlier.faults,
+            retries=self.retries - earlier.retries,
+            conflicts=self.conflicts - earlier.conflicts,
+            conflict_items=self.conflict_items - earlier.conflict_items,
+            replayed=self.replayed - earlier.replayed,
+            held_back=self.held_back - earlier.held_back,
         )
 
 
