@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -21,9 +22,16 @@ logger = logging.getLogger(__name__)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-# Far above the largest valid body (a 32,000-character message, a 20,000-character
-# prompt), and checked before parsing, so a huge body costs no parsing work.
-MAX_BODY_BYTES = 256 * 1024
+# JSON may spell a character as escapes, 12 bytes for one outside the BMP
+# (\ud83d\ude00), so a 32,000-character message can take 384,000 bytes. The limit
+# is above the largest valid body however its text is written, and is checked
+# before parsing, so a huge body costs no parsing work.
+MAX_JSON_BYTES_PER_CHAR = 12
+MAX_BODY_BYTES = 512 * 1024
+
+# Responses are UTF-8 text: characters as they are, not \uXXXX escapes.
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 STATUS_BY_ERROR: dict[type[errors.AppError], int] = {
     errors.InvalidJson: 400,
@@ -92,6 +100,11 @@ def rewrite_framework_error(status: int, body: Any) -> dict[str, Any] | None:
     return rewritten
 
 
+def json_text(body: Any) -> str:
+    """A JSON response body, in UTF-8 rather than escapes."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     if len(raw) > MAX_BODY_BYTES:
         raise errors.PayloadTooLarge(
@@ -106,7 +119,20 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         raise errors.InvalidJson("The request body is not valid JSON.") from exc
     if not isinstance(data, dict):
         raise errors.InvalidJson("The request body must be a JSON object.")
+    if _has_lone_surrogate(data):
+        # "\ud83d" alone is no character: it cannot be stored, hashed or sent as UTF-8.
+        raise errors.InvalidJson("The request body has a \\u escape that is half of a character.")
     return data
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
 
 
 def _reject_constant(name: str) -> Any:

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from chalicelib.api.http import MAX_BODY_BYTES
 from tests.fake_gemini import FakeGemini
 from tests.utils import DEFAULT_CONFIG, ApiClient, assert_error, failing
 
@@ -105,9 +106,9 @@ def test_bodies_that_are_not_json_objects_are_invalid_json(api: ApiClient, raw: 
 
 def test_oversized_body_is_413_before_parsing(api: ApiClient) -> None:
     # Not even JSON: the size is checked before the body is parsed.
-    response = api.post("/create-chat", raw="x" * (256 * 1024 + 1))
+    response = api.post("/create-chat", raw="x" * (MAX_BODY_BYTES + 1))
     assert_error(response, 413, "payload_too_large")
-    assert response.json["details"] == {"limitBytes": 256 * 1024}
+    assert response.json["details"] == {"limitBytes": MAX_BODY_BYTES}
 
 
 def test_non_json_content_type_is_415_in_our_shape(api: ApiClient) -> None:

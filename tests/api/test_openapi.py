@@ -47,7 +47,7 @@ def test_the_app_serves_the_document(api: ApiClient) -> None:
     response = api.get("/openapi.json")
 
     assert response.status == 200
-    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
     assert response.json == openapi.build_document()
 
 
