@@ -207,7 +207,7 @@ class ChatConfigPublic(ChatSettings):
     sharing: bool
     """Whether new sessions may start."""
     limits: Limits
-    """The limits in force."""
+    """The limits in force: the creator's, capped by the server's ceilings."""
     created_at: str
     """When it was created (ISO 8601, UTC)."""
     updated_at: str
