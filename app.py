@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import time
 from collections.abc import Callable
 
@@ -11,7 +12,10 @@ from chalice.app import Chalice, CORSConfig, Request, Response
 from pydantic import BaseModel
 
 from chalicelib.api.http import (
+    CORS_ALLOW_HEADERS,
+    CORS_EXPOSE_HEADERS,
     JSON_CONTENT_TYPE,
+    SECURITY_HEADERS,
     bearer_token,
     error_response,
     json_text,
@@ -44,16 +48,19 @@ logs.logger.setLevel(logging.INFO)
 # API Gateway fixes the allowed origin at deploy time; the app does at start-up.
 CORS = CORSConfig(
     allow_origin=get_settings().cors_allow_origin,
-    allow_headers=["Authorization", "Content-Type"],
-    expose_headers=["Retry-After"],
+    allow_headers=list(CORS_ALLOW_HEADERS),
+    expose_headers=list(CORS_EXPOSE_HEADERS),
     max_age=600,
 )
 app.api.cors = CORS
-
-# Every response: no MIME sniffing, and no caching of tokens or conversations.
-SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 # Bodies are serialized here, not by Chalice, whose json.dumps escapes every non-ASCII character.
 JSON = {"Content-Type": JSON_CONTENT_TYPE}
+
+if os.environ.get("AWS_CHALICE_CLI_MODE"):
+    # Served by `chalice local`: unknown paths and methods answer as they do deployed.
+    from scripts.local_gateway import install
+
+    install({**CORS.get_access_control_headers(), **SECURITY_HEADERS, **JSON})
 
 View = Callable[..., BaseModel | TextBody | None]
 

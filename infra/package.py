@@ -7,6 +7,9 @@ then finishes what a merge cannot do:
   imports it, so the preflight (OPTIONS) mocks would carry whatever origin the
   packaging machine had. We package with a placeholder origin and replace each
   occurrence by the template's AllowedOrigin parameter.
+- API Gateway's own answers (an unknown path, throttling, a timeout) get the API's
+  error shape and CORS headers, and a method a path does not serve reaches the
+  function, which answers 405 (see infra/gateway.py).
 - The key parameter's default names the stage being packaged.
 - The zip gets compiled bytecode, which Lambda cannot write itself (see
   infra/bytecode.py).
@@ -29,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.bytecode import add_bytecode
+from infra.gateway import gateway_responses, route_every_method
 
 log = logging.getLogger("infra.package")
 
@@ -126,6 +130,9 @@ def wire_allowed_origin(template: dict[str, Any]) -> int:
 
 def finish_template(template: dict[str, Any], stage: str) -> dict[str, Any]:
     count = wire_allowed_origin(template)
+    definition = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    definition["x-amazon-apigateway-gateway-responses"] = gateway_responses()
+    route_every_method(definition)
     template["Parameters"][KEY_PARAMETER]["Default"] = key_parameter_name(stage)
     log.info("wired %d preflight responses to the %s parameter", count, ORIGIN_PARAMETER)
     return template

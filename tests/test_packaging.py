@@ -18,7 +18,9 @@ from typing import Any
 
 import pytest
 
+from chalicelib.api.http import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS
 from chalicelib.core import provisioning, settings
+from infra.gateway import ANY_METHOD, gateway_responses
 from infra.iam_audit import ALWAYS_NEEDED, actions_in_code
 from infra.package import ORIGIN_PLACEHOLDER, PackagingError, wire_allowed_origin
 
@@ -154,11 +156,33 @@ def test_allowed_origin_reaches_lambda_preflights_and_gateway_responses(
             == ORIGIN
         )
     responses = body["x-amazon-apigateway-gateway-responses"]
-    for kind in ("DEFAULT_4XX", "DEFAULT_5XX"):
+    assert responses == gateway_responses()
+    for kind in ("MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX"):
         parameters = responses[kind]["responseParameters"]
         assert parameters["gatewayresponse.header.Access-Control-Allow-Origin"] == ORIGIN
-        assert "Authorization" in parameters["gatewayresponse.header.Access-Control-Allow-Headers"]
     assert ORIGIN_PLACEHOLDER not in json.dumps(template)
+
+
+def test_preflights_allow_every_documented_header_and_expose_retry_after(
+    template: dict[str, Any],
+) -> None:
+    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    for path, methods in body["paths"].items():
+        integration = methods["options"]["x-amazon-apigateway-integration"]
+        headers = integration["responses"]["default"]["responseParameters"]
+        allowed = headers["method.response.header.Access-Control-Allow-Headers"].strip("'")
+        assert set(CORS_ALLOW_HEADERS) <= set(allowed.split(",")), path
+        exposed = headers["method.response.header.Access-Control-Expose-Headers"].strip("'")
+        assert set(CORS_EXPOSE_HEADERS) <= set(exposed.split(",")), path
+
+
+def test_every_path_sends_the_methods_it_does_not_serve_to_the_function(
+    template: dict[str, Any],
+) -> None:
+    # So an undeclared method is the app's 405 method_not_allowed, not an unknown path.
+    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    for path, methods in body["paths"].items():
+        assert methods[ANY_METHOD]["x-amazon-apigateway-integration"]["type"] == "aws_proxy", path
 
 
 def test_role_has_no_wildcard_resource_beyond_logs(template: dict[str, Any]) -> None:

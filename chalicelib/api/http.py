@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from chalicelib.conversation import idempotency
 from chalicelib.core import errors
 from chalicelib.schemas import ErrorBody
 
@@ -32,6 +33,16 @@ MAX_BODY_BYTES = 512 * 1024
 # Responses are UTF-8 text: characters as they are, not \uXXXX escapes.
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+# What a browser may send and read across origins: every request header the API takes,
+# every response header a client acts on. infra/gateway.py gives the same to the
+# answers API Gateway gives by itself.
+CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", idempotency.HEADER)
+CORS_EXPOSE_HEADERS = ("Retry-After", "Allow")
+# Every response: no MIME sniffing, and no caching of tokens or conversations.
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+# The code of the errors API Gateway answers by itself (throttling, a timeout), never the app.
+GATEWAY_ERROR_CODE = "gateway_error"
 
 STATUS_BY_ERROR: dict[type[errors.AppError], int] = {
     errors.InvalidJson: 400,
@@ -144,12 +155,42 @@ def validate(model: type[ModelT], data: dict[str, Any]) -> ModelT:
         return model.model_validate(data)
     except ValidationError as exc:
         problems: list[dict[str, Any]] = [
-            {"field": ".".join(str(part) for part in issue["loc"]) or None, "message": issue["msg"]}
+            {"field": _field_as_sent(issue["loc"], data, issue["type"]), "message": _message(issue)}
             for issue in exc.errors(include_url=False, include_input=False)
         ]
         fields = ", ".join(sorted({p["field"] for p in problems if p["field"]}))
         message = f"Invalid fields: {fields}." if fields else problems[0]["message"] + "."
         raise errors.ValidationFailed(message, details={"fields": problems}) from exc
+
+
+def _field_as_sent(loc: tuple[int | str, ...], data: Any, error_type: str) -> str | None:
+    """The failing field's path in the client's own names, or None for the whole body.
+
+    Pydantic's location also names the union member or validator that failed
+    (`model.function-after[...]`); only the keys the client sent, and a missing
+    field's name, are the client's.
+    """
+    path: list[str] = []
+    node = data
+    for depth, part in enumerate(loc):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif error_type == "missing" and depth == len(loc) - 1:
+            node = None
+        else:
+            continue
+        path.append(str(part))
+    return ".".join(path) or None
+
+
+def _message(issue: Mapping[str, Any]) -> str:
+    """Pydantic's message, without the "Value error, " it puts before our validators' own."""
+    error = issue.get("ctx", {}).get("error")
+    if issue["type"] in ("value_error", "assertion_error") and error is not None:
+        return str(error)
+    return str(issue["msg"])
 
 
 def parse_body(model: type[ModelT], raw: bytes) -> ModelT:
