@@ -28,7 +28,7 @@ UNUSED_DISTRIBUTIONS = {
     "cffi": "cryptography's C bindings",
     "pycparser": "cffi's C parser",
     "pyasn1": "google-auth reads service-account key files with it",
-    "pyasn1-modules": "likewise",
+    "pyasn1-modules": "the ASN.1 structures of those key files",
     "requests": "google-auth refreshes Google credentials with it; google-genai sends with httpx2",
     "charset-normalizer": "requests' encoding detection",
     # botocore needs urllib3 too, and uses the copy that comes with it in the Lambda runtime.
@@ -36,8 +36,9 @@ UNUSED_DISTRIBUTIONS = {
 }
 # Parts of distributions the app does use.
 UNUSED_PATHS = {
-    "google/genai/_gaos/": "the Interactions, Agents and Webhooks clients, imported "
-    "only by the Client properties of those names; the app calls models.generate_content",
+    "google/genai/_gaos/": "the clients of the Interactions API family (interactions, agents, "
+    "webhooks, ...), imported only by the Client properties of those names; the app calls "
+    "models.generate_content",
     "google/oauth2/": "the credentials of Application Default Credentials and service accounts",
     "pydantic/v1/": "pydantic 1's API, kept for old code; the app and google-genai use pydantic 2",
 }
