@@ -1,8 +1,9 @@
 """`make package`: the merged template, its IAM policy, the Lambda zip, and the cold start.
 
-Packaging runs once for the module, the way an operator runs it: no AWS
-credentials and no AWS configuration, only a region. It is slow the first
-time (chalice downloads the Lambda's Linux wheels), hence the long timeout.
+Packaging runs once for the session (the `packaged` fixture in conftest.py),
+the way an operator runs it: no AWS credentials and no AWS configuration, only
+a region. It is slow the first time (chalice downloads the Lambda's Linux
+wheels), hence the long timeout.
 """
 
 from __future__ import annotations
@@ -23,33 +24,13 @@ from chalicelib.core import provisioning, settings
 from infra.gateway import ANY_METHOD, gateway_responses
 from infra.iam_audit import ALWAYS_NEEDED, actions_in_code
 from infra.package import ORIGIN_PLACEHOLDER, PackagingError, wire_allowed_origin
+from tests.conftest import PACKAGING_REGION
 
 pytestmark = pytest.mark.timeout(900)
 
 ROOT = Path(__file__).resolve().parent.parent
 CHALICELIB = ROOT / "chalicelib"
-REGION = "eu-west-3"
 ORIGIN = {"Fn::Sub": "'${AllowedOrigin}'"}
-
-
-@pytest.fixture(scope="module")
-def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("package") / "dev"
-    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    env.update(
-        AWS_DEFAULT_REGION=REGION,
-        AWS_CONFIG_FILE=str(out.parent / "no-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(out.parent / "no-credentials"),
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "infra.package", "--stage", "dev", "--out", str(out)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +63,7 @@ def test_template_passes_cfn_lint(packaged: Path) -> None:
 
 
 def test_template_does_not_depend_on_the_packaging_region(packaged: Path) -> None:
-    assert REGION not in (packaged / "sam.json").read_text()
+    assert PACKAGING_REGION not in (packaged / "sam.json").read_text()
 
 
 def test_parameters(template: dict[str, Any]) -> None:
