@@ -60,7 +60,7 @@ def assert_answers_like_the_deployed_api(port: int) -> None:
         status, headers, body = raw_request(port, "GET", path)
         assert status == 404, (path, body)
         assert json.loads(body) == {"error": "Nothing is served at this path.", "code": "not_found"}
-        assert headers["Content-Type"] == "application/json"
+        assert headers["Content-Type"] == "application/json; charset=utf-8"
         assert headers["Access-Control-Allow-Origin"] == "*"
     for method in ("TRACE", "PATCH", "DELETE"):
         status, headers, body = raw_request(port, method, "/health")
