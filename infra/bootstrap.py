@@ -1,4 +1,4 @@
-"""`make bootstrap`: once per stage, what `chalice deploy` cannot create, and the config that uses it.
+"""`make bootstrap`: once per stage, what `chalice deploy` cannot create, and the config for it.
 
 `chalice deploy` makes the function and the REST API; the table, the bucket, the
 function's least-privilege role and its log group come from one CloudFormation
@@ -26,15 +26,22 @@ from infra.package import KEY_PARAMETER, MERGE_TEMPLATE, ROOT, STAGES, key_param
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation.client import CloudFormationClient
+    from mypy_boto3_cloudformation.type_defs import WaiterConfigTypeDef
 
 log = logging.getLogger("infra.bootstrap")
 
 # The parts of infra/template.json that a `chalice deploy` stage needs from outside.
-RESOURCES = ("SessionsTable", "ConfigBucket", "ConfigBucketPolicy", "ApiHandlerLogGroup", "ApiHandlerRole")
+RESOURCES = (
+    "SessionsTable",
+    "ConfigBucket",
+    "ConfigBucketPolicy",
+    "ApiHandlerLogGroup",
+    "ApiHandlerRole",
+)
 PARAMETERS = (KEY_PARAMETER, "LogRetentionDays")
 # API Gateway answers in about 29 s; the app's own 504 must come first.
 MODEL_TIMEOUT_SECONDS = "25"
-WAIT = {"Delay": 5, "MaxAttempts": 120}
+WAIT: WaiterConfigTypeDef = {"Delay": 5, "MaxAttempts": 120}
 
 
 class BootstrapError(RuntimeError):

@@ -56,7 +56,9 @@ def gateway_responses(origin: str) -> dict[str, dict[str, Any]]:
     """Each response type in infra/template.json, as put_gateway_response's arguments."""
     template = json.loads(MERGE_TEMPLATE.read_text())
     body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
-    responses: dict[str, dict[str, Any]] = _resolve(body["x-amazon-apigateway-gateway-responses"], origin)
+    responses: dict[str, dict[str, Any]] = _resolve(
+        body["x-amazon-apigateway-gateway-responses"], origin
+    )
     resolved = {kind: {FIELDS[k]: v for k, v in spec.items()} for kind, spec in responses.items()}
     if "${" in json.dumps(resolved):
         raise ValueError("a gateway response refers to a template parameter other than the origin")
@@ -66,7 +68,9 @@ def gateway_responses(origin: str) -> dict[str, dict[str, Any]]:
 def rest_api_id(project_dir: Path, stage: str) -> str:
     deployed = project_dir / ".chalice" / "deployed" / f"{stage}.json"
     if not deployed.exists():
-        raise NotDeployed(f"no {deployed.relative_to(project_dir)}: run `chalice deploy --stage {stage}` first")
+        raise NotDeployed(
+            f"no {deployed.relative_to(project_dir)}: run `chalice deploy --stage {stage}` first"
+        )
     for resource in json.loads(deployed.read_text())["resources"]:
         if resource["resource_type"] == "rest_api":
             return str(resource["rest_api_id"])
@@ -86,12 +90,17 @@ def put_responses(client: APIGatewayClient, api_id: str, stage_name: str, origin
 def apply(stage: str, project_dir: Path) -> list[str]:
     config = read_config(project_dir)
     section = config.get("stages", {}).get(stage, {})
-    variables = {**config.get("environment_variables", {}), **section.get("environment_variables", {})}
+    variables = {
+        **config.get("environment_variables", {}),
+        **section.get("environment_variables", {}),
+    }
     origin = variables.get("CORS_ALLOW_ORIGIN", "*")
     stage_name = section.get("api_gateway_stage", config.get("api_gateway_stage", DEFAULT_STAGE))
     api_id = rest_api_id(project_dir, stage)
     kinds = put_responses(boto3.client("apigateway"), api_id, stage_name, origin)
-    log.info("REST API %s, stage %s: %s carry CORS for %s", api_id, stage_name, ", ".join(kinds), origin)
+    log.info(
+        "REST API %s, stage %s: %s carry CORS for %s", api_id, stage_name, ", ".join(kinds), origin
+    )
     return kinds
 
 

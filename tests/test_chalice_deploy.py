@@ -74,7 +74,7 @@ class Deployment:
 
     def client(self, service: str) -> Any:
         return boto3.client(
-            service,
+            service,  # type: ignore[call-overload]
             endpoint_url=self.env["AWS_ENDPOINT_URL"],
             region_name=REGION,
             aws_access_key_id="testing",
@@ -119,7 +119,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
 
 @pytest.fixture(scope="module")
 def bootstrapped(deployment: Deployment) -> Deployment:
-    deployment.python("infra.bootstrap", "--stage", STAGE, "--allowed-origin", "https://chat.example.com")
+    deployment.python(
+        "infra.bootstrap", "--stage", STAGE, "--allowed-origin", "https://chat.example.com"
+    )
     return deployment
 
 
@@ -148,9 +150,9 @@ def test_chalice_deploy_without_bootstrap_names_the_missing_role(tmp_path: Path)
 def test_bootstrap_creates_the_stack_and_writes_the_stage(bootstrapped: Deployment) -> None:
     stage = bootstrapped.config()["stages"][STAGE]
     variables = stage["environment_variables"]
-    (stack,) = bootstrapped.client("cloudformation").describe_stacks(StackName="ai-maker-dev-bootstrap")[
-        "Stacks"
-    ]
+    (stack,) = bootstrapped.client("cloudformation").describe_stacks(
+        StackName="ai-maker-dev-bootstrap"
+    )["Stacks"]
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
     assert stage["iam_role_arn"] == outputs["RoleArn"]
@@ -161,9 +163,14 @@ def test_bootstrap_creates_the_stack_and_writes_the_stage(bootstrapped: Deployme
     assert variables["STAGE"] == "dev"
     dynamodb = bootstrapped.client("dynamodb")
     table = dynamodb.describe_table(TableName=variables["SESSIONS_TABLE"])["Table"]
-    assert {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]} == {"pk": "HASH", "sk": "RANGE"}
+    assert {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]} == {
+        "pk": "HASH",
+        "sk": "RANGE",
+    }
     bootstrapped.client("s3").head_bucket(Bucket=variables["CONFIG_BUCKET"])
-    groups = bootstrapped.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/ai-maker-dev")
+    groups = bootstrapped.client("logs").describe_log_groups(
+        logGroupNamePrefix="/aws/lambda/ai-maker-dev"
+    )
     assert [g["logGroupName"] for g in groups["logGroups"]] == ["/aws/lambda/ai-maker-dev"]
     # The prod stage is untouched.
     assert "iam_role_arn" not in bootstrapped.config()["stages"]["prod"]
@@ -189,7 +196,9 @@ def test_the_bootstrap_role_is_the_single_templates_role(bootstrapped: Deploymen
     assert "log-group:/aws/lambda/ai-maker-dev" in resources
 
 
-def test_chalice_deploy_creates_the_function_with_the_stages_role_and_settings(deployed: Deployment) -> None:
+def test_chalice_deploy_creates_the_function_with_the_stages_role_and_settings(
+    deployed: Deployment,
+) -> None:
     function = deployed.client("lambda").get_function(FunctionName="ai-maker-dev")["Configuration"]
     stage = deployed.config()["stages"][STAGE]
     assert function["Role"] == stage["iam_role_arn"]
@@ -210,7 +219,9 @@ def test_the_rest_api_has_every_route_integrated_with_the_function(deployed: Dep
     api_id = deployed.deployed()["rest_api"]["rest_api_id"]
     apigateway = deployed.client("apigateway")
     resources = apigateway.get_resources(restApiId=api_id, limit=500)["items"]
-    served = {r["path"]: set(r.get("resourceMethods", {})) for r in resources if r.get("resourceMethods")}
+    served = {
+        r["path"]: set(r.get("resourceMethods", {})) for r in resources if r.get("resourceMethods")
+    }
     routes = {path: set(methods) for path, methods in app.routes.items()}
     assert set(served) == set(routes)
     function_arn = deployed.deployed()["lambda_function"]["lambda_arn"]
@@ -224,7 +235,9 @@ def test_the_rest_api_has_every_route_integrated_with_the_function(deployed: Dep
             assert function_arn in integration["uri"]
     assert apigateway.get_stage(restApiId=api_id, stageName="api")["deploymentId"]
     policy = json.loads(deployed.client("lambda").get_policy(FunctionName="ai-maker-dev")["Policy"])
-    assert [s["Principal"] for s in policy["Statement"]] == [{"Service": "apigateway.amazonaws.com"}]
+    assert [s["Principal"] for s in policy["Statement"]] == [
+        {"Service": "apigateway.amazonaws.com"}
+    ]
 
 
 def test_chalices_swagger_is_the_apps_routes(deployed: Deployment) -> None:
@@ -236,20 +249,28 @@ def test_chalices_swagger_is_the_apps_routes(deployed: Deployment) -> None:
         operations = document["paths"][path]
         assert {m.upper() for m in operations} == {*methods, "OPTIONS"}
         for method in methods:
-            assert operations[method.lower()]["x-amazon-apigateway-integration"]["type"] == "aws_proxy"
+            assert (
+                operations[method.lower()]["x-amazon-apigateway-integration"]["type"] == "aws_proxy"
+            )
         preflight = operations["options"]["x-amazon-apigateway-integration"]["responses"]["default"]
-        origin = preflight["responseParameters"]["method.response.header.Access-Control-Allow-Origin"]
+        origin = preflight["responseParameters"][
+            "method.response.header.Access-Control-Allow-Origin"
+        ]
         assert origin == "'https://chat.example.com'"
 
 
-def test_the_gateway_responses_step_adds_cors_to_api_gateways_own_errors(deployed: Deployment) -> None:
+def test_the_gateway_responses_step_adds_cors_to_api_gateways_own_errors(
+    deployed: Deployment,
+) -> None:
     deployed.python("infra.gateway_responses", "--stage", STAGE)
     api_id = deployed.deployed()["rest_api"]["rest_api_id"]
     items = deployed.client("apigateway").get_gateway_responses(restApiId=api_id)["items"]
     responses = {r["responseType"]: r for r in items if not r.get("defaultResponse")}
     assert {"DEFAULT_4XX", "DEFAULT_5XX"} <= set(responses)
     for response in responses.values():
-        origin = response["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"]
+        origin = response["responseParameters"][
+            "gatewayresponse.header.Access-Control-Allow-Origin"
+        ]
         assert origin == "'https://chat.example.com'"
 
 
