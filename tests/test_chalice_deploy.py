@@ -316,3 +316,19 @@ def test_moto_refuses_chalices_swagger_as_sent(deployed: Deployment) -> None:
             client.import_rest_api(body=json.dumps({**relabelled, "openapi": "3.0.1"}).encode())
     finally:
         server.stop()
+
+
+def test_chalice_delete_removes_what_deploy_made_and_leaves_the_bootstrap_stack(
+    deployed: Deployment,
+) -> None:
+    function_arn = deployed.deployed()["lambda_function"]["lambda_arn"]
+    api_id = deployed.deployed()["rest_api"]["rest_api_id"]
+    deployed.chalice("delete", "--stage", STAGE)
+    functions = deployed.client("lambda").list_functions()["Functions"]
+    assert function_arn not in [f["FunctionArn"] for f in functions]
+    apis = deployed.client("apigateway").get_rest_apis()["items"]
+    assert api_id not in [a["id"] for a in apis]
+    variables = deployed.config()["stages"][STAGE]["environment_variables"]
+    deployed.client("s3").head_bucket(Bucket=variables["CONFIG_BUCKET"])
+    cloudformation = deployed.client("cloudformation")
+    assert cloudformation.describe_stacks(StackName="ai-maker-dev-bootstrap")["Stacks"]
