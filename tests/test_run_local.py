@@ -31,7 +31,6 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 CHALICE = Path(sys.executable).with_name("chalice")
 STARTUP_SECONDS = 60
 STOP_SECONDS = 10
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 # Variables that would point the stack at real services instead of local ones
 # (and every AWS_ one: the test process's fake credentials would read as real ones).
 REMOVED_VARIABLES = ("GEMINI_API_KEY", "GEMINI_API_KEY_PARAMETER", "GOOGLE_GEMINI_BASE_URL")
@@ -207,10 +206,8 @@ def test_provisions_the_bucket_and_table_at_a_given_endpoint(
     bucket, table = f"configs-{suffix}", f"sessions-{suffix}"
     stack = start_stack(
         AWS_ENDPOINT_URL=moto_endpoint,
-        AWS_DEFAULT_REGION="us-east-1",
         CONFIG_BUCKET=bucket,
         SESSIONS_TABLE=table,
-        **FAKE_CREDENTIALS,
     )
     stack.wait_until_healthy()
 

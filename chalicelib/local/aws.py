@@ -48,19 +48,22 @@ def region_configured() -> bool:
 def start() -> str:
     """Use AWS_ENDPOINT_URL if set, real AWS if credentials exist, else start moto.
 
-    Creates the bucket and the table on a local endpoint; returns what it serves.
+    Creates the bucket and the table on an endpoint (an emulator's, or moto's), with
+    fake credentials if none are set; returns what it uses.
     """
     endpoint = os.environ.get(names.AWS_ENDPOINT_URL, "").strip()
-    if not endpoint and credentials_configured():
+    has_credentials = credentials_configured()
+    if not endpoint and has_credentials:
         return "AWS with your credentials"
     if not region_configured():
         os.environ[names.AWS_DEFAULT_REGION] = LOCAL_REGION
+    if not has_credentials:
+        os.environ.update(FAKE_CREDENTIALS)
     if endpoint:
         provision()
         return f"the AWS endpoint {endpoint}"
     endpoint = start_moto()
     os.environ[names.AWS_ENDPOINT_URL] = endpoint
-    os.environ.update(FAKE_CREDENTIALS)
     # The key's parameter names a real account's SSM; the in-memory AWS has none.
     os.environ.pop(names.GEMINI_API_KEY_PARAMETER, None)
     provision()
