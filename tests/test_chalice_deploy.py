@@ -29,6 +29,7 @@ from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
 from app import app
+from infra.bootstrap import bootstrap_template
 from tests.moto_apigateway import SwaggerRelabel, start_moto
 
 pytestmark = pytest.mark.timeout(600)
@@ -131,6 +132,14 @@ def deployed(bootstrapped: Deployment) -> Deployment:
     assert "Creating lambda function: ai-maker-dev" in output
     assert "Creating Rest API" in output
     return bootstrapped
+
+
+def test_the_bootstrap_template_passes_cfn_lint(tmp_path: Path) -> None:
+    path = tmp_path / "bootstrap.json"
+    path.write_text(json.dumps(bootstrap_template(STAGE, "ai-maker-dev")))
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    result = subprocess.run([str(cfn_lint), str(path)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_chalice_deploy_without_bootstrap_names_the_missing_role(tmp_path: Path) -> None:
