@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -325,6 +326,19 @@ def test_moto_refuses_chalices_swagger_as_sent(deployed: Deployment) -> None:
             client.import_rest_api(body=json.dumps({**relabelled, "openapi": "3.0.1"}).encode())
     finally:
         server.stop()
+
+
+def test_chalice_logs_reads_the_bootstrap_log_group(deployed: Deployment) -> None:
+    """What the function writes (put here by hand: moto does not run it) reaches `chalice logs`."""
+    logs = deployed.client("logs")
+    group = "/aws/lambda/ai-maker-dev"
+    logs.create_log_stream(logGroupName=group, logStreamName="2026/01/01/[$LATEST]abc")
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName="2026/01/01/[$LATEST]abc",
+        logEvents=[{"timestamp": int(time.time() * 1000), "message": '{"event": "request"}'}],
+    )
+    assert '{"event": "request"}' in deployed.chalice("logs", "--stage", STAGE)
 
 
 def test_chalice_delete_removes_what_deploy_made_and_leaves_the_bootstrap_stack(
