@@ -298,6 +298,12 @@ def test_a_second_deploy_updates_the_function_and_the_api(deployed: Deployment) 
     assert len(deployed.adapter.documents) == 2
 
 
+def test_bootstrap_again_rewrites_the_same_values_and_keeps_the_rest(deployed: Deployment) -> None:
+    before = deployed.config()
+    deployed.python("infra.bootstrap", "--stage", STAGE, "--allowed-origin", "https://chat.example.com")
+    assert deployed.config() == before  # lambda_memory_size, set by hand above, included
+
+
 def test_moto_refuses_chalices_swagger_as_sent(deployed: Deployment) -> None:
     """The step named above: when moto imports chalice's document, drop the adapter."""
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
