@@ -300,7 +300,9 @@ def test_a_second_deploy_updates_the_function_and_the_api(deployed: Deployment) 
 
 def test_bootstrap_again_rewrites_the_same_values_and_keeps_the_rest(deployed: Deployment) -> None:
     before = deployed.config()
-    deployed.python("infra.bootstrap", "--stage", STAGE, "--allowed-origin", "https://chat.example.com")
+    deployed.python(
+        "infra.bootstrap", "--stage", STAGE, "--allowed-origin", "https://chat.example.com"
+    )
     assert deployed.config() == before  # lambda_memory_size, set by hand above, included
 
 
