@@ -35,6 +35,17 @@ GEMINI_API_KEY_PARAMETER = "GEMINI_API_KEY_PARAMETER"
 LIMIT_MESSAGES_PER_SESSION = "LIMIT_MESSAGES_PER_SESSION"
 LIMIT_MESSAGES_PER_DAY = "LIMIT_MESSAGES_PER_DAY"
 LIMIT_SESSIONS_PER_DAY = "LIMIT_SESSIONS_PER_DAY"
+# "moto": `chalice local` starts an in-memory AWS when no other is configured (dev stage).
+LOCAL_AWS = "LOCAL_AWS"
+LOCAL_AWS_MOTO = "moto"
+# Set by others, read by the local servers: Chalice's CLI sets AWS_CHALICE_CLI_MODE
+# in every command it runs (never on Lambda); the rest are boto3's own.
+AWS_CHALICE_CLI_MODE = "AWS_CHALICE_CLI_MODE"
+AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
+AWS_PROFILE = "AWS_PROFILE"
+AWS_ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID"
+AWS_SECRET_ACCESS_KEY = "AWS_SECRET_ACCESS_KEY"
+AWS_DEFAULT_REGION = "AWS_DEFAULT_REGION"
 
 
 def _text(name: str, default: str) -> str:
@@ -42,7 +53,11 @@ def _text(name: str, default: str) -> str:
     return value or default
 
 
-def _number(name: str, default: float, minimum: float) -> float:
+# The largest limit a server may set: any count up to it is an exact DynamoDB number.
+MAX_LIMIT = 1_000_000_000
+
+
+def _number(name: str, default: float, minimum: float, maximum: float = math.inf) -> float:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
@@ -52,7 +67,13 @@ def _number(name: str, default: float, minimum: float) -> float:
         raise ConfigurationError(f"{name} must be a number, got {raw!r}") from exc
     if not math.isfinite(value) or value < minimum:
         raise ConfigurationError(f"{name} must be at least {minimum}, got {raw!r}")
+    if value > maximum:
+        raise ConfigurationError(f"{name} must be at most {maximum:.0f}, got {raw!r}")
     return value
+
+
+def _limit(name: str, default: int) -> int:
+    return int(_number(name, default, minimum=0, maximum=MAX_LIMIT))
 
 
 @dataclass(frozen=True)
@@ -75,6 +96,7 @@ class Settings:
     limit_messages_per_session: int
     limit_messages_per_day: int
     limit_sessions_per_day: int
+    local_aws: str
 
     @property
     def default_model(self) -> str:
@@ -103,7 +125,8 @@ def get_settings() -> Settings:
         stage=_text(STAGE, "dev"),
         gemini_api_key=os.environ.get(GEMINI_API_KEY, "").strip(),
         gemini_api_key_parameter=os.environ.get(GEMINI_API_KEY_PARAMETER, "").strip(),
-        limit_messages_per_session=int(_number(LIMIT_MESSAGES_PER_SESSION, 500, minimum=0)),
-        limit_messages_per_day=int(_number(LIMIT_MESSAGES_PER_DAY, 2000, minimum=0)),
-        limit_sessions_per_day=int(_number(LIMIT_SESSIONS_PER_DAY, 1000, minimum=0)),
+        limit_messages_per_session=_limit(LIMIT_MESSAGES_PER_SESSION, 500),
+        limit_messages_per_day=_limit(LIMIT_MESSAGES_PER_DAY, 2000),
+        limit_sessions_per_day=_limit(LIMIT_SESSIONS_PER_DAY, 1000),
+        local_aws=_text(LOCAL_AWS, "").lower(),
     )
