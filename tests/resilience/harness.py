@@ -15,12 +15,14 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
-from scripts.run_local import serialize_requests
-from tests.test_run_local import FAKE_CREDENTIALS, LocalStack
+from chalicelib.local.aws import serialize_requests
+from tests.test_run_local import MAKE_RUN, LocalStack
 
 BUCKET = "resilience-configs"
 TABLE = "resilience-sessions"
 REGION = "us-east-1"
+# moto takes any credentials; these keep boto3 from looking for real ones.
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
 @contextmanager
@@ -91,7 +93,7 @@ def start_app(proxy_url: str, log_path: Path, **env: str) -> LocalStack:
         **FAKE_CREDENTIALS,
         **env,
     }
-    app = LocalStack(log_path, settings)
+    app = LocalStack(log_path, settings, MAKE_RUN)
     try:
         app.wait_until_healthy()
     except BaseException:

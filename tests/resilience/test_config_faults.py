@@ -19,7 +19,7 @@ from tests.test_run_local import LocalStack
 CONFIG = {"title": "Faults", "model": "gemini-2.5-flash", "systemPrompt": "", "temperature": 0.5}
 CONFIGS = 20
 EDITS = 4
-THREADS = 5
+THREADS = CONFIGS
 
 
 def stored_config(storage: Storage, config_id: str) -> dict[str, Any] | None:

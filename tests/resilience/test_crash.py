@@ -193,3 +193,21 @@ def test_killed_while_deleting_a_session_it_reads_as_gone_and_a_repeat_finishes(
     assert call(app.port, "GET", path, token=token).status == 404
     assert call(app.port, "DELETE", path, token=token).status == 204
     assert storage.partition(f"SESSION#{session['sessionId']}") == []
+
+
+def test_an_answer_lost_after_dynamodb_applied_the_exchange_is_not_applied_twice(
+    proxy: FaultProxy, storage: Storage, start_app: Callable[..., LocalStack]
+) -> None:
+    app = start_app()
+    session = new_session(app)
+    # The exchange's transaction is applied, and its answer held past botocore's 10 s read
+    # timeout: botocore sends it again with the same ClientRequestToken, which DynamoDB
+    # (here the proxy) answers without applying it twice.
+    proxy.add("dynamodb.TransactWriteItems", late(12), nth=2)
+    body = {"sessionId": session["sessionId"], "message": "hello"}
+    answer = call(app.port, "POST", "/session-message", body, token=session["sessionToken"])
+    assert answer.status == 200, answer.body
+    assert proxy.tally.replayed == 1
+    stored = Partition(storage, session)
+    assert stored.messages == ["hello", answer.body["reply"]["content"]]
+    assert (stored.count, stored.reservations) == (1, [])
