@@ -32,7 +32,7 @@ BASELINE_TABLE = "bench-seed-style-sessions"
 # Message lengths measured on their own (user messages and replies alike), after
 # this many exchanges: past HISTORY_MAX_MESSAGES and the character budget at each.
 MESSAGE_LENGTHS = (20, 300, 3000)
-LENGTH_HISTORY = 200
+LENGTH_HISTORY = 2000
 # Enough for the 5,000th send to be counted against the session's limit for real.
 RAISED_LIMITS = {"LIMIT_MESSAGES_PER_SESSION": "100000", "LIMIT_MESSAGES_PER_DAY": "100000"}
 # Real sends whose counters the seeding must reproduce.
