@@ -106,7 +106,7 @@ def _storage(result: StorageResult) -> list[str]:
 
 def _lengths(rows: tuple[LengthCost, ...]) -> list[str]:
     lines = [
-        f"(a') One send after {LENGTH_HISTORY} exchanges whose messages and replies all have "
+        f"(a') One send after {LENGTH_HISTORY:,} exchanges whose messages and replies all have "
         "one length (defaults of HISTORY_CHAR_BUDGET and HISTORY_MAX_MESSAGES)",
         f"{'':10}{'this app':<41}{'sent as context':<22}seed's design",
         f"{'chars':>8}  {_COLUMNS} {'items':>5}  {'msgs':>5} {'chars':>8}    {_SEED_COLUMNS}",
@@ -190,7 +190,7 @@ def targets(storage: StorageResult, cold: ColdStart, latency: Latency) -> list[T
             f"{store_ratio:.2f}x (seed's design {seed_ratio:.1f}x)",
         ),
         Target(
-            f"one Query of at most {page} items per send, at every message length",
+            f"one Query of at most {page} items per send, at each length",
             all(row.cost.operations.count("Query") == 1 for row in storage.lengths)
             and max(items) <= page,
             "items " + ", ".join(f"{n}" for n in items),

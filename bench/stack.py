@@ -54,6 +54,10 @@ _FOREIGN = (
     "LIMIT_SESSIONS_PER_DAY",
 )
 
+# Seeded sessions count their earlier exchanges against the per-session limit, as
+# real sends would; raised so that a send after 5,000 of them is reserved for real.
+RAISED_LIMITS = {"LIMIT_MESSAGES_PER_SESSION": "100000", "LIMIT_MESSAGES_PER_DAY": "100000"}
+
 _PROSE = "Pirates kept their logs in tidy ledgers, noting wind, tide and every cask of rum. "
 
 
@@ -177,6 +181,7 @@ def local_stack(extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
         "AWS_DEFAULT_REGION": "us-east-1",
         "CONFIG_BUCKET": BUCKET,
         "SESSIONS_TABLE": TABLE,
+        **RAISED_LIMITS,
         **(extra_env or {}),
     }
     with environment(env, remove=_FOREIGN), mock_aws():

@@ -33,8 +33,6 @@ BASELINE_TABLE = "bench-seed-style-sessions"
 # this many exchanges: past HISTORY_MAX_MESSAGES and the character budget at each.
 MESSAGE_LENGTHS = (20, 300, 3000)
 LENGTH_HISTORY = 2000
-# Enough for the 5,000th send to be counted against the session's limit for real.
-RAISED_LIMITS = {"LIMIT_MESSAGES_PER_SESSION": "100000", "LIMIT_MESSAGES_PER_DAY": "100000"}
 # Real sends whose counters the seeding must reproduce.
 SEED_CHECK_EXCHANGES = 3
 
@@ -272,7 +270,6 @@ def run(counter: CallCounter) -> StorageResult:
         extra = {
             "GEMINI_API_KEY": "bench-key",
             "GOOGLE_GEMINI_BASE_URL": fake.base_url,
-            **RAISED_LIMITS,
         }
         with local_stack(extra) as stack:
             seed_check = check_seeding(stack, fake, counter)
