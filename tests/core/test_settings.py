@@ -54,3 +54,14 @@ def test_history_max_messages_stays_within_one_query_page(
     monkeypatch.setenv("HISTORY_MAX_MESSAGES", value)
     with pytest.raises(ConfigurationError, match="HISTORY_MAX_MESSAGES"):
         get_settings()
+
+
+@pytest.mark.parametrize("value", ["1e50", "1000000001"])
+def test_limits_a_server_sets_are_numbers_dynamodb_stores(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("LIMIT_MESSAGES_PER_DAY", value)
+    with pytest.raises(ConfigurationError, match="LIMIT_MESSAGES_PER_DAY must be at most"):
+        get_settings()
+    monkeypatch.setenv("LIMIT_MESSAGES_PER_DAY", "1e9")
+    assert get_settings().limit_messages_per_day == 1_000_000_000
