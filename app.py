@@ -30,6 +30,7 @@ from chalicelib.conversation import service as message_service
 from chalicelib.core import logs
 from chalicelib.core.errors import AppError
 from chalicelib.core.settings import get_settings
+from chalicelib.local import services as local_services
 from chalicelib.schemas import (
     ChatConfigCreate,
     ChatConfigUpdate,
@@ -96,6 +97,13 @@ def operation(path: str, method: str, status: int = 200) -> Callable[[View], Vie
         return view
 
     return register
+
+
+@app.middleware("all")
+def start_local_servers(event: object, get_response: Callable[[object], object]) -> object:
+    """`chalice local` in the dev stage: start the local servers on the first event (else no-op)."""
+    local_services.ensure_started()
+    return get_response(event)
 
 
 @app.middleware("http")
