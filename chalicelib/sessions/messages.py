@@ -31,20 +31,6 @@ if TYPE_CHECKING:
 # Sorts after every message id (digits, letters and dashes).
 _AFTER_ALL_MESSAGES = MESSAGE_PREFIX + "~"
 
-# A history read's first page holds a budget's worth of messages of this size,
-# so a send usually reads once and not much more than it needs (every item read
-# costs read capacity and time); later pages grow, for short messages.
-TYPICAL_MESSAGE_CHARS = 800
-MAX_PAGE_ITEMS = 1000
-
-
-def history_page_sizes(char_budget: int | None) -> tuple[int, ...]:
-    if char_budget is None:
-        return (MAX_PAGE_ITEMS,)
-    # The session item, and one message past the budget, come on top.
-    first = min(MAX_PAGE_ITEMS, char_budget // TYPICAL_MESSAGE_CHARS + 2)
-    return (first, min(MAX_PAGE_ITEMS, first * 4), MAX_PAGE_ITEMS)
-
 
 @dataclass(frozen=True)
 class Conversation:
@@ -83,12 +69,14 @@ class MessageStore:
         return self._table
 
     def load_recent(
-        self, session_id: str, *, max_messages: int | None = None, char_budget: int | None = None
+        self, session_id: str, *, max_messages: int, char_budget: int | None = None
     ) -> Conversation | None:
-        """The session and its newest messages, usually in one Query.
+        """The session and its newest messages, in one Query page.
 
-        Stops after `max_messages`, or once the messages read hold more than
-        `char_budget` characters (so the caller can see what did not fit).
+        At most `max_messages`, which sizes the page before anything is read: the
+        session item, whose counters could otherwise size it, comes in that same
+        page. Stops early once the messages hold more than `char_budget`
+        characters, so the caller can see what did not fit.
         """
         if not is_valid_id(session_id):
             return None
@@ -98,28 +86,26 @@ class MessageStore:
             ExpressionAttributeValues={":pk": partition_key(session_id)},
             ScanIndexForward=False,
             ConsistentRead=True,
-            page_sizes=(
-                history_page_sizes(char_budget) if max_messages is None else (max_messages + 1,)
-            ),
+            # The session item, the messages, and one more: whether older ones exist.
+            page_sizes=(max_messages + 2,),
         )
         first = next(items, None)
         if first is None or first.get("sk") != SESSION_SORT_KEY or "deletingAt" in first:
             return None
+        session = SessionRecord.from_item(first)
         messages: list[StoredMessage] = []
         chars = 0
         for item in items:
             if not _is_message(item):
                 # Idempotency records sort below every message.
-                return Conversation(SessionRecord.from_item(first), messages, complete=True)
+                break
+            if len(messages) == max_messages:
+                return Conversation(session, messages, complete=False)
             messages.append(_message_from_item(item))
             chars += len(messages[-1].content)
-            if max_messages is not None and len(messages) >= max_messages:
-                break
             if char_budget is not None and chars > char_budget:
-                break
-        else:
-            return Conversation(SessionRecord.from_item(first), messages, complete=True)
-        return Conversation(SessionRecord.from_item(first), messages, complete=False)
+                return Conversation(session, messages, complete=False)
+        return Conversation(session, messages, complete=True)
 
     def load_page(
         self, session_id: str, limit: int, before_id: str | None
