@@ -14,6 +14,7 @@ the app's own time.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -26,11 +27,22 @@ from botocore.handlers import BUILTIN_HANDLERS
 
 
 @dataclass
+class Call:
+    """One DynamoDB call's JSON request and answer, for sizing what it would bill."""
+
+    operation: str
+    request: dict[str, Any]
+    response: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class ServiceCalls:
     calls: int = 0
     request_bytes: int = 0
     response_bytes: int = 0
     operations: list[str] = field(default_factory=list)
+    # DynamoDB's only (its bodies are JSON).
+    bodies: list[Call] = field(default_factory=list)
 
 
 def _body_size(body: Any) -> int:
@@ -45,6 +57,13 @@ def _body_size(body: Any) -> int:
     size = body.seek(0, 2) - position
     body.seek(position)
     return int(size)
+
+
+def _json(body: Any) -> dict[str, Any]:
+    if isinstance(body, bytes | bytearray | str) and body:
+        parsed = json.loads(body)
+        return parsed if isinstance(parsed, dict) else {}
+    return {}
 
 
 def _service(event_name: str) -> tuple[str, str]:
@@ -96,6 +115,8 @@ class CallCounter:
             calls.calls += 1
             calls.request_bytes += _body_size(request.body)
             calls.operations.append(operation)
+            if service == "dynamodb":
+                calls.bodies.append(Call(operation, _json(request.body)))
             self._sent_at = time.perf_counter()
 
     def _on_answered(self, **_: Any) -> None:
@@ -106,4 +127,7 @@ class CallCounter:
         if self._current is not None and response_dict is not None:
             body = response_dict.get("body")
             size = len(body) if isinstance(body, bytes) else 0
-            self._current.by_service[_service(event_name)[0]].response_bytes += size
+            calls = self._current.by_service[_service(event_name)[0]]
+            calls.response_bytes += size
+            if calls.bodies and isinstance(body, bytes):
+                calls.bodies[-1].response = _json(body)

@@ -10,7 +10,14 @@ from bench.baseline import ITEM_LIMIT_BYTES
 from bench.cold_start import RUNS, ColdStart
 from bench.latency import Latency
 from bench.stack import REPLY_CHARS, USER_CHARS
-from bench.storage import CHECKPOINTS, SendCost, StorageResult
+from bench.storage import (
+    CHECKPOINTS,
+    LENGTH_HISTORY,
+    SEED_CHECK_EXCHANGES,
+    LengthCost,
+    SendCost,
+    StorageResult,
+)
 
 ZIP_GOAL_BYTES = 9_000_000
 
@@ -35,27 +42,39 @@ def _header() -> list[str]:
     ]
 
 
+def _cost(cost: SendCost, s3: bool = True) -> str:
+    """calls [S3] written read WCU RCU, as one row's cells."""
+    calls = f"{cost.dynamodb_calls:>5} " + (f"{cost.s3_calls:>3} " if s3 else "")
+    return (
+        f"{calls}{_n(cost.request_bytes):>9} {_n(cost.response_bytes):>9} "
+        f"{cost.write_units:>5} {cost.read_units:>5}"
+    )
+
+
+_COLUMNS = f"{'calls':>5} {'S3':>3} {'written':>9} {'read':>9} {'WCU':>5} {'RCU':>5}"
+_SEED_COLUMNS = f"{'calls':>5} {'written':>9} {'read':>9} {'WCU':>5} {'RCU':>5} {'item size':>10}"
+
+
+def _seed_cells(seed: SendCost | None, item_bytes: int) -> str:
+    if seed is None:
+        return f"item over 400 KB ({_n(item_bytes)} bytes)"
+    return f"{_cost(seed, s3=False)} {_n(item_bytes):>10}"
+
+
 def _storage(result: StorageResult) -> list[str]:
     failure = result.failure
     lines = [
-        "(a) DynamoDB cost of one send as the conversation grows (request/response: body bytes)",
-        f"{'':10}{'this app: one item per message':<44}seed's design: one item per session",
-        f"{'exchange':>8}  {'calls':>5} {'S3':>3} {'request':>9} {'response':>9}"
-        f"{'':16}{'calls':>5} {'request':>9} {'response':>9} {'item size':>10}",
+        "(a) DynamoDB cost of one send as the conversation grows: body bytes written and read,",
+        "    and capacity units as DynamoDB bills them (WCU: 1 KB per item, x2 in a transaction;",
+        "    RCU: strongly consistent, 4 KB of the items each read returns)",
+        f"{'':10}{'this app: one item per message':<41}seed's design: one item per session",
+        f"{'exchange':>8}  {_COLUMNS}{'':4}{_SEED_COLUMNS}",
     ]
     for exchange in CHECKPOINTS:
-        cost = result.store[exchange]
-        row = (
-            f"{exchange:>8,}  {cost.dynamodb_calls:>5} {cost.s3_calls:>3} "
-            f"{_n(cost.request_bytes):>9} {_n(cost.response_bytes):>9}{'':16}"
-        )
+        row = f"{exchange:>8,}  {_cost(result.store[exchange])}{'':4}"
         seed = result.baseline.get(exchange)
         if seed is not None:
-            item = _n(result.baseline_item_bytes[exchange])
-            row += (
-                f"{seed.dynamodb_calls:>5} {_n(seed.request_bytes):>9} "
-                f"{_n(seed.response_bytes):>9} {item:>10}"
-            )
+            row += _seed_cells(seed, result.baseline_item_bytes[exchange])
         else:
             row += f"fails from exchange {failure.exchange:,}"
         lines.append(row)
@@ -66,14 +85,42 @@ def _storage(result: StorageResult) -> list[str]:
         if failure.moto_refused_at is not None
         else f"moto did not refuse it ({failure.moto_error})"
     )
+    long = result.long_conversation
+    seeding = result.seed_check
     lines += [
         f"{'':10}request bytes, exchange 200 / exchange 1: this app {store_ratio:.2f}x, "
         f"seed's design {seed_ratio:.1f}x",
         f"{'':10}this app's calls per send: {operations}",
+        f"{'':10}exchange 5,000: context.messagesTotal {long.messages_total:,}; after it the "
+        f"session holds storedMessages {long.stored_messages:,}, messageCount "
+        f"{long.message_count:,}",
+        f"{'':10}seeded counters (storedMessages, messageCount) {seeding.seeded} vs "
+        f"{SEED_CHECK_EXCHANGES} real sends {seeding.sent}",
         f"{'':10}seed's design: exchange {failure.exchange:,} makes the item "
         f"{failure.item_bytes:,} bytes by DynamoDB's sizing rules, over the "
         f"{ITEM_LIMIT_BYTES:,}-byte (400 KB) limit;",
         f"{'':10}{moto}",
+        "",
+        *_lengths(result.lengths),
+    ]
+    return lines
+
+
+def _lengths(rows: tuple[LengthCost, ...]) -> list[str]:
+    lines = [
+        f"(a') One send after {LENGTH_HISTORY:,} exchanges whose messages and replies all have "
+        "one length (defaults of HISTORY_CHAR_BUDGET and HISTORY_MAX_MESSAGES)",
+        f"{'':10}{'this app':<41}{'sent as context':<22}seed's design",
+        f"{'chars':>8}  {_COLUMNS} {'items':>5}  {'msgs':>5} {'chars':>8}    {_SEED_COLUMNS}",
+    ]
+    for row in rows:
+        lines.append(
+            f"{row.chars:>8,}  {_cost(row.cost)} {row.cost.items_read:>5}  "
+            f"{row.messages_sent:>5} {_n(row.context_chars):>8}    "
+            f"{_seed_cells(row.baseline, row.baseline_item_bytes)}"
+        )
+    lines += [
+        f"{'':10}items: what the send's Query read (the session item, the messages, one more)",
         "",
     ]
     return lines
@@ -132,9 +179,13 @@ def _latency(latency: Latency) -> list[str]:
 
 
 def targets(storage: StorageResult, cold: ColdStart, latency: Latency) -> list[Target]:
-    calls = max(cost.dynamodb_calls for cost in storage.store.values())
-    s3 = max(cost.s3_calls for cost in storage.store.values())
+    costs = [*storage.store.values(), *(row.cost for row in storage.lengths)]
+    calls = max(cost.dynamodb_calls for cost in costs)
+    s3 = max(cost.s3_calls for cost in costs)
     store_ratio, seed_ratio = _request_ratios(storage)
+    long = storage.long_conversation
+    items = [row.cost.items_read for row in storage.lengths]
+    page = storage.history_max_messages + 2
     packaged = []
     if cold.zip_bytes is not None:
         small = cold.zip_bytes < ZIP_GOAL_BYTES
@@ -150,7 +201,22 @@ def targets(storage: StorageResult, cold: ColdStart, latency: Latency) -> list[T
             store_ratio <= 1.2,
             f"{store_ratio:.2f}x (seed's design {seed_ratio:.1f}x)",
         ),
-        Target("a 5,000-exchange conversation still sends", 5000 in storage.store, "it does"),
+        Target(
+            f"one Query of at most {page} items per send, at each length",
+            all(row.cost.operations.count("Query") == 1 for row in storage.lengths)
+            and max(items) <= page,
+            "items " + ", ".join(f"{n}" for n in items),
+        ),
+        Target(
+            "the 5,000th send is stored and counted",
+            (long.messages_total, long.stored_messages, long.message_count) == (9999, 10000, 5000),
+            f"{long.messages_total:,} / {long.stored_messages:,} / {long.message_count:,}",
+        ),
+        Target(
+            "seeding sets the counters that real sends set",
+            storage.seed_check.matches,
+            f"{storage.seed_check.seeded} vs {storage.seed_check.sent}",
+        ),
         Target(
             "import app at least 2x faster than with google.genai eager",
             cold.eager_ratio >= 2 and cold.lazy_genai,

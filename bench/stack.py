@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer
 from moto import mock_aws
 
+from bench.baseline import item_size
 from chalicelib.core import aws, provisioning
 from chalicelib.model import gemini
 from chalicelib.schemas import StoredMessage
-from chalicelib.sessions.records import MESSAGE_PREFIX, partition_key
+from chalicelib.sessions.records import MESSAGE_PREFIX, partition_key, session_key
 from chalicelib.sessions.store import SessionStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,12 +46,17 @@ _FOREIGN = (
     "ALLOWED_MODELS",
     "MODEL_TIMEOUT_SECONDS",
     "HISTORY_CHAR_BUDGET",
+    "HISTORY_MAX_MESSAGES",
     "MAX_OUTPUT_TOKENS",
     "STAGE",
     "LIMIT_MESSAGES_PER_SESSION",
     "LIMIT_MESSAGES_PER_DAY",
     "LIMIT_SESSIONS_PER_DAY",
 )
+
+# Seeded sessions count their earlier exchanges against the per-session limit, as
+# real sends would; raised so that a send after 5,000 of them is reserved for real.
+RAISED_LIMITS = {"LIMIT_MESSAGES_PER_SESSION": "100000", "LIMIT_MESSAGES_PER_DAY": "100000"}
 
 _PROSE = "Pirates kept their logs in tidy ledgers, noting wind, tide and every cask of rum. "
 
@@ -108,8 +115,15 @@ class Stack:
         session = self.post("/chat-session", {"chatConfigId": config["chatConfigId"]})
         return Session(session["sessionId"], session["sessionToken"])
 
-    def seed_history(self, session: Session, exchanges: int) -> None:
-        """Write earlier exchanges in the store's own item format, in batches.
+    def seed_history(
+        self,
+        session: Session,
+        exchanges: int,
+        user_chars: int = USER_CHARS,
+        reply_chars: int = REPLY_CHARS,
+    ) -> None:
+        """Write earlier exchanges in the store's own item format, in batches, then
+        set the session's counters as that many real sends would have.
 
         Far faster than sending them (moto's transactions slow down as a
         partition grows); the ids sort before any real send's.
@@ -117,7 +131,8 @@ class Stack:
         with self.table.batch_writer() as batch:
             for number in range(exchanges):
                 stem = f"{1_000_000_000_000 + number:013d}-seed{number:06d}"
-                for index, (role, length) in enumerate(EXCHANGE):
+                sizes = (("user", user_chars), ("model", reply_chars))
+                for index, (role, length) in enumerate(sizes):
                     message = StoredMessage(
                         id=f"{stem}-{index}",
                         role=role,
@@ -125,6 +140,25 @@ class Stack:
                         created_at="2025-01-01T00:00:00.000000+00:00",
                     )
                     batch.put_item(Item=SessionStore.message_item(session.session_id, message))
+        # The messages stored (SessionStore.append_exchange) and the messages counted
+        # against the session's limit (QuotaStore.reserve_message).
+        self.table.update_item(
+            Key=session_key(session.session_id),
+            UpdateExpression="ADD storedMessages :stored, messageCount :sent",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":stored": 2 * exchanges, ":sent": exchanges},
+        )
+
+    def session_item(self, session: Session) -> dict[str, Any]:
+        return dict(self.table.get_item(Key=session_key(session.session_id))["Item"])
+
+    def stored_size(self, table_name: str, key: dict[str, Any]) -> int:
+        """The size of an item as stored now (0 when gone), by DynamoDB's rules."""
+        # The resource's client speaks Python values, not DynamoDB's typed JSON.
+        client = self.table.meta.client
+        plain = {name: TypeDeserializer().deserialize(value) for name, value in key.items()}
+        item = client.get_item(TableName=table_name, Key=plain, ConsistentRead=True).get("Item")
+        return item_size(item) if item else 0
 
     def send(self, session: Session, text: str) -> dict[str, Any]:
         return self.post(
@@ -147,6 +181,7 @@ def local_stack(extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
         "AWS_DEFAULT_REGION": "us-east-1",
         "CONFIG_BUCKET": BUCKET,
         "SESSIONS_TABLE": TABLE,
+        **RAISED_LIMITS,
         **(extra_env or {}),
     }
     with environment(env, remove=_FOREIGN), mock_aws():

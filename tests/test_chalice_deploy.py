@@ -40,7 +40,14 @@ CHALICE = Path(sys.executable).with_name("chalice")
 REGION = "eu-west-3"
 STAGE = "dev"
 # What a fresh clone holds that `chalice deploy` reads.
-PROJECT_FILES = ("app.py", "chalicelib", "requirements.txt", ".chalice/config.json", "infra")
+PROJECT_FILES = (
+    "app.py",
+    "chalicelib",
+    "scripts",
+    "requirements.txt",
+    ".chalice/config.json",
+    "infra",
+)
 
 
 class Deployment:

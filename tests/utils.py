@@ -53,23 +53,58 @@ def failing(
         client.meta.events.unregister(event, fail)
 
 
-def seed_exchanges(table: Any, session_id: str, count: int) -> None:
-    """Write `count` exchanges ("q<n>", "a<n>") straight into the table, oldest first.
+def seed_exchanges(table: Any, session_id: str, count: int, chars: int = 0) -> None:
+    """Write `count` exchanges ("q<n>", "a<n>", padded to `chars`) straight into the
+    table, oldest first.
 
     Stored in the store's own item format, but in batches: a transaction per
     exchange is slow in moto once a partition holds thousands of items.
     """
     from chalicelib.schemas import StoredMessage
-    from chalicelib.sessions.store import SessionStore
+    from chalicelib.sessions.store import SessionStore, session_key
 
     with table.batch_writer() as batch:
         for number in range(count):
             stem = f"{1_000_000_000_000 + number:013d}-seed{number:06d}"
             for index, (role, text) in enumerate((("user", "q"), ("model", "a"))):
                 message = StoredMessage(
-                    id=f"{stem}-{index}", role=role, content=f"{text}{number}", created_at="t"
+                    id=f"{stem}-{index}",
+                    role=role,
+                    content=f"{text}{number}".ljust(chars, "."),
+                    created_at="t",
                 )
                 batch.put_item(Item=SessionStore.message_item(session_id, message))
+    # The session's running count, as the store's own write path keeps it.
+    table.update_item(
+        Key=session_key(session_id),
+        UpdateExpression="ADD storedMessages :count",
+        ConditionExpression="attribute_exists(pk)",
+        ExpressionAttributeValues={":count": 2 * count},
+    )
+
+
+@dataclass
+class DynamoCall:
+    operation: str
+    response_bytes: int
+    items_read: int  # what DynamoDB read, and bills, before any filter
+
+
+@contextmanager
+def counting_dynamodb(client: Any) -> Iterator[list[DynamoCall]]:
+    """Record every call a boto3 DynamoDB client makes, through botocore's own hooks."""
+    calls: list[DynamoCall] = []
+
+    def record(http_response: Any, parsed: dict[str, Any], event_name: str, **_: Any) -> None:
+        operation = event_name.rsplit(".", 1)[-1]
+        items = parsed.get("ScannedCount", 1 if parsed.get("Item") else 0)
+        calls.append(DynamoCall(operation, len(http_response.content or b""), int(items)))
+
+    client.meta.events.register("after-call.dynamodb", record)
+    try:
+        yield calls
+    finally:
+        client.meta.events.unregister("after-call.dynamodb", record)
 
 
 def assert_error(response: ApiResponse, status: int, code: str) -> None:

@@ -44,9 +44,10 @@ def authorize(session: SessionRecord | None, token: str) -> SessionRecord:
 
 
 def select_history(
-    newest_first: Sequence[StoredMessage], new_message: str, char_budget: int
+    newest_first: Sequence[StoredMessage], new_message: str, char_budget: int, max_messages: int
 ) -> list[Turn]:
-    """The newest messages whose text fits the budget, oldest first, then the new one.
+    """The newest messages (at most `max_messages`) whose text fits the budget,
+    oldest first, then the new one.
 
     The new message is always sent, even when it alone exceeds the budget.
     The history starts on a user turn, so a reply is never sent without the
@@ -54,7 +55,7 @@ def select_history(
     """
     remaining = char_budget - len(new_message)
     chosen: list[StoredMessage] = []
-    for message in newest_first:
+    for message in newest_first[:max_messages]:
         if len(message.content) > remaining:
             break
         remaining -= len(message.content)
@@ -73,7 +74,9 @@ def _prepare(
     replaces: StoredMessage | None = None,
 ) -> PreparedExchange:
     session = conversation.session
-    contents = select_history(history, user_message.content, settings.history_char_budget)
+    contents = select_history(
+        history, user_message.content, settings.history_char_budget, settings.history_max_messages
+    )
     # Exact when the whole conversation was read; otherwise from the running count
     # (less the exchange being regenerated).
     counted = session.stored_messages - (2 if replaces else 0)
@@ -95,9 +98,9 @@ def _prepare(
 
 
 def _load_authorized(
-    store: SessionStore, session_id: str, token: str, char_budget: int
+    store: SessionStore, session_id: str, token: str, max_messages: int, char_budget: int
 ) -> Conversation:
-    conversation = store.load_recent(session_id, char_budget=char_budget)
+    conversation = store.load_recent(session_id, max_messages=max_messages, char_budget=char_budget)
     authorize(conversation.session if conversation else None, token)
     assert conversation is not None  # authorize refuses a missing session
     return conversation
@@ -106,8 +109,10 @@ def _load_authorized(
 def prepare_exchange(
     store: SessionStore, settings: Settings, session_id: str, token: str, text: str
 ) -> PreparedExchange:
-    # Enough history to fill the budget, read with the session in one Query.
-    conversation = _load_authorized(store, session_id, token, settings.history_char_budget)
+    # The history that may be sent, read with the session in one Query page.
+    conversation = _load_authorized(
+        store, session_id, token, settings.history_max_messages, settings.history_char_budget
+    )
     user_message = StoredMessage(id="", role="user", content=text, created_at=utc_now_iso())
     return _prepare(conversation, conversation.messages, user_message, settings)
 
@@ -118,7 +123,13 @@ def prepare_regeneration(
     """Ask again for the last user message, with the history it had."""
     # The last exchange is read on top of the history budget.
     extra = MAX_MESSAGE_CHARS + 8 * settings.max_output_tokens
-    conversation = _load_authorized(store, session_id, token, settings.history_char_budget + extra)
+    conversation = _load_authorized(
+        store,
+        session_id,
+        token,
+        settings.history_max_messages + 2,
+        settings.history_char_budget + extra,
+    )
     newest = conversation.messages[:2]
     if [m.role for m in newest] != ["model", "user"]:
         raise NothingToRegenerate()

@@ -19,6 +19,9 @@ DEFAULT_ALLOWED_MODELS = (
     "gemini-2.0-flash",
 )
 
+# The highest HISTORY_MAX_MESSAGES: that many short messages still fit one 1 MB Query page.
+MAX_HISTORY_MESSAGES = 1000
+
 # Environment variable names, kept in one place.
 CONFIG_BUCKET = "CONFIG_BUCKET"
 SESSIONS_TABLE = "SESSIONS_TABLE"
@@ -26,6 +29,7 @@ ALLOWED_MODELS = "ALLOWED_MODELS"
 MODEL_TIMEOUT_SECONDS = "MODEL_TIMEOUT_SECONDS"
 REQUEST_DEADLINE_SECONDS = "REQUEST_DEADLINE_SECONDS"
 HISTORY_CHAR_BUDGET = "HISTORY_CHAR_BUDGET"
+HISTORY_MAX_MESSAGES = "HISTORY_MAX_MESSAGES"
 MAX_OUTPUT_TOKENS = "MAX_OUTPUT_TOKENS"
 FRONTEND_BASE_URL = "FRONTEND_BASE_URL"
 CORS_ALLOW_ORIGIN = "CORS_ALLOW_ORIGIN"
@@ -85,6 +89,9 @@ class Settings:
     # No reply is stored after this long into its request: API Gateway gives up at 29 s.
     request_deadline_seconds: float
     history_char_budget: int
+    # Earlier messages sent with a new one, at most: a send reads them all (with
+    # the session item) in one Query page, whatever their length.
+    history_max_messages: int
     max_output_tokens: int
     frontend_base_url: str
     cors_allow_origin: str
@@ -119,6 +126,9 @@ def get_settings() -> Settings:
         model_timeout_seconds=_number(MODEL_TIMEOUT_SECONDS, 30.0, minimum=0.1),
         request_deadline_seconds=_number(REQUEST_DEADLINE_SECONDS, 28.0, minimum=0.1),
         history_char_budget=int(_number(HISTORY_CHAR_BUDGET, 60000, minimum=0)),
+        history_max_messages=int(
+            _number(HISTORY_MAX_MESSAGES, 50, minimum=0, maximum=MAX_HISTORY_MESSAGES)
+        ),
         max_output_tokens=int(_number(MAX_OUTPUT_TOKENS, 2048, minimum=1)),
         frontend_base_url=_text(FRONTEND_BASE_URL, "http://localhost:3000").rstrip("/"),
         cors_allow_origin=_text(CORS_ALLOW_ORIGIN, "*"),

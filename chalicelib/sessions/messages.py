@@ -33,20 +33,6 @@ if TYPE_CHECKING:
 # Sorts after every message id (digits, letters and dashes).
 _AFTER_ALL_MESSAGES = MESSAGE_PREFIX + "~"
 
-# A history read's first page holds a budget's worth of messages of this size,
-# so a send usually reads once and not much more than it needs (every item read
-# costs read capacity and time); later pages grow, for short messages.
-TYPICAL_MESSAGE_CHARS = 800
-MAX_PAGE_ITEMS = 1000
-
-
-def history_page_sizes(char_budget: int | None) -> tuple[int, ...]:
-    if char_budget is None:
-        return (MAX_PAGE_ITEMS,)
-    # The session item, and one message past the budget, come on top.
-    first = min(MAX_PAGE_ITEMS, char_budget // TYPICAL_MESSAGE_CHARS + 2)
-    return (first, min(MAX_PAGE_ITEMS, first * 4), MAX_PAGE_ITEMS)
-
 
 @dataclass(frozen=True)
 class Conversation:
@@ -87,12 +73,14 @@ class MessageStore:
         return self._table
 
     def load_recent(
-        self, session_id: str, *, max_messages: int | None = None, char_budget: int | None = None
+        self, session_id: str, *, max_messages: int, char_budget: int | None = None
     ) -> Conversation | None:
-        """The session and its newest messages, usually in one Query.
+        """The session and its newest messages, in one Query page.
 
-        Stops after `max_messages`, or once the messages read hold more than
-        `char_budget` characters (so the caller can see what did not fit).
+        At most `max_messages`, which sizes the page before anything is read: the
+        session item, whose counters could otherwise size it, comes in that same
+        page. Stops early once the messages hold more than `char_budget`
+        characters, so the caller can see what did not fit.
         """
         if not is_valid_id(session_id):
             return None
@@ -102,9 +90,8 @@ class MessageStore:
             ExpressionAttributeValues={":pk": partition_key(session_id)},
             ScanIndexForward=False,
             ConsistentRead=True,
-            page_sizes=(
-                history_page_sizes(char_budget) if max_messages is None else (max_messages + 1,)
-            ),
+            # The session item, the messages, and one more: whether older ones exist.
+            page_sizes=(max_messages + 2,),
         )
         first = next(items, None)
         if first is None or first.get("sk") != SESSION_SORT_KEY or "deletingAt" in first:
@@ -116,15 +103,17 @@ class MessageStore:
         complete = True
         for item in items:
             if str(item["sk"]).startswith(RESERVATION_PREFIX):
+                # Sends in flight sort between the session and its messages (rarely any).
                 reservations.append(Reservation.from_item(item))
                 continue
             if not _is_message(item):
                 break  # Idempotency records sort below every message.
+            if len(messages) == max_messages:
+                complete = False
+                break
             messages.append(_message_from_item(item))
             chars += len(messages[-1].content)
-            if (max_messages is not None and len(messages) >= max_messages) or (
-                char_budget is not None and chars > char_budget
-            ):
+            if char_budget is not None and chars > char_budget:
                 complete = False
                 break
         return Conversation(session, messages, complete, tuple(reservations))

@@ -123,12 +123,12 @@ def _message(role: str, content: str) -> StoredMessage:
 def test_select_history_starts_on_a_user_turn() -> None:
     newest_first = [_message("model", "r2"), _message("user", "q2"), _message("model", "r1")]
     # "r1" fits, but its question does not: a reply never goes without its question.
-    assert select_history(newest_first, "new", char_budget=9) == [
+    assert select_history(newest_first, "new", char_budget=9, max_messages=10) == [
         Turn("user", "q2"),
         Turn("model", "r2"),
         Turn("user", "new"),
     ]
-    assert select_history([], "new", char_budget=0) == [Turn("user", "new")]
+    assert select_history([], "new", char_budget=0, max_messages=10) == [Turn("user", "new")]
 
 
 def test_select_history_takes_only_the_newest_contiguous_messages() -> None:
@@ -139,7 +139,7 @@ def test_select_history_takes_only_the_newest_contiguous_messages() -> None:
         _message("user", "q"),
     ]
     # The long reply does not fit; the shorter, older question must not jump the gap.
-    assert select_history(newest_first, "n", char_budget=10) == [
+    assert select_history(newest_first, "n", char_budget=10, max_messages=10) == [
         Turn("user", "q3"),
         Turn("model", "r3"),
         Turn("user", "n"),
@@ -263,6 +263,11 @@ def test_a_thousand_exchange_conversation_still_sends(
     sent = texts(fake_gemini.last_request.body)
     assert sent[-1] == ("user", "still there?")
     assert sent[-3:-1] == [("user", "q999"), ("model", "a999")]
-    assert sent[0] == ("user", "q0")  # all of it fits the default budget
-    assert len(sent) == 2001
+    # Short messages: HISTORY_MAX_MESSAGES (50) binds before the character budget.
+    assert sent[0] == ("user", "q975") and len(sent) == 51
+    assert response.json["context"] == {
+        "messagesSent": 51,
+        "messagesTotal": 2001,
+        "truncated": True,
+    }
     assert len(history(api, session)) == 100

@@ -14,6 +14,7 @@ def test_defaults() -> None:
     assert settings.default_model == "gemini-2.5-flash"
     assert settings.model_timeout_seconds == 30
     assert settings.history_char_budget == 60000
+    assert settings.history_max_messages == 50
     assert settings.max_output_tokens == 2048
     assert settings.cors_allow_origin == "*"
     assert settings.stage == "dev"
@@ -43,6 +44,15 @@ def test_bad_numbers_fail_clearly(monkeypatch: pytest.MonkeyPatch, value: str) -
 def test_infinite_numbers_fail_clearly(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     monkeypatch.setenv(name, "inf")
     with pytest.raises(ConfigurationError, match=name):
+        get_settings()
+
+
+@pytest.mark.parametrize("value", ["1001", "-1", "many"])
+def test_history_max_messages_stays_within_one_query_page(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("HISTORY_MAX_MESSAGES", value)
+    with pytest.raises(ConfigurationError, match="HISTORY_MAX_MESSAGES"):
         get_settings()
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalicelib.schemas import StoredMessage, Usage
 from chalicelib.sessions.store import SessionRecord, SessionStore, new_exchange_ids
-from tests.utils import seed_exchanges
+from tests.utils import counting_dynamodb, seed_exchanges
 
 
 def make_session(session_id: str = "s1") -> SessionRecord:
@@ -75,7 +75,7 @@ def test_append_returns_ordered_adjacent_ids(session_store: SessionStore) -> Non
 def test_load_recent_stops_at_the_budget(session_store: SessionStore) -> None:
     put_session(session_store)
     seed_exchanges(session_store._table, "s1", 500)
-    loaded = session_store.load_recent("s1", char_budget=20)
+    loaded = session_store.load_recent("s1", max_messages=100, char_budget=20)
     assert loaded is not None
     # Newest first; it reads just past the budget so the caller sees what did not fit.
     assert [m.content for m in loaded.messages][:2] == ["a499", "q499"]
@@ -83,12 +83,26 @@ def test_load_recent_stops_at_the_budget(session_store: SessionStore) -> None:
     assert len(loaded.messages) < 10
 
 
-def test_load_recent_reads_past_a_page(session_store: SessionStore) -> None:
+def test_load_recent_reads_at_most_max_messages_in_one_query(
+    session_store: SessionStore,
+) -> None:
     put_session(session_store)
-    seed_exchanges(session_store._table, "s1", 300)
-    loaded = session_store.load_recent("s1", char_budget=1_000_000)
+    seed_exchanges(session_store._table, "s1", 300, chars=20)
+    with counting_dynamodb(session_store.table.meta.client) as calls:
+        loaded = session_store.load_recent("s1", max_messages=50, char_budget=1_000_000)
     assert loaded is not None
-    assert len(loaded.messages) == 600
+    assert len(loaded.messages) == 50 and not loaded.complete
+    assert loaded.messages[0].content.startswith("a299")
+    # The session item, the messages, and one more that says older ones exist.
+    assert [(c.operation, c.items_read) for c in calls] == [("Query", 52)]
+
+
+def test_load_recent_knows_when_it_read_everything(session_store: SessionStore) -> None:
+    put_session(session_store)
+    seed_exchanges(session_store._table, "s1", 25)
+    loaded = session_store.load_recent("s1", max_messages=50)
+    assert loaded is not None
+    assert len(loaded.messages) == 50 and loaded.complete
     assert loaded.messages[-1].content == "q0"
 
 
