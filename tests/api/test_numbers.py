@@ -127,8 +127,12 @@ def test_put_session_keeps_a_storable_temperature(api: ApiClient, sent: str, kep
 def test_limits_are_whole_numbers_under_the_ceiling_or_refused(api: ApiClient, sent: str) -> None:
     body = config_body("0.5")[:-1] + f', "limits": {{"messagesPerDay": {sent}}}}}'
     response = api.post("/create-chat", raw=body)
-    if response.status == 201:
-        send_works(api, api.start_session(response.json["chatConfigId"]))
-        assert_every_stored_number_is_storable()
-    else:
+    if response.status != 201:
         assert_error(response, 400, "validation_error")
+        return
+    session = api.start_session(response.json["chatConfigId"])
+    if response.json["config"]["limits"]["messagesPerDay"] == 0:
+        assert_error(api.send(session, "hello"), 429, "quota_exceeded")  # -0.0 is a limit of 0
+    else:
+        send_works(api, session)
+    assert_every_stored_number_is_storable()
