@@ -198,9 +198,16 @@ class HotConfigReport:
 
 
 def hot_config(
-    port: int, proxy: FaultProxy, storage: Storage, *, senders: int, sends_each: int
+    port: int,
+    proxy: FaultProxy,
+    storage: Storage,
+    *,
+    senders: int,
+    sends_each: int,
+    conflict_window: float = 0.02,
 ) -> HotConfigReport:
-    """Many sessions of one config sending at once, with DynamoDB's transaction conflicts."""
+    """Many sessions of one config sending at once, with DynamoDB's transaction conflicts
+    (a transaction works on its items for `conflict_window` seconds)."""
     config = call(port, "POST", "/create-chat", CONFIG).body
     opened = [
         call(port, "POST", "/chat-session", {"chatConfigId": config["chatConfigId"]}).body
@@ -217,7 +224,7 @@ def hot_config(
                 statuses[answer.status] += 1
 
     before = proxy.tally.snapshot()
-    proxy.conflict_mode = True
+    proxy.conflict_mode, proxy.conflict_window = True, conflict_window
     started = time.monotonic()
     with ThreadPoolExecutor(senders) as pool:
         list(pool.map(sender, opened))

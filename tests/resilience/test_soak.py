@@ -36,7 +36,11 @@ def test_a_hot_config_stays_exact_under_transaction_conflicts(
     proxy: FaultProxy, storage: Storage, start_app: Callable[..., LocalStack]
 ) -> None:
     app = start_app(**LIMITS)
-    report = hot_config(app.port, proxy, storage, senders=HOT_SENDERS, sends_each=3)
+    # A wide window, so that conflicts happen however slow this machine is: this test is
+    # about exactness under conflicts; the bench measures how many there are.
+    report = hot_config(
+        app.port, proxy, storage, senders=HOT_SENDERS, sends_each=3, conflict_window=0.5
+    )
     print(f"\nhot config: {report.line()}")
     assert report.conflicts > 0, "conflict mode made no conflict: the run shows nothing"
     assert set(report.statuses) <= {200, 503}, report.statuses
