@@ -7,9 +7,10 @@ import logging
 import time
 from collections.abc import Callable
 
-from chalice.app import Chalice, CORSConfig, Request, Response
+from chalice.app import Chalice, CORSConfig, Request, Response, WebsocketEvent
 from pydantic import BaseModel
 
+from chalicelib.api import websocket
 from chalicelib.api.http import (
     bearer_token,
     error_response,
@@ -37,6 +38,8 @@ from chalicelib.schemas import (
 from chalicelib.sessions import service as session_service
 
 app = Chalice(app_name="ai-maker")
+# Chalice's WebSocket API: streamed replies (see chalicelib/api/websocket.py).
+app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.log.setLevel(logging.INFO)
 logs.logger.setLevel(logging.INFO)
 # API Gateway fixes the allowed origin at deploy time; the app does at start-up.
@@ -220,3 +223,13 @@ def openapi_document() -> TextBody:
     from chalicelib.api import openapi  # On first use: no other route needs the generator.
 
     return TextBody(openapi.render(), "application/json")
+
+
+# --- the WebSocket API: streamed replies ---------------------------------------------
+
+
+@app.on_ws_message()
+def ws_message(event: WebsocketEvent) -> None:
+    """One client frame; its request's frames go back through the @connections API."""
+    endpoint = websocket.management_endpoint(event.domain_name, event.stage)
+    websocket.handle_frame(event.body, websocket.connection_post(endpoint, event.connection_id))
