@@ -225,6 +225,14 @@ def openapi_document() -> TextBody:
     return TextBody(openapi.render(), "application/json")
 
 
+@operation("/asyncapi.json", "GET")
+def asyncapi_document() -> TextBody:
+    """The WebSocket API's AsyncAPI 3.0 contract, generated from the frame models."""
+    from chalicelib.api import asyncapi  # On first use, as for the OpenAPI document.
+
+    return TextBody(asyncapi.render(), "application/json")
+
+
 # --- the WebSocket API: streamed replies ---------------------------------------------
 
 

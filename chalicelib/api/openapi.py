@@ -83,6 +83,10 @@ class _Generator(GenerateJsonSchema):
         return super().field_is_required(field, total)
 
 
+# For other documents of this API's shapes (the AsyncAPI one).
+ResponseSchemaGenerator = _Generator
+
+
 def error_classes() -> list[type[errors.AppError]]:
     """Every domain error: those chalicelib.core.errors defines and those with a mapped status."""
     found = {

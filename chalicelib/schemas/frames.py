@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
 
 from chalicelib.schemas.base import MessageText, RequestModel, ResourceId, ResponseModel
-from chalicelib.schemas.conversations import ContextInfo, MessageReply
+from chalicelib.schemas.conversations import ContextInfo, MessageReply, _no_default
 
 RequestId = Annotated[str, Field(min_length=1, max_length=64)]
 IdempotencyKey = Annotated[str, Field(pattern=r"^[\x21-\x7e]{1,64}$")]
@@ -90,9 +91,13 @@ class ErrorFrame(ResponseModel):
     seq: int
     error: str
     code: str
-    details: dict[str, Any] | list[Any] | None = Field(None, exclude_if=lambda v: v is None)
+    details: dict[str, Any] | list[Any] | SkipJsonSchema[None] = Field(
+        None, exclude_if=lambda v: v is None, json_schema_extra=_no_default
+    )
     # Seconds, where the REST API would send Retry-After.
-    retry_after: int | None = Field(None, exclude_if=lambda v: v is None)
+    retry_after: int | SkipJsonSchema[None] = Field(
+        None, exclude_if=lambda v: v is None, json_schema_extra=_no_default
+    )
 
 
 ServerFrame = StartFrame | DeltaFrame | DoneFrame | ErrorFrame
