@@ -323,3 +323,44 @@ def test_streams_an_offline_reply_over_the_websocket_api_and_stores_a_stopped_on
     assert long_message not in stopped["content"]
     assert "WebSocket API" in stack.output()
     assert stack.stop_with_sigterm() == 0, stack.output()
+
+
+def readme_python_stream_example() -> str:
+    readme = (PROJECT_DIR / "README.md").read_text()
+    section = readme.split("In Python, with the `websockets` library", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.timeout(120)
+def test_the_readme_python_streaming_example_streams_and_stops(
+    start_stack: Callable[..., LocalStack],
+) -> None:
+    stack = start_stack()
+    stack.wait_until_healthy()
+    _, chat = stack.call(
+        "POST",
+        "/create-chat",
+        {"title": "T", "model": "gemini-2.5-flash", "systemPrompt": "", "temperature": 0.5},
+    )
+    _, session = stack.call("POST", "/chat-session", {"chatConfigId": chat["chatConfigId"]})
+    script = readme_python_stream_example()
+    assert "http://127.0.0.1:8000/health" in script
+    script = script.replace("127.0.0.1:8000", f"127.0.0.1:{stack.port}")
+    env = {
+        **os.environ,
+        "SESSION_ID": session["sessionId"],
+        "SESSION_TOKEN": session["sessionToken"],
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("[offline model]")
+    assert result.stdout.rstrip().endswith("done True")
+    _, history = stack.call(
+        "GET", f"/session/{session['sessionId']}", token=session["sessionToken"]
+    )
+    reply = history["messages"][-1]
+    assert reply["stopped"] is True
+    assert reply["content"] in result.stdout
+    assert stack.stop_with_sigterm() == 0, stack.output()
