@@ -131,7 +131,7 @@ def _stops(connection: Any, fake: FakeGemini, session: Session) -> list[float]:
 def run() -> Streaming:
     from websockets.sync.client import connect
 
-    from scripts.local_gateway import start_websocket_gateway
+    from scripts.websocket_gateway import start_websocket_gateway
 
     with FakeGemini() as fake:
         env = {"GEMINI_API_KEY": "bench-key", "GOOGLE_GEMINI_BASE_URL": fake.base_url}

@@ -21,7 +21,7 @@ from chalicelib.core.aws import get_dynamodb_resource, get_s3_client, reset_clie
 from chalicelib.core.provisioning import ensure_bucket, ensure_table
 from chalicelib.core.settings import get_settings
 from chalicelib.model.choice import model_mode
-from scripts.local_gateway import LocalWebsocketGateway, start_websocket_gateway
+from scripts.websocket_gateway import LocalWebsocketGateway, start_websocket_gateway
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 CONFIG_FILE = PROJECT_DIR / ".chalice" / "config.json"

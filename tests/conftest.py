@@ -117,7 +117,7 @@ def api() -> Iterator[ApiClient]:
 def ws_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The app's WebSocket API behind the local gateway (as `make run` serves it)."""
     from app import app
-    from scripts.local_gateway import start_websocket_gateway
+    from scripts.websocket_gateway import start_websocket_gateway
 
     monkeypatch.setenv("WEBSOCKET_URL", "")  # restored after the gateway sets it
     gateway = start_websocket_gateway(app, "127.0.0.1", 0)

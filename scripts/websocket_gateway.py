@@ -27,7 +27,7 @@ from chalice.app import Chalice
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-log = logging.getLogger("local_gateway")
+log = logging.getLogger("websocket_gateway")
 
 STAGE = "local"
 # API Gateway's idle and message limits do not apply here; a post waits this long at most.
