@@ -87,6 +87,8 @@ def provision_storage() -> None:
 
 
 def build_server(config_from_disk: dict[str, Any], stage: str) -> LocalDevServer:
+    # As under `chalice local`, which sets it: the app then answers unknown paths as deployed.
+    os.environ["AWS_CHALICE_CLI_MODE"] = "true"
     from app import app  # Imported only now, so module-level code sees the final environment.
 
     # Config.create() would file config_from_disk under user params, where chalice never reads

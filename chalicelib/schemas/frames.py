@@ -12,7 +12,7 @@ from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
 from chalicelib.schemas.base import MessageText, RequestModel, ResourceId, ResponseModel
-from chalicelib.schemas.conversations import ContextInfo, MessageReply, _no_default
+from chalicelib.schemas.conversations import ContextInfo, MessageReply
 
 RequestId = Annotated[str, Field(min_length=1, max_length=64)]
 IdempotencyKey = Annotated[str, Field(pattern=r"^[\x21-\x7e]{1,64}$")]
@@ -55,6 +55,11 @@ ClientFrame = Annotated[SendFrame | RegenerateFrame | StopFrame, Field(discrimin
 # --- server to client ------------------------------------------------------------
 
 
+def _absent() -> Any:
+    # A factory, not a default: the field is left out when empty, and shows no default.
+    return None
+
+
 class StartFrame(ResponseModel):
     """The request was accepted and its quota reserved."""
 
@@ -92,11 +97,11 @@ class ErrorFrame(ResponseModel):
     error: str
     code: str
     details: dict[str, Any] | list[Any] | SkipJsonSchema[None] = Field(
-        None, exclude_if=lambda v: v is None, json_schema_extra=_no_default
+        default_factory=_absent, exclude_if=lambda v: v is None
     )
     # Seconds, where the REST API would send Retry-After.
     retry_after: int | SkipJsonSchema[None] = Field(
-        None, exclude_if=lambda v: v is None, json_schema_extra=_no_default
+        default_factory=_absent, exclude_if=lambda v: v is None
     )
 
 

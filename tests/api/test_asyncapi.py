@@ -11,6 +11,7 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from referencing import Registry, Resource
 
 from chalicelib.api import asyncapi
+from chalicelib.api.http import JSON_CONTENT_TYPE
 from tests.fake_gemini import FakeGemini, streamed
 from tests.utils import ApiClient
 from tests.ws_client import ws_connect
@@ -27,7 +28,7 @@ def test_the_committed_copy_is_current() -> None:
 def test_the_app_serves_the_document(api: ApiClient) -> None:
     response = api.get("/asyncapi.json")
     assert response.status == 200
-    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Content-Type"] == JSON_CONTENT_TYPE
     assert response.json == asyncapi.build_document()
 
 

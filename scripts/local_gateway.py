@@ -1,0 +1,51 @@
+"""Chalice's local server, made to answer unknown paths and methods as the deployed API does.
+
+chalice.local imitates API Gateway's defaults: an unknown path is
+`403 {"message": "Missing Authentication Token"}`, and a method its HTTP handler has
+no `do_` method for (TRACE) gets an HTML 501 page. Deployed, infra/gateway.py turns
+the first into `404 not_found` and sends every method of a known path to the app,
+which answers `405 method_not_allowed`. `install()` does the same here, by hooking
+two of chalice.local's classes, which it offers no other way to change; it runs
+wherever the app is served locally (`chalice local`, `make run`, the tests).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from chalice import local
+
+from chalicelib.api.http import error_response
+from chalicelib.core import errors
+
+# Methods http.server has no handler for, which chalice.local leaves to a 501 page.
+EXTRA_METHODS = ("TRACE", "CONNECT")
+
+
+class UnknownPath(local.LocalGatewayException):
+    CODE = 404
+
+
+def install(headers: Mapping[str, str]) -> None:
+    """Answer unknown paths with 404 not_found and `headers`; pass every method to the app."""
+    gateway: Any = local.LocalGateway
+    if getattr(gateway, "_answers_like_the_api", False):
+        return
+    _, body, _ = error_response(errors.NotFound())
+    encoded = json.dumps(body, separators=(",", ":")).encode()
+    find_route = gateway._generate_lambda_event
+
+    def generate_lambda_event(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return find_route(self, *args, **kwargs)
+        except ValueError as exc:  # No route matches the path.
+            # A fresh dict each time: chalice.local pops Content-Type from it.
+            raise UnknownPath(dict(headers), encoded) from exc
+
+    gateway._generate_lambda_event = generate_lambda_event
+    gateway._answers_like_the_api = True
+    handler: Any = local.ChaliceRequestHandler
+    for method in EXTRA_METHODS:
+        setattr(handler, f"do_{method}", handler._generic_handle)
