@@ -40,7 +40,16 @@ CHALICE = Path(sys.executable).with_name("chalice")
 REGION = "eu-west-3"
 STAGE = "dev"
 # What a fresh clone holds that `chalice deploy` reads.
-PROJECT_FILES = ("app.py", "chalicelib", "requirements.txt", ".chalice/config.json", "infra")
+# As in the repository: chalice loads app.py before it checks the config's per-function
+# settings, and in its CLI app.py imports the local servers in scripts/.
+PROJECT_FILES = (
+    "app.py",
+    "chalicelib",
+    "scripts",
+    "requirements.txt",
+    ".chalice/config.json",
+    "infra",
+)
 
 
 class Deployment:
