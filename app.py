@@ -8,9 +8,10 @@ import os
 import time
 from collections.abc import Callable
 
-from chalice.app import Chalice, CORSConfig, Request, Response
+from chalice.app import Chalice, CORSConfig, Request, Response, WebsocketEvent
 from pydantic import BaseModel
 
+from chalicelib.api import websocket
 from chalicelib.api.http import (
     CORS_ALLOW_HEADERS,
     CORS_EXPOSE_HEADERS,
@@ -44,6 +45,8 @@ from chalicelib.schemas import (
 from chalicelib.sessions import service as session_service
 
 app = Chalice(app_name="ai-maker")
+# Chalice's WebSocket API: streamed replies (see chalicelib/api/websocket.py).
+app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.log.setLevel(logging.INFO)
 logs.logger.setLevel(logging.INFO)
 # API Gateway fixes the allowed origin at deploy time; the app does at start-up.
@@ -60,8 +63,11 @@ JSON = {"Content-Type": JSON_CONTENT_TYPE}
 if os.environ.get("AWS_CHALICE_CLI_MODE"):
     # Served by `chalice local`: unknown paths and methods answer as they do deployed.
     from scripts.local_gateway import install
+    from scripts.websocket_gateway import local_starter
 
     install({**CORS.get_access_control_headers(), **SECURITY_HEADERS, **JSON})
+    # chalice local serves no WebSockets: the local gateway does, beside it.
+    local_services.register(local_starter(app))
 
 View = Callable[..., BaseModel | TextBody | None]
 
@@ -243,3 +249,21 @@ def openapi_document() -> TextBody:
     from chalicelib.api import openapi  # On first use: no other route needs the generator.
 
     return TextBody(openapi.render(), JSON_CONTENT_TYPE)
+
+
+@operation("/asyncapi.json", "GET")
+def asyncapi_document() -> TextBody:
+    """The WebSocket API's AsyncAPI 3.0 contract, generated from the frame models."""
+    from chalicelib.api import asyncapi  # On first use, as for the OpenAPI document.
+
+    return TextBody(asyncapi.render(), JSON_CONTENT_TYPE)
+
+
+# --- the WebSocket API: streamed replies ---------------------------------------------
+
+
+@app.on_ws_message()
+def ws_message(event: WebsocketEvent) -> None:
+    """One client frame; its request's frames go back through the @connections API."""
+    endpoint = websocket.management_endpoint(event.domain_name, event.stage)
+    websocket.handle_frame(event.body, websocket.connection_post(endpoint, event.connection_id))

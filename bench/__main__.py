@@ -9,7 +9,7 @@ import argparse
 import logging
 import sys
 
-from bench import cold_start, latency, report, resilience, storage
+from bench import cold_start, latency, report, resilience, storage, streaming
 from bench.counting import CallCounter
 
 log = logging.getLogger("bench")
@@ -32,15 +32,18 @@ def main(argv: list[str] | None = None) -> int:
         latency_result = latency.run(counter)
     finally:
         counter.uninstall()
+    log.info("(d) streaming over the WebSocket API")
+    streaming_result = streaming.run()
     log.info("(b) cold import, in fresh interpreters")
     cold_result = cold_start.run()
 
-    log.info("(d) resilience: the soak under faults, and a hot config")
+    log.info("(e) resilience: the soak under faults, and a hot config")
     resilience_result = resilience.run()
 
-    print(report.render(storage_result, cold_result, latency_result))
+    results = (storage_result, cold_result, latency_result, streaming_result)
+    print(report.render(*results))
     print("\n".join(resilience_result.lines()))
-    missed = [t for t in report.targets(storage_result, cold_result, latency_result) if not t.met]
+    missed = [t for t in report.targets(*results) if not t.met]
     missed_resilience = not resilience_result.met_hot or resilience_result.soak.lost
     return 1 if args.strict and (missed or missed_resilience) else 0
 

@@ -18,6 +18,8 @@ from bench.storage import (
     SendCost,
     StorageResult,
 )
+from bench.streaming import FIRST_CHUNK_DELAY, REQUESTS, STOPS, Streaming
+from bench.streaming import REPLY_CHARS as STREAMED_CHARS
 
 ZIP_GOAL_BYTES = 9_000_000
 
@@ -178,7 +180,25 @@ def _latency(latency: Latency) -> list[str]:
     return lines
 
 
-def targets(storage: StorageResult, cold: ColdStart, latency: Latency) -> list[Target]:
+def _streaming(result: Streaming) -> list[str]:
+    return [
+        "(d) Streaming over the WebSocket API: local gateway, in-process moto, fake Gemini",
+        f"{'':10}time to first delta, less the model's {FIRST_CHUNK_DELAY * 1000:.0f} ms "
+        f"first-chunk delay, {REQUESTS} requests: median {result.first_delta_median_ms:.1f} ms, "
+        f"p95 {result.first_delta_p95_ms:.1f} ms",
+        f"{'':10}a {STREAMED_CHARS:,}-character reply in {STREAMED_CHARS // 5} chunks: "
+        f"{result.frames} delta frames in {result.stream_seconds:.2f} s "
+        f"({result.frames_per_second:.1f} a second), largest frame "
+        f"{result.largest_frame_bytes:,} bytes",
+        f"{'':10}stop to the stopped reply's done, {STOPS} stops: median "
+        f"{result.stop_median_ms:.0f} ms, max {result.stop_max_ms:.0f} ms",
+        "",
+    ]
+
+
+def targets(
+    storage: StorageResult, cold: ColdStart, latency: Latency, streaming: Streaming
+) -> list[Target]:
     costs = [*storage.store.values(), *(row.cost for row in storage.lengths)]
     calls = max(cost.dynamodb_calls for cost in costs)
     s3 = max(cost.s3_calls for cost in costs)
@@ -228,12 +248,34 @@ def targets(storage: StorageResult, cold: ColdStart, latency: Latency) -> list[T
             f"{latency.ratio:.2f}x",
         ),
         *packaged,
+        Target(
+            "(d) first delta under 100 ms after the model's first chunk (median)",
+            streaming.first_delta_median_ms < 100,
+            f"{streaming.first_delta_median_ms:.1f} ms",
+        ),
+        Target(
+            "(d) at most about 20 frames a second, each under 32 KB",
+            streaming.frames_per_second <= 21 and streaming.largest_frame_bytes < 32 * 1024,
+            f"{streaming.frames_per_second:.1f}/s, {streaming.largest_frame_bytes:,} bytes",
+        ),
+        Target(
+            "(d) a stop ends the reply within 1 s",
+            streaming.stop_max_ms < 1000,
+            f"max {streaming.stop_max_ms:.0f} ms",
+        ),
     ]
 
 
-def render(storage: StorageResult, cold: ColdStart, latency: Latency) -> str:
-    lines = [*_header(), *_storage(storage), *_cold(cold), *_latency(latency), "Targets"]
-    for target in targets(storage, cold, latency):
+def render(storage: StorageResult, cold: ColdStart, latency: Latency, streaming: Streaming) -> str:
+    lines = [
+        *_header(),
+        *_storage(storage),
+        *_cold(cold),
+        *_latency(latency),
+        *_streaming(streaming),
+        "Targets",
+    ]
+    for target in targets(storage, cold, latency, streaming):
         mark = "met   " if target.met else "MISSED"
         lines.append(f"  [{mark}] {target.name:<60} {target.figure}")
     return "\n".join(lines)

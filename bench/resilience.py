@@ -1,4 +1,4 @@
-"""(d) Resilience: the soak under DynamoDB faults, and one hot config's transaction conflicts.
+"""(e) Resilience: the soak under DynamoDB faults, and one hot config's transaction conflicts.
 
 The app runs as its own process, as `make run` starts it, on a moto server behind
 the fault proxy of the test suite (tests/fault_proxy.py); the same checks as the
@@ -28,7 +28,7 @@ class ResilienceResult:
     def lines(self) -> list[str]:
         soak_ok = (self.soak.lost, self.soak.stray, len(self.soak.counter_mismatches)) == (0, 0, 0)
         return [
-            "(d) resilience",
+            "(e) resilience",
             f"  soak: {self.soak.line()}",
             f"  soak target: nothing lost, nothing stray, counters exact: "
             f"{'met' if soak_ok and not self.soak.bad_errors else 'MISSED'}",

@@ -11,6 +11,9 @@ then finishes what a merge cannot do:
   error shape and CORS headers, and a method a path does not serve reaches the
   function, which answers 405 (see infra/gateway.py).
 - The key parameter's default names the stage being packaged.
+- `chalice package` makes the WebSocket handler its own function; it gets the API
+  handler's role, logs and environment, and both learn the WebSocket API's URL
+  (its stage name is only known here).
 - The zip loses the libraries the app never imports (see infra/prune.py), then
   gets compiled bytecode, which Lambda cannot write itself (see infra/bytecode.py).
 
@@ -129,11 +132,28 @@ def wire_allowed_origin(template: dict[str, Any]) -> int:
     return count
 
 
+def wire_websocket_handler(template: dict[str, Any]) -> None:
+    """The WebSocket handler runs as the API handler does; both know where clients connect."""
+    resources = template["Resources"]
+    api = resources["APIHandler"]["Properties"]
+    socket = resources["WebsocketMessage"]["Properties"]
+    stage_name = resources["WebsocketAPIStage"]["Properties"]["StageName"]
+    url = f"wss://${{WebsocketAPI}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{stage_name}"
+    api["Environment"]["Variables"]["WEBSOCKET_URL"] = {"Fn::Sub": url}
+    socket["Role"] = api["Role"]
+    socket["LoggingConfig"] = api["LoggingConfig"]
+    socket["Description"] = "AI Maker WebSocket API: streamed replies"
+    socket["Environment"] = {"Variables": dict(api["Environment"]["Variables"])}
+    if socket["Timeout"] <= template["Parameters"]["ModelStreamTimeoutSeconds"]["MaxValue"]:
+        raise PackagingError("the WebSocket handler's timeout must exceed the longest stream")
+
+
 def finish_template(template: dict[str, Any], stage: str) -> dict[str, Any]:
     count = wire_allowed_origin(template)
     definition = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     definition["x-amazon-apigateway-gateway-responses"] = gateway_responses()
     route_every_method(definition)
+    wire_websocket_handler(template)
     template["Parameters"][KEY_PARAMETER]["Default"] = key_parameter_name(stage)
     log.info("wired %d preflight responses to the %s parameter", count, ORIGIN_PARAMETER)
     return template

@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    # Where the WebSocket gateway listens follows (PORT + 1, unless WS_PORT is set).
+    os.environ["HOST"], os.environ["PORT"] = args.host, str(args.port)
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     ThreadedHTTPServer.request_queue_size = LISTEN_BACKLOG

@@ -51,6 +51,8 @@ _FOREIGN_VARIABLES = (
     "GOOGLE_CLOUD_LOCATION",
     "ALLOWED_MODELS",
     "MODEL_TIMEOUT_SECONDS",
+    "MODEL_STREAM_TIMEOUT_SECONDS",
+    "WEBSOCKET_URL",
     "HISTORY_CHAR_BUDGET",
     "HISTORY_MAX_MESSAGES",
     "MAX_OUTPUT_TOKENS",
@@ -118,6 +120,18 @@ def api() -> Iterator[ApiClient]:
 
     with Client(app) as client:
         yield ApiClient(client)
+
+
+@pytest.fixture
+def ws_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The app's WebSocket API behind the local gateway (as `make run` serves it)."""
+    from app import app
+    from scripts.websocket_gateway import start_websocket_gateway
+
+    monkeypatch.setenv("WEBSOCKET_URL", "")  # restored after the gateway sets it
+    gateway = start_websocket_gateway(app, "127.0.0.1", 0)
+    yield gateway.url
+    gateway.stop()
 
 
 @pytest.fixture

@@ -201,6 +201,31 @@ def test_role_reaches_only_this_stacks_resources(template: dict[str, Any]) -> No
     assert {json.dumps(r) for r in by_service["logs"]} == {
         json.dumps({"Fn::GetAtt": ["ApiHandlerLogGroup", "Arn"]})
     }
+    # Posting frames: only to this stack's WebSocket API's connections.
+    (connections,) = by_service["execute-api"]
+    assert connections["Fn::Sub"].endswith(":${WebsocketAPI}/*/POST/@connections/*")
+
+
+def test_the_websocket_api_streams_through_its_own_handler(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    (route,) = resources_of_type(template, "AWS::ApiGatewayV2::Route")
+    assert route["Properties"]["RouteKey"] == "$default"
+    assert resources["WebsocketAPI"]["Properties"]["ProtocolType"] == "WEBSOCKET"
+    handler = resources["WebsocketMessage"]["Properties"]
+    api = resources["APIHandler"]["Properties"]
+    assert handler["Handler"] == "app.ws_message"
+    assert handler["Role"] == api["Role"]
+    assert handler["Environment"]["Variables"] == api["Environment"]["Variables"]
+    stage = resources["WebsocketAPIStage"]["Properties"]["StageName"]
+    assert api["Environment"]["Variables"]["WEBSOCKET_URL"] == {
+        "Fn::Sub": f"wss://${{WebsocketAPI}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{stage}"
+    }
+    # A stream may outlast API Gateway's 29 s; the Lambda must outlast the longest stream.
+    longest = template["Parameters"]["ModelStreamTimeoutSeconds"]["MaxValue"]
+    assert handler["Timeout"] > longest
+    assert api["Environment"]["Variables"]["MODEL_STREAM_TIMEOUT_SECONDS"] == {
+        "Ref": "ModelStreamTimeoutSeconds"
+    }
 
 
 def test_zip_holds_the_app_and_its_bytecode_but_no_sdk(packaged: Path) -> None:

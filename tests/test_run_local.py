@@ -103,7 +103,8 @@ class LocalStack:
             AWS_SHARED_CREDENTIALS_FILE=str(log_path.with_suffix(".no-aws-credentials")),
             PYTHONUNBUFFERED="1",
         )
-        env.update(extra_env)
+        # The WebSocket gateway beside it, on a free port too.
+        env.update({"WS_PORT": str(free_port()), **extra_env})
         self.port = free_port()
         self.log_path = log_path
         with log_path.open("wb") as log:
@@ -387,3 +388,84 @@ def test_chalice_local_itself_answers_like_the_deployed_api(
     stack = start_stack([str(CHALICE), "local", "--no-autoreload"])
     stack.wait_until_healthy()
     assert_answers_like_the_deployed_api(stack.port)
+
+
+@pytest.mark.timeout(120)
+def test_streams_an_offline_reply_over_the_websocket_api_and_stores_a_stopped_one(
+    start_stack: Callable[..., LocalStack],
+) -> None:
+    from tests.ws_client import action_frame, joined_deltas, send_frame, ws_connect
+
+    ws_port = free_port()
+    stack = start_stack(WS_PORT=str(ws_port))
+    stack.wait_until_healthy()
+    status, health = stack.call("GET", "/health")
+    assert health["websocketUrl"] == f"ws://127.0.0.1:{ws_port}"
+    _, chat = stack.call(
+        "POST",
+        "/create-chat",
+        {"title": "T", "model": "gemini-2.5-flash", "systemPrompt": "", "temperature": 0.5},
+    )
+    _, session = stack.call("POST", "/chat-session", {"chatConfigId": chat["chatConfigId"]})
+    # The offline model repeats the message, word by word: a long one takes seconds.
+    long_message = " ".join(f"word{n}" for n in range(300))
+    with ws_connect(health["websocketUrl"]) as ws:
+        whole = ws.send_message(session, "hello")
+        ws.send(send_frame(session, long_message, "r2"))
+        frames = [ws.receive(), ws.receive(), ws.receive()]
+        ws.send(action_frame("stop", session, "r2"))
+        frames += ws.until_final("r2")
+    assert [f["type"] for f in whole][:2] == ["start", "delta"] and whole[-1]["type"] == "done"
+    assert len([f for f in whole if f["type"] == "delta"]) > 5
+    assert joined_deltas(whole) == whole[-1]["result"]["reply"]["content"]
+    assert frames[-1]["type"] == "done" and frames[-1]["stopped"] is True
+    _, history = stack.call(
+        "GET", f"/session/{session['sessionId']}", token=session["sessionToken"]
+    )
+    stopped = history["messages"][-1]
+    assert stopped["stopped"] is True
+    assert stopped["content"] == joined_deltas(frames)
+    assert long_message not in stopped["content"]
+    assert "WebSocket API" in stack.output()
+    assert stack.stop_with_sigterm() == 0, stack.output()
+
+
+def readme_python_stream_example() -> str:
+    readme = (PROJECT_DIR / "README.md").read_text()
+    section = readme.split("In Python, with the `websockets` library", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.timeout(120)
+def test_the_readme_python_streaming_example_streams_and_stops(
+    start_stack: Callable[..., LocalStack],
+) -> None:
+    stack = start_stack()
+    stack.wait_until_healthy()
+    _, chat = stack.call(
+        "POST",
+        "/create-chat",
+        {"title": "T", "model": "gemini-2.5-flash", "systemPrompt": "", "temperature": 0.5},
+    )
+    _, session = stack.call("POST", "/chat-session", {"chatConfigId": chat["chatConfigId"]})
+    script = readme_python_stream_example()
+    assert "http://127.0.0.1:8000/health" in script
+    script = script.replace("127.0.0.1:8000", f"127.0.0.1:{stack.port}")
+    env = {
+        **os.environ,
+        "SESSION_ID": session["sessionId"],
+        "SESSION_TOKEN": session["sessionToken"],
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("[offline model]")
+    assert result.stdout.rstrip().endswith("done True")
+    _, history = stack.call(
+        "GET", f"/session/{session['sessionId']}", token=session["sessionToken"]
+    )
+    reply = history["messages"][-1]
+    assert reply["stopped"] is True
+    assert reply["content"] in result.stdout
+    assert stack.stop_with_sigterm() == 0, stack.output()

@@ -154,13 +154,18 @@ def validate(model: type[ModelT], data: dict[str, Any]) -> ModelT:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems: list[dict[str, Any]] = [
-            {"field": _field_as_sent(issue["loc"], data, issue["type"]), "message": _message(issue)}
-            for issue in exc.errors(include_url=False, include_input=False)
-        ]
-        fields = ", ".join(sorted({p["field"] for p in problems if p["field"]}))
-        message = f"Invalid fields: {fields}." if fields else problems[0]["message"] + "."
-        raise errors.ValidationFailed(message, details={"fields": problems}) from exc
+        raise validation_failed(exc, data) from exc
+
+
+def validation_failed(exc: ValidationError, data: Any) -> errors.ValidationFailed:
+    """The fields that failed and why, named as the client sent them."""
+    problems: list[dict[str, Any]] = [
+        {"field": _field_as_sent(issue["loc"], data, issue["type"]), "message": _message(issue)}
+        for issue in exc.errors(include_url=False, include_input=False)
+    ]
+    fields = ", ".join(sorted({p["field"] for p in problems if p["field"]}))
+    message = f"Invalid fields: {fields}." if fields else problems[0]["message"] + "."
+    return errors.ValidationFailed(message, details={"fields": problems})
 
 
 def _field_as_sent(loc: tuple[int | str, ...], data: Any, error_type: str) -> str | None:

@@ -103,6 +103,13 @@ OPERATIONS: tuple[Operation, ...] = (
         response={"type": "object"},
     ),
     Operation(
+        "GET", "/asyncapi.json", "getAsyncApi",
+        summary="The WebSocket API's AsyncAPI 3.0 document",
+        tag=SERVICE,
+        response={"type": "object"},
+        description="The streaming protocol: the frames a client sends and the server answers.",
+    ),
+    Operation(
         "POST", "/create-chat", "createChatConfig",
         summary="Create a chat configuration",
         tag=CONFIGS,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.configs.quotas import ClaimRefused
@@ -30,7 +31,32 @@ REPLAY_WAIT_SECONDS = 20.0
 STORE_SECONDS = 5.0
 
 
-def send_message(token: str, request: MessageSend, idempotency_key: str | None) -> MessageReply:
+@dataclass(frozen=True)
+class Responder:
+    """How a reply is produced once the quota is reserved: the model's whole answer (REST),
+    or a stream (WebSocket). `reserve_also` joins the reservation's transaction, and
+    `lease_seconds` is how long the reservation is held (see lease_seconds)."""
+
+    respond: Callable[[exchange.PreparedExchange], ModelReply]
+    lease_seconds: float
+    reserve_also: tuple[Any, ...] = ()
+
+
+# Chosen before the quota is reserved, so an unavailable model costs nothing.
+ResponderFactory = Callable[[Settings], Responder]
+
+
+def whole_reply(settings: Settings) -> Responder:
+    model = get_model(settings)
+    return Responder(lambda prepared: model.generate(prepared.request), lease_seconds(settings))
+
+
+def send_message(
+    token: str,
+    request: MessageSend,
+    idempotency_key: str | None,
+    responder: ResponderFactory = whole_reply,
+) -> MessageReply:
     settings = get_settings()
     store = session_store()
     note_ids(session_id=request.session_id)
@@ -43,6 +69,7 @@ def send_message(token: str, request: MessageSend, idempotency_key: str | None) 
         return _answer(
             prepared,
             settings,
+            responder(settings),
             lambda reply, settle: exchange.store_exchange(store, prepared, reply, claim, settle),
             claim,
         )
@@ -60,6 +87,7 @@ def lease_seconds(settings: Settings) -> float:
 def _answer(
     prepared: exchange.PreparedExchange,
     settings: Settings,
+    responder: Responder,
     store_reply: Callable[[ModelReply, Any], MessageReply],
     claim: Claim | None = None,
 ) -> MessageReply:
@@ -69,15 +97,16 @@ def _answer(
     after the reservation gives the quota and the key back; a reply that comes after
     the reservation's lease is not stored (ReplyTooLate).
     """
-    model = get_model(settings)
     quotas, reservations = quota_store(), reservation_store()
     table_name = session_store().table.name
     reservations.release_expired(list(prepared.held))
-    lease = lease_seconds(settings)
+    lease = responder.lease_seconds
     claim_put = (claim.put(table_name, lease),) if claim else ()
-    reservation = quotas.reserve_message(prepared.session, settings, lease, claim_put)
+    reservation = quotas.reserve_message(
+        prepared.session, settings, lease, (*claim_put, *responder.reserve_also)
+    )
     try:
-        return store_reply(model.generate(prepared.request), reservations.settle(reservation))
+        return store_reply(responder.respond(prepared), reservations.settle(reservation))
     except Exception:
         reservations.release_message(reservation, (claim.release(table_name),) if claim else ())
         raise
@@ -101,7 +130,9 @@ def _replay(claim: Claim, settings: Settings) -> MessageReply:
         time.sleep(REPLAY_POLL_SECONDS)
 
 
-def regenerate(session_id: str, token: str) -> MessageReply:
+def regenerate(
+    session_id: str, token: str, responder: ResponderFactory = whole_reply
+) -> MessageReply:
     settings = get_settings()
     store = session_store()
     prepared = exchange.prepare_regeneration(store, settings, session_id, token)
@@ -109,5 +140,6 @@ def regenerate(session_id: str, token: str) -> MessageReply:
     return _answer(
         prepared,
         settings,
+        responder(settings),
         lambda reply, settle: exchange.store_regeneration(store, prepared, reply, settle),
     )

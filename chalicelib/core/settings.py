@@ -28,6 +28,8 @@ SESSIONS_TABLE = "SESSIONS_TABLE"
 ALLOWED_MODELS = "ALLOWED_MODELS"
 MODEL_TIMEOUT_SECONDS = "MODEL_TIMEOUT_SECONDS"
 REQUEST_DEADLINE_SECONDS = "REQUEST_DEADLINE_SECONDS"
+MODEL_STREAM_TIMEOUT_SECONDS = "MODEL_STREAM_TIMEOUT_SECONDS"
+WEBSOCKET_URL = "WEBSOCKET_URL"
 HISTORY_CHAR_BUDGET = "HISTORY_CHAR_BUDGET"
 HISTORY_MAX_MESSAGES = "HISTORY_MAX_MESSAGES"
 MAX_OUTPUT_TOKENS = "MAX_OUTPUT_TOKENS"
@@ -88,6 +90,8 @@ class Settings:
     model_timeout_seconds: float
     # No reply is stored after this long into its request: API Gateway gives up at 29 s.
     request_deadline_seconds: float
+    # Bounds a whole streamed reply; MODEL_TIMEOUT_SECONDS bounds its first chunk.
+    model_stream_timeout_seconds: float
     history_char_budget: int
     # Earlier messages sent with a new one, at most: a send reads them all (with
     # the session item) in one Query page, whatever their length.
@@ -104,6 +108,8 @@ class Settings:
     limit_messages_per_day: int
     limit_sessions_per_day: int
     local_aws: str
+    # Where WebSocket clients connect (the template sets it on AWS, the local gateway locally).
+    websocket_url: str | None
 
     @property
     def default_model(self) -> str:
@@ -125,6 +131,7 @@ def get_settings() -> Settings:
         allowed_models=models or DEFAULT_ALLOWED_MODELS,
         model_timeout_seconds=_number(MODEL_TIMEOUT_SECONDS, 30.0, minimum=0.1),
         request_deadline_seconds=_number(REQUEST_DEADLINE_SECONDS, 28.0, minimum=0.1),
+        model_stream_timeout_seconds=_number(MODEL_STREAM_TIMEOUT_SECONDS, 120.0, minimum=0.1),
         history_char_budget=int(_number(HISTORY_CHAR_BUDGET, 60000, minimum=0)),
         history_max_messages=int(
             _number(HISTORY_MAX_MESSAGES, 50, minimum=0, maximum=MAX_HISTORY_MESSAGES)
@@ -139,4 +146,5 @@ def get_settings() -> Settings:
         limit_messages_per_day=_limit(LIMIT_MESSAGES_PER_DAY, 2000),
         limit_sessions_per_day=_limit(LIMIT_SESSIONS_PER_DAY, 1000),
         local_aws=_text(LOCAL_AWS, "").lower(),
+        websocket_url=os.environ.get(WEBSOCKET_URL, "").strip() or None,
     )

@@ -23,7 +23,7 @@ log = logging.getLogger("ai_maker.local")
 
 # Each starts one local server (or decides it is not needed) and says what it serves.
 # They run in order: a later server may rely on an earlier one's environment.
-# A further local server, such as a WebSocket gateway, is added here.
+# A further local server is added here, or with `register`.
 STARTERS: tuple[Callable[[], str], ...] = (aws.start,)
 
 MODELS = {
@@ -31,6 +31,15 @@ MODELS = {
     "offline": "the offline model (no GEMINI_API_KEY)",
     "unavailable": "no model (no Gemini key in this stage: sends answer 503)",
 }
+
+
+def register(start: Callable[[], str]) -> None:
+    """Add a local server, started after the others: app.py adds the WebSocket gateway,
+    which serves the app itself (and chalicelib never imports it)."""
+    global STARTERS
+    if start not in STARTERS:
+        STARTERS = (*STARTERS, start)
+
 
 _lock = threading.Lock()
 _started = False

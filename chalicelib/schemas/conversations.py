@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from chalicelib.schemas.base import (
     Cursor,
@@ -89,6 +90,10 @@ class StoredMessage(ResponseModel):
     """The text."""
     created_at: str
     """When it was stored (ISO 8601, UTC)."""
+    stopped: Literal[True] | SkipJsonSchema[None] = Field(
+        default_factory=_not_sent, exclude_if=lambda value: value is None
+    )
+    """Only on a reply whose generation the client stopped: the part written until then."""
 
 
 class Usage(ResponseModel):
@@ -211,6 +216,8 @@ class Health(ResponseModel):
     """Always `ok` when the API answers."""
     model: Literal["gemini", "offline", "unavailable"]
     """What answers messages: Gemini, the offline model, or nothing (no key in `prod`)."""
+    websocket_url: str | None
+    """Where WebSocket clients connect (streamed replies); null without a WebSocket API."""
 
 
 class ErrorBody(ResponseModel):
