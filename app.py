@@ -15,7 +15,9 @@ from chalicelib.api.http import (
     error_response,
     optional_bearer_token,
     parse_body,
+    public_base_url,
     rewrite_framework_error,
+    stage_prefix,
     validate,
 )
 from chalicelib.configs import service as config_service
@@ -35,6 +37,7 @@ from chalicelib.schemas import (
     TextBody,
 )
 from chalicelib.sessions import service as session_service
+from chalicelib.web import pages
 
 app = Chalice(app_name="ai-maker")
 app.log.setLevel(logging.INFO)
@@ -53,6 +56,14 @@ SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-st
 JSON = {"Content-Type": "application/json"}
 
 View = Callable[..., BaseModel | TextBody | None]
+WebView = Callable[..., pages.WebFile]
+# The web app's paths: pages and files, not part of the API's OpenAPI contract.
+WEB_ROUTES: set[str] = set()
+
+
+def _error(exc: AppError) -> Response:
+    status, body, headers = error_response(exc)
+    return Response(body=body, status_code=status, headers={**JSON, **headers})
 
 
 def operation(path: str, method: str, status: int = 200) -> Callable[[View], View]:
@@ -64,8 +75,7 @@ def operation(path: str, method: str, status: int = 200) -> Callable[[View], Vie
             try:
                 result = view(**path_params)
             except AppError as exc:
-                error_status, body, headers = error_response(exc)
-                return Response(body=body, status_code=error_status, headers={**JSON, **headers})
+                return _error(exc)
             if result is None:
                 return Response(body="", status_code=204)
             if isinstance(result, TextBody):
@@ -78,6 +88,25 @@ def operation(path: str, method: str, status: int = 200) -> Callable[[View], Vie
             return Response(body=body, status_code=status, headers=dict(JSON))
 
         app.route(path, methods=[method])(handle)
+        return view
+
+    return register
+
+
+def web(path: str) -> Callable[[WebView], WebView]:
+    """Register a GET route of the web app, whose view returns the file to serve."""
+
+    def register(view: WebView) -> WebView:
+        @functools.wraps(view)
+        def handle(**path_params: str) -> Response:
+            try:
+                file = view(**path_params)
+            except AppError as exc:
+                return _error(exc)
+            return Response(body=file.body, status_code=200, headers=dict(file.headers))
+
+        app.route(path, methods=["GET"])(handle)
+        WEB_ROUTES.add(path)
         return view
 
     return register
@@ -140,7 +169,9 @@ def list_models() -> BaseModel:
 
 @operation("/create-chat", "POST", status=201)
 def create_chat() -> BaseModel:
-    return config_service.create_chat_config(parse_body(ChatConfigCreate, _body()))
+    request = parse_body(ChatConfigCreate, _body())
+    own_base_url = public_base_url(_request().headers, _request().context)
+    return config_service.create_chat_config(request, own_base_url)
 
 
 @operation("/chat-config/{chat_config_id}", "GET")
@@ -220,3 +251,22 @@ def openapi_document() -> TextBody:
     from chalicelib.api import openapi  # On first use: no other route needs the generator.
 
     return TextBody(openapi.render(), "application/json")
+
+
+# --- the web app: the pages behind / and the share link ----------------------------
+
+
+@web("/")
+def create_page() -> pages.WebFile:
+    return pages.page("create", stage_prefix(_request().context), None)
+
+
+@web("/chat/{chat_config_id}")
+def chat_page(chat_config_id: str) -> pages.WebFile:
+    # The page reads the config itself, so an unknown id gets a page that says so.
+    return pages.page("chat", stage_prefix(_request().context), None)
+
+
+@web("/static/{name}")
+def static_file(name: str) -> pages.WebFile:
+    return pages.asset(name)

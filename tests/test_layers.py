@@ -38,6 +38,8 @@ LAYERS: list[tuple[str, int]] = [
     ("chalicelib.conversation.exchange", 3),
     ("chalicelib.api", 4),
     ("chalicelib.api.*", 4),
+    ("chalicelib.web", 4),
+    ("chalicelib.web.pages", 4),
 ]
 LAYER_NAMES = ["core", "schemas", "stores and model", "services", "transports"]
 

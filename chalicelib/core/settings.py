@@ -62,6 +62,7 @@ class Settings:
     model_timeout_seconds: float
     history_char_budget: int
     max_output_tokens: int
+    # "" means share links point at this API's own web app.
     frontend_base_url: str
     cors_allow_origin: str
     stage: str
@@ -94,7 +95,7 @@ def get_settings() -> Settings:
         model_timeout_seconds=_number(MODEL_TIMEOUT_SECONDS, 30.0, minimum=0.1),
         history_char_budget=int(_number(HISTORY_CHAR_BUDGET, 60000, minimum=0)),
         max_output_tokens=int(_number(MAX_OUTPUT_TOKENS, 2048, minimum=1)),
-        frontend_base_url=_text(FRONTEND_BASE_URL, "http://localhost:3000").rstrip("/"),
+        frontend_base_url=_text(FRONTEND_BASE_URL, "").rstrip("/"),
         cors_allow_origin=_text(CORS_ALLOW_ORIGIN, "*"),
         stage=_text(STAGE, "dev"),
         gemini_api_key=os.environ.get(GEMINI_API_KEY, "").strip(),
