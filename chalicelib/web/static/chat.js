@@ -86,7 +86,7 @@ async function resume() {
   showUsage(session.usage);
   view.clear();
   for (const message of await loadEarlier()) view.append(message);
-  view.lastReply()?.scrollIntoView({ block: "end" });
+  view.followEnd(true);
   return true;
 }
 
@@ -120,6 +120,7 @@ async function send(text) {
   $("message").value = "";
   const userItem = view.append({ role: "user", content: text, createdAt: new Date().toISOString() });
   const replyItem = view.append({ role: "model", content: "" });
+  view.followEnd(true);
   await run("send", session, { message: text }, { userItem, replyItem, text });
 }
 

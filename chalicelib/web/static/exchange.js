@@ -47,8 +47,9 @@ export async function exchange(kind, session, fields, items, controls) {
 
   const draw = () => {
     drawing = false;
+    const atEnd = view.isAtEnd();
     view.setContent(replyItem, text);
-    replyItem.scrollIntoView({ block: "end" });
+    view.followEnd(atEnd);
   };
   const started = () => {
     view.setNote(replyItem, "streaming…", "streaming");
@@ -56,9 +57,11 @@ export async function exchange(kind, session, fields, items, controls) {
   };
   const finish = (result, stopped) => {
     if (userItem) view.setStored(userItem, result.userMessage);
+    const atEnd = view.isAtEnd();
     view.setStored(replyItem, result.reply);
     view.setNote(replyItem, stopped ? "stopped" : "", stopped ? "stopped" : "done");
     controls.addUsage(result.usage, result.context);
+    view.followEnd(atEnd);
     controls.setState(stopped ? "Stopped. The partial reply is saved." : "", stopped ? "stopped" : "");
   };
   const fail = (error) => {

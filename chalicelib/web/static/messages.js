@@ -65,6 +65,16 @@ export function prepend(messages) {
   window.scrollBy(0, document.documentElement.scrollHeight - before);
 }
 
+/** Keep the newest text in view, unless the reader has scrolled up to read. */
+export function followEnd(wasAtEnd) {
+  if (wasAtEnd) window.scrollTo(0, document.documentElement.scrollHeight);
+}
+
+export function isAtEnd() {
+  const page = document.documentElement;
+  return page.scrollHeight - (window.scrollY + window.innerHeight) < 120;
+}
+
 export function clear() {
   list.replaceChildren();
 }

@@ -1,0 +1,100 @@
+"""A visitor's browser for the web app's tests: headless Chromium through Selenium.
+
+Each browser gets a fresh profile (a new --user-data-dir), so two browsers are two
+visitors with separate localStorage. Chromium is told not to reach for updates, sync
+or anything else on the network. Screenshots go to test-artifacts/web/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.test_run_local import LocalStack
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+ARTIFACTS = PROJECT_DIR / "test-artifacts" / "web"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
+WAIT_SECONDS = 15
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+)
+DESKTOP = (1200, 900)
+PHONE = (360, 740)
+
+
+class Browser:
+    """One visitor: a Chromium with its own profile, and the helpers the tests share."""
+
+    def __init__(self, driver: WebDriver, base_url: str, downloads: Path) -> None:
+        self.driver = driver
+        self.base_url = base_url
+        self.downloads = downloads
+        self.allowed_statuses: set[int] = set()
+
+    def open(self, path: str) -> None:
+        self.driver.get(path if path.startswith("http") else self.base_url + path)
+
+    def wait(self, condition: Callable[[WebDriver], Any], seconds: float = WAIT_SECONDS) -> Any:
+        return WebDriverWait(self.driver, seconds, poll_frequency=0.05).until(condition)
+
+    def js(self, script: str, *args: Any) -> Any:
+        return self.driver.execute_script(script, *args)
+
+    def shot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.driver.save_screenshot(str(path))
+        return path
+
+    def expect_failed_requests(self, *statuses: int) -> None:
+        """Let the console note these HTTP statuses: the test provokes them on purpose."""
+        self.allowed_statuses.update(statuses)
+
+    def console_errors(self) -> list[str]:
+        """Severe console entries, but failed requests with a status the test expects."""
+        errors = []
+        for entry in self.driver.get_log("browser"):
+            if entry["level"] != "SEVERE":
+                continue
+            expected = entry["source"] == "network" and any(
+                f"status of {status} " in entry["message"] for status in self.allowed_statuses
+            )
+            if not expected:
+                errors.append(entry["message"])
+        return errors
+
+
+def require_chromium() -> None:
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not shutil.which(path)]
+    if missing:
+        # Not a skip: `make test` installs them, and these tests are part of the suite.
+        pytest.fail(
+            f"{', '.join(missing)} not found: install Debian's chromium and chromium-driver "
+            "(`make test` does so when run as root), or set CHROMIUM and CHROMEDRIVER."
+        )
+
+
+def call(
+    stack: LocalStack, method: str, path: str, body: Any = None, token: str | None = None
+) -> Any:
+    """The API over HTTP, for setting up what a test needs faster than the pages would."""
+    status, answer = stack.call(method, path, body, token)
+    assert status < 300, (status, answer)
+    return answer
