@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from selenium.webdriver import Chrome
+from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -44,7 +46,7 @@ PHONE = (360, 740)
 class Browser:
     """One visitor: a Chromium with its own profile, and the helpers the tests share."""
 
-    def __init__(self, driver: WebDriver, base_url: str, downloads: Path) -> None:
+    def __init__(self, driver: Chrome, base_url: str, downloads: Path) -> None:
         self.driver = driver
         self.base_url = base_url
         self.downloads = downloads
@@ -55,6 +57,9 @@ class Browser:
 
     def wait(self, condition: Callable[[WebDriver], Any], seconds: float = WAIT_SECONDS) -> Any:
         return WebDriverWait(self.driver, seconds, poll_frequency=0.05).until(condition)
+
+    def attribute(self, element_id: str, name: str = "value") -> str:
+        return str(self.driver.find_element(By.ID, element_id).get_attribute(name) or "")
 
     def js(self, script: str, *args: Any) -> Any:
         return self.driver.execute_script(script, *args)
@@ -72,7 +77,8 @@ class Browser:
     def console_errors(self) -> list[str]:
         """Severe console entries, but failed requests with a status the test expects."""
         errors = []
-        for entry in self.driver.get_log("browser"):
+        entries: list[dict[str, Any]] = self.driver.get_log("browser")  # type: ignore[no-untyped-call]
+        for entry in entries:
             if entry["level"] != "SEVERE":
                 continue
             expected = entry["source"] == "network" and any(

@@ -72,8 +72,8 @@ def test_a_creator_makes_an_agent_and_a_visitor_chats_with_it(
     find(By.ID, "limit-session").send_keys("50")
     find(By.ID, "submit").click()
     creator.wait(lambda d: d.find_element(By.ID, "created").is_displayed())
-    share_link = find(By.ID, "share-link").get_attribute("value")
-    edit_token = find(By.ID, "edit-token").get_attribute("value")
+    share_link = creator.attribute("share-link")
+    edit_token = creator.attribute("edit-token")
     # Out of the box the link opens this app's own chat page, on the origin in use.
     assert share_link.startswith(f"{creator.base_url}/chat/")
     assert edit_token.startswith("et_")
@@ -94,9 +94,7 @@ def test_a_creator_makes_an_agent_and_a_visitor_chats_with_it(
     visitor = browser(PHONE)
     open_chat(visitor, config_id)
     assert visitor.driver.title == "Pirate tutor · AI Maker"
-    assert "Answer like a pirate." in visitor.driver.find_element(
-        By.ID, "agent-prompt"
-    ).get_attribute("textContent")
+    assert "Answer like a pirate." in visitor.attribute("agent-prompt", "textContent")
     box = visitor.driver.find_element(By.ID, "message")
     box.send_keys("Ahoy", Keys.SHIFT, Keys.ENTER, Keys.NULL, "matey")
     assert box.get_attribute("value") == "Ahoy\nmatey"  # Shift+Enter added a line, sent nothing
@@ -140,8 +138,8 @@ def test_the_creator_edits_pauses_rotates_and_deletes_from_my_agents(
     find(By.ID, "title").send_keys("Quiz master")
     find(By.ID, "submit").click()
     creator.wait(lambda d: d.find_element(By.ID, "created").is_displayed())
-    config_id = find(By.ID, "share-link").get_attribute("value").rsplit("/", 1)[1]
-    first_token = find(By.ID, "edit-token").get_attribute("value")
+    config_id = creator.attribute("share-link").rsplit("/", 1)[1]
+    first_token = creator.attribute("edit-token")
     item = f'#my-agents li[data-config-id="{config_id}"]'
 
     def click(label: str) -> None:
@@ -171,7 +169,7 @@ def test_the_creator_edits_pauses_rotates_and_deletes_from_my_agents(
 
     click("New edit token")
     creator.wait(lambda _: "old one no longer works" in agent_status())
-    second_token = find(By.ID, "edit-token").get_attribute("value")
+    second_token = creator.attribute("edit-token")
     assert second_token != first_token
     assert stack.call("DELETE", f"/chat-config/{config_id}", token=first_token)[0] == 403
 
