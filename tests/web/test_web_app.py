@@ -78,6 +78,19 @@ def test_a_creator_makes_an_agent_and_a_visitor_chats_with_it(
     assert share_link.startswith(f"{creator.base_url}/chat/")
     assert edit_token.startswith("et_")
     assert "only key" in find(By.CSS_SELECTOR, "#created .warning").text
+    creator.driver.execute_cdp_cmd(
+        "Browser.grantPermissions",
+        {
+            "origin": creator.base_url,
+            "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"],
+        },
+    )
+    find(By.ID, "copy-link").click()
+    creator.wait(lambda _: find(By.ID, "copy-link").text == "Copied")
+    clipboard = creator.driver.execute_async_script(
+        "navigator.clipboard.readText().then(arguments[0])"
+    )
+    assert clipboard == share_link
     config_id = share_link.rsplit("/", 1)[1]
     saved = creator.js(
         "return JSON.parse(localStorage.getItem(arguments[0]))", f"ai-maker:agent:{config_id}"
