@@ -24,12 +24,11 @@ export function safeUrl(text) {
   return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
 }
 
-function link(label, href) {
+function link(href) {
   const anchor = document.createElement("a");
   anchor.href = href;
   anchor.rel = "noopener noreferrer";
   anchor.target = "_blank";
-  appendInline(anchor, label);
   return anchor;
 }
 
@@ -61,11 +60,15 @@ export function appendInline(parent, text) {
     } else if (label !== undefined) {
       const href = safeUrl(target);
       // An unsafe target keeps its label as plain text and loses the link.
-      if (href) parent.append(link(label, href));
-      else appendInline(parent, label);
+      const into = href ? link(href) : parent;
+      appendInline(into, label);
+      if (href) parent.append(into);
     } else if (bare !== undefined) {
       const href = safeUrl(bare);
-      parent.append(href ? link(bare, href) : bare);
+      const anchor = href ? link(href) : null;
+      // A bare URL is its own label, as text: parsing it again would find it again.
+      if (anchor) anchor.textContent = bare;
+      parent.append(anchor || bare);
     } else {
       const node = document.createElement("em");
       appendInline(node, italic ?? underscored);
