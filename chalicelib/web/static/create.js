@@ -56,7 +56,8 @@ function setEditing(configId, title) {
   if (!configId) form.reset();
 }
 
-function showCreated(shareableUrl, editToken) {
+function showCreated(title, shareableUrl, editToken) {
+  $("created-heading").textContent = `“${title}” is ready to share`;
   $("share-link").value = shareableUrl;
   $("open-link").href = shareableUrl;
   $("edit-token").value = editToken;
@@ -85,7 +86,7 @@ async function submit(event) {
         createdAt: created.config.createdAt,
         limits: settings.limits,
       });
-      showCreated(created.shareableUrl, created.editToken);
+      showCreated(created.config.title, created.shareableUrl, created.editToken);
       showStatus(formStatus, "Created.", "ok");
       form.reset();
     }
@@ -152,7 +153,7 @@ const actions = {
       token: agent.editToken,
     });
     saved.saveAgent(configId, { ...agent, editToken });
-    showCreated(agent.shareableUrl, editToken);
+    showCreated(agent.title, agent.shareableUrl, editToken);
     return "A new edit token is saved in this browser; the old one no longer works.";
   },
   async delete(configId) {
