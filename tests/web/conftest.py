@@ -53,7 +53,7 @@ def browser(stack: LocalStack, tmp_path: Path) -> Iterator[Callable[[tuple[int, 
     require_chromium()
     opened: list[Browser] = []
 
-    def open_browser(size: tuple[int, int] = DESKTOP) -> Browser:
+    def open_browser(size: tuple[int, int] = DESKTOP, websocket: bool = True) -> Browser:
         options = webdriver.ChromeOptions()
         options.binary_location = CHROMIUM
         for flag in CHROMIUM_FLAGS:
@@ -74,6 +74,11 @@ def browser(stack: LocalStack, tmp_path: Path) -> Iterator[Callable[[tuple[int, 
             "Emulation.setDeviceMetricsOverride",
             {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": size < DESKTOP},
         )
+        if not websocket:
+            # A browser (or a network) without WebSockets: the pages must fall back to REST.
+            driver.execute_cdp_cmd(
+                "Page.addScriptToEvaluateOnNewDocument", {"source": "delete window.WebSocket;"}
+            )
         browser = Browser(driver, f"http://127.0.0.1:{stack.port}", downloads)
         opened.append(browser)
         return browser

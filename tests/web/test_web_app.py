@@ -283,12 +283,13 @@ def test_load_earlier_pages_back_through_a_long_history(
     assert users == [f"message {n}" for n in range(1, 26)]
 
 
-def test_stop_ends_the_wait_and_says_so(
+def test_without_websockets_the_page_sends_over_rest_and_stop_ends_the_wait(
     stack: LocalStack, fake: FakeGemini, browser: OpenBrowser
 ) -> None:
     config_id = new_agent(stack)["chatConfigId"]
-    visitor = browser()
+    visitor = browser(websocket=False)
     open_chat(visitor, config_id)
+    assert visitor.js("return 'WebSocket' in window") is False
     fake.queue(slow(20))
     type_and_enter(visitor, "Take your time")
     visitor.wait(lambda _: last_state(visitor) == "waiting")
