@@ -7,9 +7,10 @@ import logging
 import time
 from collections.abc import Callable
 
-from chalice.app import Chalice, CORSConfig, Request, Response
+from chalice.app import Chalice, CORSConfig, Request, Response, WebsocketEvent
 from pydantic import BaseModel
 
+from chalicelib.api import websocket
 from chalicelib.api.http import (
     bearer_token,
     error_response,
@@ -40,6 +41,8 @@ from chalicelib.sessions import service as session_service
 from chalicelib.web import pages
 
 app = Chalice(app_name="ai-maker")
+# Chalice's WebSocket API: streamed replies (see chalicelib/api/websocket.py).
+app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.log.setLevel(logging.INFO)
 logs.logger.setLevel(logging.INFO)
 # API Gateway fixes the allowed origin at deploy time; the app does at start-up.
@@ -253,18 +256,28 @@ def openapi_document() -> TextBody:
     return TextBody(openapi.render(), "application/json")
 
 
+# --- the WebSocket API: streamed replies ---------------------------------------------
+
+
+@app.on_ws_message()
+def ws_message(event: WebsocketEvent) -> None:
+    """One client frame; its request's frames go back through the @connections API."""
+    endpoint = websocket.management_endpoint(event.domain_name, event.stage)
+    websocket.handle_frame(event.body, websocket.connection_post(endpoint, event.connection_id))
+
+
 # --- the web app: the pages behind / and the share link ----------------------------
 
 
 @web("/")
 def create_page() -> pages.WebFile:
-    return pages.page("create", stage_prefix(_request().context), None)
+    return pages.page("create", stage_prefix(_request().context), get_settings().websocket_url)
 
 
 @web("/chat/{chat_config_id}")
 def chat_page(chat_config_id: str) -> pages.WebFile:
     # The page reads the config itself, so an unknown id gets a page that says so.
-    return pages.page("chat", stage_prefix(_request().context), None)
+    return pages.page("chat", stage_prefix(_request().context), get_settings().websocket_url)
 
 
 @web("/static/{name}")

@@ -1,4 +1,9 @@
-"""Fake Gemini REST API (generateContent) on localhost, for driving the real google-genai SDK."""
+"""Fake Gemini REST API on localhost, for driving the real google-genai SDK.
+
+Answers generateContent with JSON and streamGenerateContent (`?alt=sse`) with
+server-sent events: a controllable delay between chunks, a failure after N chunks,
+or a safety block mid-stream.
+"""
 
 import json
 import re
@@ -15,7 +20,7 @@ JsonDict = dict[str, Any]
 # The SDK prefixes the path with its api_version (v1 by default in google-genai 3.x, v1beta
 # when GOOGLE_GENAI_API_VERSION=beta), so any v1* version is accepted.
 _GENERATE_CONTENT = re.compile(
-    r"^/(?P<version>v1[a-z0-9]*)/models/(?P<model>[^/:?]+):generateContent$"
+    r"^/(?P<version>v1[a-z0-9]*)/models/(?P<model>[^/:?]+):(?P<method>generateContent|streamGenerateContent)$"
 )
 
 # Canonical google.rpc.Code names, so errors look like the ones Google sends.
@@ -57,6 +62,33 @@ class FakeReply:
     # Pin usage metadata for assertions instead of the counts derived from text lengths.
     prompt_tokens: int | None = None
     reply_tokens: int | None = None
+    # Streaming only: the reply's pieces (default: the text, word by word), the pause
+    # before each piece after the first one, and a mid-stream failure or safety block.
+    chunks: tuple[str, ...] | None = None
+    first_chunk_delay_seconds: float = 0.0
+    chunk_delay_seconds: float = 0.0
+    fail_after_chunks: int | None = None
+    fail_status: int = 500
+    block_after_chunks: int | None = None
+
+
+def streamed(
+    *chunks: str,
+    first_delay: float = 0.0,
+    delay: float = 0.0,
+    fail_after: int | None = None,
+    fail_status: int = 500,
+    block_after: int | None = None,
+) -> FakeReply:
+    """A streamed reply in these pieces, `delay` seconds apart after `first_delay`."""
+    return FakeReply(
+        chunks=chunks,
+        first_chunk_delay_seconds=first_delay,
+        chunk_delay_seconds=delay,
+        fail_after_chunks=fail_after,
+        fail_status=fail_status,
+        block_after_chunks=block_after,
+    )
 
 
 def reply_text(
@@ -183,6 +215,17 @@ def build_reply_body(
     }
 
 
+def _stream_chunk(model: str, piece: str, usage: JsonDict, *, finished: bool) -> JsonDict:
+    candidate: JsonDict = {"content": {"role": "model", "parts": [{"text": piece}]}, "index": 0}
+    if finished:
+        candidate["finishReason"] = "STOP"
+    return {"candidates": [candidate], "usageMetadata": usage, "modelVersion": model}
+
+
+def _blocked_chunk() -> JsonDict:
+    return blocked_reply().body or {}
+
+
 def _error_body(status: int, message: str) -> JsonDict:
     return {
         "error": {
@@ -255,7 +298,51 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.delay_seconds > 0 and fake._stopping.wait(reply.delay_seconds):
             # Stopping: drop the connection unanswered so stop() never waits on a delay.
             return
+        if match.group("method") == "streamGenerateContent" and reply.status == 200:
+            self._stream(reply, model or "", body, fake)
+            return
         self._send(reply.status, self._reply_body(reply, model or "", body), reply.headers)
+
+    def _stream(
+        self, reply: FakeReply, model: str, request_body: JsonDict, fake: "FakeGemini"
+    ) -> None:
+        """Server-sent events, one `data:` line per chunk, as Gemini streams."""
+        events: list[JsonDict | float] = []
+        if reply.body is not None:
+            events.append(reply.body)
+        else:
+            full = build_reply_body(
+                model, request_body, reply.text, reply.prompt_tokens, reply.reply_tokens
+            )
+            text = full["candidates"][0]["content"]["parts"][0]["text"]
+            pieces = reply.chunks or tuple(re.findall(r"\s*\S+", text)) or (text,)
+            usage = full["usageMetadata"]
+            for index, piece in enumerate(pieces):
+                events.append(
+                    reply.first_chunk_delay_seconds if index == 0 else reply.chunk_delay_seconds
+                )
+                if index == reply.fail_after_chunks:
+                    events.append(_error_body(reply.fail_status, "fake mid-stream failure"))
+                    break
+                if index == reply.block_after_chunks:
+                    events.append(_blocked_chunk())
+                    break
+                last = index == len(pieces) - 1
+                events.append(_stream_chunk(model, piece, usage, finished=last))
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            for event in events:
+                if isinstance(event, float):
+                    if event > 0 and fake._stopping.wait(event):
+                        return
+                    continue
+                self.wfile.write(b"data: " + json.dumps(event).encode() + b"\r\n\r\n")
+                self.wfile.flush()
+        except OSError:
+            # The client stopped reading (a stopped reply): that is what the test wanted.
+            pass
 
     @staticmethod
     def _reply_body(reply: FakeReply, model: str, request_body: JsonDict) -> JsonDict:

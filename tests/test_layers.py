@@ -34,6 +34,8 @@ LAYERS: list[tuple[str, int]] = [
     ("chalicelib.configs.quotas", 2),
     ("chalicelib.conversation", 2),
     ("chalicelib.conversation.idempotency", 2),
+    ("chalicelib.streaming", 2),
+    ("chalicelib.streaming.runs", 2),
     ("chalicelib.*.service", 3),
     ("chalicelib.conversation.exchange", 3),
     ("chalicelib.api", 4),

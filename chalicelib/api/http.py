@@ -118,13 +118,22 @@ def validate(model: type[ModelT], data: dict[str, Any]) -> ModelT:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems: list[dict[str, Any]] = [
-            {"field": ".".join(str(part) for part in issue["loc"]) or None, "message": issue["msg"]}
-            for issue in exc.errors(include_url=False, include_input=False)
-        ]
-        fields = ", ".join(sorted({p["field"] for p in problems if p["field"]}))
-        message = f"Invalid fields: {fields}." if fields else problems[0]["message"] + "."
-        raise errors.ValidationFailed(message, details={"fields": problems}) from exc
+        raise validation_failed(exc) from exc
+
+
+def validation_failed(exc: ValidationError, skip: int = 0) -> errors.ValidationFailed:
+    """The fields that failed and why; `skip` drops leading parts of each location
+    (a tagged union's tag)."""
+    problems: list[dict[str, Any]] = [
+        {
+            "field": ".".join(str(part) for part in issue["loc"][skip:]) or None,
+            "message": issue["msg"],
+        }
+        for issue in exc.errors(include_url=False, include_input=False)
+    ]
+    fields = ", ".join(sorted({p["field"] for p in problems if p["field"]}))
+    message = f"Invalid fields: {fields}." if fields else problems[0]["message"] + "."
+    return errors.ValidationFailed(message, details={"fields": problems})
 
 
 def parse_body(model: type[ModelT], raw: bytes) -> ModelT:

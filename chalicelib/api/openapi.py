@@ -65,8 +65,9 @@ _RETRY_AFTER_STATUSES = {409, 429, 503}
 class _Generator(GenerateJsonSchema):
     """Pydantic's generator, minus per-field titles (noise in every viewer).
 
-    Responses are dumped whole (defaults included), so every response field is required;
-    the one exception, ErrorBody's `details`, is fixed up in `_error_body_schema`.
+    Responses are dumped whole (defaults included), so every response field is required,
+    except one left out when empty (`exclude_if`, like a message's `stopped`) and
+    ErrorBody's `details`, fixed up in `_error_body_schema`.
     """
 
     def field_title_should_be_set(self, schema: Any) -> bool:
@@ -77,7 +78,9 @@ class _Generator(GenerateJsonSchema):
         field: core_schema.ModelField | core_schema.DataclassField | core_schema.TypedDictField,
         total: bool,
     ) -> bool:
-        return self.mode == "serialization" or super().field_is_required(field, total)
+        if self.mode == "serialization":
+            return "serialization_exclude_if" not in field
+        return super().field_is_required(field, total)
 
 
 def error_classes() -> list[type[errors.AppError]]:

@@ -121,7 +121,13 @@ def prepare_regeneration(
 
 
 def _reply_message(message_id: str, reply: ModelReply) -> StoredMessage:
-    return StoredMessage(id=message_id, role="model", content=reply.text, created_at=utc_now_iso())
+    return StoredMessage(
+        id=message_id,
+        role="model",
+        content=reply.text,
+        created_at=utc_now_iso(),
+        stopped=True if reply.stopped else None,
+    )
 
 
 def _message_reply(

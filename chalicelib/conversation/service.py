@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from chalicelib.configs.quotas import ClaimRefused
 from chalicelib.configs.service import quota_store
@@ -27,7 +29,30 @@ REPLAY_POLL_SECONDS = 0.2
 REPLAY_WAIT_SECONDS = 20.0
 
 
-def send_message(token: str, request: MessageSend, idempotency_key: str | None) -> MessageReply:
+@dataclass(frozen=True)
+class Responder:
+    """How a reply is produced once the quota is reserved: the model's whole answer (REST),
+    or a stream (WebSocket). `reserve_also` joins the reservation's transaction."""
+
+    respond: Callable[[exchange.PreparedExchange], ModelReply]
+    reserve_also: tuple[Any, ...] = ()
+
+
+# Chosen before the quota is reserved, so an unavailable model costs nothing.
+ResponderFactory = Callable[[Settings], Responder]
+
+
+def whole_reply(settings: Settings) -> Responder:
+    model = get_model(settings)
+    return Responder(lambda prepared: model.generate(prepared.request))
+
+
+def send_message(
+    token: str,
+    request: MessageSend,
+    idempotency_key: str | None,
+    responder: ResponderFactory = whole_reply,
+) -> MessageReply:
     settings = get_settings()
     store = session_store()
     note_ids(session_id=request.session_id)
@@ -40,6 +65,7 @@ def send_message(token: str, request: MessageSend, idempotency_key: str | None) 
         return _answer(
             prepared,
             settings,
+            responder(settings),
             lambda reply: exchange.store_exchange(store, prepared, reply, claim),
             claim,
         )
@@ -51,6 +77,7 @@ def send_message(token: str, request: MessageSend, idempotency_key: str | None) 
 def _answer(
     prepared: exchange.PreparedExchange,
     settings: Settings,
+    responder: Responder,
     store_reply: Callable[[ModelReply], MessageReply],
     claim: Claim | None = None,
 ) -> MessageReply:
@@ -58,13 +85,14 @@ def _answer(
 
     Whatever fails after the reservation gives the quota and the key back.
     """
-    model = get_model(settings)
     quotas = quota_store()
     table_name = session_store().table.name
     claim_put = (claim.put(table_name),) if claim else ()
-    reservation = quotas.reserve_message(prepared.session, settings, claim_put)
+    reservation = quotas.reserve_message(
+        prepared.session, settings, (*claim_put, *responder.reserve_also)
+    )
     try:
-        return store_reply(model.generate(prepared.request))
+        return store_reply(responder.respond(prepared))
     except Exception:
         quotas.release_message(reservation, (claim.release(table_name),) if claim else ())
         raise
@@ -88,11 +116,16 @@ def _replay(claim: Claim, settings: Settings) -> MessageReply:
         time.sleep(REPLAY_POLL_SECONDS)
 
 
-def regenerate(session_id: str, token: str) -> MessageReply:
+def regenerate(
+    session_id: str, token: str, responder: ResponderFactory = whole_reply
+) -> MessageReply:
     settings = get_settings()
     store = session_store()
     prepared = exchange.prepare_regeneration(store, settings, session_id, token)
     note_ids(config_id=prepared.session.chat_config_id, session_id=session_id)
     return _answer(
-        prepared, settings, lambda reply: exchange.store_regeneration(store, prepared, reply)
+        prepared,
+        settings,
+        responder(settings),
+        lambda reply: exchange.store_regeneration(store, prepared, reply),
     )

@@ -15,6 +15,7 @@ from botocore.config import Config
 from chalicelib.core.settings import get_settings
 
 if TYPE_CHECKING:
+    from mypy_boto3_apigatewaymanagementapi.client import ApiGatewayManagementApiClient
     from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource, Table
     from mypy_boto3_s3.client import S3Client
     from mypy_boto3_ssm.client import SSMClient
@@ -55,6 +56,17 @@ def get_dynamodb_resource() -> DynamoDBServiceResource:
     if resource is None:
         resource = _clients["dynamodb"] = _session().resource("dynamodb", config=CLIENT_CONFIG)
     return resource
+
+
+def get_connections_client(endpoint_url: str) -> ApiGatewayManagementApiClient:
+    """The client that posts to a WebSocket API's connections (one API per process)."""
+    key = f"connections {endpoint_url}"
+    client = _clients.get(key)
+    if client is None:
+        client = _clients[key] = _session().client(
+            "apigatewaymanagementapi", endpoint_url=endpoint_url, config=CLIENT_CONFIG
+        )
+    return cast("ApiGatewayManagementApiClient", client)
 
 
 def get_sessions_table() -> Table:

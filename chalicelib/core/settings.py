@@ -24,6 +24,8 @@ CONFIG_BUCKET = "CONFIG_BUCKET"
 SESSIONS_TABLE = "SESSIONS_TABLE"
 ALLOWED_MODELS = "ALLOWED_MODELS"
 MODEL_TIMEOUT_SECONDS = "MODEL_TIMEOUT_SECONDS"
+MODEL_STREAM_TIMEOUT_SECONDS = "MODEL_STREAM_TIMEOUT_SECONDS"
+WEBSOCKET_URL = "WEBSOCKET_URL"
 HISTORY_CHAR_BUDGET = "HISTORY_CHAR_BUDGET"
 MAX_OUTPUT_TOKENS = "MAX_OUTPUT_TOKENS"
 FRONTEND_BASE_URL = "FRONTEND_BASE_URL"
@@ -60,6 +62,8 @@ class Settings:
     sessions_table: str
     allowed_models: tuple[str, ...]
     model_timeout_seconds: float
+    # Bounds a whole streamed reply; MODEL_TIMEOUT_SECONDS bounds its first chunk.
+    model_stream_timeout_seconds: float
     history_char_budget: int
     max_output_tokens: int
     # "" means share links point at this API's own web app.
@@ -73,6 +77,8 @@ class Settings:
     limit_messages_per_session: int
     limit_messages_per_day: int
     limit_sessions_per_day: int
+    # Where WebSocket clients connect (the template sets it on AWS, the local gateway locally).
+    websocket_url: str | None
 
     @property
     def default_model(self) -> str:
@@ -93,6 +99,7 @@ def get_settings() -> Settings:
         sessions_table=_text(SESSIONS_TABLE, "ai-maker-sessions"),
         allowed_models=models or DEFAULT_ALLOWED_MODELS,
         model_timeout_seconds=_number(MODEL_TIMEOUT_SECONDS, 30.0, minimum=0.1),
+        model_stream_timeout_seconds=_number(MODEL_STREAM_TIMEOUT_SECONDS, 120.0, minimum=0.1),
         history_char_budget=int(_number(HISTORY_CHAR_BUDGET, 60000, minimum=0)),
         max_output_tokens=int(_number(MAX_OUTPUT_TOKENS, 2048, minimum=1)),
         frontend_base_url=_text(FRONTEND_BASE_URL, "").rstrip("/"),
@@ -103,4 +110,5 @@ def get_settings() -> Settings:
         limit_messages_per_session=int(_number(LIMIT_MESSAGES_PER_SESSION, 500, minimum=0)),
         limit_messages_per_day=int(_number(LIMIT_MESSAGES_PER_DAY, 2000, minimum=0)),
         limit_sessions_per_day=int(_number(LIMIT_SESSIONS_PER_DAY, 1000, minimum=0)),
+        websocket_url=os.environ.get(WEBSOCKET_URL, "").strip() or None,
     )

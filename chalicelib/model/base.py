@@ -29,6 +29,8 @@ class ModelReply:
     text: str
     prompt_tokens: int = 0
     reply_tokens: int = 0
+    # The client stopped the reply: `text` is what was written until then.
+    stopped: bool = False
 
 
 class ChatModel(Protocol):

@@ -9,6 +9,7 @@ from chalicelib.core.settings import Settings, get_settings
 from chalicelib.model.base import ChatModel
 from chalicelib.model.gemini import GeminiModel, key_from_parameter
 from chalicelib.model.offline import OfflineModel
+from chalicelib.model.stream import GeminiStreamingModel, OfflineStreamingModel, StreamingModel
 
 
 def model_mode(settings: Settings) -> Literal["gemini", "offline", "unavailable"]:
@@ -25,10 +26,23 @@ def get_model(settings: Settings | None = None) -> ChatModel:
     never used in production; there, no key is an error.
     """
     settings = settings or get_settings()
+    key = _gemini_key(settings)
+    return GeminiModel(key, settings.model_timeout_seconds) if key else OfflineModel()
+
+
+def get_streaming_model(settings: Settings) -> StreamingModel:
+    """The same choice as `get_model`, for replies streamed as they are written."""
+    key = _gemini_key(settings)
+    if key is None:
+        return OfflineStreamingModel()
+    return GeminiStreamingModel(key, settings.model_timeout_seconds)
+
+
+def _gemini_key(settings: Settings) -> str | None:
+    """Gemini's key, or None for the offline model."""
     mode = model_mode(settings)
     if mode == "gemini":
-        key = settings.gemini_api_key or key_from_parameter(settings.gemini_api_key_parameter)
-        return GeminiModel(key, settings.model_timeout_seconds)
+        return settings.gemini_api_key or key_from_parameter(settings.gemini_api_key_parameter)
     if mode == "offline":
-        return OfflineModel()
+        return None
     raise ModelUnavailable("The model is not available: no Gemini API key is configured.")

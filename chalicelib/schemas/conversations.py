@@ -76,6 +76,10 @@ class StoredMessage(ResponseModel):
     role: Literal["user", "model"]
     content: str
     created_at: str
+    # Only on a reply whose generation the client stopped: the part written until then.
+    stopped: Literal[True] | SkipJsonSchema[None] = Field(
+        None, exclude_if=lambda value: value is None, json_schema_extra=_no_default
+    )
 
 
 class Usage(ResponseModel):
@@ -168,6 +172,8 @@ class ModelList(ResponseModel):
 class Health(ResponseModel):
     status: Literal["ok"]
     model: Literal["gemini", "offline", "unavailable"]
+    # Where WebSocket clients connect; null when this deployment has no WebSocket API.
+    websocket_url: str | None
 
 
 class ErrorBody(ResponseModel):

@@ -61,6 +61,7 @@ def _message_from_item(item: dict[str, Any]) -> StoredMessage:
         role=item["role"],
         content=str(item["content"]),
         created_at=str(item["createdAt"]),
+        stopped=True if item.get("stopped") else None,
     )
 
 
@@ -209,33 +210,46 @@ class MessageStore:
             raise SessionNotFound()
         raise StorageUnavailable("Two messages got the same id; nothing was stored. Try again.")
 
-    def replace_reply(self, session_id: str, reply: StoredMessage, usage: Usage) -> None:
+    def replace_reply(
+        self, session_id: str, reply: StoredMessage, usage: Usage, also: tuple[Any, ...] = ()
+    ) -> None:
         """Put a regenerated reply in place of the old one, keeping its id."""
+        values: dict[str, Any] = {":content": reply.content, ":created": reply.created_at}
+        expression = "SET #content = :content, #created = :created"
+        if reply.stopped:
+            expression += ", #stopped = :stopped"
+            values[":stopped"] = True
+        else:
+            expression += " REMOVE #stopped"
         update = {
             "Update": {
                 "TableName": self._table.name,
                 "Key": {"pk": partition_key(session_id), "sk": MESSAGE_PREFIX + reply.id},
-                "UpdateExpression": "SET #content = :content, #created = :created",
+                "UpdateExpression": expression,
                 "ConditionExpression": "attribute_exists(sk)",
-                "ExpressionAttributeNames": {"#content": "content", "#created": "createdAt"},
-                "ExpressionAttributeValues": {
-                    ":content": reply.content,
-                    ":created": reply.created_at,
+                "ExpressionAttributeNames": {
+                    "#content": "content",
+                    "#created": "createdAt",
+                    "#stopped": "stopped",
                 },
+                "ExpressionAttributeValues": values,
             }
         }
-        if transact(self._table, [update, self._add_to_totals(session_id, 0, usage)]):
+        if transact(self._table, [update, self._add_to_totals(session_id, 0, usage), *also]):
             raise SessionNotFound("The session or its reply is gone.")
 
     @staticmethod
     def message_item(session_id: str, message: StoredMessage) -> dict[str, Any]:
-        return {
+        item: dict[str, Any] = {
             "pk": partition_key(session_id),
             "sk": MESSAGE_PREFIX + message.id,
             "role": message.role,
             "content": message.content,
             "createdAt": message.created_at,
         }
+        if message.stopped:
+            item["stopped"] = True
+        return item
 
     def _put_message(self, session_id: str, message: StoredMessage) -> Any:
         return {

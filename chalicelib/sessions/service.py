@@ -51,7 +51,8 @@ def session_store() -> SessionStore:
 
 
 def health() -> Health:
-    return Health(status="ok", model=model_mode(get_settings()))
+    settings = get_settings()
+    return Health(status="ok", model=model_mode(settings), websocket_url=settings.websocket_url)
 
 
 def list_models() -> ModelList:

@@ -15,11 +15,19 @@ from tests.utils import DEFAULT_CONFIG, ApiClient, assert_error, failing
 def test_health_reports_offline_model_without_a_key(api: ApiClient) -> None:
     response = api.get("/health")
     assert response.status == 200
-    assert response.json == {"status": "ok", "model": "offline"}
+    assert response.json == {"status": "ok", "model": "offline", "websocketUrl": None}
 
 
 def test_health_reports_gemini_with_a_key(api: ApiClient, fake_gemini: FakeGemini) -> None:
-    assert api.get("/health").json == {"status": "ok", "model": "gemini"}
+    assert api.get("/health").json == {"status": "ok", "model": "gemini", "websocketUrl": None}
+
+
+def test_health_says_where_websocket_clients_connect(
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = "wss://abc123.execute-api.eu-west-3.amazonaws.com/api"
+    monkeypatch.setenv("WEBSOCKET_URL", url)
+    assert api.get("/health").json["websocketUrl"] == url
 
 
 # --- chat configurations -------------------------------------------------------

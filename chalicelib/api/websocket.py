@@ -1,0 +1,129 @@
+"""The WebSocket transport: a client frame in, the request's frames out.
+
+Every failure becomes an `error` frame with the REST API's code for the same cause,
+and never closes the connection. Frames go back through API Gateway's `@connections`
+API, the same on AWS and behind the local gateway.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import TypeAdapter, ValidationError
+
+from chalicelib.api.http import error_response, parse_json_object, validation_failed
+from chalicelib.core import errors
+from chalicelib.core.aws import get_connections_client
+from chalicelib.core.logs import note_ids
+from chalicelib.schemas.frames import (
+    ClientFrame,
+    ErrorFrame,
+    RegenerateFrame,
+    RequestId,
+    SendFrame,
+    StopFrame,
+)
+from chalicelib.streaming import service
+from chalicelib.streaming.service import Channel, Post
+
+logger = logging.getLogger(__name__)
+
+_CLIENT_FRAME: TypeAdapter[SendFrame | RegenerateFrame | StopFrame] = TypeAdapter(ClientFrame)
+_REQUEST_ID: TypeAdapter[str] = TypeAdapter(RequestId)
+
+
+def management_endpoint(domain_name: str, stage: str) -> str:
+    """Where a connection's frames are posted: API Gateway's callback URL.
+
+    API Gateway serves it over https at the domain the client connected to; only the
+    local gateway, on a loopback address, speaks plain http.
+    """
+    host = domain_name.rsplit(":", 1)[0].strip("[]")
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    return f"{'http' if loopback else 'https'}://{domain_name}/{stage}"
+
+
+def connection_post(endpoint: str, connection_id: str) -> Post:
+    """Posts frames to one connection; False once it is gone."""
+    client = get_connections_client(endpoint)
+
+    def post(data: str) -> bool:
+        try:
+            client.post_to_connection(ConnectionId=connection_id, Data=data.encode("utf-8"))
+        except client.exceptions.GoneException:
+            return False
+        except (ClientError, BotoCoreError) as exc:
+            # Unreachable for now: this frame is lost, the reply is still stored.
+            logger.warning("could not post a frame (%s)", type(exc).__name__)
+        return True
+
+    return post
+
+
+def handle_frame(body: str, post: Post) -> None:
+    """Read one client frame and answer it with its frames."""
+    data: dict[str, Any] | None = None
+    try:
+        data = _json_object(body)
+        frame = _parse(data)
+    except errors.AppError as exc:
+        _send_error(Channel(post, _readable_request_id(data)), exc)
+        return
+    channel = Channel(post, frame.request_id)
+    note_ids(session_id=frame.session_id)
+    try:
+        if isinstance(frame, SendFrame):
+            service.stream_send(frame, channel)
+        elif isinstance(frame, RegenerateFrame):
+            service.stream_regeneration(frame, channel)
+        else:
+            assert isinstance(frame, StopFrame)
+            service.stop(frame)
+    except errors.AppError as exc:
+        _send_error(channel, exc)
+    except Exception:
+        logger.exception("a WebSocket request failed")
+        _send_error(channel, errors.AppError())
+
+
+def _json_object(body: str) -> dict[str, Any]:
+    try:
+        return parse_json_object(body.encode("utf-8"))
+    except errors.InvalidJson as exc:
+        raise errors.InvalidJson("A frame must be a JSON object.") from exc
+
+
+def _parse(data: dict[str, Any]) -> SendFrame | RegenerateFrame | StopFrame:
+    try:
+        return _CLIENT_FRAME.validate_python(data)
+    except ValidationError as exc:
+        # Past the action's check, each location starts with the action: drop it.
+        tagged = data.get("action") in ("send", "regenerate", "stop")
+        raise validation_failed(exc, skip=1 if tagged else 0) from exc
+
+
+def _readable_request_id(data: dict[str, Any] | None) -> str | None:
+    try:
+        return _REQUEST_ID.validate_python(data.get("requestId")) if data else None
+    except ValidationError:
+        return None
+
+
+def _send_error(channel: Channel, error: errors.AppError) -> None:
+    _, body, _ = error_response(error)
+    channel.send(
+        ErrorFrame(
+            request_id=channel.request_id,
+            seq=channel.next_seq(),
+            error=body["error"],
+            code=body["code"],
+            details=body.get("details"),
+            retry_after=error.retry_after,
+        )
+    )

@@ -1,0 +1,168 @@
+"""Replies as the model writes them: Gemini's streamGenerateContent, or the offline model
+word by word (so a person running locally sees streaming too).
+
+A `ReplyStream` yields the pieces of the reply; `reply()` is the reply so far, with the
+latest token counts, so a stopped stream can still be stored and counted.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.core.errors import ContentBlocked, ModelError, ModelTimeout, ModelUnavailable
+from chalicelib.model.base import ModelReply, ModelRequest
+from chalicelib.model.gemini import _BLOCKING_FINISH_REASONS, _gemini_client, _model_error_from_api
+from chalicelib.model.offline import OfflineModel
+
+# Pause between the offline model's words: slow enough to see, fast enough to read.
+OFFLINE_WORD_SECONDS = 0.04
+
+
+@dataclass(frozen=True)
+class Chunk:
+    text: str
+    prompt_tokens: int | None = None
+    reply_tokens: int | None = None
+
+
+class ReplyStream:
+    """The pieces of one reply, in order; iterate once, in one thread."""
+
+    def __init__(self, chunks: Generator[Chunk]) -> None:
+        self._chunks = chunks
+        self._cancelled = threading.Event()
+        self._prompt_tokens = 0
+        self._reply_tokens = 0
+
+    def __iter__(self) -> Iterator[str]:
+        try:
+            for chunk in self._chunks:
+                if self._cancelled.is_set():
+                    return
+                self._prompt_tokens = chunk.prompt_tokens or self._prompt_tokens
+                self._reply_tokens = chunk.reply_tokens or self._reply_tokens
+                if chunk.text:
+                    yield chunk.text
+        finally:
+            # Closes the model's connection too, so a stopped reply is not read to its end.
+            self._chunks.close()
+
+    def reply(self, text: str, *, stopped: bool = False) -> ModelReply:
+        """`text` as the reply (what the consumer kept), with the latest token counts."""
+        return ModelReply(
+            text=text,
+            prompt_tokens=self._prompt_tokens,
+            # A stopped Gemini stream may end before its counts catch up with its text.
+            reply_tokens=self._reply_tokens or (max(1, len(text) // 4) if text else 0),
+            stopped=stopped,
+        )
+
+    def cancel(self) -> None:
+        """From any thread: the iteration ends at the next piece, and the connection closes."""
+        self._cancelled.set()
+
+
+class StreamingModel:
+    """Opens reply streams; `open` fails before any piece (bad key, quota, 5xx...)."""
+
+    def open(self, request: ModelRequest) -> ReplyStream:
+        raise NotImplementedError
+
+
+class OfflineStreamingModel(StreamingModel):
+    def __init__(self, word_seconds: float = OFFLINE_WORD_SECONDS) -> None:
+        self._word_seconds = word_seconds
+
+    def open(self, request: ModelRequest) -> ReplyStream:
+        reply = OfflineModel().generate(request)
+        words = re.findall(r"\s*\S+", reply.text)
+
+        def chunks() -> Generator[Chunk]:
+            for index, word in enumerate(words, start=1):
+                tokens = max(1, index * reply.reply_tokens // len(words))
+                yield Chunk(word, reply.prompt_tokens, tokens)
+                time.sleep(self._word_seconds)
+
+        return ReplyStream(chunks())
+
+
+class GeminiStreamingModel(StreamingModel):
+    """Gemini's streamGenerateContent. No read waits longer than `first_chunk_seconds`;
+    the caller bounds the first chunk and the whole stream."""
+
+    def __init__(self, api_key: str, first_chunk_seconds: float) -> None:
+        self._api_key = api_key
+        self._first_chunk_seconds = first_chunk_seconds
+
+    def open(self, request: ModelRequest) -> ReplyStream:
+        import httpx2
+        from google.genai import errors as genai_errors
+        from google.genai import types
+
+        config = types.GenerateContentConfig(
+            system_instruction=request.system_prompt or None,
+            temperature=request.temperature,
+            max_output_tokens=request.max_output_tokens,
+            # Per HTTP read, in milliseconds: no wait for a chunk outlasts the first's bound.
+            http_options=types.HttpOptions(timeout=max(1, int(self._first_chunk_seconds * 1000))),
+        )
+        contents = [
+            types.Content(role=turn.role, parts=[types.Part(text=turn.text)])
+            for turn in request.contents
+        ]
+        responses = _gemini_client(self._api_key).models.generate_content_stream(
+            model=request.model, contents=contents, config=config
+        )
+
+        def chunks() -> Generator[Chunk]:
+            try:
+                for response in responses:
+                    yield _chunk_of(response)
+            except genai_errors.APIError as exc:
+                raise _model_error_from_api(exc) from exc
+            except httpx2.TimeoutException as exc:
+                raise ModelTimeout() from exc
+            except httpx2.TransportError as exc:
+                raise ModelUnavailable() from exc
+            except genai_errors.UnknownApiResponseError as exc:
+                raise ModelError("The model's answer could not be read.") from exc
+            finally:
+                # A generator: closing it lets go of the HTTP response of a stopped reply.
+                close = getattr(responses, "close", None)
+                if close is not None:
+                    close()
+
+        return ReplyStream(chunks())
+
+
+def _chunk_of(response: Any) -> Chunk:
+    """One streamed response: its text, or a safety block as an error."""
+    feedback = response.prompt_feedback
+    if feedback is not None and feedback.block_reason:
+        raise ContentBlocked(
+            "The model's safety filters blocked this message.",
+            details={"reason": str(feedback.block_reason.value), "blocked": "prompt"},
+        )
+    candidate = (response.candidates or [None])[0]
+    finish_reason = candidate.finish_reason.value if candidate and candidate.finish_reason else ""
+    if finish_reason in _BLOCKING_FINISH_REASONS:
+        raise ContentBlocked(
+            "The model's safety filters blocked the reply.",
+            details={"reason": finish_reason, "blocked": "reply"},
+        )
+    parts = (
+        candidate.content.parts
+        if candidate and candidate.content and candidate.content.parts
+        else []
+    )
+    usage = response.usage_metadata
+    return Chunk(
+        text="".join(part.text for part in parts if part.text and not part.thought),
+        prompt_tokens=usage.prompt_token_count if usage else None,
+        reply_tokens=usage.candidates_token_count if usage else None,
+    )

@@ -1,0 +1,98 @@
+"""The WebSocket protocol's frames: what a client sends, and what the server answers.
+
+Every server frame carries `type`, `requestId` and `seq` (from 0 per request, so a
+client can see a gap). The AsyncAPI document is generated from these models.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from chalicelib.schemas.base import MessageText, RequestModel, ResourceId, ResponseModel
+from chalicelib.schemas.conversations import ContextInfo, MessageReply
+
+RequestId = Annotated[str, Field(min_length=1, max_length=64)]
+IdempotencyKey = Annotated[str, Field(pattern=r"^[\x21-\x7e]{1,64}$")]
+SessionToken = Annotated[str, Field(min_length=1, max_length=200)]
+
+# --- client to server ------------------------------------------------------------
+
+
+class SendFrame(RequestModel):
+    """Send a message; the reply streams back as start, delta..., done."""
+
+    action: Literal["send"]
+    request_id: RequestId
+    session_id: ResourceId
+    token: SessionToken
+    message: MessageText
+    idempotency_key: IdempotencyKey | None = None
+
+
+class RegenerateFrame(RequestModel):
+    """Ask again for the last reply; the new one streams back and takes its place."""
+
+    action: Literal["regenerate"]
+    request_id: RequestId
+    session_id: ResourceId
+    token: SessionToken
+
+
+class StopFrame(RequestModel):
+    """Stop a running request (by its requestId): its partial reply is stored as stopped."""
+
+    action: Literal["stop"]
+    request_id: RequestId
+    session_id: ResourceId
+    token: SessionToken
+
+
+ClientFrame = Annotated[SendFrame | RegenerateFrame | StopFrame, Field(discriminator="action")]
+
+# --- server to client ------------------------------------------------------------
+
+
+class StartFrame(ResponseModel):
+    """The request was accepted and its quota reserved."""
+
+    type: Literal["start"] = "start"
+    request_id: str
+    seq: int
+    context: ContextInfo
+
+
+class DeltaFrame(ResponseModel):
+    """The next piece of the reply; a request's deltas, joined, are its reply."""
+
+    type: Literal["delta"] = "delta"
+    request_id: str
+    seq: int
+    text: str
+
+
+class DoneFrame(ResponseModel):
+    """The exchange is stored; `result` is what the REST API returns for it."""
+
+    type: Literal["done"] = "done"
+    request_id: str
+    seq: int
+    result: MessageReply
+    stopped: bool
+
+
+class ErrorFrame(ResponseModel):
+    """The request failed (nothing stored), or a frame could not be read (`requestId` null)."""
+
+    type: Literal["error"] = "error"
+    request_id: str | None
+    seq: int
+    error: str
+    code: str
+    details: dict[str, Any] | list[Any] | None = Field(None, exclude_if=lambda v: v is None)
+    # Seconds, where the REST API would send Retry-After.
+    retry_after: int | None = Field(None, exclude_if=lambda v: v is None)
+
+
+ServerFrame = StartFrame | DeltaFrame | DoneFrame | ErrorFrame
