@@ -10,7 +10,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 from tests.fake_gemini import FakeGemini
-from tests.test_run_local import LocalStack
+from tests.test_run_local import LocalStack, free_port
 from tests.web.browser import (
     CHROMEDRIVER,
     CHROMIUM,
@@ -31,9 +31,9 @@ def gemini() -> Iterator[FakeGemini]:
 def stack(gemini: FakeGemini, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """The real local stack (`make run`), its model the fake Gemini."""
     log = tmp_path_factory.mktemp("stack") / "stack.log"
-    stack = LocalStack(
-        log, {"GOOGLE_GEMINI_BASE_URL": gemini.base_url, "GEMINI_API_KEY": "fake-key"}
-    )
+    model = {"GOOGLE_GEMINI_BASE_URL": gemini.base_url, "GEMINI_API_KEY": "fake-key"}
+    # The WebSocket API's port is free too (by default it would be PORT + 1).
+    stack = LocalStack(log, {**model, "WS_PORT": str(free_port())})
     try:
         stack.wait_until_healthy()
         yield stack
