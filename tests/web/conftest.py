@@ -32,6 +32,8 @@ def stack(gemini: FakeGemini, tmp_path_factory: pytest.TempPathFactory) -> Itera
     """The real local stack (`make run`), its model the fake Gemini."""
     log = tmp_path_factory.mktemp("stack") / "stack.log"
     model = {"GOOGLE_GEMINI_BASE_URL": gemini.base_url, "GEMINI_API_KEY": "fake-key"}
+    # A small history budget, so a long conversation's context is visibly truncated.
+    model["HISTORY_CHAR_BUDGET"] = "400"
     # The WebSocket API's port is free too (by default it would be PORT + 1).
     stack = LocalStack(log, {**model, "WS_PORT": str(free_port())})
     try:
