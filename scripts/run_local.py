@@ -21,6 +21,7 @@ from chalicelib.core.aws import get_dynamodb_resource, get_s3_client, reset_clie
 from chalicelib.core.provisioning import ensure_bucket, ensure_table
 from chalicelib.core.settings import get_settings
 from chalicelib.model.choice import model_mode
+from scripts.local_gateway import LocalWebsocketGateway, start_websocket_gateway
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 CONFIG_FILE = PROJECT_DIR / ".chalice" / "config.json"
@@ -100,6 +101,14 @@ def build_server(config_from_disk: dict[str, Any], stage: str) -> LocalDevServer
     return create_local_server(app, config, host, port)
 
 
+def start_gateway(server: LocalDevServer) -> LocalWebsocketGateway:
+    """The WebSocket API next to the HTTP API: on PORT + 1 unless WS_PORT says otherwise."""
+    from app import app
+
+    port = int(os.environ.get("WS_PORT") or server.port + 1)
+    return start_websocket_gateway(app, server.host, port)
+
+
 def install_stop_handlers(stop: threading.Event) -> None:
     def request_stop(signum: int, frame: FrameType | None) -> None:
         # Event.set() takes a lock the interrupted main thread may hold inside Event.wait();
@@ -119,6 +128,7 @@ def describe_stack(server: LocalDevServer, moto: ThreadedMotoServer | None) -> N
         "unavailable": "no model (no Gemini key in this stage: sends answer 503)",
     }[model_mode(get_settings())]
     log.info("Serving on http://%s:%s using %s and %s", server.host, server.port, aws, model)
+    log.info("WebSocket API (streamed replies) on %s", os.environ["WEBSOCKET_URL"])
 
 
 def serve_until_stopped(server: LocalDevServer, stop: threading.Event) -> None:
@@ -146,8 +156,12 @@ def main() -> int:
         apply_stage_environment(config_from_disk, stage)
         provision_storage()
         server = build_server(config_from_disk, stage)
-        describe_stack(server, moto)
-        serve_until_stopped(server, stop)
+        gateway = start_gateway(server)
+        try:
+            describe_stack(server, moto)
+            serve_until_stopped(server, stop)
+        finally:
+            gateway.stop()
     finally:
         if moto is not None:
             moto.stop()

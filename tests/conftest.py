@@ -114,6 +114,18 @@ def api() -> Iterator[ApiClient]:
 
 
 @pytest.fixture
+def ws_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The app's WebSocket API behind the local gateway (as `make run` serves it)."""
+    from app import app
+    from scripts.local_gateway import start_websocket_gateway
+
+    monkeypatch.setenv("WEBSOCKET_URL", "")  # restored after the gateway sets it
+    gateway = start_websocket_gateway(app, "127.0.0.1", 0)
+    yield gateway.url
+    gateway.stop()
+
+
+@pytest.fixture
 def config_store() -> ConfigStore:
     return ConfigStore(aws.get_s3_client(), BUCKET)
 

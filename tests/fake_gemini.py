@@ -307,7 +307,7 @@ class _Handler(BaseHTTPRequestHandler):
         self, reply: FakeReply, model: str, request_body: JsonDict, fake: "FakeGemini"
     ) -> None:
         """Server-sent events, one `data:` line per chunk, as Gemini streams."""
-        events: list[JsonDict | float] = []
+        events: list[JsonDict | float] = []  # a number is a pause, in seconds
         if reply.body is not None:
             events.append(reply.body)
         else:
@@ -334,12 +334,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "text/event-stream")
             self.end_headers()
             for event in events:
-                if isinstance(event, float):
+                if isinstance(event, int | float):
                     if event > 0 and fake._stopping.wait(event):
                         return
                     continue
                 self.wfile.write(b"data: " + json.dumps(event).encode() + b"\r\n\r\n")
                 self.wfile.flush()
+                fake._count_chunk()
         except OSError:
             # The client stopped reading (a stopped reply): that is what the test wanted.
             pass
@@ -376,6 +377,7 @@ class FakeGemini:
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._replies: deque[FakeReply] = deque()
+        self._chunks_sent = 0
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -408,6 +410,7 @@ class FakeGemini:
         with self._lock:
             self._requests.clear()
             self._replies.clear()
+            self._chunks_sent = 0
 
     def start(self) -> Self:
         if self._server is not None:
@@ -446,6 +449,16 @@ class FakeGemini:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+    @property
+    def chunks_sent(self) -> int:
+        """Streamed chunks written so far, across every stream."""
+        with self._lock:
+            return self._chunks_sent
+
+    def _count_chunk(self) -> None:
+        with self._lock:
+            self._chunks_sent += 1
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:

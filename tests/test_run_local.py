@@ -46,7 +46,7 @@ class LocalStack:
     def __init__(self, log_path: Path, extra_env: dict[str, str]) -> None:
         env = {k: v for k, v in os.environ.items() if k not in REMOVED_VARIABLES}
         self.port = free_port()
-        env.update(extra_env, PORT=str(self.port))
+        env.update({"WS_PORT": str(free_port()), **extra_env, "PORT": str(self.port)})
         self.log_path = log_path
         with log_path.open("wb") as log:
             self.process = subprocess.Popen(
@@ -283,3 +283,43 @@ def test_the_callers_environment_wins_over_the_stage_configuration(
     assert os.environ["CONFIG_BUCKET"] == "from-make-run"
     assert os.environ["STAGE"] == "dev"
     assert os.environ["SESSIONS_TABLE"] == "top-table"
+
+
+@pytest.mark.timeout(120)
+def test_streams_an_offline_reply_over_the_websocket_api_and_stores_a_stopped_one(
+    start_stack: Callable[..., LocalStack],
+) -> None:
+    from tests.ws_client import action_frame, joined_deltas, send_frame, ws_connect
+
+    ws_port = free_port()
+    stack = start_stack(WS_PORT=str(ws_port))
+    stack.wait_until_healthy()
+    status, health = stack.call("GET", "/health")
+    assert health["websocketUrl"] == f"ws://127.0.0.1:{ws_port}"
+    _, chat = stack.call(
+        "POST",
+        "/create-chat",
+        {"title": "T", "model": "gemini-2.5-flash", "systemPrompt": "", "temperature": 0.5},
+    )
+    _, session = stack.call("POST", "/chat-session", {"chatConfigId": chat["chatConfigId"]})
+    # The offline model repeats the message, word by word: a long one takes seconds.
+    long_message = " ".join(f"word{n}" for n in range(300))
+    with ws_connect(health["websocketUrl"]) as ws:
+        whole = ws.send_message(session, "hello")
+        ws.send(send_frame(session, long_message, "r2"))
+        frames = [ws.receive(), ws.receive(), ws.receive()]
+        ws.send(action_frame("stop", session, "r2"))
+        frames += ws.until_final("r2")
+    assert [f["type"] for f in whole][:2] == ["start", "delta"] and whole[-1]["type"] == "done"
+    assert len([f for f in whole if f["type"] == "delta"]) > 5
+    assert joined_deltas(whole) == whole[-1]["result"]["reply"]["content"]
+    assert frames[-1]["type"] == "done" and frames[-1]["stopped"] is True
+    _, history = stack.call(
+        "GET", f"/session/{session['sessionId']}", token=session["sessionToken"]
+    )
+    stopped = history["messages"][-1]
+    assert stopped["stopped"] is True
+    assert stopped["content"] == joined_deltas(frames)
+    assert long_message not in stopped["content"]
+    assert "WebSocket API" in stack.output()
+    assert stack.stop_with_sigterm() == 0, stack.output()
