@@ -11,7 +11,7 @@ from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from tests.fake_gemini import FakeGemini, reply_text, slow
+from tests.fake_gemini import FakeGemini, reply_text, slow, streamed
 from tests.test_run_local import LocalStack
 from tests.web.browser import PHONE, Browser, call
 
@@ -101,6 +101,7 @@ def test_a_creator_makes_an_agent_and_a_visitor_chats_with_it(
     ] == ["Pirate tutor"]
     config = call(stack, "GET", f"/chat-config/{config_id}")
     assert config["limits"]["messagesPerSession"] == 50
+    creator.js("window.scrollTo(0, 0)")
     creator.shot("create-agent")
 
     # A second browser is a visitor with nothing in its storage, on a phone-sized screen.
@@ -281,6 +282,12 @@ def test_load_earlier_pages_back_through_a_long_history(
     assert not earlier.is_displayed()
     users = [m["text"] for m in messages(visitor) if m["role"] == "user"]
     assert users == [f"message {n}" for n in range(1, 26)]
+    # The history is over the model's budget: the page says what the model saw.
+    type_and_enter(visitor, "message 26")
+    visitor.wait(lambda _: len(stored_replies(visitor)) == 26)
+    usage = visitor.driver.find_element(By.ID, "usage").text
+    assert "tokens used in this chat" in usage
+    assert "the model saw only the latest" in usage and "of 51 messages" in usage
 
 
 def test_without_websockets_the_page_sends_over_rest_and_stop_ends_the_wait(
@@ -338,3 +345,46 @@ def test_regenerate_settings_and_export(
     assert [m["content"] for m in json.loads(exported.read_text())["messages"]][-1] == (
         stored_replies(visitor)[-1]
     )
+
+
+def test_the_reply_streams_in_and_grows_before_it_completes(
+    stack: LocalStack, fake: FakeGemini, browser: OpenBrowser
+) -> None:
+    config_id = new_agent(stack)["chatConfigId"]
+    visitor = browser()
+    open_chat(visitor, config_id)
+    pieces = ("Once ", "upon ", "a ", "time, ", "a ", "ship.")
+    fake.queue(streamed(*pieces, delay=0.4))
+    type_and_enter(visitor, "A story, please")
+    # The fake waits between pieces, so the page shows a part of the reply while it streams.
+    visitor.wait(lambda _: last_state(visitor) == "streaming" and messages(visitor)[-1]["text"])
+    partial = messages(visitor)[-1]["text"]
+    assert "The agent is writing" in state_line(visitor)
+    assert visitor.driver.find_element(By.ID, "stop").is_displayed()
+    visitor.shot("streaming")
+    visitor.wait(lambda _: last_state(visitor) == "done")
+    final = messages(visitor)[-1]["text"]
+    assert final == "".join(pieces)
+    assert len(partial) < len(final) and final.startswith(partial)
+
+
+def test_stop_ends_a_streaming_reply_and_keeps_its_part(
+    stack: LocalStack, fake: FakeGemini, browser: OpenBrowser
+) -> None:
+    config_id = new_agent(stack)["chatConfigId"]
+    visitor = browser()
+    open_chat(visitor, config_id)
+    fake.queue(streamed(*[f"word{n} " for n in range(60)], delay=0.2))
+    type_and_enter(visitor, "Talk for a long time")
+    visitor.wait(lambda _: "word2" in (messages(visitor)[-1]["text"] if messages(visitor) else ""))
+    visitor.driver.find_element(By.ID, "stop").click()
+    visitor.wait(lambda _: last_state(visitor) == "stopped")
+    shown = messages(visitor)[-1]
+    assert "Stopped" in state_line(visitor)
+    assert "word2" in shown["text"] and "word59" not in shown["text"]
+    visitor.shot("stopped")
+    # What was stored is the part the visitor saw, marked stopped, and a reload shows it.
+    visitor.driver.refresh()
+    visitor.wait(lambda _: len(stored_replies(visitor)) == 1)
+    assert messages(visitor)[-1]["text"] == shown["text"]
+    assert last_state(visitor) == "stopped"
