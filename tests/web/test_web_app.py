@@ -113,7 +113,9 @@ def test_a_creator_makes_an_agent_and_a_visitor_chats_with_it(
     box.send_keys("Ahoy", Keys.SHIFT, Keys.ENTER, Keys.NULL, "matey")
     assert box.get_attribute("value") == "Ahoy\nmatey"  # Shift+Enter added a line, sent nothing
     assert messages(visitor) == []
-    fake.queue(reply_text("Arr, **welcome** aboard!\n\n- a ship\n- a parrot"))
+    fake.queue(
+        reply_text('Arr, **welcome** aboard!\n\n- a ship\n- a parrot\n\n```py\nprint("ahoy")\n```')
+    )
     box.send_keys(Keys.ENTER)
     visitor.wait(lambda _: stored_replies(visitor))
     shown = messages(visitor)
