@@ -119,3 +119,16 @@ def test_on_api_gateway_the_base_is_https_and_the_stage() -> None:
 @pytest.mark.parametrize("host", ["", "evil.example/path", "a b", "x\r\ny", "h:1:2"])
 def test_a_host_header_that_is_not_a_host_gives_a_relative_link(host: str) -> None:
     assert public_base_url({"host": host}, {}) == ""
+
+
+def test_every_error_code_has_a_sentence_in_the_pages() -> None:
+    from chalicelib.core import errors
+
+    def codes(cls: type[errors.AppError]) -> set[str]:
+        return {cls.code}.union(*(codes(sub) for sub in cls.__subclasses__()))
+
+    script = (pages.STATIC_DIR / "api.js").read_text()
+    # These three are built from the error's details or Retry-After.
+    composed = {"quota_exceeded", "model_rate_limited", "validation_error"}
+    missing = {code for code in codes(errors.AppError) - composed if f"\n  {code}: " not in script}
+    assert missing == set()

@@ -80,6 +80,11 @@ const SENTENCES = {
   payload_too_large: "That is too long to send.",
   conflict: "Someone changed this at the same moment. Reload and try again.",
   idempotency_in_progress: "That message is still being answered. Wait a moment.",
+  idempotency_conflict: "That message was already sent differently. Reload the page.",
+  invalid_json: "The page sent something the server could not read. Reload and try again.",
+  unsupported_media_type: "The page sent something the server could not read. Reload and try again.",
+  not_found: "That is not here. Reload the page.",
+  method_not_allowed: "The page asked for something the server does not do. Reload the page.",
   internal_error: "Something went wrong on the server. Try again.",
   connection_lost: "The connection dropped. The reply may still be saved: reload to see it.",
 };
