@@ -18,6 +18,9 @@ from chalicelib.core.tokens import ID_PATTERN
 MAX_TITLE_CHARS = 100
 MAX_SYSTEM_PROMPT_CHARS = 20_000
 MAX_MESSAGE_CHARS = 32_000
+# Temperatures are kept to this many decimal places: a finer difference changes
+# nothing, and DynamoDB cannot store numbers smaller than 1E-130 (1e-200, say).
+TEMPERATURE_DECIMALS = 6
 
 
 def _allowed_model(name: str) -> str:
@@ -25,6 +28,11 @@ def _allowed_model(name: str) -> str:
     if name not in allowed:
         raise ValueError(f"must be one of: {', '.join(allowed)}")
     return name
+
+
+def _storable_temperature(value: float) -> float:
+    # Adding 0.0 turns -0.0 into 0.0.
+    return round(value, TEMPERATURE_DECIMALS) + 0.0
 
 
 def _not_blank(text: str) -> str:
@@ -42,7 +50,9 @@ Title = Annotated[
 ]
 ModelName = Annotated[str, AfterValidator(_allowed_model)]
 SystemPrompt = Annotated[str, Field(max_length=MAX_SYSTEM_PROMPT_CHARS)]
-Temperature = Annotated[float, Field(ge=0, le=2, allow_inf_nan=False)]
+Temperature = Annotated[
+    float, Field(ge=0, le=2, allow_inf_nan=False), AfterValidator(_storable_temperature)
+]
 MessageText = Annotated[
     str,
     Field(min_length=1, max_length=MAX_MESSAGE_CHARS),
