@@ -280,6 +280,6 @@ def chat_page(chat_config_id: str) -> pages.WebFile:
     return pages.page("chat", stage_prefix(_request().context), get_settings().websocket_url)
 
 
-@web("/static/{name}")
-def static_file(name: str) -> pages.WebFile:
-    return pages.asset(name)
+# One route per file, so no path (`..`, `%2F`) can name anything else.
+for _name in sorted(pages.asset_names()):
+    web(f"/static/{_name}")(functools.partial(pages.asset, _name))

@@ -77,7 +77,7 @@ def asset_names() -> frozenset[str]:
 
 
 def asset(name: str) -> WebFile:
-    # Only a listed name is read, so no path (`..`, `/`) can reach another file.
+    """A file of static/ (app.py gives each its own route)."""
     if name not in asset_names():
         raise NotFound()
     path = STATIC_DIR / name

@@ -7,8 +7,9 @@ import re
 import pytest
 
 from chalicelib.api.http import public_base_url, stage_prefix
+from chalicelib.core.errors import NotFound
 from chalicelib.web import pages
-from tests.utils import ApiClient, assert_error
+from tests.utils import ApiClient
 
 
 def test_the_create_page_is_html_with_a_strict_policy(api: ApiClient) -> None:
@@ -56,7 +57,21 @@ def test_static_files_carry_their_type(api: ApiClient, name: str, content_type: 
     "name", ["nope.js", "..%2Fpages.py", "%2E%2E%2Fpages.py", "pages.py", "..", "api.js%00"]
 )
 def test_nothing_but_the_static_files_is_served(api: ApiClient, name: str) -> None:
-    assert_error(api.get(f"/static/{name}"), 404, "not_found")
+    # Each file has its own route: any other name is a path the gateway does not know.
+    response = api.get(f"/static/{name}")
+    assert response.status in (403, 404)
+    assert b"import" not in response.raw and b"def " not in response.raw
+
+
+def test_the_static_routes_are_exactly_the_files() -> None:
+    from app import app
+
+    served = {path.removeprefix("/static/") for path in app.routes if path.startswith("/static/")}
+    assert (
+        served
+        == pages.asset_names()
+        == {p.name for p in pages.STATIC_DIR.iterdir() if p.suffix in pages.CONTENT_TYPES}
+    )
 
 
 def test_every_file_a_page_loads_is_served() -> None:
@@ -132,3 +147,9 @@ def test_every_error_code_has_a_sentence_in_the_pages() -> None:
     composed = {"quota_exceeded", "model_rate_limited", "validation_error"}
     missing = {code for code in codes(errors.AppError) - composed if f"\n  {code}: " not in script}
     assert missing == set()
+
+
+@pytest.mark.parametrize("name", ["nope.js", "../pages.py", "pages.py", "..", ""])
+def test_asset_reads_only_the_listed_files(name: str) -> None:
+    with pytest.raises(NotFound):
+        pages.asset(name)
