@@ -41,10 +41,12 @@ typecheck: install
 
 check: lint typecheck
 
-# Rewrite openapi.json, the committed copy of GET /openapi.json (a test fails when it drifts).
+# Rewrite openapi.json and asyncapi.json, the committed copies of GET /openapi.json and
+# GET /asyncapi.json (a test fails when either drifts).
 .PHONY: openapi
 openapi: install
 	$(BIN)/python -m chalicelib.api.openapi openapi.json
+	$(BIN)/python -m chalicelib.api.asyncapi asyncapi.json
 
 test: check browser
 	$(BIN)/python -m pytest

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import time
 from collections.abc import Callable
 
@@ -12,8 +13,13 @@ from pydantic import BaseModel
 
 from chalicelib.api import websocket
 from chalicelib.api.http import (
+    CORS_ALLOW_HEADERS,
+    CORS_EXPOSE_HEADERS,
+    JSON_CONTENT_TYPE,
+    SECURITY_HEADERS,
     bearer_token,
     error_response,
+    json_text,
     optional_bearer_token,
     parse_body,
     public_base_url,
@@ -48,15 +54,19 @@ logs.logger.setLevel(logging.INFO)
 # API Gateway fixes the allowed origin at deploy time; the app does at start-up.
 CORS = CORSConfig(
     allow_origin=get_settings().cors_allow_origin,
-    allow_headers=["Authorization", "Content-Type"],
-    expose_headers=["Retry-After"],
+    allow_headers=list(CORS_ALLOW_HEADERS),
+    expose_headers=list(CORS_EXPOSE_HEADERS),
     max_age=600,
 )
 app.api.cors = CORS
+# Bodies are serialized here, not by Chalice, whose json.dumps escapes every non-ASCII character.
+JSON = {"Content-Type": JSON_CONTENT_TYPE}
 
-# Every response: no MIME sniffing, and no caching of tokens or conversations.
-SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
-JSON = {"Content-Type": "application/json"}
+if os.environ.get("AWS_CHALICE_CLI_MODE"):
+    # Served by `chalice local`: unknown paths and methods answer as they do deployed.
+    from scripts.local_gateway import install
+
+    install({**CORS.get_access_control_headers(), **SECURITY_HEADERS, **JSON})
 
 View = Callable[..., BaseModel | TextBody | None]
 WebView = Callable[..., pages.WebFile]
@@ -66,7 +76,7 @@ WEB_ROUTES: set[str] = set()
 
 def _error(exc: AppError) -> Response:
     status, body, headers = error_response(exc)
-    return Response(body=body, status_code=status, headers={**JSON, **headers})
+    return Response(body=json_text(body), status_code=status, headers={**JSON, **headers})
 
 
 def operation(path: str, method: str, status: int = 200) -> Callable[[View], View]:
@@ -87,8 +97,9 @@ def operation(path: str, method: str, status: int = 200) -> Callable[[View], Vie
                     status_code=status,
                     headers={"Content-Type": result.content_type},
                 )
-            body = result.model_dump(mode="json", by_alias=True)
-            return Response(body=body, status_code=status, headers=dict(JSON))
+            return Response(
+                body=result.model_dump_json(by_alias=True), status_code=status, headers=dict(JSON)
+            )
 
         app.route(path, methods=[method])(handle)
         return view
@@ -123,7 +134,7 @@ def shape_and_log(event: Request, get_response: Callable[[Request], Response]) -
     response = get_response(event)
     rewritten = rewrite_framework_error(response.status_code, response.body)
     if rewritten is not None:
-        response.body = rewritten
+        response.body = json_text(rewritten)
         response.headers.update(JSON)
     # Chalice leaves CORS headers off some of its own answers (405, 500).
     for name, value in {**CORS.get_access_control_headers(), **SECURITY_HEADERS}.items():
@@ -253,7 +264,15 @@ def openapi_document() -> TextBody:
     """This API's OpenAPI 3.1 contract, generated from the models the routes validate with."""
     from chalicelib.api import openapi  # On first use: no other route needs the generator.
 
-    return TextBody(openapi.render(), "application/json")
+    return TextBody(openapi.render(), JSON_CONTENT_TYPE)
+
+
+@operation("/asyncapi.json", "GET")
+def asyncapi_document() -> TextBody:
+    """The WebSocket API's AsyncAPI 3.0 contract, generated from the frame models."""
+    from chalicelib.api import asyncapi  # On first use, as for the OpenAPI document.
+
+    return TextBody(asyncapi.render(), JSON_CONTENT_TYPE)
 
 
 # --- the WebSocket API: streamed replies ---------------------------------------------

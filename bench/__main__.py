@@ -1,4 +1,4 @@
-"""`python -m bench [--strict]`: run the three measurements and print the table.
+"""`python -m bench [--strict]`: run the four measurements and print the table.
 
 With --strict, the exit status is 1 when a target is missed.
 """
@@ -9,7 +9,7 @@ import argparse
 import logging
 import sys
 
-from bench import cold_start, latency, report, storage
+from bench import cold_start, latency, report, storage, streaming
 from bench.counting import CallCounter
 
 log = logging.getLogger("bench")
@@ -32,11 +32,14 @@ def main(argv: list[str] | None = None) -> int:
         latency_result = latency.run(counter)
     finally:
         counter.uninstall()
+    log.info("(d) streaming over the WebSocket API")
+    streaming_result = streaming.run()
     log.info("(b) cold import, in fresh interpreters")
     cold_result = cold_start.run()
 
-    print(report.render(storage_result, cold_result, latency_result))
-    missed = [t for t in report.targets(storage_result, cold_result, latency_result) if not t.met]
+    results = (storage_result, cold_result, latency_result, streaming_result)
+    print(report.render(*results))
+    missed = [t for t in report.targets(*results) if not t.met]
     return 1 if args.strict and missed else 0
 
 

@@ -4,7 +4,8 @@ Each figure is the median of several fresh `python -m bench.cold_probe` runs,
 after one unmeasured run that leaves the bytecode cache warm. When a packaged
 zip exists (`make package`), the same import is also timed from the zip's own
 files, read-only as on Lambda, once as packaged and once with its .pyc files
-left out, which is what Lambda would compile at every cold start without them.
+left out, which is what Lambda would compile at every cold start without them;
+and the zip's size is reported, since Lambda downloads and unpacks it too.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class ColdStart:
     lazy_genai: bool  # google.genai absent after `import app`, present after the send
     zip_with_bytecode_ms: float | None
     zip_without_bytecode_ms: float | None
+    zip_bytes: int | None
 
     @property
     def eager_ratio(self) -> float:
@@ -91,8 +93,9 @@ def run() -> ColdStart:
     lazy = all(
         not result["genai_after_import"] and result["genai_after_send"] for result in runs["send"]
     )
-    with_bytecode = without_bytecode = None
+    with_bytecode = without_bytecode = zip_bytes = None
     if PACKAGED_ZIP.exists():
+        zip_bytes = PACKAGED_ZIP.stat().st_size
         with_bytecode = _zip_import_ms(PACKAGED_ZIP, with_bytecode=True)
         without_bytecode = _zip_import_ms(PACKAGED_ZIP, with_bytecode=False)
     else:
@@ -104,4 +107,5 @@ def run() -> ColdStart:
         lazy_genai=lazy,
         zip_with_bytecode_ms=with_bytecode,
         zip_without_bytecode_ms=without_bytecode,
+        zip_bytes=zip_bytes,
     )

@@ -11,6 +11,10 @@ from bench.cold_start import RUNS, ColdStart
 from bench.latency import Latency
 from bench.stack import REPLY_CHARS, USER_CHARS
 from bench.storage import CHECKPOINTS, SendCost, StorageResult
+from bench.streaming import FIRST_CHUNK_DELAY, REQUESTS, STOPS, Streaming
+from bench.streaming import REPLY_CHARS as STREAMED_CHARS
+
+ZIP_GOAL_BYTES = 9_000_000
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,13 @@ def _cold(cold: ColdStart) -> list[str]:
             f"{'':10}{'import app from the Lambda zip without its .pyc':<52}"
             f"{cold.zip_without_bytecode_ms:>7.0f} ms",
         ]
+    if cold.zip_bytes is not None:
+        lines.append(f"{'':10}{'size of the Lambda zip':<52}{_mb(cold.zip_bytes)}")
     return [*lines, ""]
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:>7.1f} MB"
 
 
 def _latency(latency: Latency) -> list[str]:
@@ -123,10 +133,32 @@ def _latency(latency: Latency) -> list[str]:
     return lines
 
 
-def targets(storage: StorageResult, cold: ColdStart, latency: Latency) -> list[Target]:
+def _streaming(result: Streaming) -> list[str]:
+    return [
+        "(d) Streaming over the WebSocket API: local gateway, in-process moto, fake Gemini",
+        f"{'':10}time to first delta, less the model's {FIRST_CHUNK_DELAY * 1000:.0f} ms "
+        f"first-chunk delay, {REQUESTS} requests: median {result.first_delta_median_ms:.1f} ms, "
+        f"p95 {result.first_delta_p95_ms:.1f} ms",
+        f"{'':10}a {STREAMED_CHARS:,}-character reply in {STREAMED_CHARS // 5} chunks: "
+        f"{result.frames} delta frames in {result.stream_seconds:.2f} s "
+        f"({result.frames_per_second:.1f} a second), largest frame "
+        f"{result.largest_frame_bytes:,} bytes",
+        f"{'':10}stop to the stopped reply's done, {STOPS} stops: median "
+        f"{result.stop_median_ms:.0f} ms, max {result.stop_max_ms:.0f} ms",
+        "",
+    ]
+
+
+def targets(
+    storage: StorageResult, cold: ColdStart, latency: Latency, streaming: Streaming
+) -> list[Target]:
     calls = max(cost.dynamodb_calls for cost in storage.store.values())
     s3 = max(cost.s3_calls for cost in storage.store.values())
     store_ratio, seed_ratio = _request_ratios(storage)
+    packaged = []
+    if cold.zip_bytes is not None:
+        small = cold.zip_bytes < ZIP_GOAL_BYTES
+        packaged.append(Target("the Lambda zip under 9 MB", small, _mb(cold.zip_bytes).strip()))
     return [
         Target(
             "at most 3 DynamoDB calls and 0 S3 calls per send",
@@ -149,12 +181,35 @@ def targets(storage: StorageResult, cold: ColdStart, latency: Latency) -> list[T
             latency.ratio <= 1.5,
             f"{latency.ratio:.2f}x",
         ),
+        *packaged,
+        Target(
+            "(d) first delta under 100 ms after the model's first chunk (median)",
+            streaming.first_delta_median_ms < 100,
+            f"{streaming.first_delta_median_ms:.1f} ms",
+        ),
+        Target(
+            "(d) at most about 20 frames a second, each under 32 KB",
+            streaming.frames_per_second <= 21 and streaming.largest_frame_bytes < 32 * 1024,
+            f"{streaming.frames_per_second:.1f}/s, {streaming.largest_frame_bytes:,} bytes",
+        ),
+        Target(
+            "(d) a stop ends the reply within 1 s",
+            streaming.stop_max_ms < 1000,
+            f"max {streaming.stop_max_ms:.0f} ms",
+        ),
     ]
 
 
-def render(storage: StorageResult, cold: ColdStart, latency: Latency) -> str:
-    lines = [*_header(), *_storage(storage), *_cold(cold), *_latency(latency), "Targets"]
-    for target in targets(storage, cold, latency):
+def render(storage: StorageResult, cold: ColdStart, latency: Latency, streaming: Streaming) -> str:
+    lines = [
+        *_header(),
+        *_storage(storage),
+        *_cold(cold),
+        *_latency(latency),
+        *_streaming(streaming),
+        "Targets",
+    ]
+    for target in targets(storage, cold, latency, streaming):
         mark = "met   " if target.met else "MISSED"
         lines.append(f"  [{mark}] {target.name:<60} {target.figure}")
     return "\n".join(lines)

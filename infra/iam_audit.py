@@ -41,6 +41,12 @@ S3_CALLS = {
     "list_objects_v2": "ListBucket",
 }
 SSM_CALLS = {"get_parameter": "GetParameter", "get_parameters": "GetParameters"}
+# The WebSocket handler posts frames to (and could inspect or close) its connections.
+CONNECTIONS_CALLS = {
+    "post_to_connection": "ManageConnections",
+    "get_connection": "ManageConnections",
+    "delete_connection": "ManageConnections",
+}
 # Needed although no call is named after them: S3 answers a missing key with
 # NoSuchKey (404) only to a caller with ListBucket, and AccessDenied otherwise;
 # the stack always configures the key's parameter, read with decryption; and
@@ -105,7 +111,12 @@ def actions_in_code(source: Path = CHALICELIB) -> set[str]:
             and isinstance(node.func, ast.Attribute)
             and not (isinstance(node.func.value, ast.Name) and node.func.value.id in batches)
         }
-        for calls, service in ((DYNAMODB_CALLS, "dynamodb"), (S3_CALLS, "s3"), (SSM_CALLS, "ssm")):
+        for calls, service in (
+            (DYNAMODB_CALLS, "dynamodb"),
+            (S3_CALLS, "s3"),
+            (SSM_CALLS, "ssm"),
+            (CONNECTIONS_CALLS, "execute-api"),
+        ):
             actions |= {f"{service}:{calls[name]}" for name in called & calls.keys()}
         uses_transactions |= "transact_write_items" in called
         transactions |= _transaction_parts(tree)

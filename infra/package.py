@@ -7,9 +7,15 @@ then finishes what a merge cannot do:
   imports it, so the preflight (OPTIONS) mocks would carry whatever origin the
   packaging machine had. We package with a placeholder origin and replace each
   occurrence by the template's AllowedOrigin parameter.
+- API Gateway's own answers (an unknown path, throttling, a timeout) get the API's
+  error shape and CORS headers, and a method a path does not serve reaches the
+  function, which answers 405 (see infra/gateway.py).
 - The key parameter's default names the stage being packaged.
-- The zip gets compiled bytecode, which Lambda cannot write itself (see
-  infra/bytecode.py).
+- `chalice package` makes the WebSocket handler its own function; it gets the API
+  handler's role, logs and environment, and both learn the WebSocket API's URL
+  (its stage name is only known here).
+- The zip loses the libraries the app never imports (see infra/prune.py), then
+  gets compiled bytecode, which Lambda cannot write itself (see infra/bytecode.py).
 
 Needs no AWS credentials and no AWS configuration: chalice wants a region,
 but the template and the zip do not depend on it (the template says
@@ -29,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.bytecode import add_bytecode
+from infra.gateway import gateway_responses, route_every_method
+from infra.prune import prune_zip
 
 log = logging.getLogger("infra.package")
 
@@ -124,8 +132,28 @@ def wire_allowed_origin(template: dict[str, Any]) -> int:
     return count
 
 
+def wire_websocket_handler(template: dict[str, Any]) -> None:
+    """The WebSocket handler runs as the API handler does; both know where clients connect."""
+    resources = template["Resources"]
+    api = resources["APIHandler"]["Properties"]
+    socket = resources["WebsocketMessage"]["Properties"]
+    stage_name = resources["WebsocketAPIStage"]["Properties"]["StageName"]
+    url = f"wss://${{WebsocketAPI}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{stage_name}"
+    api["Environment"]["Variables"]["WEBSOCKET_URL"] = {"Fn::Sub": url}
+    socket["Role"] = api["Role"]
+    socket["LoggingConfig"] = api["LoggingConfig"]
+    socket["Description"] = "AI Maker WebSocket API: streamed replies"
+    socket["Environment"] = {"Variables": dict(api["Environment"]["Variables"])}
+    if socket["Timeout"] <= template["Parameters"]["ModelStreamTimeoutSeconds"]["MaxValue"]:
+        raise PackagingError("the WebSocket handler's timeout must exceed the longest stream")
+
+
 def finish_template(template: dict[str, Any], stage: str) -> dict[str, Any]:
     count = wire_allowed_origin(template)
+    definition = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    definition["x-amazon-apigateway-gateway-responses"] = gateway_responses()
+    route_every_method(definition)
+    wire_websocket_handler(template)
     template["Parameters"][KEY_PARAMETER]["Default"] = key_parameter_name(stage)
     log.info("wired %d preflight responses to the %s parameter", count, ORIGIN_PARAMETER)
     return template
@@ -140,6 +168,7 @@ def package(stage: str, out_dir: Path) -> Path:
     template_path = out_dir / TEMPLATE_NAME
     template = finish_template(json.loads(template_path.read_text()), stage)
     template_path.write_text(json.dumps(template, indent=2) + "\n")
+    prune_zip(out_dir / ZIP_NAME)
     add_bytecode(out_dir / ZIP_NAME, template["Resources"]["APIHandler"]["Properties"]["Runtime"])
     size = (out_dir / ZIP_NAME).stat().st_size
     log.info("%s: %s and %s (%.1f MB)", stage, template_path, ZIP_NAME, size / 1e6)

@@ -21,7 +21,7 @@ from chalicelib.core.aws import get_dynamodb_resource, get_s3_client, reset_clie
 from chalicelib.core.provisioning import ensure_bucket, ensure_table
 from chalicelib.core.settings import get_settings
 from chalicelib.model.choice import model_mode
-from scripts.local_gateway import LocalWebsocketGateway, start_websocket_gateway
+from scripts.websocket_gateway import LocalWebsocketGateway, start_websocket_gateway
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 CONFIG_FILE = PROJECT_DIR / ".chalice" / "config.json"
@@ -87,6 +87,8 @@ def provision_storage() -> None:
 
 
 def build_server(config_from_disk: dict[str, Any], stage: str) -> LocalDevServer:
+    # As under `chalice local`, which sets it: the app then answers unknown paths as deployed.
+    os.environ["AWS_CHALICE_CLI_MODE"] = "true"
     from app import app  # Imported only now, so module-level code sees the final environment.
 
     # Config.create() would file config_from_disk under user params, where chalice never reads

@@ -6,8 +6,13 @@ table, no cached clients, and an empty fake Gemini.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import moto.core.botocore_stubber
@@ -24,6 +29,9 @@ from tests.utils import ApiClient
 BUCKET = "test-configs"
 TABLE = "test-sessions"
 GEMINI_KEY = "test-gemini-key"
+# `make package` runs with this region and nothing else of AWS's configuration.
+PACKAGING_REGION = "eu-west-3"
+ROOT = Path(__file__).resolve().parent.parent
 
 # Variables of a developer's shell that would send a client somewhere else.
 _FOREIGN_VARIABLES = (
@@ -117,7 +125,7 @@ def api() -> Iterator[ApiClient]:
 def ws_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The app's WebSocket API behind the local gateway (as `make run` serves it)."""
     from app import app
-    from scripts.local_gateway import start_websocket_gateway
+    from scripts.websocket_gateway import start_websocket_gateway
 
     monkeypatch.setenv("WEBSOCKET_URL", "")  # restored after the gateway sets it
     gateway = start_websocket_gateway(app, "127.0.0.1", 0)
@@ -133,3 +141,38 @@ def config_store() -> ConfigStore:
 @pytest.fixture
 def session_store() -> SessionStore:
     return SessionStore(aws.get_sessions_table())
+
+
+@dataclass(frozen=True)
+class Packaging:
+    """One `make package` of the dev stage: its output folder and what it logged."""
+
+    folder: Path
+    log: str
+
+
+@pytest.fixture(scope="session")
+def packaging(tmp_path_factory: pytest.TempPathFactory) -> Packaging:
+    """Package once per session, as an operator would: no AWS credentials or configuration."""
+    out = tmp_path_factory.mktemp("package") / "dev"
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    env.update(
+        AWS_DEFAULT_REGION=PACKAGING_REGION,
+        AWS_CONFIG_FILE=str(out.parent / "no-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(out.parent / "no-credentials"),
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "infra.package", "--stage", "dev", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return Packaging(out, result.stderr)
+
+
+@pytest.fixture(scope="session")
+def packaged(packaging: Packaging) -> Path:
+    """The folder holding sam.json and deployment.zip."""
+    return packaging.folder

@@ -40,6 +40,8 @@ _STATUS_NAMES: dict[int, str] = {
 }
 
 DEFAULT_REPLY_PREFIX = "fake reply to: "
+# A trickled body goes out in this many pieces, evenly spaced.
+_TRICKLE_PIECES = 20
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,11 @@ class FakeReply:
     # Pin usage metadata for assertions instead of the counts derived from text lengths.
     prompt_tokens: int | None = None
     reply_tokens: int | None = None
+    # Bytes sent as they are, in place of a JSON body: an answer the SDK cannot read.
+    raw: bytes | None = None
+    content_type: str = "application/json; charset=UTF-8"
+    # Send the body a few bytes at a time, spread over this many seconds.
+    trickle_seconds: float = 0.0
     # Streaming only: the reply's pieces (default: the text, word by word), the pause
     # before each piece after the first one, and a mid-stream failure or safety block.
     chunks: tuple[str, ...] | None = None
@@ -150,6 +157,19 @@ def blocked_reply() -> FakeReply:
 
 def slow(seconds: float) -> FakeReply:
     return FakeReply(delay_seconds=seconds)
+
+
+def trickled(seconds: float, text: str | None = None) -> FakeReply:
+    """A normal reply whose body arrives bit by bit over `seconds`: no single read is slow."""
+    return FakeReply(text=text, trickle_seconds=seconds)
+
+
+def raw_body(
+    data: str | bytes, content_type: str = "application/json; charset=UTF-8", status: int = 200
+) -> FakeReply:
+    """Exactly these bytes as the answer, readable or not."""
+    raw = data.encode() if isinstance(data, str) else data
+    return FakeReply(status=status, raw=raw, content_type=content_type)
 
 
 def token_count(text: str) -> int:
@@ -288,10 +308,12 @@ class _Handler(BaseHTTPRequestHandler):
         fake._record(RecordedRequest(path=self.path, model=model, headers=headers, body=body))
 
         if match is None or self.command != "POST":
-            self._send(404, _error_body(404, f"Method not found: {self.command} {path}"))
+            message = f"Method not found: {self.command} {path}"
+            self._send(FakeReply(status=404), json.dumps(_error_body(404, message)).encode())
             return
         if not isinstance(parsed, dict):
-            self._send(400, _error_body(400, "Invalid JSON payload received."))
+            invalid = _error_body(400, "Invalid JSON payload received.")
+            self._send(FakeReply(status=400), json.dumps(invalid).encode())
             return
 
         reply = fake._next_reply()
@@ -300,8 +322,14 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if match.group("method") == "streamGenerateContent" and reply.status == 200:
             self._stream(reply, model or "", body, fake)
+            fake._note_answered()
             return
-        self._send(reply.status, self._reply_body(reply, model or "", body), reply.headers)
+        if reply.raw is not None:
+            data = reply.raw
+        else:
+            data = json.dumps(self._reply_body(reply, model or "", body)).encode()
+        self._send(reply, data)
+        fake._note_answered()
 
     def _stream(
         self, reply: FakeReply, model: str, request_body: JsonDict, fake: "FakeGemini"
@@ -355,19 +383,32 @@ class _Handler(BaseHTTPRequestHandler):
             )
         return _error_body(reply.status, HTTPStatus(reply.status).phrase)
 
-    def _send(self, status: int, body: JsonDict, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
+    def _send(self, reply: FakeReply, data: bytes) -> None:
         try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.content_type)
             self.send_header("Content-Length", str(len(data)))
-            for name, value in (headers or {}).items():
+            for name, value in reply.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(data)
+            if reply.trickle_seconds > 0:
+                self._trickle(data, reply.trickle_seconds)
+            else:
+                self.wfile.write(data)
         except OSError:
             # The client may have timed out and hung up already; that is what the test wanted.
             pass
+
+    def _trickle(self, data: bytes, seconds: float) -> None:
+        server = self.server
+        assert isinstance(server, _Server)
+        pieces = _TRICKLE_PIECES
+        step = -(-len(data) // pieces)
+        for start in range(0, len(data), step):
+            self.wfile.write(data[start : start + step])
+            self.wfile.flush()
+            if start + step < len(data) and server.fake._stopping.wait(seconds / pieces):
+                return
 
 
 class FakeGemini:
@@ -378,6 +419,8 @@ class FakeGemini:
         self._requests: list[RecordedRequest] = []
         self._replies: deque[FakeReply] = deque()
         self._chunks_sent = 0
+        self._answered = threading.Condition(self._lock)
+        self._answered_count = 0
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -401,6 +444,17 @@ class FakeGemini:
                 raise AssertionError("FakeGemini has received no requests")
             return self._requests[-1]
 
+    @property
+    def answered_count(self) -> int:
+        """How many generateContent answers are finished: sent in full, or the client hung up."""
+        with self._lock:
+            return self._answered_count
+
+    def wait_until_answered(self, count: int, timeout: float = 30.0) -> bool:
+        """Wait until `count` answers are finished (a trickled one takes a while)."""
+        with self._answered:
+            return self._answered.wait_for(lambda: self._answered_count >= count, timeout)
+
     def queue(self, *replies: FakeReply) -> None:
         with self._lock:
             self._replies.extend(replies)
@@ -411,6 +465,7 @@ class FakeGemini:
             self._requests.clear()
             self._replies.clear()
             self._chunks_sent = 0
+            self._answered_count = 0
 
     def start(self) -> Self:
         if self._server is not None:
@@ -463,6 +518,11 @@ class FakeGemini:
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
             self._requests.append(request)
+
+    def _note_answered(self) -> None:
+        with self._answered:
+            self._answered_count += 1
+            self._answered.notify_all()
 
     def _next_reply(self) -> FakeReply:
         with self._lock:

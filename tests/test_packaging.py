@@ -1,8 +1,9 @@
 """`make package`: the merged template, its IAM policy, the Lambda zip, and the cold start.
 
-Packaging runs once for the module, the way an operator runs it: no AWS
-credentials and no AWS configuration, only a region. It is slow the first
-time (chalice downloads the Lambda's Linux wheels), hence the long timeout.
+Packaging runs once for the session (the `packaged` fixture in conftest.py),
+the way an operator runs it: no AWS credentials and no AWS configuration, only
+a region. It is slow the first time (chalice downloads the Lambda's Linux
+wheels), hence the long timeout.
 """
 
 from __future__ import annotations
@@ -18,36 +19,18 @@ from typing import Any
 
 import pytest
 
+from chalicelib.api.http import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS
 from chalicelib.core import provisioning, settings
+from infra.gateway import ANY_METHOD, gateway_responses
 from infra.iam_audit import ALWAYS_NEEDED, actions_in_code
 from infra.package import ORIGIN_PLACEHOLDER, PackagingError, wire_allowed_origin
+from tests.conftest import PACKAGING_REGION
 
 pytestmark = pytest.mark.timeout(900)
 
 ROOT = Path(__file__).resolve().parent.parent
 CHALICELIB = ROOT / "chalicelib"
-REGION = "eu-west-3"
 ORIGIN = {"Fn::Sub": "'${AllowedOrigin}'"}
-
-
-@pytest.fixture(scope="module")
-def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("package") / "dev"
-    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    env.update(
-        AWS_DEFAULT_REGION=REGION,
-        AWS_CONFIG_FILE=str(out.parent / "no-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(out.parent / "no-credentials"),
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "infra.package", "--stage", "dev", "--out", str(out)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +63,7 @@ def test_template_passes_cfn_lint(packaged: Path) -> None:
 
 
 def test_template_does_not_depend_on_the_packaging_region(packaged: Path) -> None:
-    assert REGION not in (packaged / "sam.json").read_text()
+    assert PACKAGING_REGION not in (packaged / "sam.json").read_text()
 
 
 def test_parameters(template: dict[str, Any]) -> None:
@@ -154,11 +137,33 @@ def test_allowed_origin_reaches_lambda_preflights_and_gateway_responses(
             == ORIGIN
         )
     responses = body["x-amazon-apigateway-gateway-responses"]
-    for kind in ("DEFAULT_4XX", "DEFAULT_5XX"):
+    assert responses == gateway_responses()
+    for kind in ("MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX"):
         parameters = responses[kind]["responseParameters"]
         assert parameters["gatewayresponse.header.Access-Control-Allow-Origin"] == ORIGIN
-        assert "Authorization" in parameters["gatewayresponse.header.Access-Control-Allow-Headers"]
     assert ORIGIN_PLACEHOLDER not in json.dumps(template)
+
+
+def test_preflights_allow_every_documented_header_and_expose_retry_after(
+    template: dict[str, Any],
+) -> None:
+    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    for path, methods in body["paths"].items():
+        integration = methods["options"]["x-amazon-apigateway-integration"]
+        headers = integration["responses"]["default"]["responseParameters"]
+        allowed = headers["method.response.header.Access-Control-Allow-Headers"].strip("'")
+        assert set(CORS_ALLOW_HEADERS) <= set(allowed.split(",")), path
+        exposed = headers["method.response.header.Access-Control-Expose-Headers"].strip("'")
+        assert set(CORS_EXPOSE_HEADERS) <= set(exposed.split(",")), path
+
+
+def test_every_path_sends_the_methods_it_does_not_serve_to_the_function(
+    template: dict[str, Any],
+) -> None:
+    # So an undeclared method is the app's 405 method_not_allowed, not an unknown path.
+    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    for path, methods in body["paths"].items():
+        assert methods[ANY_METHOD]["x-amazon-apigateway-integration"]["type"] == "aws_proxy", path
 
 
 def test_role_has_no_wildcard_resource_beyond_logs(template: dict[str, Any]) -> None:
@@ -195,6 +200,31 @@ def test_role_reaches_only_this_stacks_resources(template: dict[str, Any]) -> No
     assert condition["kms:ViaService"] == {"Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"}
     assert {json.dumps(r) for r in by_service["logs"]} == {
         json.dumps({"Fn::GetAtt": ["ApiHandlerLogGroup", "Arn"]})
+    }
+    # Posting frames: only to this stack's WebSocket API's connections.
+    (connections,) = by_service["execute-api"]
+    assert connections["Fn::Sub"].endswith(":${WebsocketAPI}/*/POST/@connections/*")
+
+
+def test_the_websocket_api_streams_through_its_own_handler(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    (route,) = resources_of_type(template, "AWS::ApiGatewayV2::Route")
+    assert route["Properties"]["RouteKey"] == "$default"
+    assert resources["WebsocketAPI"]["Properties"]["ProtocolType"] == "WEBSOCKET"
+    handler = resources["WebsocketMessage"]["Properties"]
+    api = resources["APIHandler"]["Properties"]
+    assert handler["Handler"] == "app.ws_message"
+    assert handler["Role"] == api["Role"]
+    assert handler["Environment"]["Variables"] == api["Environment"]["Variables"]
+    stage = resources["WebsocketAPIStage"]["Properties"]["StageName"]
+    assert api["Environment"]["Variables"]["WEBSOCKET_URL"] == {
+        "Fn::Sub": f"wss://${{WebsocketAPI}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{stage}"
+    }
+    # A stream may outlast API Gateway's 29 s; the Lambda must outlast the longest stream.
+    longest = template["Parameters"]["ModelStreamTimeoutSeconds"]["MaxValue"]
+    assert handler["Timeout"] > longest
+    assert api["Environment"]["Variables"]["MODEL_STREAM_TIMEOUT_SECONDS"] == {
+        "Ref": "ModelStreamTimeoutSeconds"
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -40,6 +41,49 @@ def free_port() -> int:
         return port
 
 
+def raw_request(
+    port: int, method: str, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """Any method, headers as given: status, headers and body as the server sent them."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request(method, path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def assert_answers_like_the_deployed_api(port: int) -> None:
+    """Unknown paths, undeclared methods and a browser's preflight, over real HTTP."""
+    for path in ("/nope", "/session/abc/nope", "/"):
+        status, headers, body = raw_request(port, "GET", path)
+        assert status == 404, (path, body)
+        assert json.loads(body) == {"error": "Nothing is served at this path.", "code": "not_found"}
+        assert headers["Content-Type"] == "application/json"
+        assert headers["Access-Control-Allow-Origin"] == "*"
+    for method in ("TRACE", "PATCH", "DELETE"):
+        status, headers, body = raw_request(port, method, "/health")
+        assert status == 405, (method, body)
+        assert json.loads(body)["code"] == "method_not_allowed"
+        assert headers["Allow"] == "GET"
+    requested = "authorization,content-type,idempotency-key"
+    status, headers, _ = raw_request(
+        port,
+        "OPTIONS",
+        "/session-message",
+        {
+            "Origin": "https://app.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": requested,
+        },
+    )
+    assert status == 200
+    allowed = {h.strip().lower() for h in headers["Access-Control-Allow-Headers"].split(",")}
+    assert set(requested.split(",")) <= allowed
+    assert "Retry-After" in headers["Access-Control-Expose-Headers"]
+
+
 class LocalStack:
     """`python -m scripts.run_local` as `make run` starts it, with its output kept in a file."""
 
@@ -75,6 +119,11 @@ class LocalStack:
                 return response.status, json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")
+
+    def raw(
+        self, method: str, path: str, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        return raw_request(self.port, method, path, headers)
 
     def wait_until_healthy(self) -> None:
         deadline = time.monotonic() + STARTUP_SECONDS
@@ -174,6 +223,8 @@ def test_serves_a_whole_conversation_on_local_aws_and_stops_on_sigterm(
         thread.join()
     assert statuses == [200] * 8
     assert len(stack.call("GET", f"/session/{session_id}", token=token)[1]["messages"]) == 18
+
+    assert_answers_like_the_deployed_api(stack.port)
 
     assert "in-memory" in stack.output()
     assert stack.stop_with_sigterm() == 0, stack.output()
@@ -286,6 +337,38 @@ def test_the_callers_environment_wins_over_the_stage_configuration(
 
 
 @pytest.mark.timeout(120)
+def test_chalice_local_itself_answers_like_the_deployed_api(tmp_path: Path) -> None:
+    # `chalice local` loads app.py as the CLI does; no AWS is needed for these answers.
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in REMOVED_VARIABLES}
+    env.update(AWS_DEFAULT_REGION="us-east-1", **FAKE_CREDENTIALS)
+    log_path = tmp_path / "chalice-local.log"
+    chalice = Path(sys.executable).with_name("chalice")
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(chalice), "local", "--no-autoreload", "--port", str(port)],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            assert process.poll() is None, log_path.read_text()
+            try:
+                if raw_request(port, "GET", "/health")[0] == 200:
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.3)
+        assert_answers_like_the_deployed_api(port)
+    finally:
+        process.terminate()
+        process.wait(timeout=STOP_SECONDS)
+
+
+@pytest.mark.timeout(120)
 def test_streams_an_offline_reply_over_the_websocket_api_and_stores_a_stopped_one(
     start_stack: Callable[..., LocalStack],
 ) -> None:
@@ -322,4 +405,45 @@ def test_streams_an_offline_reply_over_the_websocket_api_and_stores_a_stopped_on
     assert stopped["content"] == joined_deltas(frames)
     assert long_message not in stopped["content"]
     assert "WebSocket API" in stack.output()
+    assert stack.stop_with_sigterm() == 0, stack.output()
+
+
+def readme_python_stream_example() -> str:
+    readme = (PROJECT_DIR / "README.md").read_text()
+    section = readme.split("In Python, with the `websockets` library", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.timeout(120)
+def test_the_readme_python_streaming_example_streams_and_stops(
+    start_stack: Callable[..., LocalStack],
+) -> None:
+    stack = start_stack()
+    stack.wait_until_healthy()
+    _, chat = stack.call(
+        "POST",
+        "/create-chat",
+        {"title": "T", "model": "gemini-2.5-flash", "systemPrompt": "", "temperature": 0.5},
+    )
+    _, session = stack.call("POST", "/chat-session", {"chatConfigId": chat["chatConfigId"]})
+    script = readme_python_stream_example()
+    assert "http://127.0.0.1:8000/health" in script
+    script = script.replace("127.0.0.1:8000", f"127.0.0.1:{stack.port}")
+    env = {
+        **os.environ,
+        "SESSION_ID": session["sessionId"],
+        "SESSION_TOKEN": session["sessionToken"],
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("[offline model]")
+    assert result.stdout.rstrip().endswith("done True")
+    _, history = stack.call(
+        "GET", f"/session/{session['sessionId']}", token=session["sessionToken"]
+    )
+    reply = history["messages"][-1]
+    assert reply["stopped"] is True
+    assert reply["content"] in result.stdout
     assert stack.stop_with_sigterm() == 0, stack.output()

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from chalicelib.conversation import idempotency
 from chalicelib.core import errors
 from chalicelib.schemas import ErrorBody
 
@@ -22,9 +23,26 @@ logger = logging.getLogger(__name__)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-# Far above the largest valid body (a 32,000-character message, a 20,000-character
-# prompt), and checked before parsing, so a huge body costs no parsing work.
-MAX_BODY_BYTES = 256 * 1024
+# JSON may spell a character as escapes, 12 bytes for one outside the BMP
+# (\ud83d\ude00), so a 32,000-character message can take 384,000 bytes. The limit
+# is above the largest valid body however its text is written, and is checked
+# before parsing, so a huge body costs no parsing work.
+MAX_JSON_BYTES_PER_CHAR = 12
+MAX_BODY_BYTES = 512 * 1024
+
+# Responses are UTF-8 text: characters as they are, not \uXXXX escapes.
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+# What a browser may send and read across origins: every request header the API takes,
+# every response header a client acts on. infra/gateway.py gives the same to the
+# answers API Gateway gives by itself.
+CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", idempotency.HEADER)
+CORS_EXPOSE_HEADERS = ("Retry-After", "Allow")
+# Every response: no MIME sniffing, and no caching of tokens or conversations.
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+# The code of the errors API Gateway answers by itself (throttling, a timeout), never the app.
+GATEWAY_ERROR_CODE = "gateway_error"
 
 STATUS_BY_ERROR: dict[type[errors.AppError], int] = {
     errors.InvalidJson: 400,
@@ -93,6 +111,11 @@ def rewrite_framework_error(status: int, body: Any) -> dict[str, Any] | None:
     return rewritten
 
 
+def json_text(body: Any) -> str:
+    """A JSON response body, in UTF-8 rather than escapes."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     if len(raw) > MAX_BODY_BYTES:
         raise errors.PayloadTooLarge(
@@ -107,7 +130,20 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         raise errors.InvalidJson("The request body is not valid JSON.") from exc
     if not isinstance(data, dict):
         raise errors.InvalidJson("The request body must be a JSON object.")
+    if _has_lone_surrogate(data):
+        # "\ud83d" alone is no character: it cannot be stored, hashed or sent as UTF-8.
+        raise errors.InvalidJson("The request body has a \\u escape that is half of a character.")
     return data
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
 
 
 def _reject_constant(name: str) -> Any:
@@ -118,22 +154,48 @@ def validate(model: type[ModelT], data: dict[str, Any]) -> ModelT:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise validation_failed(exc) from exc
+        raise validation_failed(exc, data) from exc
 
 
-def validation_failed(exc: ValidationError, skip: int = 0) -> errors.ValidationFailed:
-    """The fields that failed and why; `skip` drops leading parts of each location
-    (a tagged union's tag)."""
+def validation_failed(exc: ValidationError, data: Any) -> errors.ValidationFailed:
+    """The fields that failed and why, named as the client sent them."""
     problems: list[dict[str, Any]] = [
-        {
-            "field": ".".join(str(part) for part in issue["loc"][skip:]) or None,
-            "message": issue["msg"],
-        }
+        {"field": _field_as_sent(issue["loc"], data, issue["type"]), "message": _message(issue)}
         for issue in exc.errors(include_url=False, include_input=False)
     ]
     fields = ", ".join(sorted({p["field"] for p in problems if p["field"]}))
     message = f"Invalid fields: {fields}." if fields else problems[0]["message"] + "."
     return errors.ValidationFailed(message, details={"fields": problems})
+
+
+def _field_as_sent(loc: tuple[int | str, ...], data: Any, error_type: str) -> str | None:
+    """The failing field's path in the client's own names, or None for the whole body.
+
+    Pydantic's location also names the union member or validator that failed
+    (`model.function-after[...]`); only the keys the client sent, and a missing
+    field's name, are the client's.
+    """
+    path: list[str] = []
+    node = data
+    for depth, part in enumerate(loc):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif error_type == "missing" and depth == len(loc) - 1:
+            node = None
+        else:
+            continue
+        path.append(str(part))
+    return ".".join(path) or None
+
+
+def _message(issue: Mapping[str, Any]) -> str:
+    """Pydantic's message, without the "Value error, " it puts before our validators' own."""
+    error = issue.get("ctx", {}).get("error")
+    if issue["type"] in ("value_error", "assertion_error") and error is not None:
+        return str(error)
+    return str(issue["msg"])
 
 
 def parse_body(model: type[ModelT], raw: bytes) -> ModelT:

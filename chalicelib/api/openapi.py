@@ -18,10 +18,11 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json_schema
 from pydantic_core import core_schema
 
-from chalicelib.api.http import STATUS_BY_ERROR, status_for
+from chalicelib.api.http import GATEWAY_ERROR_CODE, STATUS_BY_ERROR, status_for
 from chalicelib.api.operations import (
     ALWAYS,
     API_VERSION,
+    LINKS,
     OPERATIONS,
     JsonSchema,
     Operation,
@@ -42,9 +43,12 @@ private **edit token**; anyone with its id starts a session and gets a private
 Every error has the body `ErrorBody`: a sentence for a person in `error`, a stable
 `code`, and `details` where it helps. Each operation lists the codes it can answer
 with, grouped by status. Besides those, a method a path does not take is
-`405 method_not_allowed` (with `Allow`), and an unknown path gets API Gateway's own
-`403 {"message": "Missing Authentication Token"}`.
+`405 method_not_allowed` (with `Allow`), an unknown path is `404 not_found`, and an
+error API Gateway answers by itself (throttling, a timeout) has the code `gateway_error`.
 """
+# Relative to where this document is served: the API's own base URL, on AWS (its
+# stage's URL, ending in /api/) and under `make run` alike.
+SERVERS = [{"url": ".", "description": "The API that serves this document"}]
 
 _AUTH_TEXT = {
     "none": "No token needed.",
@@ -83,6 +87,10 @@ class _Generator(GenerateJsonSchema):
         return super().field_is_required(field, total)
 
 
+# For other documents of this API's shapes (the AsyncAPI one).
+ResponseSchemaGenerator = _Generator
+
+
 def error_classes() -> list[type[errors.AppError]]:
     """Every domain error: those chalicelib.core.errors defines and those with a mapped status."""
     found = {
@@ -94,7 +102,7 @@ def error_classes() -> list[type[errors.AppError]]:
 
 
 def error_codes() -> list[str]:
-    return sorted({cls.code for cls in error_classes()})
+    return sorted({cls.code for cls in error_classes()} | {GATEWAY_ERROR_CODE})
 
 
 def error_status(cls: type[errors.AppError]) -> int:
@@ -105,10 +113,12 @@ def _query_params(model: type[BaseModel]) -> tuple[Param, ...]:
     """A query model's fields as parameters, with the bounds the model validates."""
     schema = model.model_json_schema(by_alias=True, schema_generator=_Generator)
     required = set(schema.get("required", ()))
-    return tuple(
-        Param(name, "query", _without_null(prop), required=name in required)
-        for name, prop in schema["properties"].items()
-    )
+    params = []
+    for name, prop in schema["properties"].items():
+        field = _without_null(prop)
+        description = field.pop("description", "")
+        params.append(Param(name, "query", field, name in required, description))
+    return tuple(params)
 
 
 def _without_null(schema: JsonSchema) -> JsonSchema:
@@ -144,7 +154,7 @@ def _components() -> tuple[dict[Any, JsonSchema], dict[str, JsonSchema]]:
 def _error_body_schema(generated: JsonSchema) -> JsonSchema:
     """ErrorBody with `code` as the enum of every code; `details` is left out, never null."""
     schema = copy.deepcopy(generated)
-    schema["properties"]["code"] = {"enum": error_codes(), "type": "string"}
+    schema["properties"]["code"].update(enum=error_codes(), type="string")
     details = schema["properties"]["details"]
     details["anyOf"] = [b for b in details["anyOf"] if b != {"type": "null"}]
     details.pop("default", None)
@@ -183,7 +193,10 @@ def _success(op: Operation, refs: dict[Any, JsonSchema]) -> JsonSchema:
     content: JsonSchema = {"application/json": {"schema": schema}}
     if op.text_media_type:
         content[op.text_media_type] = {"schema": {"type": "string"}}
-    return {"content": content, "description": op.summary}
+    response: JsonSchema = {"content": content, "description": op.summary}
+    if op.operation_id in LINKS:
+        response["links"] = LINKS[op.operation_id]
+    return response
 
 
 def _error_response(status: int, codes: list[str]) -> JsonSchema:
@@ -269,6 +282,7 @@ def build_document() -> JsonSchema:
         "info": {"description": DESCRIPTION, "title": "AI Maker", "version": API_VERSION},
         "openapi": "3.1.0",
         "paths": paths,
+        "servers": SERVERS,
     }
 
 

@@ -103,6 +103,13 @@ OPERATIONS: tuple[Operation, ...] = (
         response={"type": "object"},
     ),
     Operation(
+        "GET", "/asyncapi.json", "getAsyncApi",
+        summary="The WebSocket API's AsyncAPI 3.0 document",
+        tag=SERVICE,
+        response={"type": "object"},
+        description="The streaming protocol: the frames a client sends and the server answers.",
+    ),
+    Operation(
         "POST", "/create-chat", "createChatConfig",
         summary="Create a chat configuration",
         tag=CONFIGS,
@@ -237,3 +244,55 @@ OPERATIONS: tuple[Operation, ...] = (
         "`text/markdown; charset=utf-8`.",
     ),
 )  # fmt: skip
+
+
+def _links(parameter: str, pointer: str, *operation_ids: str) -> dict[str, JsonSchema]:
+    """Links to operations that take one id from this response's body."""
+    return {
+        op_id[0].upper() + op_id[1:]: {
+            "operationId": op_id,
+            "parameters": {parameter: f"$response.body#/{pointer}"},
+        }
+        for op_id in operation_ids
+    }
+
+
+# What each operation's success answer leads to: how a client (and a stateful fuzzer)
+# gets from a created config to its sessions, and from a session to its messages.
+SESSION_OPERATIONS = (
+    "getSession", "updateSession", "deleteSession", "listMessages", "regenerateReply",
+    "exportSession",
+)  # fmt: skip
+LINKS: dict[str, dict[str, JsonSchema]] = {
+    "createChatConfig": {
+        **_links(
+            "path.chat_config_id",
+            "chatConfigId",
+            "getChatConfig",
+            "updateChatConfig",
+            "deleteChatConfig",
+            "rotateEditToken",
+        ),  # fmt: skip
+        "CreateSession": {
+            "operationId": "createSession",
+            "requestBody": {"chatConfigId": "$response.body#/chatConfigId"},
+        },
+    },
+    "createSession": {
+        **_links("path.session_id", "sessionId", *SESSION_OPERATIONS),
+        "SendMessage": {
+            "operationId": "sendMessage",
+            "requestBody": {"sessionId": "$response.body#/sessionId", "message": "Hello"},
+        },
+    },
+    "sendMessage": _links("path.session_id", "sessionId", *SESSION_OPERATIONS),
+    "listMessages": {
+        "ListOlderMessages": {
+            "operationId": "listMessages",
+            "parameters": {
+                "path.session_id": "$request.path.session_id",
+                "query.before": "$response.body#/nextCursor",
+            },
+        }
+    },
+}

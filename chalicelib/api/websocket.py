@@ -103,9 +103,7 @@ def _parse(data: dict[str, Any]) -> SendFrame | RegenerateFrame | StopFrame:
     try:
         return _CLIENT_FRAME.validate_python(data)
     except ValidationError as exc:
-        # Past the action's check, each location starts with the action: drop it.
-        tagged = data.get("action") in ("send", "regenerate", "stop")
-        raise validation_failed(exc, skip=1 if tagged else 0) from exc
+        raise validation_failed(exc, data) from exc
 
 
 def _readable_request_id(data: dict[str, Any] | None) -> str | None:

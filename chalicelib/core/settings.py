@@ -43,7 +43,11 @@ def _text(name: str, default: str) -> str:
     return value or default
 
 
-def _number(name: str, default: float, minimum: float) -> float:
+# The largest limit a server may set: any count up to it is an exact DynamoDB number.
+MAX_LIMIT = 1_000_000_000
+
+
+def _number(name: str, default: float, minimum: float, maximum: float = math.inf) -> float:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
@@ -53,7 +57,13 @@ def _number(name: str, default: float, minimum: float) -> float:
         raise ConfigurationError(f"{name} must be a number, got {raw!r}") from exc
     if not math.isfinite(value) or value < minimum:
         raise ConfigurationError(f"{name} must be at least {minimum}, got {raw!r}")
+    if value > maximum:
+        raise ConfigurationError(f"{name} must be at most {maximum:.0f}, got {raw!r}")
     return value
+
+
+def _limit(name: str, default: int) -> int:
+    return int(_number(name, default, minimum=0, maximum=MAX_LIMIT))
 
 
 @dataclass(frozen=True)
@@ -107,8 +117,8 @@ def get_settings() -> Settings:
         stage=_text(STAGE, "dev"),
         gemini_api_key=os.environ.get(GEMINI_API_KEY, "").strip(),
         gemini_api_key_parameter=os.environ.get(GEMINI_API_KEY_PARAMETER, "").strip(),
-        limit_messages_per_session=int(_number(LIMIT_MESSAGES_PER_SESSION, 500, minimum=0)),
-        limit_messages_per_day=int(_number(LIMIT_MESSAGES_PER_DAY, 2000, minimum=0)),
-        limit_sessions_per_day=int(_number(LIMIT_SESSIONS_PER_DAY, 1000, minimum=0)),
+        limit_messages_per_session=_limit(LIMIT_MESSAGES_PER_SESSION, 500),
+        limit_messages_per_day=_limit(LIMIT_MESSAGES_PER_DAY, 2000),
+        limit_sessions_per_day=_limit(LIMIT_SESSIONS_PER_DAY, 1000),
         websocket_url=os.environ.get(WEBSOCKET_URL, "").strip() or None,
     )

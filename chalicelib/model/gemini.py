@@ -6,12 +6,15 @@ about a second, and no other route should pay for it on a cold start.
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import queue
 import random
 import re
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -40,6 +43,10 @@ _BLOCKING_FINISH_REASONS = {
     "RECITATION",
 }
 _MAX_ATTEMPTS = 3
+# Far above any model's output, and small enough that running totals stay exact numbers.
+_MAX_TOKEN_COUNT = 10**9
+
+T = TypeVar("T")
 
 
 _client_lock = threading.Lock()
@@ -77,6 +84,34 @@ def _retry_after_seconds(details: Any, headers: Any) -> int | None:
     return None
 
 
+def call_before(deadline: float, call: Callable[[], T]) -> T:
+    """`call()`'s result if it comes before `deadline` (a `time.monotonic()` value).
+
+    httpx's timeouts bound each read, so a reply trickled a few bytes at a time
+    would never time out. The call runs in a worker thread instead, and at the
+    deadline it is abandoned: ModelTimeout, and whatever it returns later is
+    dropped, never stored. The abandoned thread ends with its own per-read timeout
+    or with the reply.
+    """
+    outcome: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
+    context = contextvars.copy_context()
+
+    def work() -> None:
+        try:
+            outcome.put((True, context.run(call)))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            outcome.put((False, exc))
+
+    threading.Thread(target=work, name="model-call", daemon=True).start()
+    try:
+        succeeded, value = outcome.get(timeout=max(0.0, deadline - time.monotonic()))
+    except queue.Empty:
+        raise ModelTimeout() from None
+    if not succeeded:
+        raise value
+    return value  # type: ignore[no-any-return]
+
+
 class GeminiModel:
     """Gemini through google-genai, bounded by a deadline over all attempts."""
 
@@ -94,8 +129,9 @@ class GeminiModel:
             if remaining <= 0:
                 break
             last_attempt = attempt == _MAX_ATTEMPTS - 1
+            call = self._generate_call(request, remaining)
             try:
-                response = self._generate_once(request, remaining)
+                response = call_before(deadline, call)
             except genai_errors.APIError as exc:
                 if exc.code not in _RETRYABLE_STATUSES or last_attempt:
                     raise _model_error_from_api(exc) from exc
@@ -106,14 +142,17 @@ class GeminiModel:
                 if last_attempt:
                     raise ModelUnavailable() from exc
                 logger.warning("model call failed (%s); retrying", type(exc).__name__)
-            except genai_errors.UnknownApiResponseError as exc:
-                raise ModelError("The model's answer could not be read.") from exc
+            except ModelError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - whatever the SDK raised reading the answer
+                raise _unreadable(exc) from None
             else:
                 return _reply_from_response(response)
             time.sleep(min(random.uniform(0.2, 0.5) * 2**attempt, max(0.0, remaining / 4)))
         raise ModelTimeout()
 
-    def _generate_once(self, request: ModelRequest, timeout_seconds: float) -> Any:
+    def _generate_call(self, request: ModelRequest, timeout_seconds: float) -> Callable[[], Any]:
+        """One generateContent call, ready to run: only the SDK's own work is left in it."""
         from google.genai import types
 
         config = types.GenerateContentConfig(
@@ -127,9 +166,21 @@ class GeminiModel:
             types.Content(role=turn.role, parts=[types.Part(text=turn.text)])
             for turn in request.contents
         ]
-        return _gemini_client(self._api_key).models.generate_content(
+        models = _gemini_client(self._api_key).models
+        return lambda: models.generate_content(
             model=request.model, contents=contents, config=config
         )
+
+
+def _unreadable(exc: Exception) -> ModelError:
+    """The error for an answer the SDK could not read (broken JSON, wrong types, HTML).
+
+    Only the exception's type is logged: its text (pydantic's `input_value=...`,
+    say) may quote the answer, and the caller raises this `from None` so no
+    traceback carries it either.
+    """
+    logger.warning("the model's answer could not be read (%s)", type(exc).__name__)
+    return ModelError("The model's answer could not be read.")
 
 
 def _reply_from_response(response: Any) -> ModelReply:
@@ -156,9 +207,18 @@ def _reply_from_response(response: Any) -> ModelReply:
     usage = response.usage_metadata
     return ModelReply(
         text=text,
-        prompt_tokens=(usage.prompt_token_count or 0) if usage else 0,
-        reply_tokens=(usage.candidates_token_count or 0) if usage else 0,
+        prompt_tokens=_token_count(usage.prompt_token_count if usage else None),
+        reply_tokens=_token_count(usage.candidates_token_count if usage else None),
     )
+
+
+def _token_count(value: int | None) -> int:
+    if value is None:
+        return 0
+    if not 0 <= value <= _MAX_TOKEN_COUNT:
+        logger.warning("the model reported an impossible token count")
+        raise ModelError("The model's answer could not be read.")
+    return value
 
 
 def _model_error_from_api(exc: Any) -> ModelError:

@@ -7,7 +7,7 @@ camelCase and the seed's snake_case names; responses use camelCase.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
@@ -35,6 +35,11 @@ def _storable_temperature(value: float) -> float:
     return round(value, TEMPERATURE_DECIMALS) + 0.0
 
 
+def _allowed_models_enum(schema: dict[str, Any]) -> None:
+    # Read when the document is generated, like the setting the validator reads.
+    schema["enum"] = list(get_settings().allowed_models)
+
+
 def _not_blank(text: str) -> str:
     if not text.strip():
         raise ValueError("must contain more than white space")
@@ -48,7 +53,9 @@ Title = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TITLE_CHARS),
     NOT_BLANK,
 ]
-ModelName = Annotated[str, AfterValidator(_allowed_model)]
+ModelName = Annotated[
+    str, AfterValidator(_allowed_model), Field(json_schema_extra=_allowed_models_enum)
+]
 SystemPrompt = Annotated[str, Field(max_length=MAX_SYSTEM_PROMPT_CHARS)]
 Temperature = Annotated[
     float, Field(ge=0, le=2, allow_inf_nan=False), AfterValidator(_storable_temperature)
@@ -60,6 +67,8 @@ MessageText = Annotated[
     NOT_BLANK,
 ]
 ResourceId = Annotated[str, Field(pattern=ID_PATTERN)]
+# A page's cursor is the id of its oldest message, so any message id works as one.
+Cursor = Annotated[str, Field(pattern=ID_PATTERN)]
 PromptVisibility = Literal["public", "private"]
 
 
@@ -72,6 +81,7 @@ class RequestModel(BaseModel):
         validate_by_alias=True,
         extra="forbid",
         strict=True,
+        use_attribute_docstrings=True,
     )
 
 
@@ -81,6 +91,7 @@ class ResponseModel(BaseModel):
         validate_by_name=True,
         validate_by_alias=True,
         serialize_by_alias=True,
+        use_attribute_docstrings=True,
     )
 
 

@@ -25,9 +25,14 @@ LIMIT_CEILINGS = {
 }
 
 
+def _ceiling(field: str) -> int:
+    ceiling: int = getattr(get_settings(), LIMIT_CEILINGS[field])
+    return ceiling
+
+
 def _within_ceiling(field: str) -> AfterValidator:
     def check(value: int | None) -> int | None:
-        ceiling = getattr(get_settings(), LIMIT_CEILINGS[field])
+        ceiling = _ceiling(field)
         if value is not None and value > ceiling:
             raise ValueError(f"may be at most {ceiling}, this server's ceiling")
         return value
@@ -35,12 +40,24 @@ def _within_ceiling(field: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _ceiling_as_maximum(field: str) -> Any:
+    """The schema's `maximum`: the ceiling as the server has it when the document is made."""
+
+    def document(schema: dict[str, Any]) -> None:
+        for branch in schema.get("anyOf", [schema]):
+            if branch.get("type") == "integer":
+                branch["maximum"] = _ceiling(field)
+
+    return Field(json_schema_extra=document)
+
+
 def _integral(value: object) -> object:
     # JSON Schema's integer includes 5.0; strict mode alone would refuse it.
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-LimitValue = Annotated[int, BeforeValidator(_integral), Field(ge=0)]
+# The bound before the validator, so the schema states it (as `minimum`).
+LimitValue = Annotated[int, Field(ge=0), BeforeValidator(_integral)]
 
 
 # --- chat configurations -------------------------------------------------------
@@ -54,11 +71,24 @@ def limit_in_force(chosen: int | None, ceiling: int) -> int:
 class LimitsUpdate(RequestModel):
     """A creator's limits. An omitted limit keeps its value; null resets it to the default."""
 
-    messages_per_session: Annotated[LimitValue | None, _within_ceiling("messages_per_session")] = (
-        None
-    )
-    messages_per_day: Annotated[LimitValue | None, _within_ceiling("messages_per_day")] = None
-    sessions_per_day: Annotated[LimitValue | None, _within_ceiling("sessions_per_day")] = None
+    messages_per_session: Annotated[
+        LimitValue | None,
+        _within_ceiling("messages_per_session"),
+        _ceiling_as_maximum("messages_per_session"),
+    ] = None
+    """Messages one session may send in all."""
+    messages_per_day: Annotated[
+        LimitValue | None,
+        _within_ceiling("messages_per_day"),
+        _ceiling_as_maximum("messages_per_day"),
+    ] = None
+    """Messages across all sessions per UTC day."""
+    sessions_per_day: Annotated[
+        LimitValue | None,
+        _within_ceiling("sessions_per_day"),
+        _ceiling_as_maximum("sessions_per_day"),
+    ] = None
+    """New sessions per UTC day."""
 
 
 class CreatorLimits(ResponseModel):
@@ -87,32 +117,51 @@ class Limits(ResponseModel):
     """The limits in force."""
 
     messages_per_session: int
+    """Messages one session may send in all."""
     messages_per_day: int
+    """Messages across all sessions per UTC day."""
     sessions_per_day: int
+    """New sessions per UTC day."""
 
 
 class ChatConfigCreate(RequestModel):
     title: Title
+    """The chat's name, 1-100 characters, not only white space (trimmed)."""
     model: ModelName
+    """The Gemini model; one of `GET /models`."""
     system_prompt: SystemPrompt
+    """Instructions the model gets before the conversation, up to 20,000 characters."""
     temperature: Temperature
+    """Sampling temperature, 0 to 2."""
     allow_session_overrides: bool = True
+    """Whether sessions may change the model, prompt and temperature."""
     prompt_visibility: PromptVisibility = "public"
+    """`private` shows the prompt only with the edit token."""
     sharing: bool = True
+    """Whether new sessions may start."""
     limits: LimitsUpdate | None = None
+    """The creator's limits, each at most the server's ceiling."""
 
 
 class ChatConfigUpdate(RequestModel):
     """PUT replaces the settings. The optional fields keep their values when omitted."""
 
     title: Title
+    """The chat's name, 1-100 characters, not only white space (trimmed)."""
     model: ModelName
+    """The Gemini model; one of `GET /models`."""
     system_prompt: SystemPrompt
+    """Instructions the model gets before the conversation, up to 20,000 characters."""
     temperature: Temperature
+    """Sampling temperature, 0 to 2."""
     allow_session_overrides: bool | None = None
+    """Whether sessions may change the model, prompt and temperature; kept when omitted."""
     prompt_visibility: PromptVisibility | None = None
+    """`private` shows the prompt only with the edit token; kept when omitted."""
     sharing: bool | None = None
+    """Whether new sessions may start; kept when omitted."""
     limits: LimitsUpdate | None = None
+    """Limits to change; an omitted one is kept, null resets it to the default."""
 
 
 class ChatSettings(ResponseModel):
@@ -123,12 +172,19 @@ class ChatSettings(ResponseModel):
     """
 
     title: str
+    """The chat's name."""
     model: str
+    """The Gemini model that answers."""
     system_prompt: str | None
+    """The instructions the model gets; null when the prompt is private and hidden."""
     system_prompt_hidden: bool = False
+    """True when `systemPrompt` is withheld (a private prompt, without the edit token)."""
     temperature: float
+    """Sampling temperature, 0 to 2."""
     allow_session_overrides: bool
+    """Whether sessions may change the model, prompt and temperature."""
     prompt_visibility: PromptVisibility = "public"
+    """`private`: the prompt is shown only with the edit token."""
 
     @property
     def prompt_text(self) -> str:
@@ -147,14 +203,23 @@ class ChatSettings(ResponseModel):
 
 class ChatConfigPublic(ChatSettings):
     chat_config_id: str
+    """The configuration's id, as in its share link."""
     sharing: bool
+    """Whether new sessions may start."""
     limits: Limits
+    """The limits in force: the creator's, capped by the server's ceilings."""
     created_at: str
+    """When it was created (ISO 8601, UTC)."""
     updated_at: str
+    """When it last changed (ISO 8601, UTC)."""
 
 
 class ChatConfigCreated(ResponseModel):
     chat_config_id: str
+    """The new configuration's id."""
     shareable_url: str
+    """The link to share: `FRONTEND_BASE_URL/chat/{chatConfigId}`."""
     edit_token: str
+    """The creator's token for this configuration, shown only here."""
     config: ChatConfigPublic
+    """The configuration as stored."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
 from pydantic.json_schema import SkipJsonSchema
 
 from chalicelib.schemas.base import (
+    Cursor,
     MessageText,
     ModelName,
     RequestModel,
@@ -25,11 +25,12 @@ from chalicelib.schemas.configs import ChatSettings
 
 class SessionCreate(RequestModel):
     chat_config_id: ResourceId
+    """The configuration to start a session from."""
 
 
-def _no_default(schema: dict[str, Any]) -> None:
-    # An omitted field is simply not changed; null is not a value to send.
-    schema.pop("default", None)
+def _not_sent() -> Any:
+    # A factory, not a default: the schema shows no default, and typing allows it.
+    return None
 
 
 class SessionUpdate(RequestModel):
@@ -37,18 +38,21 @@ class SessionUpdate(RequestModel):
 
     model_config = ConfigDict(json_schema_extra={"minProperties": 1})
 
-    title: Title | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
-    model: ModelName | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
-    system_prompt: SystemPrompt | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
-    temperature: Temperature | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
+    # None stands only for "not sent" (defaults are not validated): a null sent fails
+    # the field's own type, reported under its name, with no union in between.
+    title: Title = Field(default_factory=_not_sent)
+    """The session's name."""
+    model: ModelName = Field(default_factory=_not_sent)
+    """The Gemini model; one of `GET /models`."""
+    system_prompt: SystemPrompt = Field(default_factory=_not_sent)
+    """The instructions the model gets, up to 20,000 characters."""
+    temperature: Temperature = Field(default_factory=_not_sent)
+    """Sampling temperature, 0 to 2."""
 
     @model_validator(mode="after")
     def _some_field_given(self) -> SessionUpdate:
         if not self.model_fields_set:
             raise ValueError("send at least one of title, model, systemPrompt, temperature")
-        nulls = sorted(name for name in self.model_fields_set if getattr(self, name) is None)
-        if nulls:
-            raise ValueError(f"must not be null: {', '.join(to_camel(n) for n in nulls)}")
         return self
 
     def changes(self) -> dict[str, Any]:
@@ -58,36 +62,49 @@ class SessionUpdate(RequestModel):
 
 class SessionSettings(ChatSettings):
     session_id: str
+    """The session's id."""
     chat_config_id: str
+    """The configuration the session started from."""
     created_at: str
+    """When it started (ISO 8601, UTC)."""
     updated_at: str
+    """When its settings last changed (ISO 8601, UTC)."""
 
 
 class SessionCreated(SessionSettings):
     session_token: str
+    """The token that opens this session, shown only here."""
 
 
 class EditTokenRotated(ResponseModel):
     edit_token: str
+    """The new edit token; the old one no longer works."""
 
 
 class StoredMessage(ResponseModel):
     id: str
+    """The message's id; ids sort in conversation order."""
     role: Literal["user", "model"]
+    """`user` for the visitor's messages, `model` for replies."""
     content: str
+    """The text."""
     created_at: str
-    # Only on a reply whose generation the client stopped: the part written until then.
+    """When it was stored (ISO 8601, UTC)."""
     stopped: Literal[True] | SkipJsonSchema[None] = Field(
-        None, exclude_if=lambda value: value is None, json_schema_extra=_no_default
+        default_factory=_not_sent, exclude_if=lambda value: value is None
     )
+    """Only on a reply whose generation the client stopped: the part written until then."""
 
 
 class Usage(ResponseModel):
     """Tokens, as the model counted them."""
 
     prompt_tokens: int = 0
+    """Tokens the model read: prompt, history and message."""
     reply_tokens: int = 0
+    """Tokens the model wrote."""
     total_tokens: int = 0
+    """Their sum."""
 
     @classmethod
     def of(cls, prompt_tokens: int, reply_tokens: int) -> Usage:
@@ -102,41 +119,54 @@ class ContextInfo(ResponseModel):
     """How much of the conversation went to the model with this message."""
 
     messages_sent: int
+    """Messages sent to the model as context, the new one included."""
     messages_total: int
+    """Messages in the conversation, the new one included."""
     truncated: bool
+    """Whether older messages were left out to fit `HISTORY_CHAR_BUDGET`."""
 
 
 class SessionView(SessionSettings):
     usage: Usage
+    """Token totals of the whole session."""
     messages: list[StoredMessage]
+    """The latest 100 messages, oldest first."""
 
 
 class SessionExport(SessionSettings):
     usage: Usage
+    """Token totals of the whole session."""
     exported_at: str
+    """When the export was made (ISO 8601, UTC)."""
     messages: list[StoredMessage]
+    """Every message, oldest first."""
 
 
 class MessagePageQuery(BaseModel):
     """Query parameters of GET /session/{id}/messages (strings, so not strict)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     limit: Annotated[int, Field(ge=1, le=100)] = 50
-    before: Annotated[str | None, Field(min_length=1, max_length=200)] = None
+    """How many messages, at most."""
+    before: Cursor | None = None
+    """A message id (a page's `nextCursor`): the page holds the messages before it."""
 
 
 class ExportQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     format: Literal["json", "markdown"] = "json"
+    """`json`, or `markdown` for `text/markdown; charset=utf-8`."""
 
 
 class MessagePage(ResponseModel):
     """A page of messages, oldest first; `nextCursor` pages further back."""
 
     messages: list[StoredMessage]
+    """The page's messages, oldest first."""
     next_cursor: str | None
+    """`before` for the page before this one; null at the start of the conversation."""
 
 
 # --- messages ------------------------------------------------------------------
@@ -144,17 +174,26 @@ class MessagePage(ResponseModel):
 
 class MessageSend(RequestModel):
     session_id: ResourceId
+    """The session to send to."""
     message: MessageText
+    """The text, 1-32,000 characters, not only white space."""
 
 
 class MessageReply(ResponseModel):
     message: str
+    """The reply's text (as in `reply.content`)."""
     session_id: str
+    """The session."""
     model: str
+    """The model that answered."""
     user_message: StoredMessage
+    """The message as stored."""
     reply: StoredMessage
+    """The reply as stored."""
     usage: Usage
+    """Tokens of this exchange."""
     context: ContextInfo
+    """How much of the conversation went to the model."""
 
 
 # --- service -------------------------------------------------------------------
@@ -162,21 +201,29 @@ class MessageReply(ResponseModel):
 
 class ModelInfo(ResponseModel):
     id: str
+    """The model's name, as `model` takes it."""
     default: bool
+    """Whether it is the default (the first one)."""
 
 
 class ModelList(ResponseModel):
     models: list[ModelInfo]
+    """The models a chat may use, the default first."""
 
 
 class Health(ResponseModel):
     status: Literal["ok"]
+    """Always `ok` when the API answers."""
     model: Literal["gemini", "offline", "unavailable"]
-    # Where WebSocket clients connect; null when this deployment has no WebSocket API.
+    """What answers messages: Gemini, the offline model, or nothing (no key in `prod`)."""
     websocket_url: str | None
+    """Where WebSocket clients connect (streamed replies); null without a WebSocket API."""
 
 
 class ErrorBody(ResponseModel):
     error: str
+    """A sentence for a person."""
     code: str
+    """A stable code to act on."""
     details: dict[str, Any] | list[Any] | None = None
+    """More about the error, where it helps (for `validation_error`, the fields and why)."""

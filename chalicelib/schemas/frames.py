@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
 
 from chalicelib.schemas.base import MessageText, RequestModel, ResourceId, ResponseModel
 from chalicelib.schemas.conversations import ContextInfo, MessageReply
@@ -54,6 +55,11 @@ ClientFrame = Annotated[SendFrame | RegenerateFrame | StopFrame, Field(discrimin
 # --- server to client ------------------------------------------------------------
 
 
+def _absent() -> Any:
+    # A factory, not a default: the field is left out when empty, and shows no default.
+    return None
+
+
 class StartFrame(ResponseModel):
     """The request was accepted and its quota reserved."""
 
@@ -90,9 +96,13 @@ class ErrorFrame(ResponseModel):
     seq: int
     error: str
     code: str
-    details: dict[str, Any] | list[Any] | None = Field(None, exclude_if=lambda v: v is None)
+    details: dict[str, Any] | list[Any] | SkipJsonSchema[None] = Field(
+        default_factory=_absent, exclude_if=lambda v: v is None
+    )
     # Seconds, where the REST API would send Retry-After.
-    retry_after: int | None = Field(None, exclude_if=lambda v: v is None)
+    retry_after: int | SkipJsonSchema[None] = Field(
+        default_factory=_absent, exclude_if=lambda v: v is None
+    )
 
 
 ServerFrame = StartFrame | DeltaFrame | DoneFrame | ErrorFrame

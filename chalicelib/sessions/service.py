@@ -6,8 +6,6 @@ errors the API reports.
 
 from __future__ import annotations
 
-import base64
-
 from pydantic.alias_generators import to_camel
 
 from chalicelib.configs.service import load_config, quota_store
@@ -18,11 +16,10 @@ from chalicelib.core.errors import (
     SessionNotFound,
     SettingsLocked,
     SharingDisabled,
-    ValidationFailed,
 )
 from chalicelib.core.logs import note_ids
 from chalicelib.core.settings import get_settings
-from chalicelib.core.tokens import SESSION_TOKEN_PREFIX, hash_token, is_valid_id, new_id, new_token
+from chalicelib.core.tokens import SESSION_TOKEN_PREFIX, hash_token, new_id, new_token
 from chalicelib.model.choice import model_mode
 from chalicelib.schemas import (
     ExportQuery,
@@ -132,34 +129,12 @@ def update_session(session_id: str, token: str, request: SessionUpdate) -> Sessi
     return updated.public()
 
 
-def _encode_cursor(message_id: str) -> str:
-    return base64.urlsafe_b64encode(f"m:{message_id}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> str:
-    try:
-        decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _bad_cursor() from exc
-    prefix, _, message_id = decoded.partition(":")
-    if prefix != "m" or not is_valid_id(message_id):
-        raise _bad_cursor()
-    return message_id
-
-
-def _bad_cursor() -> ValidationFailed:
-    return ValidationFailed(
-        "The cursor is not one this API gave out.",
-        details={"fields": [{"field": "before", "message": "not a valid cursor"}]},
-    )
-
-
 def list_messages(session_id: str, token: str, query: MessagePageQuery) -> MessagePage:
     """A page of the newest messages older than the cursor, oldest first."""
-    before = _decode_cursor(query.before) if query.before is not None else None
     session = _authorized(session_id, token)
-    page, next_id = session_store().load_page(session.session_id, query.limit, before)
-    return MessagePage(messages=page, next_cursor=_encode_cursor(next_id) if next_id else None)
+    # The cursor is a message id: the page holds the messages before it.
+    page, next_id = session_store().load_page(session.session_id, query.limit, query.before)
+    return MessagePage(messages=page, next_cursor=next_id)
 
 
 def delete_session(session_id: str, token: str) -> None:

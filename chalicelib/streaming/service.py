@@ -108,9 +108,13 @@ class _Streamer:
         model = get_streaming_model(settings)
 
         def respond(prepared: PreparedExchange) -> ModelReply:
+            # The model starts reading before `start` is posted: the two overlap.
+            stream = model.open(prepared.request)
+            pieces: queue.Queue[str | BaseException | None] = queue.Queue()
+            threading.Thread(target=_read, args=(stream, pieces), daemon=True).start()
             self._send(StartFrame, context=prepared.context)
             self._started = True
-            return self._pump(model.open(prepared.request), settings)
+            return self._pump(stream, pieces, settings)
 
         start_run = self._runs.start(self._session_id, self._request_id)
         return message_service.Responder(respond, reserve_also=(start_run,))
@@ -126,11 +130,14 @@ class _Streamer:
         seq = self._channel.next_seq()
         self._channel.send(frame_type(request_id=self._request_id, seq=seq, **fields))
 
-    def _pump(self, stream: ReplyStream, settings: Settings) -> ModelReply:
+    def _pump(
+        self,
+        stream: ReplyStream,
+        pieces: queue.Queue[str | BaseException | None],
+        settings: Settings,
+    ) -> ModelReply:
         """Send the pieces as they come, joined at most every FRAME_INTERVAL_SECONDS, until
         the reply ends, a stop arrives, or a bound is passed."""
-        pieces: queue.Queue[str | BaseException | None] = queue.Queue()
-        threading.Thread(target=_read, args=(stream, pieces), daemon=True).start()
         started = time.monotonic()
         deadline = started + settings.model_stream_timeout_seconds
         first_deadline = started + settings.model_timeout_seconds

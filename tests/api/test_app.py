@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from chalicelib.api import openapi
+from chalicelib.api.http import MAX_BODY_BYTES
 from tests.fake_gemini import FakeGemini
 from tests.utils import DEFAULT_CONFIG, ApiClient, assert_error, failing
 
@@ -113,9 +115,9 @@ def test_bodies_that_are_not_json_objects_are_invalid_json(api: ApiClient, raw: 
 
 def test_oversized_body_is_413_before_parsing(api: ApiClient) -> None:
     # Not even JSON: the size is checked before the body is parsed.
-    response = api.post("/create-chat", raw="x" * (256 * 1024 + 1))
+    response = api.post("/create-chat", raw="x" * (MAX_BODY_BYTES + 1))
     assert_error(response, 413, "payload_too_large")
-    assert response.json["details"] == {"limitBytes": 256 * 1024}
+    assert response.json["details"] == {"limitBytes": MAX_BODY_BYTES}
 
 
 def test_non_json_content_type_is_415_in_our_shape(api: ApiClient) -> None:
@@ -383,7 +385,13 @@ def test_cors_headers_on_success_and_errors(api: ApiClient) -> None:
         assert "Authorization" in allowed and "Content-Type" in allowed
 
 
-def test_cors_preflight() -> None:
+def allowed_by_preflight(headers: dict[str, str], requested: str) -> bool:
+    """Whether a browser would send these request headers after this preflight answer."""
+    allowed = {name.strip().lower() for name in headers["Access-Control-Allow-Headers"].split(",")}
+    return {name.strip().lower() for name in requested.split(",")} <= allowed
+
+
+def test_cors_preflight_allows_every_header_the_api_documents() -> None:
     # Chalice's test client cannot read a preflight's empty body, so this asks
     # the local gateway directly (the real local server is tested elsewhere).
     from chalice.config import Config
@@ -392,17 +400,36 @@ def test_cors_preflight() -> None:
     from app import app
 
     gateway = LocalGateway(app, Config())
+    requested = "authorization,content-type,idempotency-key"
     response = gateway.handle_request(
         method="OPTIONS",
         path="/session-message",
-        headers={"origin": "https://app.example", "access-control-request-method": "POST"},
+        headers={
+            "origin": "https://app.example",
+            "access-control-request-method": "POST",
+            "access-control-request-headers": requested,
+        },
         body=b"",
     )
     assert response["statusCode"] == 200
     headers = response["headers"]
     assert headers["Access-Control-Allow-Origin"] == "*"
     assert "POST" in headers["Access-Control-Allow-Methods"]
-    assert "Authorization" in headers["Access-Control-Allow-Headers"]
+    assert allowed_by_preflight(headers, requested)
+    # Every header parameter of the contract is allowed.
+    documented = {
+        p["name"]
+        for methods in openapi.build_document()["paths"].values()
+        for op in methods.values()
+        for p in op["parameters"]
+        if p["in"] == "header"
+    }
+    assert allowed_by_preflight(headers, ",".join(documented | {"Authorization"}))
+
+
+def test_cors_exposes_the_headers_a_client_acts_on(api: ApiClient) -> None:
+    exposed = api.get("/health").headers["Access-Control-Expose-Headers"].lower().split(",")
+    assert {"retry-after", "allow"} <= set(exposed)
 
 
 def test_a_genuine_bug_is_500_in_our_shape_without_a_trace(api: ApiClient) -> None:

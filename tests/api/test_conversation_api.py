@@ -61,12 +61,27 @@ def test_first_page_is_the_newest(api: ApiClient) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ["?limit=0", "?limit=101", "?limit=ten", "?before=%21%21", "?before=bm90LWEtY3Vyc29y", "?x=1"],
+    ["?limit=0", "?limit=101", "?limit=ten", "?before=%21%21", "?before=", "?before=a.b", "?x=1"],
 )
 def test_bad_paging_parameters_are_400(api: ApiClient, query: str) -> None:
     session = api.new_session()
     response = api.get(path_of(session, "/messages" + query), token=session["sessionToken"])
     assert_error(response, 400, "validation_error")
+
+
+def test_any_message_id_is_a_cursor(api: ApiClient) -> None:
+    session = api.new_session()
+    for text in ("one", "two", "three"):
+        api.send(session, text)
+    messages = api.get(path_of(session), token=session["sessionToken"]).json["messages"]
+    query = f"/messages?limit=10&before={messages[4]['id']}"
+
+    page = api.get(path_of(session, query), token=session["sessionToken"]).json
+
+    assert page == {"messages": messages[:4], "nextCursor": None}
+    # A well-formed id that names no message is a bound like any other.
+    empty = api.get(path_of(session, "/messages?before=0"), token=session["sessionToken"]).json
+    assert empty == {"messages": [], "nextCursor": None}
 
 
 # --- deletion ----------------------------------------------------------------------

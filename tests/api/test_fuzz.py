@@ -4,7 +4,9 @@ The app runs on Chalice's local server in a thread of this process, so conftest'
 and the fake Gemini apply. Each operation is one pytest test with its own fresh stack,
 fuzzed in two passes: the cases as generated (mostly turned away at auth or lookup),
 and the same cases carrying a real token and real ids, so they reach the services.
-Runs are bounded and derandomized: the same cases every time, in CI too.
+A third, stateful test follows the document's links (create a config, start a session,
+send, page back...) with the tokens each step returned. Every check schemathesis has
+runs on every response. Runs are bounded and derandomized: the same cases every time.
 """
 
 from __future__ import annotations
@@ -22,20 +24,19 @@ import schemathesis
 from chalice.config import Config
 from chalice.local import LocalDevServer, create_local_server
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
+from requests.structures import CaseInsensitiveDict
+from schemathesis.checks import CHECKS, CheckFunction, load_all_checks
+from schemathesis.generation.stateful import run_state_machine_as_test
 from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
     ignored_auth,
     missing_required_header,
     negative_data_rejection,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-    unsupported_method,
 )
 
+from app import CORS, JSON
 from chalicelib.api import openapi
-from chalicelib.core.settings import get_settings
+from chalicelib.api.http import SECURITY_HEADERS
+from scripts import local_gateway
 from tests.fake_gemini import FakeGemini
 from tests.utils import DEFAULT_CONFIG
 
@@ -60,19 +61,18 @@ CONFIG = schemathesis.Config.from_dict(
                 "enabled": True,
                 "unexpected-methods": ["get", "put", "post", "delete", "patch"],
             },
-            "stateful": {"enabled": False},
+            "stateful": {"enabled": True},
         },
     }
 )
 schema = schemathesis.openapi.from_dict(openapi.build_document(), config=CONFIG)
 
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-]
+load_all_checks()
+# Every check schemathesis has (`--checks all`), each run wherever it applies.
+ALL_CHECKS: list[CheckFunction] = [c for c in CHECKS.get_all() if not isinstance(c, type)]
+# Scenarios of the stateful test, and steps in each.
+STATEFUL_SCENARIOS = int(os.environ.get("FUZZ_SCENARIOS", "8"))
+STATEFUL_STEPS = 6
 
 
 @dataclass
@@ -124,6 +124,8 @@ def _serve() -> tuple[LocalDevServer, threading.Thread]:
         user_provided_params={"project_dir": str(PROJECT_DIR), "chalice_app": app},
         config_from_disk={},
     )
+    # As `chalice local` does: unknown paths and methods answer as deployed.
+    local_gateway.install({**CORS.get_access_control_headers(), **SECURITY_HEADERS, **JSON})
     # Port 0: the OS picks a free one.
     server = create_local_server(app, config, "127.0.0.1", 0)
     thread = threading.Thread(
@@ -168,10 +170,7 @@ def _aim(case: schemathesis.Case, api: LiveApi) -> dict[str, str]:
             case.body["sessionId"] = api.session_id
         if "chatConfigId" in case.body:
             case.body["chatConfigId"] = api.config_id
-        # The contract cannot list the allowed models (a setting), so a drawn name is fixed.
-        if isinstance(case.body.get("model"), str):
-            case.body["model"] = get_settings().allowed_models[0]
-    # Drawn cursors are all refused (the first pass covers that); a real one pages.
+    # Any id is a cursor; a real one pages back through real messages.
     if case.query and isinstance(case.query.get("before"), str):
         case.query["before"] = api.cursor
     token = api.edit_token if case.path.startswith("/chat-config") else api.session_token
@@ -200,17 +199,77 @@ RUN_SETTINGS = settings(suppress_health_check=[HealthCheck.function_scoped_fixtu
 def test_as_generated(case: schemathesis.Case, live: LiveApi) -> None:
     # The first pass also holds the API to what a case's kind implies: 401 without a
     # token, 4xx for data the contract forbids, 405 for a method a path does not take.
-    checks = [*CHECKS, missing_required_header, negative_data_rejection, unsupported_method]
-    case.call_and_validate(base_url=live.url, checks=checks)
+    case.call_and_validate(base_url=live.url, checks=ALL_CHECKS)
 
 
 @schema.parametrize()
 @RUN_SETTINGS
 def test_with_real_token_and_ids(case: schemathesis.Case, live: LiveApi) -> None:
     headers = _aim(case, live)
-    # After a successful DELETE the probes without a token meet a deleted resource (404),
-    # which says nothing about auth; the other operations are probed.
-    checks = CHECKS if case.method == "DELETE" else [*CHECKS, ignored_auth]
     response = case.call(base_url=live.url, headers=headers)
     _after(case, response, live)
-    case.validate_response(response, checks=checks, headers=headers)
+    case.validate_response(response, checks=_checks_for(case, aimed=True), headers=headers)
+
+
+def _checks_for(case: schemathesis.Case, aimed: bool = False) -> list[CheckFunction]:
+    skipped: set[CheckFunction] = set()
+    # An aimed case had its ids and token put right: what made it negative may be gone,
+    # so the checks of negative data belong to the first pass, which sends it as drawn.
+    if aimed:
+        skipped |= {negative_data_rejection, missing_required_header}
+    # After a successful DELETE, ignored_auth's probes with a made-up token meet a deleted
+    # resource (404), which says nothing about auth; the other operations are probed.
+    if case.method == "DELETE":
+        skipped.add(ignored_auth)
+    return [check for check in ALL_CHECKS if check not in skipped]
+
+
+def test_stateful_links(live: LiveApi) -> None:
+    """Follow the links from config to session to messages, each step with its token."""
+    base = schema.as_state_machine()
+
+    class Linked(base):  # type: ignore[misc,valid-type]
+        def setup(self) -> None:
+            self.tokens: dict[str, str] = {}
+
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+            return {"base_url": live.url}
+
+        def before_call(self, case: schemathesis.Case) -> None:
+            body = case.body if isinstance(case.body, dict) else {}
+            ids = [*(case.path_parameters or {}).values(), body.get("sessionId")]
+            token = next((self.tokens[i] for i in ids if i in self.tokens), None)
+            if token is not None:
+                case.headers = case.headers or CaseInsensitiveDict()
+                case.headers["Authorization"] = f"Bearer {token}"
+
+        def after_call(self, response: Any, case: schemathesis.Case) -> None:
+            super().after_call(response, case)
+            body = response.json() if response.status_code in (200, 201) else None
+            if not isinstance(body, dict):
+                return
+            if "editToken" in body:
+                config_id = body.get("chatConfigId") or case.path_parameters["chat_config_id"]
+                self.tokens[config_id] = body["editToken"]
+            if "sessionToken" in body:
+                self.tokens[body["sessionId"]] = body["sessionToken"]
+
+        def validate_response(self, response: Any, case: schemathesis.Case, **kwargs: Any) -> None:
+            case.validate_response(
+                response,
+                checks=_checks_for(case),
+                transport_kwargs=kwargs or None,
+                recorder=getattr(self, "recorder", None),
+            )
+
+    run_state_machine_as_test(
+        Linked,
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=STATEFUL_STEPS,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )

@@ -9,9 +9,10 @@ from pathlib import Path
 from openapi_spec_validator import validate
 
 from chalicelib.api import openapi
-from chalicelib.api.http import STATUS_BY_ERROR
+from chalicelib.api.http import GATEWAY_ERROR_CODE, STATUS_BY_ERROR
 from chalicelib.api.operations import API_VERSION, OPERATIONS
 from chalicelib.core import errors
+from chalicelib.core.tokens import ID_PATTERN
 from tests.utils import ApiClient
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -53,7 +54,7 @@ def test_the_app_serves_the_document(api: ApiClient) -> None:
     response = api.get("/openapi.json")
 
     assert response.status == 200
-    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
     assert response.json == openapi.build_document()
 
 
@@ -64,7 +65,7 @@ def test_operation_ids_are_unique() -> None:
 
 def test_error_body_code_lists_every_code_of_the_domain_errors() -> None:
     schema = openapi.build_document()["components"]["schemas"]["ErrorBody"]
-    codes = {cls.code for cls in STATUS_BY_ERROR} | {errors.AppError.code}
+    codes = {cls.code for cls in STATUS_BY_ERROR} | {errors.AppError.code, GATEWAY_ERROR_CODE}
     assert set(schema["properties"]["code"]["enum"]) == codes
     assert schema["required"] == ["error", "code"]
 
@@ -111,6 +112,7 @@ def test_parameters_come_from_the_query_models_and_the_header() -> None:
         "type": "integer",
     }
     assert page["before"]["required"] is False
+    assert page["limit"]["description"] == "How many messages, at most."
     assert page["session_id"]["in"] == "path"
     send = paths["/session-message"]["post"]["parameters"]
     assert [(p["name"], p["in"], p["required"]) for p in send] == [
@@ -150,3 +152,77 @@ def test_main_writes_the_file(tmp_path: Path) -> None:
     target = tmp_path / "openapi.json"
     assert openapi.main(["openapi", str(target)]) == 0
     assert target.read_text(encoding="utf-8") == openapi.render()
+
+
+def _keywords(node: object) -> set[str]:
+    """Every key used anywhere in a schema."""
+    if isinstance(node, dict):
+        return set(node) | {key for value in node.values() for key in _keywords(value)}
+    if isinstance(node, list):
+        return {key for value in node for key in _keywords(value)}
+    return set()
+
+
+def test_schemas_use_json_schema_keywords_only() -> None:
+    # Pydantic writes constraints it cannot place as `ge`, `le`..., which validators ignore.
+    schemas = openapi.build_document()["components"]["schemas"]
+    assert not _keywords(schemas) & {"ge", "gt", "le", "lt", "min_length", "max_length"}
+
+
+def test_limits_state_their_floor_and_the_servers_ceiling(monkeypatch) -> None:
+    monkeypatch.setenv("LIMIT_MESSAGES_PER_DAY", "77")
+    limits = openapi.build_document()["components"]["schemas"]["LimitsUpdate"]["properties"]
+    integer = limits["messagesPerDay"]["anyOf"][0]
+    assert integer == {"maximum": 77, "minimum": 0, "type": "integer"}
+
+
+def test_model_is_an_enum_of_the_allowed_models(monkeypatch) -> None:
+    monkeypatch.setenv("ALLOWED_MODELS", "gemini-a,gemini-b")
+    schemas = openapi.build_document()["components"]["schemas"]
+    for name in ("ChatConfigCreate", "ChatConfigUpdate", "SessionUpdate"):
+        assert schemas[name]["properties"]["model"]["enum"] == ["gemini-a", "gemini-b"], name
+
+
+def test_the_cursor_has_the_pattern_of_a_message_id() -> None:
+    paths = openapi.build_document()["paths"]
+    page = {p["name"]: p for p in paths["/session/{session_id}/messages"]["get"]["parameters"]}
+    assert page["before"]["schema"] == {"pattern": ID_PATTERN, "type": "string"}
+    assert page["before"]["description"]
+
+
+def test_every_field_has_a_description() -> None:
+    document = openapi.build_document()
+    missing = [
+        f"{name}.{field}"
+        for name, schema in document["components"]["schemas"].items()
+        for field, prop in schema.get("properties", {}).items()
+        if not prop.get("description")
+    ]
+    assert missing == []
+    for path, methods in document["paths"].items():
+        for operation in methods.values():
+            for parameter in operation["parameters"]:
+                if parameter["in"] != "path":
+                    assert parameter.get("description"), (path, parameter["name"])
+
+
+def test_servers_point_at_the_api_that_serves_the_document() -> None:
+    assert openapi.build_document()["servers"] == [
+        {"url": ".", "description": "The API that serves this document"}
+    ]
+
+
+def test_links_lead_from_what_is_created_to_what_uses_it() -> None:
+    document = openapi.build_document()
+    operations = {
+        op["operationId"]: op for methods in document["paths"].values() for op in methods.values()
+    }
+    created = operations["createSession"]["responses"]["201"]["links"]
+    assert created["GetSession"] == {
+        "operationId": "getSession",
+        "parameters": {"path.session_id": "$response.body#/sessionId"},
+    }
+    for op in operations.values():
+        for response in op["responses"].values():
+            for link in response.get("links", {}).values():
+                assert link["operationId"] in operations

@@ -44,3 +44,14 @@ def test_infinite_numbers_fail_clearly(monkeypatch: pytest.MonkeyPatch, name: st
     monkeypatch.setenv(name, "inf")
     with pytest.raises(ConfigurationError, match=name):
         get_settings()
+
+
+@pytest.mark.parametrize("value", ["1e50", "1000000001"])
+def test_limits_a_server_sets_are_numbers_dynamodb_stores(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("LIMIT_MESSAGES_PER_DAY", value)
+    with pytest.raises(ConfigurationError, match="LIMIT_MESSAGES_PER_DAY must be at most"):
+        get_settings()
+    monkeypatch.setenv("LIMIT_MESSAGES_PER_DAY", "1e9")
+    assert get_settings().limit_messages_per_day == 1_000_000_000

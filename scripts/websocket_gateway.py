@@ -1,0 +1,271 @@
+"""A local stand-in for API Gateway's WebSocket API, for `make run` and the tests.
+
+Chalice's own local server serves no WebSockets. This gateway accepts WebSocket
+connections (the `websockets` library), turns connections and frames into the
+`$connect`, `$default` and `$disconnect` events API Gateway sends, and calls the app's
+Chalice handlers with them. It also serves the `@connections` management API that
+boto3's `apigatewaymanagementapi` client calls, so handlers post frames back through
+the same code as on AWS. It translates; it doesn't think. Never part of the Lambda.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from chalice.app import Chalice
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+log = logging.getLogger("websocket_gateway")
+
+STAGE = "local"
+# API Gateway's idle and message limits do not apply here; a post waits this long at most.
+POST_TIMEOUT_SECONDS = 10
+
+
+@dataclass
+class _Connection:
+    socket: ServerConnection
+    connected_at: float = field(default_factory=time.time)
+    last_active_at: float = field(default_factory=time.time)
+
+
+class LocalWebsocketGateway:
+    """A running gateway: WebSocket clients at `url`, `@connections` at `management_url`."""
+
+    def __init__(self, app: Chalice, host: str, port: int) -> None:
+        self._app = app
+        self._host = host
+        self._connections: dict[str, _Connection] = {}
+        self._lock = threading.Lock()
+        # One invocation per frame, concurrently, as Lambda runs them.
+        self._invocations = ThreadPoolExecutor(max_workers=64, thread_name_prefix="ws-invoke")
+        self._management = ThreadingHTTPServer((host, 0), _ManagementHandler)
+        self._management.daemon_threads = True
+        self._management.gateway = self  # type: ignore[attr-defined]
+        self._loop = asyncio.new_event_loop()
+        self._server: Server | None = None
+        ready = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._management.serve_forever, name="ws-management"),
+            threading.Thread(target=self._run_loop, args=(port, ready), name="ws-gateway"),
+        ]
+        for thread in self._threads:
+            thread.daemon = True
+            thread.start()
+        if not ready.wait(10) or self._server is None:
+            raise RuntimeError(f"the WebSocket gateway could not listen on {host}:{port}")
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return int(next(iter(self._server.sockets)).getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        return f"ws://{self._host}:{self.port}"
+
+    @property
+    def domain_name(self) -> str:
+        """Where the `@connections` API listens: the event's `domainName`, as on AWS."""
+        return f"{self._host}:{self._management.server_address[1]}"
+
+    @property
+    def management_url(self) -> str:
+        return f"http://{self.domain_name}/{STAGE}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._loop.call_soon_threadsafe(self._server.close)
+        self._management.shutdown()
+        self._management.server_close()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._invocations.shutdown(wait=False, cancel_futures=True)
+
+    # --- WebSocket side (the event loop's thread) ------------------------------------
+
+    def _run_loop(self, port: int, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._serve(port, ready))
+        finally:
+            ready.set()
+            self._loop.close()
+
+    async def _serve(self, port: int, ready: threading.Event) -> None:
+        try:
+            server = await serve(self._handle, self._host, port, max_size=128 * 1024)
+        except OSError:
+            log.exception("the WebSocket gateway could not start")
+            return
+        self._server = server
+        ready.set()
+        await server.wait_closed()
+
+    async def _handle(self, socket: ServerConnection) -> None:
+        connection_id = base64.b64encode(secrets.token_bytes(10)).decode()
+        connection = _Connection(socket)
+        with self._lock:
+            self._connections[connection_id] = connection
+        try:
+            connect = await asyncio.to_thread(self._invoke, "$connect", connection_id, None)
+            if connect is not None and connect.get("statusCode", 200) >= 300:
+                await socket.close(1008, "Forbidden")
+                return
+            async for message in socket:
+                connection.last_active_at = time.time()
+                body = message if isinstance(message, str) else message.decode("utf-8", "replace")
+                self._invocations.submit(self._invoke, "$default", connection_id, body)
+        except ConnectionClosed:
+            pass
+        finally:
+            with self._lock:
+                self._connections.pop(connection_id, None)
+            self._invocations.submit(self._invoke, "$disconnect", connection_id, None)
+
+    # --- the app's side (worker threads) ---------------------------------------------
+
+    def _invoke(self, route_key: str, connection_id: str, body: str | None) -> Any:
+        """Call the app's handler for a route, as API Gateway's Lambda integration would."""
+        config = self._app.websocket_handlers.get(route_key)
+        if config is None:
+            return None
+        event = self._event(route_key, connection_id, body)
+        try:
+            return self._app.handler_map[config.name](event, None)
+        except Exception:
+            log.exception("the %s handler failed", route_key)
+            return {"statusCode": 500}
+
+    def _event(self, route_key: str, connection_id: str, body: str | None) -> dict[str, Any]:
+        now = time.time()
+        connection = self._connections.get(connection_id)
+        event_type = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route_key, "MESSAGE")
+        context = {
+            "routeKey": route_key,
+            "eventType": event_type,
+            "messageDirection": "IN",
+            "connectionId": connection_id,
+            "connectedAt": int((connection.connected_at if connection else now) * 1000),
+            "requestTimeEpoch": int(now * 1000),
+            "requestId": secrets.token_hex(8),
+            "extendedRequestId": secrets.token_hex(8),
+            "domainName": self.domain_name,
+            "stage": STAGE,
+            "apiId": "local",
+            "identity": {"sourceIp": self._host},
+        }
+        if event_type == "MESSAGE":
+            context["messageId"] = secrets.token_hex(8)
+        event: dict[str, Any] = {"requestContext": context, "isBase64Encoded": False}
+        if body is not None:
+            event["body"] = body
+        return event
+
+    # --- @connections (the management server's threads) ------------------------------
+
+    def post(self, connection_id: str, data: bytes) -> bool:
+        connection = self._connections.get(connection_id)
+        if connection is None:
+            return False
+        text = data.decode("utf-8", "replace")
+        sent = asyncio.run_coroutine_threadsafe(connection.socket.send(text), self._loop)
+        try:
+            sent.result(POST_TIMEOUT_SECONDS)
+        except (ConnectionClosed, TimeoutError):
+            return False
+        return True
+
+    def disconnect(self, connection_id: str) -> bool:
+        connection = self._connections.get(connection_id)
+        if connection is None:
+            return False
+        asyncio.run_coroutine_threadsafe(connection.socket.close(), self._loop)
+        return True
+
+    def info(self, connection_id: str) -> dict[str, Any] | None:
+        connection = self._connections.get(connection_id)
+        if connection is None:
+            return None
+        stamp = "%Y-%m-%dT%H:%M:%SZ"
+        return {
+            "ConnectedAt": time.strftime(stamp, time.gmtime(connection.connected_at)),
+            "LastActiveAt": time.strftime(stamp, time.gmtime(connection.last_active_at)),
+            "Identity": {"SourceIp": self._host, "UserAgent": ""},
+        }
+
+
+class _ManagementHandler(BaseHTTPRequestHandler):
+    """`POST|GET|DELETE /<stage>/@connections/<id>`, answered as API Gateway does."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _connection_id(self) -> str | None:
+        prefix = f"/{STAGE}/@connections/"
+        if not self.path.startswith(prefix):
+            return None
+        from urllib.parse import unquote
+
+        return unquote(self.path[len(prefix) :])
+
+    def _answer(self, status: int, body: dict[str, Any] | None = None, error: str = "") -> None:
+        data = json.dumps(body).encode() if body is not None else b""
+        self.send_response(status)
+        if error:
+            self.send_header("x-amzn-ErrorType", error)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _gone(self) -> None:
+        self._answer(410, {"message": None}, "GoneException")
+
+    def do_POST(self) -> None:
+        connection_id = self._connection_id()
+        length = int(self.headers.get("Content-Length") or 0)
+        data = self.rfile.read(length)
+        if connection_id is None:
+            self._answer(404, {"message": "Not Found"}, "NotFoundException")
+        elif self.server.gateway.post(connection_id, data):  # type: ignore[attr-defined]
+            self._answer(200)
+        else:
+            self._gone()
+
+    def do_DELETE(self) -> None:
+        connection_id = self._connection_id()
+        if connection_id is not None and self.server.gateway.disconnect(connection_id):  # type: ignore[attr-defined]
+            self._answer(204)
+        else:
+            self._gone()
+
+    def do_GET(self) -> None:
+        connection_id = self._connection_id()
+        info = self.server.gateway.info(connection_id) if connection_id else None  # type: ignore[attr-defined]
+        if info is None:
+            self._gone()
+        else:
+            self._answer(200, info)
+
+
+def start_websocket_gateway(app: Chalice, host: str, port: int) -> LocalWebsocketGateway:
+    """Serve the app's WebSocket API on host:port (0: a free port) in background threads.
+
+    Sets WEBSOCKET_URL, so GET /health tells clients where to connect; `stop()` ends it.
+    """
+    gateway = LocalWebsocketGateway(app, host, port)
+    os.environ["WEBSOCKET_URL"] = gateway.url
+    return gateway

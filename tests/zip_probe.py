@@ -1,0 +1,117 @@
+"""Serve every route from an unpacked Lambda zip, calling the handler as Lambda does.
+
+Run as `python -I -S zip_probe.py TASK RUNTIME`: isolated and without
+site-packages, it can import only the standard library, the zip's files (TASK)
+and what the Lambda runtime brings (RUNTIME: boto3, botocore and their
+dependencies). AWS is moto's server behind AWS_ENDPOINT_URL, Gemini the fake
+behind GOOGLE_GEMINI_BASE_URL. Prints one JSON line: every route the app has,
+each call's status and error code or reply, and where each module came from.
+"""
+
+import json
+import os
+import re
+import sys
+import sysconfig
+from types import SimpleNamespace
+from typing import Any
+
+TASK, RUNTIME = (os.path.abspath(folder) for folder in sys.argv[1:3])
+# Lambda's order: the function's code first, then the runtime's packages.
+sys.path[:0] = [TASK, RUNTIME]
+
+import app as app_module  # noqa: E402
+from chalicelib.core import aws, provisioning  # noqa: E402
+
+APP = app_module.app
+CONTEXT = SimpleNamespace(aws_request_id="probe", function_name="probe", memory_limit_in_mb=512)
+CHAT = {"title": "Probe", "model": "gemini-2.5-flash", "systemPrompt": "p", "temperature": 0.5}
+calls: list[dict[str, Any]] = []
+
+
+def call(method: str, route: str, ids: dict[str, str], body: Any = None, token: str = "") -> Any:
+    """One API Gateway proxy event through the handler; returns the decoded body."""
+    path = re.sub(r"{(\w+)}", lambda m: ids[m.group(1)], route)
+    headers = {"content-type": "application/json"}
+    if token:
+        headers["authorization"] = "Bearer " + token
+    query = {"format": "markdown"} if route.endswith("/export") else None
+    multi_query = {k: [v] for k, v in query.items()} if query else None
+    event = {
+        "resource": route,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": multi_query,
+        "pathParameters": {k: v for k, v in ids.items() if f"{{{k}}}" in route} or None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": route,
+            "httpMethod": method,
+            "path": "/api" + path,
+            "requestId": "probe",
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
+        "body": None if body is None else json.dumps(body),
+        "isBase64Encoded": False,
+    }
+    response = APP(event, CONTEXT)
+    try:
+        decoded = json.loads(response.get("body") or "null")
+    except ValueError:
+        decoded = response["body"]
+    found = decoded if isinstance(decoded, dict) else {}
+    calls.append(
+        {
+            "method": method,
+            "route": route,
+            "status": response["statusCode"],
+            "code": found.get("code"),
+            "reply": found.get("message") if response["statusCode"] == 200 else None,
+        }
+    )
+    return decoded
+
+
+# The stack's resources, as the template creates them on AWS.
+provisioning.ensure_bucket(aws.get_s3_client(), os.environ["CONFIG_BUCKET"])
+provisioning.ensure_table(aws.get_dynamodb_resource(), os.environ["SESSIONS_TABLE"])
+aws.get_ssm_client().put_parameter(
+    Name=os.environ["GEMINI_API_KEY_PARAMETER"], Value=sys.argv[3], Type="SecureString"
+)
+
+call("POST", "/create-chat", {}, {"title": ""})
+chat = call("POST", "/create-chat", {}, CHAT)
+session = call("POST", "/chat-session", {}, {"chatConfigId": chat["chatConfigId"]})
+ids = {"chat_config_id": chat["chatConfigId"], "session_id": session["sessionId"]}
+tokens = {"chat-config": chat["editToken"], "session": session["sessionToken"]}
+# The fake Gemini answers these in order: a reply, a 503 then a reply (a retry), a 429.
+for text in ("hello", "retried", "limited"):
+    message = {"sessionId": ids["session_id"], "message": text}
+    call("POST", "/session-message", ids, message, tokens["session"])
+
+# Every other route once, deletions last so that the others find their data.
+bodies = {("PUT", "/chat-config/{chat_config_id}"): CHAT, ("PUT", "/session/{session_id}"): CHAT}
+routes = [(method, route) for route, methods in APP.routes.items() for method in methods]
+done = {"/create-chat", "/chat-session", "/session-message"}
+for method, route in sorted(routes, key=lambda r: (r[0] == "DELETE", "chat-config" in r[1])):
+    if route not in done:
+        token = tokens["chat-config" if "chat-config" in route else "session"]
+        answer = call(method, route, ids, bodies.get((method, route)), token)
+        if route.endswith("/rotate-token"):
+            tokens["chat-config"] = answer["editToken"]
+
+stdlib = os.path.abspath(sysconfig.get_paths()["stdlib"])
+origins: dict[str, str] = {}
+roots = {"task": TASK, "runtime": RUNTIME, "stdlib": stdlib}
+for name, module in sorted(sys.modules.items()):
+    where = getattr(module, "__file__", None)
+    if where is None:
+        origins[name] = "builtin"
+        continue
+    where = os.path.abspath(where)
+    label = next((label for label, root in roots.items() if where.startswith(root + os.sep)), None)
+    origins[name] = f"{label}:{os.path.relpath(where, roots[label])}" if label else where
+print(json.dumps({"routes": sorted(routes), "calls": calls, "modules": origins}))
