@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -106,3 +107,48 @@ def call(
     status, answer = stack.call(method, path, body, token)
     assert status < 300, (status, answer)
     return answer
+
+
+# --- what a test reads off the chat page, and does on it ----------------------------
+
+AGENT = {"title": "Pirate tutor", "model": "gemini-2.5-flash", "temperature": 0.7}
+
+
+def messages(browser: Browser) -> list[dict[str, Any]]:
+    """The conversation as shown: role, text, state (waiting, streaming, stopped...)."""
+    script = """return [...document.querySelectorAll('#messages li.message')].map(li => ({
+        role: li.classList.contains('user') ? 'user' : 'model', id: li.dataset.id || null,
+        state: li.dataset.state || null, text: li.querySelector('.body').innerText}))"""
+    found: list[dict[str, Any]] = browser.js(script)
+    return found
+
+
+def last_state(browser: Browser) -> str | None:
+    shown = messages(browser)
+    return shown[-1]["state"] if shown else None
+
+
+def stored_replies(browser: Browser) -> list[str]:
+    return [m["text"] for m in messages(browser) if m["role"] == "model" and m["id"]]
+
+
+def state_line(browser: Browser) -> str:
+    return str(browser.driver.find_element(By.ID, "state").text)
+
+
+def type_and_enter(browser: Browser, text: str) -> None:
+    box = browser.driver.find_element(By.ID, "message")
+    box.send_keys(text, Keys.ENTER)
+
+
+def open_chat(browser: Browser, config_id: str) -> None:
+    browser.open(f"/chat/{config_id}")
+    browser.wait(lambda d: d.find_element(By.ID, "agent-title").text != "Loading…")
+
+
+def new_agent(stack: LocalStack, **overrides: Any) -> dict[str, Any]:
+    """An agent made through the API, faster than through the page."""
+    created: dict[str, Any] = call(
+        stack, "POST", "/create-chat", {**AGENT, "systemPrompt": "Be a pirate.", **overrides}
+    )
+    return created

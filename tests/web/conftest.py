@@ -10,7 +10,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 from tests.fake_gemini import FakeGemini
-from tests.test_run_local import LocalStack, free_port
+from tests.test_run_local import LocalStack
 from tests.web.browser import (
     CHROMEDRIVER,
     CHROMIUM,
@@ -21,21 +21,21 @@ from tests.web.browser import (
 )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def gemini() -> Iterator[FakeGemini]:
     with FakeGemini() as fake:
         yield fake
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stack(gemini: FakeGemini, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """The real local stack (`make run`), its model the fake Gemini."""
     log = tmp_path_factory.mktemp("stack") / "stack.log"
     model = {"GOOGLE_GEMINI_BASE_URL": gemini.base_url, "GEMINI_API_KEY": "fake-key"}
     # A small history budget, so a long conversation's context is visibly truncated.
     model["HISTORY_CHAR_BUDGET"] = "400"
-    # The WebSocket API's port is free too (by default it would be PORT + 1).
-    stack = LocalStack(log, {**model, "WS_PORT": str(free_port())})
+    # WS_PORT=0: the WebSocket API on a port the OS picks (by default it would be PORT + 1).
+    stack = LocalStack(log, {**model, "WS_PORT": "0"})
     try:
         stack.wait_until_healthy()
         yield stack
