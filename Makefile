@@ -1,9 +1,11 @@
-# AI Maker: `make run` serves the API locally, `make test` runs the suite,
-# `make package` / `make deploy` build and ship a stage, `make bench` measures.
+# AI Maker: `make run` serves the API locally (`chalice local`), `make test` runs the suite,
+# `make bootstrap` then `make chalice-deploy` ship a stage with Chalice, `make package` /
+# `make deploy` ship it as one CloudFormation stack, `make bench` measures.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
 PORT ?= 8000
 
 # Packaging and deployment (see README, "Deploying to AWS").
@@ -15,8 +17,12 @@ AWS ?= aws
 ARTIFACT_BUCKET ?=
 # CloudFormation parameter overrides, e.g. PARAMS="FrontendBaseUrl=https://chat.example.com".
 PARAMS ?=
+# For `make bootstrap`: the browser origin CORS allows, and the base of share links.
+ALLOWED_ORIGIN ?= *
+FRONTEND_BASE_URL ?=
 
 .PHONY: install run test check lint typecheck clean package deploy bench browser
+.PHONY: bootstrap chalice-deploy gateway-responses
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +35,9 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 
 install: $(STAMP)
 
+# `chalice local` on HOST:PORT for STAGE, with a deeper listen queue and no autoreload.
 run: install
-	PORT=$(PORT) $(BIN)/python -m scripts.run_local
+	$(BIN)/python -m scripts.run_local --host $(HOST) --port $(PORT) --stage $(STAGE)
 
 lint: install
 	$(BIN)/ruff check .
@@ -83,6 +90,20 @@ deploy: package
 	@printf 'API URL: '
 	@$(AWS) cloudformation describe-stacks --stack-name $(STACK_NAME) --output text \
 		--query "Stacks[0].Outputs[?OutputKey=='EndpointURL'].OutputValue"
+
+# Once per stage, for `chalice deploy`: the table, bucket, role and log group (one
+# CloudFormation stack), written into the stage's section of .chalice/config.json.
+bootstrap: install
+	$(BIN)/python -m infra.bootstrap --stage $(STAGE) --allowed-origin '$(ALLOWED_ORIGIN)' \
+		$(if $(strip $(FRONTEND_BASE_URL)),--frontend-base-url '$(FRONTEND_BASE_URL)')
+
+# After every `chalice deploy`: API Gateway's own 4XX/5XX answers carry CORS again.
+gateway-responses: install
+	$(BIN)/python -m infra.gateway_responses --stage $(STAGE)
+
+chalice-deploy: install
+	$(BIN)/chalice deploy --stage $(STAGE)
+	$(MAKE) --no-print-directory gateway-responses STAGE=$(STAGE)
 
 # A benchmark, not a test: storage cost per send, cold import, server-side send time.
 bench: install

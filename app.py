@@ -33,6 +33,7 @@ from chalicelib.conversation import service as message_service
 from chalicelib.core import logs
 from chalicelib.core.errors import AppError
 from chalicelib.core.settings import get_settings
+from chalicelib.local import services as local_services
 from chalicelib.schemas import (
     ChatConfigCreate,
     ChatConfigUpdate,
@@ -65,8 +66,11 @@ JSON = {"Content-Type": JSON_CONTENT_TYPE}
 if os.environ.get("AWS_CHALICE_CLI_MODE"):
     # Served by `chalice local`: unknown paths and methods answer as they do deployed.
     from scripts.local_gateway import install
+    from scripts.websocket_gateway import local_starter
 
     install({**CORS.get_access_control_headers(), **SECURITY_HEADERS, **JSON})
+    # chalice local serves no WebSockets: the local gateway does, beside it.
+    local_services.register(local_starter(app))
 
 View = Callable[..., BaseModel | TextBody | None]
 WebView = Callable[..., pages.WebFile]
@@ -124,6 +128,13 @@ def web(path: str) -> Callable[[WebView], WebView]:
         return view
 
     return register
+
+
+@app.middleware("all")
+def start_local_servers(event: object, get_response: Callable[[object], object]) -> object:
+    """`chalice local` in the dev stage: start the local servers on the first event (else no-op)."""
+    local_services.ensure_started()
+    return get_response(event)
 
 
 @app.middleware("http")

@@ -60,6 +60,8 @@ ALWAYS_NEEDED = {
 }
 # Runs only locally and in tests, with the developer's own credentials.
 NOT_ON_LAMBDA = {"provisioning.py"}
+# Packages that only `chalice local` runs (chalicelib/local).
+LOCAL_ONLY_PACKAGES = {"local"}
 
 
 def _batch_writers(tree: ast.AST) -> set[str]:
@@ -99,7 +101,7 @@ def actions_in_code(source: Path = CHALICELIB) -> set[str]:
     transactions: set[str] = set()
     uses_transactions = False
     for path in sorted(source.rglob("*.py")):
-        if path.name in NOT_ON_LAMBDA:
+        if path.name in NOT_ON_LAMBDA or path.relative_to(source).parts[0] in LOCAL_ONLY_PACKAGES:
             continue
         tree = ast.parse(path.read_text())
         # A batch writer's put_item/delete_item are parts of its BatchWriteItem.

@@ -18,6 +18,7 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -269,3 +270,16 @@ def start_websocket_gateway(app: Chalice, host: str, port: int) -> LocalWebsocke
     gateway = LocalWebsocketGateway(app, host, port)
     os.environ["WEBSOCKET_URL"] = gateway.url
     return gateway
+
+
+def local_starter(app: Chalice) -> Callable[[], str]:
+    """A starter for `chalice local` (chalicelib.local.services): the gateway on HOST and
+    WS_PORT, else PORT + 1."""
+
+    def start() -> str:
+        host = os.environ.get("HOST", "127.0.0.1")
+        port = int(os.environ.get("WS_PORT") or int(os.environ.get("PORT", "8000")) + 1)
+        gateway = start_websocket_gateway(app, host, port)
+        return f"the WebSocket API on {gateway.url}"
+
+    return start

@@ -42,6 +42,9 @@ LAYERS: list[tuple[str, int]] = [
     ("chalicelib.api.*", 4),
     ("chalicelib.web", 4),
     ("chalicelib.web.pages", 4),
+    # Local servers for `chalice local` (dev only): they start beside the transports.
+    ("chalicelib.local", 4),
+    ("chalicelib.local.*", 4),
 ]
 LAYER_NAMES = ["core", "schemas", "stores and model", "services", "transports"]
 

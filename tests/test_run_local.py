@@ -1,4 +1,8 @@
-"""`make run`'s local stack, started as a real process and driven over HTTP."""
+"""`make run` and `chalice local`, started as real processes and driven over HTTP.
+
+Each runs with no AWS credentials, no AWS configuration and no Gemini key, as in
+a fresh clone: the dev stage's settings start the in-memory AWS on first use.
+"""
 
 from __future__ import annotations
 
@@ -24,14 +28,14 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from scripts.run_local import apply_stage_environment
-
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+CHALICE = Path(sys.executable).with_name("chalice")
 STARTUP_SECONDS = 60
 STOP_SECONDS = 10
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-# Variables that would point the stack at real services instead of local ones.
-REMOVED_VARIABLES = ("AWS_ENDPOINT_URL", "GEMINI_API_KEY", "GOOGLE_GEMINI_BASE_URL", "AWS_PROFILE")
+# Variables that would point the stack at real services instead of local ones
+# (and every AWS_ one: the test process's fake credentials would read as real ones).
+REMOVED_VARIABLES = ("GEMINI_API_KEY", "GEMINI_API_KEY_PARAMETER", "GOOGLE_GEMINI_BASE_URL")
+MAKE_RUN = [sys.executable, "-m", "scripts.run_local"]
 
 
 def free_port() -> int:
@@ -56,11 +60,12 @@ def raw_request(
 
 def assert_answers_like_the_deployed_api(port: int) -> None:
     """Unknown paths, undeclared methods and a browser's preflight, over real HTTP."""
-    for path in ("/nope", "/session/abc/nope", "/"):
+    # "/" is the web app; a static file that does not exist is an unknown path.
+    for path in ("/nope", "/session/abc/nope", "/static/nope.js"):
         status, headers, body = raw_request(port, "GET", path)
         assert status == 404, (path, body)
         assert json.loads(body) == {"error": "Nothing is served at this path.", "code": "not_found"}
-        assert headers["Content-Type"] == "application/json"
+        assert headers["Content-Type"] == "application/json; charset=utf-8"
         assert headers["Access-Control-Allow-Origin"] == "*"
     for method in ("TRACE", "PATCH", "DELETE"):
         status, headers, body = raw_request(port, method, "/health")
@@ -85,20 +90,33 @@ def assert_answers_like_the_deployed_api(port: int) -> None:
 
 
 class LocalStack:
-    """`python -m scripts.run_local` as `make run` starts it, with its output kept in a file."""
+    """A local server (`make run`'s command by default), with its output kept in a file."""
 
-    def __init__(self, log_path: Path, extra_env: dict[str, str]) -> None:
-        env = {k: v for k, v in os.environ.items() if k not in REMOVED_VARIABLES}
+    def __init__(self, log_path: Path, extra_env: dict[str, str], command: list[str]) -> None:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in REMOVED_VARIABLES and not k.startswith("AWS_")
+        }
+        env.update(
+            # No shared AWS files either: a developer's ~/.aws would switch local AWS off.
+            AWS_CONFIG_FILE=str(log_path.with_suffix(".no-aws-config")),
+            AWS_SHARED_CREDENTIALS_FILE=str(log_path.with_suffix(".no-aws-credentials")),
+            PYTHONUNBUFFERED="1",
+        )
+        # The WebSocket gateway beside it, on a free port too.
+        env.update({"WS_PORT": str(free_port()), **extra_env})
         self.port = free_port()
-        env.update({"WS_PORT": str(free_port()), **extra_env, "PORT": str(self.port)})
         self.log_path = log_path
         with log_path.open("wb") as log:
+            # A session of its own: `chalice local` is a parent and a worker, stopped together.
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "scripts.run_local"],
+                [*command, "--port", str(self.port)],
                 cwd=PROJECT_DIR,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     def output(self) -> str:
@@ -145,17 +163,19 @@ class LocalStack:
             pytest.fail(f"stack ignored SIGTERM for {STOP_SECONDS}s:\n{self.output()}")
 
     def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # the group this test started
+        except ProcessLookupError:
+            pass
+        self.process.wait()
 
 
 @pytest.fixture
 def start_stack(tmp_path: Path) -> Iterator[Callable[..., LocalStack]]:
     stacks: list[LocalStack] = []
 
-    def start(**extra_env: str) -> LocalStack:
-        stack = LocalStack(tmp_path / f"stack{len(stacks)}.log", extra_env)
+    def start(command: list[str] = MAKE_RUN, **extra_env: str) -> LocalStack:
+        stack = LocalStack(tmp_path / f"stack{len(stacks)}.log", extra_env, command)
         stacks.append(stack)
         return stack
 
@@ -225,9 +245,9 @@ def test_serves_a_whole_conversation_on_local_aws_and_stops_on_sigterm(
     assert len(stack.call("GET", f"/session/{session_id}", token=token)[1]["messages"]) == 18
 
     assert_answers_like_the_deployed_api(stack.port)
-
-    assert "in-memory" in stack.output()
+    assert "in-memory AWS (moto)" in stack.output()
     assert stack.stop_with_sigterm() == 0, stack.output()
+    assert "Traceback" not in stack.output()
 
 
 @pytest.mark.timeout(120)
@@ -238,10 +258,8 @@ def test_provisions_the_bucket_and_table_at_a_given_endpoint(
     bucket, table = f"configs-{suffix}", f"sessions-{suffix}"
     stack = start_stack(
         AWS_ENDPOINT_URL=moto_endpoint,
-        AWS_DEFAULT_REGION="us-east-1",
         CONFIG_BUCKET=bucket,
         SESSIONS_TABLE=table,
-        **FAKE_CREDENTIALS,
     )
     stack.wait_until_healthy()
 
@@ -276,8 +294,11 @@ def readme_walkthrough() -> str:
     not (shutil.which("curl") and shutil.which("jq") and shutil.which("bash")),
     reason="the walkthrough needs bash, curl and jq",
 )
-def test_the_readme_walkthrough_works_as_written(start_stack: Callable[..., LocalStack]) -> None:
-    stack = start_stack()
+def test_the_readme_walkthrough_works_as_written_on_chalice_local(
+    start_stack: Callable[..., LocalStack],
+) -> None:
+    """`chalice local` as a user types it, autoreload and all, in the dev stage."""
+    stack = start_stack([str(CHALICE), "local"])
     stack.wait_until_healthy()
     script = readme_walkthrough()
     assert "API=http://127.0.0.1:8000" in script
@@ -310,62 +331,64 @@ def test_the_readme_walkthrough_works_as_written(start_stack: Callable[..., Loca
     assert '{"id":"gemini-2.5-flash","default":true}' in output
     assert "## User · " in output
     assert "DELETE session: HTTP 204" in output
-    assert stack.stop_with_sigterm() == 0, stack.output()
 
 
-def test_the_callers_environment_wins_over_the_stage_configuration(
-    monkeypatch: pytest.MonkeyPatch,
+BURST = 50
+ROUNDS = 3
+
+
+@pytest.mark.timeout(180)
+def test_make_run_takes_a_burst_of_connections_without_a_reset(
+    start_stack: Callable[..., LocalStack],
 ) -> None:
-    # A private copy of the environment, so nothing set here outlives the test.
-    monkeypatch.setattr(os, "environ", os.environ.copy())
-    os.environ["CONFIG_BUCKET"] = "from-make-run"
-    os.environ.pop("SESSIONS_TABLE", None)
-    os.environ.pop("STAGE", None)
-    config = {
-        "environment_variables": {"STAGE": "top", "SESSIONS_TABLE": "top-table"},
-        "stages": {
-            "dev": {"environment_variables": {"CONFIG_BUCKET": "dev-bucket", "STAGE": "dev"}},
-            "prod": {"environment_variables": {"SESSIONS_TABLE": "prod-table"}},
-        },
-    }
+    """chalice's server listens with socketserver's queue of 5; make run's holds 128."""
+    stack = start_stack()
+    stack.wait_until_healthy()
+    body = {"title": "Burst", "model": "gemini-2.5-flash", "systemPrompt": "", "temperature": 1}
 
-    apply_stage_environment(config, "dev")
+    def create(barrier: threading.Barrier, outcomes: list[int | str]) -> None:
+        barrier.wait()
+        try:
+            outcomes.append(stack.call("POST", "/create-chat", body)[0])
+        except OSError as exc:  # a reset or refused connection
+            outcomes.append(repr(exc))
 
-    assert os.environ["CONFIG_BUCKET"] == "from-make-run"
-    assert os.environ["STAGE"] == "dev"
-    assert os.environ["SESSIONS_TABLE"] == "top-table"
+    for _ in range(ROUNDS):
+        barrier = threading.Barrier(BURST)
+        outcomes: list[int | str] = []
+        threads = [threading.Thread(target=create, args=(barrier, outcomes)) for _ in range(BURST)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert outcomes == [201] * BURST, [o for o in outcomes if o != 201]
+
+
+def test_make_run_on_a_busy_port_says_so_in_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [*MAKE_RUN, "--port", str(port)],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert f"127.0.0.1:{port} is already in use" in result.stderr
 
 
 @pytest.mark.timeout(120)
-def test_chalice_local_itself_answers_like_the_deployed_api(tmp_path: Path) -> None:
-    # `chalice local` loads app.py as the CLI does; no AWS is needed for these answers.
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in REMOVED_VARIABLES}
-    env.update(AWS_DEFAULT_REGION="us-east-1", **FAKE_CREDENTIALS)
-    log_path = tmp_path / "chalice-local.log"
-    chalice = Path(sys.executable).with_name("chalice")
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(chalice), "local", "--no-autoreload", "--port", str(port)],
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            assert process.poll() is None, log_path.read_text()
-            try:
-                if raw_request(port, "GET", "/health")[0] == 200:
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, log_path.read_text()
-                time.sleep(0.3)
-        assert_answers_like_the_deployed_api(port)
-    finally:
-        process.terminate()
-        process.wait(timeout=STOP_SECONDS)
+def test_chalice_local_itself_answers_like_the_deployed_api(
+    start_stack: Callable[..., LocalStack],
+) -> None:
+    stack = start_stack([str(CHALICE), "local", "--no-autoreload"])
+    stack.wait_until_healthy()
+    assert_answers_like_the_deployed_api(stack.port)
 
 
 @pytest.mark.timeout(120)

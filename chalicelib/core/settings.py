@@ -36,6 +36,17 @@ GEMINI_API_KEY_PARAMETER = "GEMINI_API_KEY_PARAMETER"
 LIMIT_MESSAGES_PER_SESSION = "LIMIT_MESSAGES_PER_SESSION"
 LIMIT_MESSAGES_PER_DAY = "LIMIT_MESSAGES_PER_DAY"
 LIMIT_SESSIONS_PER_DAY = "LIMIT_SESSIONS_PER_DAY"
+# "moto": `chalice local` starts an in-memory AWS when no other is configured (dev stage).
+LOCAL_AWS = "LOCAL_AWS"
+LOCAL_AWS_MOTO = "moto"
+# Set by others, read by the local servers: Chalice's CLI sets AWS_CHALICE_CLI_MODE
+# in every command it runs (never on Lambda); the rest are boto3's own.
+AWS_CHALICE_CLI_MODE = "AWS_CHALICE_CLI_MODE"
+AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
+AWS_PROFILE = "AWS_PROFILE"
+AWS_ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID"
+AWS_SECRET_ACCESS_KEY = "AWS_SECRET_ACCESS_KEY"
+AWS_DEFAULT_REGION = "AWS_DEFAULT_REGION"
 
 
 def _text(name: str, default: str) -> str:
@@ -87,6 +98,7 @@ class Settings:
     limit_messages_per_session: int
     limit_messages_per_day: int
     limit_sessions_per_day: int
+    local_aws: str
     # Where WebSocket clients connect (the template sets it on AWS, the local gateway locally).
     websocket_url: str | None
 
@@ -120,5 +132,6 @@ def get_settings() -> Settings:
         limit_messages_per_session=_limit(LIMIT_MESSAGES_PER_SESSION, 500),
         limit_messages_per_day=_limit(LIMIT_MESSAGES_PER_DAY, 2000),
         limit_sessions_per_day=_limit(LIMIT_SESSIONS_PER_DAY, 1000),
+        local_aws=_text(LOCAL_AWS, "").lower(),
         websocket_url=os.environ.get(WEBSOCKET_URL, "").strip() or None,
     )

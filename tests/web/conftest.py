@@ -10,7 +10,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 from tests.fake_gemini import FakeGemini
-from tests.test_run_local import LocalStack
+from tests.test_run_local import MAKE_RUN, LocalStack
 from tests.web.browser import (
     CHROMEDRIVER,
     CHROMIUM,
@@ -35,7 +35,7 @@ def stack(gemini: FakeGemini, tmp_path_factory: pytest.TempPathFactory) -> Itera
     # A small history budget, so a long conversation's context is visibly truncated.
     model["HISTORY_CHAR_BUDGET"] = "400"
     # WS_PORT=0: the WebSocket API on a port the OS picks (by default it would be PORT + 1).
-    stack = LocalStack(log, {**model, "WS_PORT": "0"})
+    stack = LocalStack(log, {**model, "WS_PORT": "0"}, MAKE_RUN)
     try:
         stack.wait_until_healthy()
         yield stack

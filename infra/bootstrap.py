@@ -1,0 +1,177 @@
+"""`make bootstrap`: once per stage, what `chalice deploy` cannot create, and the config for it.
+
+`chalice deploy` makes the function and the REST API; the table, the bucket, the
+function's least-privilege role and its log group come from one CloudFormation
+stack, `ai-maker-<stage>-bootstrap`, built from the same resources as the
+single-template route (infra/template.json), so both routes grant exactly the same.
+Bootstrap then writes the role's ARN and the resources' names (as environment
+variables) into the stage's section of .chalice/config.json, where `chalice deploy`
+reads them. Running it again updates the stack and rewrites the same values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from infra.package import KEY_PARAMETER, MERGE_TEMPLATE, ROOT, STAGES, key_parameter_name
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation.client import CloudFormationClient
+    from mypy_boto3_cloudformation.type_defs import WaiterConfigTypeDef
+
+log = logging.getLogger("infra.bootstrap")
+
+# The parts of infra/template.json that a `chalice deploy` stage needs from outside.
+RESOURCES = (
+    "SessionsTable",
+    "ConfigBucket",
+    "ConfigBucketPolicy",
+    "ApiHandlerLogGroup",
+    "ApiHandlerRole",
+)
+PARAMETERS = (KEY_PARAMETER, "LogRetentionDays")
+# API Gateway answers in about 29 s; the app's own 504 must come first.
+MODEL_TIMEOUT_SECONDS = "25"
+WAIT: WaiterConfigTypeDef = {"Delay": 5, "MaxAttempts": 120}
+
+
+class BootstrapError(RuntimeError):
+    """The stack could not be created or updated."""
+
+
+def stack_name(stage: str) -> str:
+    return f"ai-maker-{stage}-bootstrap"
+
+
+def read_config(project_dir: Path) -> dict[str, Any]:
+    config: dict[str, Any] = json.loads((project_dir / ".chalice" / "config.json").read_text())
+    return config
+
+
+def function_name(config: dict[str, Any], stage: str) -> str:
+    """The name `chalice deploy` gives the REST API's function."""
+    return f"{config['app_name']}-{stage}"
+
+
+def bootstrap_template(stage: str, function: str) -> dict[str, Any]:
+    merged = json.loads(MERGE_TEMPLATE.read_text())
+    resources = {name: copy.deepcopy(merged["Resources"][name]) for name in RESOURCES}
+    # Lambda writes to /aws/lambda/<function>; the role may write to that group only.
+    resources["ApiHandlerLogGroup"]["Properties"]["LogGroupName"] = f"/aws/lambda/{function}"
+    parameters = {name: copy.deepcopy(merged["Parameters"][name]) for name in PARAMETERS}
+    parameters[KEY_PARAMETER]["Default"] = key_parameter_name(stage)
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": f"AI Maker {stage}: what `chalice deploy` needs and cannot create.",
+        "Parameters": parameters,
+        "Resources": resources,
+        "Outputs": {
+            "RoleArn": {"Value": {"Fn::GetAtt": ["ApiHandlerRole", "Arn"]}},
+            "SessionsTableName": {"Value": {"Ref": "SessionsTable"}},
+            "ConfigBucketName": {"Value": {"Ref": "ConfigBucket"}},
+            "GeminiApiKeyParameter": {"Value": {"Ref": KEY_PARAMETER}},
+        },
+    }
+
+
+def _stack_exists(cfn: CloudFormationClient, name: str) -> bool:
+    try:
+        cfn.describe_stacks(StackName=name)
+    except ClientError as exc:
+        if "does not exist" in str(exc):
+            return False
+        raise
+    return True
+
+
+def deploy_stack(cfn: CloudFormationClient, name: str, template: dict[str, Any]) -> dict[str, str]:
+    """Create or update the stack and wait for it; returns its outputs."""
+    request: dict[str, Any] = {
+        "StackName": name,
+        "TemplateBody": json.dumps(template),
+        "Capabilities": ["CAPABILITY_IAM"],
+    }
+    if not _stack_exists(cfn, name):
+        log.info("creating stack %s", name)
+        cfn.create_stack(**request)
+        cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
+    else:
+        log.info("updating stack %s", name)
+        try:
+            cfn.update_stack(**request)
+        except ClientError as exc:
+            if "No updates are to be performed" not in str(exc):
+                raise
+        else:
+            cfn.get_waiter("stack_update_complete").wait(StackName=name, WaiterConfig=WAIT)
+    (stack,) = cfn.describe_stacks(StackName=name)["Stacks"]
+    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+
+
+def stage_settings(
+    outputs: dict[str, str], allowed_origin: str, frontend_base_url: str | None
+) -> dict[str, str]:
+    """The environment variables `chalice deploy` gives the function."""
+    variables = {
+        "CONFIG_BUCKET": outputs["ConfigBucketName"],
+        "SESSIONS_TABLE": outputs["SessionsTableName"],
+        "GEMINI_API_KEY_PARAMETER": outputs["GeminiApiKeyParameter"],
+        "CORS_ALLOW_ORIGIN": allowed_origin,
+        "MODEL_TIMEOUT_SECONDS": MODEL_TIMEOUT_SECONDS,
+    }
+    if frontend_base_url:
+        variables["FRONTEND_BASE_URL"] = frontend_base_url
+    return variables
+
+
+def write_stage(project_dir: Path, stage: str, role_arn: str, variables: dict[str, str]) -> None:
+    path = project_dir / ".chalice" / "config.json"
+    config = read_config(project_dir)
+    section = config.setdefault("stages", {}).setdefault(stage, {})
+    section["iam_role_arn"] = role_arn
+    section.setdefault("environment_variables", {}).update(variables)
+    path.write_text(json.dumps(config, indent=2) + "\n")
+
+
+def bootstrap(
+    stage: str,
+    project_dir: Path,
+    allowed_origin: str = "*",
+    frontend_base_url: str | None = None,
+) -> dict[str, str]:
+    config = read_config(project_dir)
+    template = bootstrap_template(stage, function_name(config, stage))
+    outputs = deploy_stack(boto3.client("cloudformation"), stack_name(stage), template)
+    variables = stage_settings(outputs, allowed_origin, frontend_base_url)
+    write_stage(project_dir, stage, outputs["RoleArn"], variables)
+    log.info("wrote the %s stage's role and resources into .chalice/config.json", stage)
+    return outputs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", default="dev", choices=STAGES)
+    parser.add_argument("--allowed-origin", default="*", help="the browser origin CORS allows")
+    parser.add_argument("--frontend-base-url", help="base of the share links")
+    parser.add_argument("--project-dir", type=Path, default=ROOT)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    try:
+        bootstrap(args.stage, args.project_dir, args.allowed_origin, args.frontend_base_url)
+    except (BootstrapError, ClientError, BotoCoreError) as exc:
+        log.error("bootstrap failed: %s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

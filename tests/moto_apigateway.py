@@ -1,0 +1,71 @@
+"""moto's server as `chalice deploy` needs it: the one step moto 5.2.5 cannot serve as sent.
+
+chalice sends its REST API as a Swagger 2.0 document (ImportRestApi on the first
+deploy, PutRestApi on the next). moto imports only OpenAPI 3 documents
+("Only OpenAPI 3.x.x are currently supported"), requires an `info.description`,
+and fails on an integration without a `uri` (chalice's CORS preflights are MOCK
+integrations, which have none). `SwaggerRelabel` sits in front of moto and fixes
+exactly those three things in those two requests; the paths, methods and Lambda
+integrations moto builds the API from are chalice's own, and it keeps every
+document chalice sent, as sent, for the tests to read.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from typing import Any
+
+from moto.server import ThreadedMotoServer
+
+Wsgi = Any
+
+
+class SwaggerRelabel:
+    def __init__(self, app: Wsgi) -> None:
+        self.app = app
+        self.documents: list[dict[str, Any]] = []
+        self.lock = threading.Lock()  # moto's models are not thread-safe
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if self._is_api_definition(environ):
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            document = json.loads(environ["wsgi.input"].read(length))
+            self.documents.append(json.loads(json.dumps(document)))
+            body = json.dumps(relabel(document)).encode()
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+    @staticmethod
+    def _is_api_definition(environ: dict[str, Any]) -> bool:
+        """ImportRestApi (POST /restapis?mode=import) or PutRestApi (PUT /restapis/{id})."""
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD")
+        query = environ.get("QUERY_STRING", "")
+        importing = method == "POST" and path == "/restapis" and "mode=import" in query
+        putting = method == "PUT" and path.count("/") == 2 and path.startswith("/restapis/")
+        return importing or putting
+
+
+def relabel(document: dict[str, Any]) -> dict[str, Any]:
+    if document.pop("swagger", None) is not None:
+        document["openapi"] = "3.0.1"
+    document["info"].setdefault("description", "")
+    for methods in document["paths"].values():
+        for operation in methods.values():
+            integration = operation.get("x-amazon-apigateway-integration", {})
+            integration.setdefault("uri", "")
+            integration.setdefault("httpMethod", "POST")
+    return document
+
+
+def start_moto() -> tuple[ThreadedMotoServer, SwaggerRelabel, str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    assert server._server is not None
+    adapter = SwaggerRelabel(server._server.app)
+    server._server.app = adapter
+    host, port = server.get_host_and_port()
+    return server, adapter, f"http://{host}:{port}"
