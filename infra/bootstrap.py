@@ -67,6 +67,7 @@ def bootstrap_template(stage: str, function: str) -> dict[str, Any]:
     resources = {name: copy.deepcopy(merged["Resources"][name]) for name in RESOURCES}
     # Lambda writes to /aws/lambda/<function>; the role may write to that group only.
     resources["ApiHandlerLogGroup"]["Properties"]["LogGroupName"] = f"/aws/lambda/{function}"
+    _connections_of_any_websocket_api(resources["ApiHandlerRole"])
     parameters = {name: copy.deepcopy(merged["Parameters"][name]) for name in PARAMETERS}
     parameters[KEY_PARAMETER]["Default"] = key_parameter_name(stage)
     return {
@@ -81,6 +82,19 @@ def bootstrap_template(stage: str, function: str) -> dict[str, Any]:
             "GeminiApiKeyParameter": {"Value": {"Ref": KEY_PARAMETER}},
         },
     }
+
+
+def _connections_of_any_websocket_api(role: dict[str, Any]) -> None:
+    """`chalice deploy` makes the WebSocket API after this stack, so its id is not known
+    here: the role may post to the connections of this account's WebSocket APIs in the
+    region (the single template names its own API)."""
+    for policy in role["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if statement["Action"] == "execute-api:ManageConnections":
+                statement["Resource"] = {
+                    "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:"
+                    "${AWS::AccountId}:*/*/POST/@connections/*"
+                }
 
 
 def _stack_exists(cfn: CloudFormationClient, name: str) -> bool:

@@ -2,11 +2,11 @@
 
 Errors API Gateway raises itself (throttling, timeouts, unknown paths) never reach
 the function, so without these a browser sees them as network failures. The
-single-template route has them in infra/template.json; `chalice deploy` cannot
-add them, and it replaces the REST API's definition on every deploy, which on
+single-template route adds them when packaging (infra/gateway.py); `chalice deploy`
+cannot add them, and it replaces the REST API's definition on every deploy, which on
 AWS drops them again. So this runs after every `chalice deploy` (`make
-gateway-responses`, or `make chalice-deploy` for both): it reads the same
-responses from infra/template.json, puts them on the stage's REST API (from
+gateway-responses`, or `make chalice-deploy` for both): it takes the same
+responses from infra/gateway.py, puts them on the stage's REST API (from
 .chalice/deployed/<stage>.json) and redeploys the stage.
 """
 
@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from infra import gateway
 from infra.bootstrap import read_config
-from infra.package import MERGE_TEMPLATE, ORIGIN_PARAMETER, ROOT, STAGES
+from infra.package import ORIGIN_PARAMETER, ROOT, STAGES
 
 if TYPE_CHECKING:
     from mypy_boto3_apigateway.client import APIGatewayClient
@@ -53,12 +54,9 @@ def _resolve(node: Any, origin: str) -> Any:
 
 
 def gateway_responses(origin: str) -> dict[str, dict[str, Any]]:
-    """Each response type in infra/template.json, as put_gateway_response's arguments."""
-    template = json.loads(MERGE_TEMPLATE.read_text())
-    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
-    responses: dict[str, dict[str, Any]] = _resolve(
-        body["x-amazon-apigateway-gateway-responses"], origin
-    )
+    """Each response type the packaged API has (infra/gateway.py), as put_gateway_response's
+    arguments."""
+    responses: dict[str, dict[str, Any]] = _resolve(gateway.gateway_responses(), origin)
     resolved = {kind: {FIELDS[k]: v for k, v in spec.items()} for kind, spec in responses.items()}
     if "${" in json.dumps(resolved):
         raise ValueError("a gateway response refers to a template parameter other than the origin")

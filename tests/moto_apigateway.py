@@ -8,6 +8,10 @@ integrations, which have none). `SwaggerRelabel` sits in front of moto and fixes
 exactly those three things in those two requests; the paths, methods and Lambda
 integrations moto builds the API from are chalice's own, and it keeps every
 document chalice sent, as sent, for the tests to read.
+
+The app's WebSocket API (API Gateway v2) needs one more: moto serves no
+CreateDeployment, which chalice calls before it creates the stage; the adapter
+answers it with a new deployment id, as API Gateway does.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import uuid
 from typing import Any
 
 from moto.server import ThreadedMotoServer
@@ -29,6 +34,12 @@ class SwaggerRelabel:
         self.lock = threading.Lock()  # moto's models are not thread-safe
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if self._is_websocket_deployment(environ):
+            body = json.dumps(
+                {"deploymentId": uuid.uuid4().hex[:10], "deploymentStatus": "DEPLOYED"}
+            ).encode()
+            start_response("201 Created", [("Content-Type", "application/json")])
+            return [body]
         if self._is_api_definition(environ):
             length = int(environ.get("CONTENT_LENGTH") or 0)
             document = json.loads(environ["wsgi.input"].read(length))
@@ -38,6 +49,12 @@ class SwaggerRelabel:
             environ["CONTENT_LENGTH"] = str(len(body))
         with self.lock:
             return list(self.app(environ, start_response))
+
+    @staticmethod
+    def _is_websocket_deployment(environ: dict[str, Any]) -> bool:
+        """CreateDeployment of an API Gateway v2 API: POST /v2/apis/{id}/deployments."""
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD")
+        return method == "POST" and path.startswith("/v2/apis/") and path.endswith("/deployments")
 
     @staticmethod
     def _is_api_definition(environ: dict[str, Any]) -> bool:

@@ -40,7 +40,16 @@ CHALICE = Path(sys.executable).with_name("chalice")
 REGION = "eu-west-3"
 STAGE = "dev"
 # What a fresh clone holds that `chalice deploy` reads.
-PROJECT_FILES = ("app.py", "chalicelib", "requirements.txt", ".chalice/config.json", "infra")
+# As in the repository: chalice loads app.py before it checks the config's per-function
+# settings, and in its CLI app.py imports the local servers in scripts/.
+PROJECT_FILES = (
+    "app.py",
+    "chalicelib",
+    "scripts",
+    "requirements.txt",
+    ".chalice/config.json",
+    "infra",
+)
 
 
 class Deployment:
@@ -89,7 +98,8 @@ class Deployment:
 
     def deployed(self) -> dict[str, dict[str, Any]]:
         path = self.project / ".chalice" / "deployed" / f"{STAGE}.json"
-        return {r["resource_type"]: r for r in json.loads(path.read_text())["resources"]}
+        # By name: the app deploys two functions (api_handler, websocket_message).
+        return {r["name"]: r for r in json.loads(path.read_text())["resources"]}
 
 
 def copy_project(target: Path) -> Path:
@@ -215,7 +225,7 @@ def test_chalice_deploy_creates_the_function_with_the_stages_role_and_settings(
     assert function["Runtime"] == "python3.11"
     assert function["MemorySize"] == 512
     assert function["Environment"]["Variables"] == stage["environment_variables"]
-    assert deployed.deployed()["lambda_function"]["lambda_arn"] == function["FunctionArn"]
+    assert deployed.deployed()["api_handler"]["lambda_arn"] == function["FunctionArn"]
 
 
 def test_the_deployed_package_holds_the_app_and_never_moto(deployed: Deployment) -> None:
@@ -234,7 +244,7 @@ def test_the_rest_api_has_every_route_integrated_with_the_function(deployed: Dep
     }
     routes = {path: set(methods) for path, methods in app.routes.items()}
     assert set(served) == set(routes)
-    function_arn = deployed.deployed()["lambda_function"]["lambda_arn"]
+    function_arn = deployed.deployed()["api_handler"]["lambda_arn"]
     for resource in resources:
         for method in routes.get(resource["path"], ()):
             assert method in served[resource["path"]], (resource["path"], method)
@@ -352,7 +362,7 @@ def test_chalice_logs_reads_the_bootstrap_log_group(deployed: Deployment) -> Non
 def test_chalice_delete_removes_what_deploy_made_and_leaves_the_bootstrap_stack(
     deployed: Deployment,
 ) -> None:
-    function_arn = deployed.deployed()["lambda_function"]["lambda_arn"]
+    function_arn = deployed.deployed()["api_handler"]["lambda_arn"]
     api_id = deployed.deployed()["rest_api"]["rest_api_id"]
     deployed.chalice("delete", "--stage", STAGE)
     functions = deployed.client("lambda").list_functions()["Functions"]
