@@ -21,7 +21,7 @@ PARAMS ?=
 ALLOWED_ORIGIN ?= *
 FRONTEND_BASE_URL ?=
 
-.PHONY: install run test check lint typecheck clean package deploy bench
+.PHONY: install run test check lint typecheck clean package deploy bench browser
 .PHONY: bootstrap chalice-deploy gateway-responses
 
 $(BIN)/python:
@@ -55,8 +55,21 @@ openapi: install
 	$(BIN)/python -m chalicelib.api.openapi openapi.json
 	$(BIN)/python -m chalicelib.api.asyncapi asyncapi.json
 
-test: check
+test: check browser
 	$(BIN)/python -m pytest
+
+# The web app's tests (tests/web) drive Debian's chromium through chromium-driver. Only
+# `make test` installs them (as root, with apt-get); `make run` never installs anything.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing chromium and chromium-driver for the browser tests"; \
+		apt-get update -q && apt-get install -y -q chromium chromium-driver; \
+	else \
+		echo "make test runs browser tests and needs chromium and chromedriver." >&2; \
+		echo "Install them, e.g. sudo apt-get install chromium chromium-driver, and retry." >&2; \
+		exit 2; \
+	fi
 
 # The Lambda zip and the merged SAM template in build/<stage>/, linted.
 package: install

@@ -22,7 +22,9 @@ from chalicelib.api.http import (
     json_text,
     optional_bearer_token,
     parse_body,
+    public_base_url,
     rewrite_framework_error,
+    stage_prefix,
     validate,
 )
 from chalicelib.configs import service as config_service
@@ -43,6 +45,7 @@ from chalicelib.schemas import (
     TextBody,
 )
 from chalicelib.sessions import service as session_service
+from chalicelib.web import pages
 
 app = Chalice(app_name="ai-maker")
 # Chalice's WebSocket API: streamed replies (see chalicelib/api/websocket.py).
@@ -70,6 +73,14 @@ if os.environ.get("AWS_CHALICE_CLI_MODE"):
     local_services.register(local_starter(app))
 
 View = Callable[..., BaseModel | TextBody | None]
+WebView = Callable[..., pages.WebFile]
+# The web app's paths: pages and files, not part of the API's OpenAPI contract.
+WEB_ROUTES: set[str] = set()
+
+
+def _error(exc: AppError) -> Response:
+    status, body, headers = error_response(exc)
+    return Response(body=json_text(body), status_code=status, headers={**JSON, **headers})
 
 
 def operation(path: str, method: str, status: int = 200) -> Callable[[View], View]:
@@ -81,12 +92,7 @@ def operation(path: str, method: str, status: int = 200) -> Callable[[View], Vie
             try:
                 result = view(**path_params)
             except AppError as exc:
-                error_status, error_body, headers = error_response(exc)
-                return Response(
-                    body=json_text(error_body),
-                    status_code=error_status,
-                    headers={**JSON, **headers},
-                )
+                return _error(exc)
             if result is None:
                 return Response(body="", status_code=204)
             if isinstance(result, TextBody):
@@ -100,6 +106,25 @@ def operation(path: str, method: str, status: int = 200) -> Callable[[View], Vie
             )
 
         app.route(path, methods=[method])(handle)
+        return view
+
+    return register
+
+
+def web(path: str) -> Callable[[WebView], WebView]:
+    """Register a GET route of the web app, whose view returns the file to serve."""
+
+    def register(view: WebView) -> WebView:
+        @functools.wraps(view)
+        def handle(**path_params: str) -> Response:
+            try:
+                file = view(**path_params)
+            except AppError as exc:
+                return _error(exc)
+            return Response(body=file.body, status_code=200, headers=dict(file.headers))
+
+        app.route(path, methods=["GET"])(handle)
+        WEB_ROUTES.add(path)
         return view
 
     return register
@@ -169,7 +194,9 @@ def list_models() -> BaseModel:
 
 @operation("/create-chat", "POST", status=201)
 def create_chat() -> BaseModel:
-    return config_service.create_chat_config(parse_body(ChatConfigCreate, _body()))
+    request = parse_body(ChatConfigCreate, _body())
+    own_base_url = public_base_url(_request().headers, _request().context)
+    return config_service.create_chat_config(request, own_base_url)
 
 
 @operation("/chat-config/{chat_config_id}", "GET")
@@ -267,3 +294,22 @@ def ws_message(event: WebsocketEvent) -> None:
     """One client frame; its request's frames go back through the @connections API."""
     endpoint = websocket.management_endpoint(event.domain_name, event.stage)
     websocket.handle_frame(event.body, websocket.connection_post(endpoint, event.connection_id))
+
+
+# --- the web app: the pages behind / and the share link ----------------------------
+
+
+@web("/")
+def create_page() -> pages.WebFile:
+    return pages.page("create", stage_prefix(_request().context), get_settings().websocket_url)
+
+
+@web("/chat/{chat_config_id}")
+def chat_page(chat_config_id: str) -> pages.WebFile:
+    # The page reads the config itself, so an unknown id gets a page that says so.
+    return pages.page("chat", stage_prefix(_request().context), get_settings().websocket_url)
+
+
+# One route per file, so no path (`..`, `%2F`) can name anything else.
+for _name in sorted(pages.asset_names()):
+    web(f"/static/{_name}")(functools.partial(pages.asset, _name))

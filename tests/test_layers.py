@@ -41,6 +41,8 @@ LAYERS: list[tuple[str, int]] = [
     ("chalicelib.conversation.exchange", 3),
     ("chalicelib.api", 4),
     ("chalicelib.api.*", 4),
+    ("chalicelib.web", 4),
+    ("chalicelib.web.pages", 4),
     # Local servers for `chalice local` (dev only): they start beside the transports.
     ("chalicelib.local", 4),
     ("chalicelib.local.*", 4),

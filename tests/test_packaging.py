@@ -70,8 +70,8 @@ def test_parameters(template: dict[str, Any]) -> None:
     parameters = template["Parameters"]
     assert parameters["GeminiApiKeyParameter"]["Default"] == "/ai-maker/dev/gemini-api-key"
     assert parameters["AllowedOrigin"]["Default"] == "*"
-    # Share links must point at the real frontend: the operator has to say where it is.
-    assert "Default" not in parameters["FrontendBaseUrl"]
+    # Empty by default: share links then open the API's own web app.
+    assert parameters["FrontendBaseUrl"]["Default"] == ""
 
 
 def test_table(template: dict[str, Any]) -> None:
@@ -239,6 +239,10 @@ def test_zip_holds_the_app_and_its_bytecode_but_no_sdk(packaged: Path) -> None:
         assert relative in names
         compiled = Path(relative).parent / "__pycache__" / f"{path.stem}.cpython-311.pyc"
         assert compiled.as_posix() in names
+    # The web app's pages and files travel with the code that serves them.
+    for path in (CHALICELIB / "web").rglob("*.*"):
+        if path.suffix in {".html", ".js", ".css", ".svg"}:
+            assert path.relative_to(ROOT).as_posix() in names
     assert zip_path.stat().st_size < 30_000_000
 
 
@@ -285,6 +289,8 @@ with mock_aws():
             if token:
                 headers["Authorization"] = "Bearer " + token
             response = client.http.request(method, path, headers=headers, body=json.dumps(body))
+            if not response.headers.get("Content-Type", "").startswith("application/json"):
+                return None  # a web page or file
             return json.loads(response.body or b"null")
 
         chat = call("POST", "/create-chat", {"title": "t", "model": "gemini-2.5-flash",

@@ -60,7 +60,8 @@ def raw_request(
 
 def assert_answers_like_the_deployed_api(port: int) -> None:
     """Unknown paths, undeclared methods and a browser's preflight, over real HTTP."""
-    for path in ("/nope", "/session/abc/nope", "/"):
+    # "/" is the web app; a static file that does not exist is an unknown path.
+    for path in ("/nope", "/session/abc/nope", "/static/nope.js"):
         status, headers, body = raw_request(port, "GET", path)
         assert status == 404, (path, body)
         assert json.loads(body) == {"error": "Nothing is served at this path.", "code": "not_found"}

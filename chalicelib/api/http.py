@@ -214,3 +214,34 @@ def bearer_token(headers: Mapping[str, str]) -> str:
     if scheme.lower() != "bearer" or not token:
         raise errors.AuthRequired()
     return token
+
+
+# A Host header as browsers send it: a DNS name or IPv4 address, or [IPv6], and a port.
+_HOST = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?"
+)
+
+
+def stage_prefix(context: Mapping[str, Any]) -> str:
+    """The stage as a path ("/api") when the client's path starts with it, else "".
+
+    API Gateway's own URL starts with the stage; a custom domain's does not.
+    """
+    stage = context.get("stage")
+    path = str(context.get("path") or "")
+    if stage and (path + "/").startswith(f"/{stage}/"):
+        return f"/{stage}"
+    return ""
+
+
+def public_base_url(headers: Mapping[str, str], context: Mapping[str, Any]) -> str:
+    """The origin and stage this request came through: "https://host/stage", "http://host:port".
+
+    "" when the request names no usable host, so links built on it stay relative.
+    """
+    host = (headers.get("host") or "").strip()
+    if not _HOST.fullmatch(host):
+        return ""
+    # API Gateway terminates TLS and says so in X-Forwarded-Proto; the local server has none.
+    scheme = "https" if headers.get("x-forwarded-proto", "").lower() == "https" else "http"
+    return f"{scheme}://{host}{stage_prefix(context)}"

@@ -91,7 +91,10 @@ def _mirror(config: StoredChatConfig) -> None:
     )
 
 
-def create_chat_config(request: ChatConfigCreate) -> ChatConfigCreated:
+def create_chat_config(request: ChatConfigCreate, own_base_url: str) -> ChatConfigCreated:
+    """A new config. Its share link is under FRONTEND_BASE_URL, else under `own_base_url`:
+    the origin (and stage) the request came through, where this app serves the chat page.
+    """
     edit_token = new_token(EDIT_TOKEN_PREFIX)
     now = utc_now_iso()
     fields = request.model_dump(exclude={"limits"})
@@ -104,12 +107,13 @@ def create_chat_config(request: ChatConfigCreate) -> ChatConfigCreated:
         edit_token_hash=hash_token(edit_token),
     )
     note_ids(config_id=config.chat_config_id)
+    base_url = get_settings().frontend_base_url or own_base_url
     # The mirror first: without the S3 object, a lone mirror item is never used.
     _mirror(config)
     config_store().create(config)
     return ChatConfigCreated(
         chat_config_id=config.chat_config_id,
-        shareable_url=f"{get_settings().frontend_base_url}/chat/{config.chat_config_id}",
+        shareable_url=f"{base_url}/chat/{config.chat_config_id}",
         edit_token=edit_token,
         config=config.to_public(reveal_prompt=True),
     )

@@ -97,6 +97,7 @@ class Settings:
     # the session item) in one Query page, whatever their length.
     history_max_messages: int
     max_output_tokens: int
+    # "" means share links point at this API's own web app.
     frontend_base_url: str
     cors_allow_origin: str
     stage: str
@@ -137,7 +138,7 @@ def get_settings() -> Settings:
             _number(HISTORY_MAX_MESSAGES, 50, minimum=0, maximum=MAX_HISTORY_MESSAGES)
         ),
         max_output_tokens=int(_number(MAX_OUTPUT_TOKENS, 2048, minimum=1)),
-        frontend_base_url=_text(FRONTEND_BASE_URL, "http://localhost:3000").rstrip("/"),
+        frontend_base_url=_text(FRONTEND_BASE_URL, "").rstrip("/"),
         cors_allow_origin=_text(CORS_ALLOW_ORIGIN, "*"),
         stage=_text(STAGE, "dev"),
         gemini_api_key=os.environ.get(GEMINI_API_KEY, "").strip(),

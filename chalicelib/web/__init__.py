@@ -1,0 +1,1 @@
+"""The web app served by the API: its pages and their static files."""

@@ -1,0 +1,85 @@
+"""The web app's files: the pages behind `/` and the share link, and their static assets.
+
+The files sit beside this module and are served as they are, with no build step. A
+page gets the path the API is served under (API Gateway puts the stage first), and
+every answer carries a strict Content-Security-Policy: scripts and styles only from
+this origin, requests only to this API and its WebSocket URL, no framing.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+from chalicelib.core.errors import NotFound
+
+WEB_DIR = Path(__file__).resolve().parent
+STATIC_DIR = WEB_DIR / "static"
+PAGES = {"create": "index.html", "chat": "chat.html"}
+CONTENT_TYPES = {
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
+HTML = "text/html; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class WebFile:
+    """A file as served: its text and every header it needs."""
+
+    body: str
+    headers: dict[str, str]
+
+
+def content_security_policy(websocket_url: str | None) -> str:
+    connect = "'self'" + (f" {websocket_url}" if websocket_url else "")
+    return "; ".join(
+        (
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self'",
+            f"connect-src {connect}",
+            "form-action 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        )
+    )
+
+
+def security_headers(websocket_url: str | None) -> dict[str, str]:
+    return {
+        "Content-Security-Policy": content_security_policy(websocket_url),
+        # A share link is a capability of sorts: it must not leak to linked sites.
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+    }
+
+
+@functools.cache
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def page(name: str, base_path: str, websocket_url: str | None) -> WebFile:
+    """A page (a key of PAGES), its links pointing under `base_path` ("" or "/<stage>")."""
+    html = _read(WEB_DIR / PAGES[name]).replace("{base}", escape(base_path, quote=True))
+    return WebFile(html, {"Content-Type": HTML, **security_headers(websocket_url)})
+
+
+@functools.cache
+def asset_names() -> frozenset[str]:
+    """The files /static/{name} serves: exactly those in static/, by name."""
+    return frozenset(p.name for p in STATIC_DIR.iterdir() if p.suffix in CONTENT_TYPES)
+
+
+def asset(name: str) -> WebFile:
+    """A file of static/ (app.py gives each its own route)."""
+    if name not in asset_names():
+        raise NotFound()
+    path = STATIC_DIR / name
+    headers = {"Content-Type": CONTENT_TYPES[path.suffix], **security_headers(None)}
+    return WebFile(_read(path), headers)

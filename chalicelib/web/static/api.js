@@ -1,0 +1,164 @@
+// The REST API, as the pages call it, and what the browser keeps in localStorage.
+// Tokens travel only in the Authorization header, never in a URL.
+
+/** The path the API is served under ("" locally, "/<stage>" on API Gateway). */
+export const BASE = document.body.dataset.base || "";
+
+export class ApiError extends Error {
+  constructor(status, body, retryAfter) {
+    super(body?.error || `The server answered ${status}.`);
+    this.status = status;
+    this.code = body?.code || (status ? "http_error" : "network_error");
+    this.details = body?.details ?? null;
+    this.retryAfter = retryAfter === null || retryAfter === undefined ? null : Number(retryAfter);
+  }
+}
+
+/** Call the API; resolves to the parsed JSON body (text for non-JSON), null for a 204. */
+export async function api(method, path, { body, token, signal, headers = {} } = {}) {
+  const init = { method, signal, headers: { ...headers } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  if (token) init.headers.Authorization = `Bearer ${token}`;
+  let response;
+  try {
+    response = await fetch(BASE + path, init);
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ApiError(0, null, null);
+  }
+  if (response.status === 204) return null;
+  const text = await response.text();
+  let data = text;
+  if ((response.headers.get("Content-Type") || "").startsWith("application/json")) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!response.ok) {
+    throw new ApiError(response.status, data, response.headers.get("Retry-After"));
+  }
+  return data;
+}
+
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+const LIMIT_NAMES = {
+  messagesPerSession: (n) => `This chat has reached its limit of ${plural(n, "message")}.`,
+  messagesPerDay: (n) => `This agent has reached its limit of ${plural(n, "message")} a day.`,
+  sessionsPerDay: (n) => `This agent has reached its limit of ${plural(n, "new chat")} a day.`,
+};
+
+/** "in 3 h 5 min (at 01:00)" for a wait in seconds. */
+export function whenAfter(seconds) {
+  const minutes = Math.max(1, Math.ceil(seconds / 60));
+  const span =
+    minutes >= 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes} min`;
+  const at = new Date(Date.now() + seconds * 1000);
+  const clock = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return `in ${span} (at ${clock})`;
+}
+
+const SENTENCES = {
+  network_error: "The server could not be reached. Check your connection and try again.",
+  auth_required: "This page lost its key to the chat. Start a new chat.",
+  forbidden: "The key saved in this browser no longer opens this. Start a new chat.",
+  session_not_found: "This chat no longer exists. Start a new chat.",
+  config_not_found: "This agent does not exist, or its creator deleted it.",
+  config_deleted: "The creator deleted this agent. You can still read this chat, not continue it.",
+  sharing_disabled: "The creator has paused this agent for new chats.",
+  settings_locked: "The creator of this agent does not allow changing that setting.",
+  content_blocked: "The model's safety filters blocked this message or its reply.",
+  model_timeout: "The model took too long to answer. Try again.",
+  model_error: "The model returned an error. Try again.",
+  model_unavailable: "The model is not available right now. Try again later.",
+  storage_unavailable: "The server's storage is not available right now; nothing was saved.",
+  nothing_to_regenerate: "There is no reply to regenerate yet.",
+  payload_too_large: "That is too long to send.",
+  conflict: "Someone changed this at the same moment. Reload and try again.",
+  idempotency_in_progress: "That message is still being answered. Wait a moment.",
+  idempotency_conflict: "That message was already sent differently. Reload the page.",
+  invalid_json: "The page sent something the server could not read. Reload and try again.",
+  unsupported_media_type: "The page sent something the server could not read. Reload and try again.",
+  not_found: "That is not here. Reload the page.",
+  method_not_allowed: "The page asked for something the server does not do. Reload the page.",
+  internal_error: "Something went wrong on the server. Try again.",
+  connection_lost: "The connection dropped. The reply may still be saved: reload to see it.",
+};
+
+/** A sentence a person understands, for an ApiError or a WebSocket error frame. */
+export function sentenceFor(error) {
+  const { code, details } = error;
+  const retryAfter = error.retryAfter ?? null;
+  if (code === "quota_exceeded") {
+    const describe = LIMIT_NAMES[details?.limit];
+    const first = describe ? describe(details.value) : "This agent has reached a usage limit.";
+    return retryAfter === null
+      ? `${first} Start a new chat to continue.`
+      : `${first} It resets ${whenAfter(retryAfter)}.`;
+  }
+  if (code === "model_rate_limited") {
+    const when = retryAfter === null ? "in a moment" : whenAfter(retryAfter);
+    return `The model is busy right now. Try again ${when}.`;
+  }
+  if (code === "validation_error") return `Please check this: ${error.message}`;
+  return SENTENCES[code] || error.message || "Something went wrong.";
+}
+
+// --- localStorage: the creator's edit tokens and the visitor's session tokens ----
+
+const AGENT = "ai-maker:agent:";
+const SESSION = "ai-maker:session:";
+
+function read(key) {
+  try {
+    return JSON.parse(localStorage.getItem(key) || "null");
+  } catch {
+    return null;
+  }
+}
+
+export const saved = {
+  agents() {
+    const found = [];
+    for (let index = 0; index < localStorage.length; index += 1) {
+      const key = localStorage.key(index);
+      if (key.startsWith(AGENT)) {
+        const agent = read(key);
+        if (agent) found.push({ ...agent, chatConfigId: key.slice(AGENT.length) });
+      }
+    }
+    return found.sort((a, b) => (b.createdAt || "").localeCompare(a.createdAt || ""));
+  },
+  agent: (configId) => read(AGENT + configId),
+  saveAgent(configId, agent) {
+    localStorage.setItem(AGENT + configId, JSON.stringify(agent));
+  },
+  forgetAgent: (configId) => localStorage.removeItem(AGENT + configId),
+  session: (configId) => read(SESSION + configId),
+  saveSession(configId, session) {
+    localStorage.setItem(SESSION + configId, JSON.stringify(session));
+  },
+  forgetSession: (configId) => localStorage.removeItem(SESSION + configId),
+};
+
+/** Fill a <select> with the allowed models, selecting `chosen` or the default. */
+export async function fillModels(select, chosen) {
+  const { models } = await api("GET", "/models");
+  select.replaceChildren(
+    ...models.map(({ id, default: isDefault }) => {
+      const option = new Option(id, id);
+      option.selected = chosen ? id === chosen : isDefault;
+      return option;
+    }),
+  );
+}
+
+/** A short-lived status line: text and a state name for styling ("error", "ok"...). */
+export function showStatus(node, text, state = "") {
+  node.textContent = text;
+  node.dataset.state = state;
+}

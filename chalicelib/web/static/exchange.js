@@ -1,0 +1,133 @@
+// One send or regenerate: streamed over the WebSocket API when the server offers one,
+// else over REST (POST /session-message, POST /session/{id}/regenerate).
+import { api, sentenceFor } from "./api.js";
+import * as view from "./messages.js";
+import { StreamClient } from "./stream.js";
+
+let streamClient; // a promise of a connected StreamClient, or of null for REST
+
+function connectStream() {
+  streamClient ??= api("GET", "/health")
+    .then(async ({ websocketUrl }) => {
+      if (!websocketUrl || !("WebSocket" in window)) return null;
+      const client = new StreamClient(websocketUrl);
+      return (await client.connect()) ? client : null;
+    })
+    .catch(() => null);
+  return streamClient;
+}
+
+async function streamOrNull() {
+  const client = await connectStream();
+  if (client && !(await client.connect())) return null;
+  return client;
+}
+
+function frameError(frame) {
+  return {
+    code: frame.code,
+    message: frame.error,
+    details: frame.details ?? null,
+    retryAfter: frame.retryAfter ?? null,
+  };
+}
+
+/**
+ * Run one exchange. `items` holds the reply's <li> (and, for a send, the user's);
+ * `controls` updates the page: setRunning(handle|null), setState(text, kind), addUsage().
+ */
+export async function exchange(kind, session, fields, items, controls) {
+  const { replyItem, userItem } = items;
+  const previous = kind === "regenerate" ? replyItem.querySelector(".body").cloneNode(true) : null;
+  let text = "";
+  let drawing = false;
+  view.setContent(replyItem, "");
+  view.setNote(replyItem, "waiting…", "waiting");
+  controls.setState("Waiting for the agent…", "waiting");
+
+  const draw = () => {
+    drawing = false;
+    const atEnd = view.isAtEnd();
+    view.setContent(replyItem, text);
+    view.followEnd(atEnd);
+  };
+  const started = () => {
+    view.setNote(replyItem, "streaming…", "streaming");
+    controls.setState("The agent is writing…", "streaming");
+  };
+  const finish = (result, stopped) => {
+    if (userItem) view.setStored(userItem, result.userMessage);
+    const atEnd = view.isAtEnd();
+    view.setStored(replyItem, result.reply);
+    view.setNote(replyItem, stopped ? "stopped" : "", stopped ? "stopped" : "done");
+    controls.addUsage(result.usage, result.context);
+    view.followEnd(atEnd);
+    controls.setState(stopped ? "Stopped. The partial reply is saved." : "", stopped ? "stopped" : "");
+  };
+  const fail = (error) => {
+    controls.setState(sentenceFor(error), "error");
+    if (previous) {
+      replyItem.querySelector(".body").replaceWith(previous);
+      view.setNote(replyItem, "", "done");
+      return;
+    }
+    replyItem.remove();
+    // Nothing was stored: the message goes back to the box, to send again.
+    view.setNote(userItem, "not sent", "error");
+    const input = document.getElementById("message");
+    if (!input.value) input.value = items.text;
+  };
+
+  const client = await streamOrNull();
+  const { sessionId, sessionToken } = session;
+  if (client) {
+    await new Promise((resolve) => {
+      const requestId = client.request(
+        kind,
+        { sessionId, token: sessionToken, ...fields },
+        {
+          start: started,
+          delta(piece) {
+            text += piece;
+            if (!drawing) {
+              drawing = true;
+              requestAnimationFrame(draw);
+            }
+          },
+          done(result, stopped) {
+            finish(result, stopped);
+            resolve();
+          },
+          error(frame) {
+            fail(frameError(frame));
+            resolve();
+          },
+        },
+      );
+      controls.setRunning({ stop: () => client.stop(requestId, sessionId, sessionToken) });
+    });
+  } else {
+    const abort = new AbortController();
+    controls.setRunning({ stop: () => abort.abort() });
+    const path =
+      kind === "send" ? "/session-message" : `/session/${encodeURIComponent(sessionId)}/regenerate`;
+    try {
+      const result = await api("POST", path, {
+        body: kind === "send" ? { sessionId, ...fields } : undefined,
+        token: sessionToken,
+        signal: abort.signal,
+        headers: kind === "send" ? { "Idempotency-Key": crypto.randomUUID() } : {},
+      });
+      finish(result, false);
+    } catch (error) {
+      if (error.name !== "AbortError") fail(error);
+      else {
+        // Without a stream the server cannot be told to stop; it may still save the reply.
+        view.setContent(replyItem, "");
+        view.setNote(replyItem, "stopped", "stopped");
+        controls.setState("Stopped waiting. The reply may still be saved: reload to see it.", "stopped");
+      }
+    }
+  }
+  controls.setRunning(null);
+}

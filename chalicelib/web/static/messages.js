@@ -1,0 +1,89 @@
+// The conversation's DOM: one <li> per message, replies rendered as safe Markdown.
+import { renderMarkdown } from "./markdown.js";
+
+const list = document.getElementById("messages");
+const LABELS = { user: "You", model: "Agent" };
+
+function time(iso) {
+  const node = document.createElement("time");
+  if (iso) {
+    node.dateTime = iso;
+    node.textContent = new Date(iso).toLocaleString([], { dateStyle: "short", timeStyle: "short" });
+  }
+  return node;
+}
+
+/** A message's <li>; `content` is text, rendered as Markdown for the model's replies. */
+export function messageNode({ id, role, content, createdAt, stopped }) {
+  const item = document.createElement("li");
+  item.className = `message ${role}`;
+  if (id) item.dataset.id = id;
+  const header = document.createElement("div");
+  header.className = "who";
+  const name = document.createElement("span");
+  name.textContent = LABELS[role] || role;
+  const note = document.createElement("span");
+  note.className = "note";
+  header.append(name, time(createdAt), note);
+  const body = document.createElement("div");
+  body.className = "body";
+  item.append(header, body);
+  setContent(item, content);
+  if (stopped) setNote(item, "stopped");
+  return item;
+}
+
+export function setContent(item, content) {
+  const body = item.querySelector(".body");
+  if (item.classList.contains("model")) body.replaceChildren(renderMarkdown(content));
+  else body.textContent = content;
+}
+
+/** A small note beside the author: "waiting", "streaming", "stopped", "not sent"... */
+export function setNote(item, text, state = text) {
+  const note = item.querySelector(".note");
+  note.textContent = text;
+  item.dataset.state = state;
+}
+
+export function setStored(item, message) {
+  item.dataset.id = message.id;
+  item.querySelector("time").replaceWith(time(message.createdAt));
+  setContent(item, message.content);
+}
+
+export function append(message) {
+  const item = messageNode(message);
+  list.append(item);
+  return item;
+}
+
+/** Put older messages (oldest first) above the ones shown, keeping the reader's place. */
+export function prepend(messages) {
+  const before = document.documentElement.scrollHeight;
+  list.prepend(...messages.map(messageNode));
+  window.scrollBy(0, document.documentElement.scrollHeight - before);
+}
+
+/** Keep the newest text in view, unless the reader has scrolled up to read. */
+export function followEnd(wasAtEnd) {
+  if (wasAtEnd) window.scrollTo(0, document.documentElement.scrollHeight);
+}
+
+export function isAtEnd() {
+  const page = document.documentElement;
+  return page.scrollHeight - (window.scrollY + window.innerHeight) < 120;
+}
+
+export function clear() {
+  list.replaceChildren();
+}
+
+export function lastReply() {
+  const replies = list.querySelectorAll("li.message.model");
+  return replies.length ? replies[replies.length - 1] : null;
+}
+
+export function isEmpty() {
+  return !list.querySelector("li.message");
+}

@@ -1,0 +1,154 @@
+"""A visitor's browser for the web app's tests: headless Chromium through Selenium.
+
+Each browser gets a fresh profile (a new --user-data-dir), so two browsers are two
+visitors with separate localStorage. Chromium is told not to reach for updates, sync
+or anything else on the network. Screenshots go to test-artifacts/web/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium.webdriver import Chrome
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.test_run_local import LocalStack
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+ARTIFACTS = PROJECT_DIR / "test-artifacts" / "web"
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = (
+    os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver") or "/usr/bin/chromedriver"
+)
+WAIT_SECONDS = 15
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+)
+DESKTOP = (1200, 900)
+PHONE = (360, 740)
+
+
+class Browser:
+    """One visitor: a Chromium with its own profile, and the helpers the tests share."""
+
+    def __init__(self, driver: Chrome, base_url: str, downloads: Path) -> None:
+        self.driver = driver
+        self.base_url = base_url
+        self.downloads = downloads
+        self.allowed_statuses: set[int] = set()
+
+    def open(self, path: str) -> None:
+        self.driver.get(path if path.startswith("http") else self.base_url + path)
+
+    def wait(self, condition: Callable[[WebDriver], Any], seconds: float = WAIT_SECONDS) -> Any:
+        return WebDriverWait(self.driver, seconds, poll_frequency=0.05).until(condition)
+
+    def attribute(self, element_id: str, name: str = "value") -> str:
+        return str(self.driver.find_element(By.ID, element_id).get_attribute(name) or "")
+
+    def js(self, script: str, *args: Any) -> Any:
+        return self.driver.execute_script(script, *args)
+
+    def shot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.driver.save_screenshot(str(path))
+        return path
+
+    def expect_failed_requests(self, *statuses: int) -> None:
+        """Let the console note these HTTP statuses: the test provokes them on purpose."""
+        self.allowed_statuses.update(statuses)
+
+    def console_errors(self) -> list[str]:
+        """Severe console entries, but failed requests with a status the test expects."""
+        errors = []
+        entries: list[dict[str, Any]] = self.driver.get_log("browser")  # type: ignore[no-untyped-call]
+        for entry in entries:
+            if entry["level"] != "SEVERE":
+                continue
+            expected = entry["source"] == "network" and any(
+                f"status of {status} " in entry["message"] for status in self.allowed_statuses
+            )
+            if not expected:
+                errors.append(entry["message"])
+        return errors
+
+
+def require_chromium() -> None:
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not shutil.which(path)]
+    if missing:
+        # Not a skip: `make test` installs them, and these tests are part of the suite.
+        pytest.fail(
+            f"{', '.join(missing)} not found: install Debian's chromium and chromium-driver "
+            "(`make test` does so when run as root), or set CHROMIUM and CHROMEDRIVER."
+        )
+
+
+def call(
+    stack: LocalStack, method: str, path: str, body: Any = None, token: str | None = None
+) -> Any:
+    """The API over HTTP, for setting up what a test needs faster than the pages would."""
+    status, answer = stack.call(method, path, body, token)
+    assert status < 300, (status, answer)
+    return answer
+
+
+# --- what a test reads off the chat page, and does on it ----------------------------
+
+AGENT = {"title": "Pirate tutor", "model": "gemini-2.5-flash", "temperature": 0.7}
+
+
+def messages(browser: Browser) -> list[dict[str, Any]]:
+    """The conversation as shown: role, text, state (waiting, streaming, stopped...)."""
+    script = """return [...document.querySelectorAll('#messages li.message')].map(li => ({
+        role: li.classList.contains('user') ? 'user' : 'model', id: li.dataset.id || null,
+        state: li.dataset.state || null, text: li.querySelector('.body').innerText}))"""
+    found: list[dict[str, Any]] = browser.js(script)
+    return found
+
+
+def last_state(browser: Browser) -> str | None:
+    shown = messages(browser)
+    return shown[-1]["state"] if shown else None
+
+
+def stored_replies(browser: Browser) -> list[str]:
+    return [m["text"] for m in messages(browser) if m["role"] == "model" and m["id"]]
+
+
+def state_line(browser: Browser) -> str:
+    return str(browser.driver.find_element(By.ID, "state").text)
+
+
+def type_and_enter(browser: Browser, text: str) -> None:
+    box = browser.driver.find_element(By.ID, "message")
+    box.send_keys(text, Keys.ENTER)
+
+
+def open_chat(browser: Browser, config_id: str) -> None:
+    browser.open(f"/chat/{config_id}")
+    browser.wait(lambda d: d.find_element(By.ID, "agent-title").text != "Loading…")
+
+
+def new_agent(stack: LocalStack, **overrides: Any) -> dict[str, Any]:
+    """An agent made through the API, faster than through the page."""
+    created: dict[str, Any] = call(
+        stack, "POST", "/create-chat", {**AGENT, "systemPrompt": "Be a pirate.", **overrides}
+    )
+    return created
