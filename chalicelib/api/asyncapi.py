@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from functools import cache
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.api.openapi import ResponseSchemaGenerator
+from chalicelib.api.openapi import ResponseSchemaGenerator, canonical_json, write_document
 from chalicelib.api.operations import API_VERSION, JsonSchema
 from chalicelib.schemas.frames import (
     DeltaFrame,
@@ -119,17 +118,11 @@ def build_document() -> JsonSchema:
 
 @cache
 def render() -> str:
-    """The document as canonical JSON text, like openapi.json."""
-    return json.dumps(build_document(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return canonical_json(build_document())
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) > 1:
-        with open(argv[1], "w", encoding="utf-8") as file:
-            file.write(render())
-    else:
-        sys.stdout.write(render())
-    return 0
+    return write_document(render(), argv)
 
 
 if __name__ == "__main__":

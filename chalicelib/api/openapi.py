@@ -286,20 +286,28 @@ def build_document() -> JsonSchema:
     }
 
 
+def canonical_json(document: dict[str, Any]) -> str:
+    """A document as canonical JSON text: sorted keys, so a committed copy diffs cleanly."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_document(text: str, argv: list[str]) -> int:
+    """Write a document to the file named, or to standard output (`make openapi`)."""
+    if len(argv) > 1:
+        with open(argv[1], "w", encoding="utf-8") as file:
+            file.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 @cache
 def render() -> str:
-    """The document as canonical JSON text: sorted keys, so the committed copy diffs cleanly."""
-    return json.dumps(build_document(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return canonical_json(build_document())
 
 
 def main(argv: list[str]) -> int:
-    """Write the document to the file named, or to standard output."""
-    if len(argv) > 1:
-        with open(argv[1], "w", encoding="utf-8") as file:
-            file.write(render())
-    else:
-        sys.stdout.write(render())
-    return 0
+    return write_document(render(), argv)
 
 
 if __name__ == "__main__":

@@ -183,13 +183,18 @@ def _unreadable(exc: Exception) -> ModelError:
     return ModelError("The model's answer could not be read.")
 
 
-def _reply_from_response(response: Any) -> ModelReply:
+def raise_if_prompt_blocked(response: Any) -> None:
+    """ContentBlocked when the safety filters refused the prompt itself."""
     feedback = response.prompt_feedback
     if feedback is not None and feedback.block_reason:
         raise ContentBlocked(
             "The model's safety filters blocked this message.",
             details={"reason": str(feedback.block_reason.value), "blocked": "prompt"},
         )
+
+
+def _reply_from_response(response: Any) -> ModelReply:
+    raise_if_prompt_blocked(response)
     candidates = response.candidates or []
     if not candidates:
         raise ModelError("The model returned no reply.")

@@ -16,7 +16,12 @@ from typing import Any
 
 from chalicelib.core.errors import ContentBlocked, ModelError, ModelTimeout, ModelUnavailable
 from chalicelib.model.base import ModelReply, ModelRequest
-from chalicelib.model.gemini import _BLOCKING_FINISH_REASONS, _gemini_client, _model_error_from_api
+from chalicelib.model.gemini import (
+    _BLOCKING_FINISH_REASONS,
+    _gemini_client,
+    _model_error_from_api,
+    raise_if_prompt_blocked,
+)
 from chalicelib.model.offline import OfflineModel
 
 # Pause between the offline model's words: slow enough to see, fast enough to read.
@@ -142,12 +147,7 @@ class GeminiStreamingModel(StreamingModel):
 
 def _chunk_of(response: Any) -> Chunk:
     """One streamed response: its text, or a safety block as an error."""
-    feedback = response.prompt_feedback
-    if feedback is not None and feedback.block_reason:
-        raise ContentBlocked(
-            "The model's safety filters blocked this message.",
-            details={"reason": str(feedback.block_reason.value), "blocked": "prompt"},
-        )
+    raise_if_prompt_blocked(response)
     candidate = (response.candidates or [None])[0]
     finish_reason = candidate.finish_reason.value if candidate and candidate.finish_reason else ""
     if finish_reason in _BLOCKING_FINISH_REASONS:
