@@ -9,9 +9,9 @@ moto lacks are emulated, because the app relies on them:
   moto answers one request at a time, so how long a transaction waits in moto says
   nothing of DynamoDB: a transaction counts as working on its items for
   `conflict_window` seconds from its arrival, DynamoDB's own time for one;
-- a TransactWriteItems repeated with the same `ClientRequestToken` (botocore sets one
-  and keeps it across its retries) is answered, not applied again, as DynamoDB does
-  for ten minutes.
+- a TransactWriteItems repeated with the same `ClientRequestToken` is answered, not
+  applied again, as DynamoDB does for ten minutes, or, while the first is still being
+  applied, refused with `TransactionInProgressException`.
 """
 
 from __future__ import annotations
@@ -155,6 +155,7 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._busy_until: dict[str, float] = {}
         self._answered: dict[str, tuple[int, bytes, str]] = {}
+        self._applying: set[str] = set()
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -246,6 +247,12 @@ class FaultProxy:
                 self.tally.replayed += 1
                 status, answer, content_type = self._answered[token]
                 return status, answer, content_type, {}
+            if token and token in self._applying:
+                fault = dynamodb_error(
+                    "TransactionInProgressException",
+                    "The transaction with the given request token is already in progress.",
+                )
+                return fault.status, fault.body, fault.content_type, {}
             if self.conflict_mode and keys:
                 now = time.monotonic()
                 busy = [i for i, key in enumerate(keys) if self._busy_until.get(key, 0) > now]
@@ -255,10 +262,16 @@ class FaultProxy:
                     fault = transaction_conflict(len(keys), conflicting=busy[0])
                     return fault.status, fault.body, fault.content_type, {}
                 self._busy_until.update(dict.fromkeys(keys, now + self.conflict_window))
-        status, answer, content_type, headers = self._upstream(request, body)
-        if token and status == 200:
+            if token:
+                self._applying.add(token)
+        status = 0
+        try:
+            status, answer, content_type, headers = self._upstream(request, body)
+        finally:
             with self._lock:
-                self._answered[token] = (status, answer, content_type)
+                self._applying.discard(token or "")
+                if token and status == 200:
+                    self._answered[token] = (status, answer, content_type)
         return status, answer, content_type, headers
 
     def _upstream(

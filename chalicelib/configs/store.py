@@ -77,8 +77,18 @@ class ConfigStore:
         return config, response["ETag"]
 
     def create(self, config: StoredChatConfig) -> str:
-        """Store a new config; refuses to overwrite an existing one."""
-        return self._put(config, IfNoneMatch="*")
+        """Store a new config; never overwrites an existing one.
+
+        Its id is new and random, so an object already there can only be this very
+        write, applied by an attempt whose answer was lost and then retried.
+        """
+        try:
+            return self._put(config, IfNoneMatch="*")
+        except ConcurrentUpdate:
+            found = self.get(config.chat_config_id)
+            if found is None or found[0] != config:
+                raise
+            return found[1]
 
     def replace(self, config: StoredChatConfig, etag: str) -> str:
         """Replace a config, only if it is still the version read; returns the new ETag."""

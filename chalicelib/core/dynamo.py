@@ -6,10 +6,16 @@ import itertools
 import logging
 import random
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ReadTimeoutError,
+)
 
 from chalicelib.core.errors import StorageUnavailable
 
@@ -37,22 +43,30 @@ def transact(table: Table, items: list[Any]) -> list[str] | None:
 
     Real DynamoDB cancels transactions that touch an item another one is
     changing (`TransactionConflict`); those are retried with jittered backoff.
+    Every attempt carries the same ClientRequestToken, so an attempt whose answer
+    was lost, or that is still being applied, is never applied twice: DynamoDB
+    answers a repeat with the first one's success, or `TransactionInProgress`.
     """
+    token = uuid.uuid4().hex
     for attempt in range(TRANSACTION_ATTEMPTS):
+        last = attempt == TRANSACTION_ATTEMPTS - 1
         try:
-            table.meta.client.transact_write_items(TransactItems=items)
+            table.meta.client.transact_write_items(TransactItems=items, ClientRequestToken=token)
             return None
         except ClientError as exc:
             codes = cancellation_codes(exc)
             if CONDITION_FAILED in codes:
                 return codes
             conflict = "TransactionConflict" in codes or error_code(exc) in _CONFLICT_CODES
-            if not conflict or attempt == TRANSACTION_ATTEMPTS - 1:
+            if not conflict or last:
                 raise StorageUnavailable() from exc
             logger.info("retrying a transaction cancelled by a conflict")
-            time.sleep(random.uniform(0, 0.02 * 2**attempt))
         except BotoCoreError as exc:
-            raise StorageUnavailable() from exc
+            # A timeout may hide an attempt that was applied: ask again with the same token.
+            if last or not isinstance(exc, (ReadTimeoutError, ConnectionClosedError)):
+                raise StorageUnavailable() from exc
+            logger.info("retrying a transaction whose answer was lost")
+        time.sleep(random.uniform(0, 0.02 * 2**attempt))
     raise StorageUnavailable()
 
 

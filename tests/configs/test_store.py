@@ -88,3 +88,12 @@ def test_s3_failure_on_create_is_503_and_stores_nothing(
     assert response.status == 503
     assert response.json["code"] == "storage_unavailable"
     assert config_store._s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+
+
+def test_a_create_whose_first_attempt_was_applied_succeeds(config_store: ConfigStore) -> None:
+    """A retried create that finds its own object (the first answer was lost) succeeds."""
+    config = make_config("retried")
+    etag = config_store.create(config)
+    assert config_store.create(config) == etag
+    stored = config_store.get("retried")
+    assert stored is not None and stored[0] == config
