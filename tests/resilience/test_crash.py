@@ -70,15 +70,7 @@ class Partition:
         self.reservations = [i for i in items if i["sk"].startswith("RESV#")]
         self.claims = {i["sk"][5:]: i for i in items if i["sk"].startswith("IDEM#")}
         self.count = int(self.session.get("messageCount", 0)) if self.session else 0
-
-
-def day_count(storage: Storage, session: dict[str, Any]) -> int:
-    days = storage.table.query(
-        KeyConditionExpression="pk = :pk AND begins_with(sk, :day)",
-        ExpressionAttributeValues={":pk": f"CONFIG#{session['chatConfigId']}", ":day": "DAY#"},
-        ConsistentRead=True,
-    )["Items"]
-    return sum(int(day.get("messages", 0)) for day in days)  # over the day's shards
+        self.day = storage.day_count(session["chatConfigId"])
 
 
 def wait_out_leases(partition: Partition) -> None:
@@ -111,7 +103,7 @@ def test_killed_after_reserving_a_retry_after_the_lease_runs_afresh(
     assert answer.status == 200, answer.body
     after = Partition(storage, session)
     assert after.messages == ["hello", answer.body["reply"]["content"]]
-    assert (after.count, day_count(storage, session), after.reservations) == (1, 1, [])
+    assert (after.count, after.day, after.reservations) == (1, 1, [])
 
 
 def test_killed_during_the_model_call_its_quota_comes_back_with_a_later_send(
@@ -135,7 +127,7 @@ def test_killed_during_the_model_call_its_quota_comes_back_with_a_later_send(
     assert call(app.port, "POST", "/session-message", body, token=token).status == 200
     after = Partition(storage, session)
     assert after.messages[::2] == ["second", "third"]
-    assert (after.count, day_count(storage, session), after.reservations) == (2, 2, [])
+    assert (after.count, after.day, after.reservations) == (2, 2, [])
 
 
 def test_killed_after_storing_a_retry_gets_the_stored_reply(
