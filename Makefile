@@ -22,7 +22,7 @@ ALLOWED_ORIGIN ?= *
 FRONTEND_BASE_URL ?=
 
 .PHONY: install run test check lint typecheck clean package deploy bench browser
-.PHONY: bootstrap chalice-deploy gateway-responses
+.PHONY: bootstrap chalice-deploy after-deploy
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -97,13 +97,14 @@ bootstrap: install
 	$(BIN)/python -m infra.bootstrap --stage $(STAGE) --allowed-origin '$(ALLOWED_ORIGIN)' \
 		$(if $(strip $(FRONTEND_BASE_URL)),--frontend-base-url '$(FRONTEND_BASE_URL)')
 
-# After every `chalice deploy`: API Gateway's own 4XX/5XX answers carry CORS again.
-gateway-responses: install
-	$(BIN)/python -m infra.gateway_responses --stage $(STAGE)
+# After every `chalice deploy`: API Gateway's own 4XX/5XX answers carry CORS again, and
+# the functions know the WebSocket API's URL (see infra/after_deploy.py).
+after-deploy: install
+	$(BIN)/python -m infra.after_deploy --stage $(STAGE)
 
 chalice-deploy: install
 	$(BIN)/chalice deploy --stage $(STAGE)
-	$(MAKE) --no-print-directory gateway-responses STAGE=$(STAGE)
+	$(MAKE) --no-print-directory after-deploy STAGE=$(STAGE)
 
 # A benchmark, not a test: storage cost per send, cold import, server-side send time.
 bench: install

@@ -38,6 +38,8 @@ RESOURCES = (
     "ApiHandlerLogGroup",
     "ApiHandlerRole",
 )
+# `chalice deploy` makes the WebSocket handler a function of its own, with this suffix.
+WEBSOCKET_FUNCTION = "websocket_message"
 PARAMETERS = (KEY_PARAMETER, "LogRetentionDays")
 # API Gateway answers in about 29 s; the app's own 504 must come first.
 MODEL_TIMEOUT_SECONDS = "25"
@@ -62,11 +64,21 @@ def function_name(config: dict[str, Any], stage: str) -> str:
     return f"{config['app_name']}-{stage}"
 
 
+def websocket_function_name(function: str) -> str:
+    """The name `chalice deploy` gives the WebSocket handler's function."""
+    return f"{function}-{WEBSOCKET_FUNCTION}"
+
+
 def bootstrap_template(stage: str, function: str) -> dict[str, Any]:
     merged = json.loads(MERGE_TEMPLATE.read_text())
     resources = {name: copy.deepcopy(merged["Resources"][name]) for name in RESOURCES}
-    # Lambda writes to /aws/lambda/<function>; the role may write to that group only.
+    # Lambda writes to /aws/lambda/<function>, and chalice cannot point a function at
+    # another group: each of the two functions gets its own, and the role these two only.
+    socket_group = copy.deepcopy(resources["ApiHandlerLogGroup"])
+    resources["WebsocketHandlerLogGroup"] = socket_group
     resources["ApiHandlerLogGroup"]["Properties"]["LogGroupName"] = f"/aws/lambda/{function}"
+    socket_group["Properties"]["LogGroupName"] = f"/aws/lambda/{websocket_function_name(function)}"
+    _logs_of_both_functions(resources["ApiHandlerRole"])
     _connections_of_any_websocket_api(resources["ApiHandlerRole"])
     parameters = {name: copy.deepcopy(merged["Parameters"][name]) for name in PARAMETERS}
     parameters[KEY_PARAMETER]["Default"] = key_parameter_name(stage)
@@ -84,17 +96,33 @@ def bootstrap_template(stage: str, function: str) -> dict[str, Any]:
     }
 
 
+def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in role["Properties"]["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+def _logs_of_both_functions(role: dict[str, Any]) -> None:
+    for statement in _statements(role):
+        if statement["Resource"] == {"Fn::GetAtt": ["ApiHandlerLogGroup", "Arn"]}:
+            statement["Resource"] = [
+                {"Fn::GetAtt": [group, "Arn"]}
+                for group in ("ApiHandlerLogGroup", "WebsocketHandlerLogGroup")
+            ]
+
+
 def _connections_of_any_websocket_api(role: dict[str, Any]) -> None:
     """`chalice deploy` makes the WebSocket API after this stack, so its id is not known
     here: the role may post to the connections of this account's WebSocket APIs in the
     region (the single template names its own API)."""
-    for policy in role["Properties"]["Policies"]:
-        for statement in policy["PolicyDocument"]["Statement"]:
-            if statement["Action"] == "execute-api:ManageConnections":
-                statement["Resource"] = {
-                    "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:"
-                    "${AWS::AccountId}:*/*/POST/@connections/*"
-                }
+    for statement in _statements(role):
+        if statement["Action"] == "execute-api:ManageConnections":
+            statement["Resource"] = {
+                "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:"
+                "${AWS::AccountId}:*/*/POST/@connections/*"
+            }
 
 
 def _stack_exists(cfn: CloudFormationClient, name: str) -> bool:
@@ -147,13 +175,16 @@ def stage_settings(
     return variables
 
 
+def write_config(project_dir: Path, config: dict[str, Any]) -> None:
+    (project_dir / ".chalice" / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+
+
 def write_stage(project_dir: Path, stage: str, role_arn: str, variables: dict[str, str]) -> None:
-    path = project_dir / ".chalice" / "config.json"
     config = read_config(project_dir)
     section = config.setdefault("stages", {}).setdefault(stage, {})
     section["iam_role_arn"] = role_arn
     section.setdefault("environment_variables", {}).update(variables)
-    path.write_text(json.dumps(config, indent=2) + "\n")
+    write_config(project_dir, config)
 
 
 def bootstrap(

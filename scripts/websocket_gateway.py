@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -272,13 +273,26 @@ def start_websocket_gateway(app: Chalice, host: str, port: int) -> LocalWebsocke
     return gateway
 
 
+def served_port(argv: list[str]) -> int:
+    """The HTTP port: PORT (`make run` sets it), else the `--port` a bare `chalice local`
+    was given on its command line, else chalice's default, 8000."""
+    if os.environ.get("PORT"):
+        return int(os.environ["PORT"])
+    for index, argument in enumerate(argv):
+        if argument == "--port" and index + 1 < len(argv):
+            return int(argv[index + 1])
+        if argument.startswith("--port="):
+            return int(argument.removeprefix("--port="))
+    return 8000
+
+
 def local_starter(app: Chalice) -> Callable[[], str]:
     """A starter for `chalice local` (chalicelib.local.services): the gateway on HOST and
-    WS_PORT, else PORT + 1."""
+    WS_PORT, else the HTTP port + 1."""
 
     def start() -> str:
         host = os.environ.get("HOST", "127.0.0.1")
-        port = int(os.environ.get("WS_PORT") or int(os.environ.get("PORT", "8000")) + 1)
+        port = int(os.environ.get("WS_PORT") or served_port(sys.argv) + 1)
         gateway = start_websocket_gateway(app, host, port)
         return f"the WebSocket API on {gateway.url}"
 

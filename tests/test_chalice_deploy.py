@@ -191,7 +191,11 @@ def test_bootstrap_creates_the_stack_and_writes_the_stage(bootstrapped: Deployme
     groups = bootstrapped.client("logs").describe_log_groups(
         logGroupNamePrefix="/aws/lambda/ai-maker-dev"
     )
-    assert [g["logGroupName"] for g in groups["logGroups"]] == ["/aws/lambda/ai-maker-dev"]
+    # One per function `chalice deploy` makes: the REST API's and the WebSocket handler's.
+    assert sorted(g["logGroupName"] for g in groups["logGroups"]) == [
+        "/aws/lambda/ai-maker-dev",
+        "/aws/lambda/ai-maker-dev-websocket_message",
+    ]
     # The prod stage is untouched.
     assert "iam_role_arn" not in bootstrapped.config()["stages"]["prod"]
 
@@ -213,7 +217,12 @@ def test_the_bootstrap_role_is_the_single_templates_role(bootstrapped: Deploymen
     assert f"table/{variables['SESSIONS_TABLE']}" in resources
     assert f"{variables['CONFIG_BUCKET']}/chat-configs/*" in resources
     assert "parameter/ai-maker/dev/gemini-api-key" in resources
-    assert "log-group:/aws/lambda/ai-maker-dev" in resources
+    (logs,) = [s for s in document["Statement"] if s["Sid"] == "WriteOwnLogs"]
+    # The two functions' groups and nothing else (AWS ends a group's ARN with ":*", moto not).
+    assert sorted(arn.removesuffix(":*").rsplit(":", 1)[1] for arn in logs["Resource"]) == [
+        "/aws/lambda/ai-maker-dev",
+        "/aws/lambda/ai-maker-dev-websocket_message",
+    ]
 
 
 def test_chalice_deploy_creates_the_function_with_the_stages_role_and_settings(
@@ -279,10 +288,56 @@ def test_chalices_swagger_is_the_apps_routes(deployed: Deployment) -> None:
         assert origin == "'https://chat.example.com'"
 
 
-def test_the_gateway_responses_step_adds_cors_to_api_gateways_own_errors(
+def test_the_log_groups_are_the_ones_the_deployed_functions_write_to(
     deployed: Deployment,
 ) -> None:
-    deployed.python("infra.gateway_responses", "--stage", STAGE)
+    """Lambda writes to /aws/lambda/<function name>: each deployed function has its group."""
+    names = {
+        r["lambda_arn"].rsplit(":", 1)[1]
+        for r in deployed.deployed().values()
+        if r["resource_type"] == "lambda_function"
+    }
+    assert names == {"ai-maker-dev", "ai-maker-dev-websocket_message"}
+    groups = deployed.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")
+    assert {f"/aws/lambda/{name}" for name in names} <= {
+        g["logGroupName"] for g in groups["logGroups"]
+    }
+
+
+def test_before_the_after_deploy_step_health_would_name_no_websocket_url(
+    deployed: Deployment,
+) -> None:
+    """The WebSocket API's id exists only after the deploy, so the first deploy lacks it."""
+    assert "WEBSOCKET_URL" not in deployed.config()["stages"][STAGE]["environment_variables"]
+    function = deployed.client("lambda").get_function(FunctionName="ai-maker-dev")["Configuration"]
+    assert "WEBSOCKET_URL" not in function["Environment"]["Variables"]
+
+
+@pytest.fixture(scope="module")
+def after_deploy(deployed: Deployment) -> Deployment:
+    deployed.python("infra.after_deploy", "--stage", STAGE)
+    return deployed
+
+
+def test_the_after_deploy_step_gives_both_functions_the_websocket_url(
+    after_deploy: Deployment,
+) -> None:
+    socket_api = after_deploy.deployed()["websocket_api"]
+    region_and_suffix = f"execute-api.{REGION}.amazonaws.com"
+    url = f"wss://{socket_api['websocket_api_id']}.{region_and_suffix}/api"
+    variables = after_deploy.config()["stages"][STAGE]["environment_variables"]
+    assert variables["WEBSOCKET_URL"] == url  # every later `chalice deploy` applies it
+    lambda_client = after_deploy.client("lambda")
+    for name in ("ai-maker-dev", "ai-maker-dev-websocket_message"):
+        function = lambda_client.get_function(FunctionName=name)["Configuration"]
+        # Now, without a second deploy, and with the rest of the environment kept.
+        assert function["Environment"]["Variables"] == variables
+
+
+def test_the_after_deploy_step_adds_cors_to_api_gateways_own_errors(
+    after_deploy: Deployment,
+) -> None:
+    deployed = after_deploy
     api_id = deployed.deployed()["rest_api"]["rest_api_id"]
     items = deployed.client("apigateway").get_gateway_responses(restApiId=api_id)["items"]
     responses = {r["responseType"]: r for r in items if not r.get("defaultResponse")}
@@ -294,7 +349,8 @@ def test_the_gateway_responses_step_adds_cors_to_api_gateways_own_errors(
         assert origin == "'https://chat.example.com'"
 
 
-def test_a_second_deploy_updates_the_function_and_the_api(deployed: Deployment) -> None:
+def test_a_second_deploy_updates_the_function_and_the_api(after_deploy: Deployment) -> None:
+    deployed = after_deploy
     api_id = deployed.deployed()["rest_api"]["rest_api_id"]
     config = deployed.config()
     config["stages"][STAGE]["lambda_memory_size"] = 1024
@@ -304,6 +360,9 @@ def test_a_second_deploy_updates_the_function_and_the_api(deployed: Deployment) 
     assert "Updating rest API" in output
     function = deployed.client("lambda").get_function(FunctionName="ai-maker-dev")["Configuration"]
     assert function["MemorySize"] == 1024
+    # The WebSocket URL the after-deploy step wrote survives the redeploy.
+    url = deployed.config()["stages"][STAGE]["environment_variables"]["WEBSOCKET_URL"]
+    assert function["Environment"]["Variables"]["WEBSOCKET_URL"] == url
     assert deployed.deployed()["rest_api"]["rest_api_id"] == api_id
     assert len(deployed.adapter.documents) == 2
 
@@ -346,17 +405,27 @@ def test_moto_refuses_chalices_swagger_as_sent(deployed: Deployment) -> None:
         server.stop()
 
 
-def test_chalice_logs_reads_the_bootstrap_log_group(deployed: Deployment) -> None:
-    """What the function writes (put here by hand: moto does not run it) reaches `chalice logs`."""
+@pytest.mark.parametrize(
+    ("function", "group"),
+    [
+        ("api_handler", "/aws/lambda/ai-maker-dev"),
+        ("websocket_message", "/aws/lambda/ai-maker-dev-websocket_message"),
+    ],
+)
+def test_chalice_logs_reads_each_functions_bootstrap_log_group(
+    deployed: Deployment, function: str, group: str
+) -> None:
+    """What a function writes (put here by hand: moto does not run it) reaches `chalice logs`."""
     logs = deployed.client("logs")
-    group = "/aws/lambda/ai-maker-dev"
-    logs.create_log_stream(logGroupName=group, logStreamName="2026/01/01/[$LATEST]abc")
+    stream = f"2026/01/01/[$LATEST]{function}"
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    message = f'{{"event": "request", "function": "{function}"}}'
     logs.put_log_events(
         logGroupName=group,
-        logStreamName="2026/01/01/[$LATEST]abc",
-        logEvents=[{"timestamp": int(time.time() * 1000), "message": '{"event": "request"}'}],
+        logStreamName=stream,
+        logEvents=[{"timestamp": int(time.time() * 1000), "message": message}],
     )
-    assert '{"event": "request"}' in deployed.chalice("logs", "--stage", STAGE)
+    assert message in deployed.chalice("logs", "--stage", STAGE, "--name", function)
 
 
 def test_chalice_delete_removes_what_deploy_made_and_leaves_the_bootstrap_stack(

@@ -298,8 +298,10 @@ def test_the_readme_walkthrough_works_as_written_on_chalice_local(
     start_stack: Callable[..., LocalStack],
 ) -> None:
     """`chalice local` as a user types it, autoreload and all, in the dev stage."""
-    stack = start_stack([str(CHALICE), "local"])
+    # Neither PORT nor WS_PORT: the WebSocket API goes beside chalice's own --port.
+    stack = start_stack([str(CHALICE), "local"], WS_PORT="", PORT="")
     stack.wait_until_healthy()
+    assert stack.call("GET", "/health")[1]["websocketUrl"] == f"ws://127.0.0.1:{stack.port + 1}"
     script = readme_walkthrough()
     assert "API=http://127.0.0.1:8000" in script
     script = script.replace("API=http://127.0.0.1:8000", f"API=http://127.0.0.1:{stack.port}")
@@ -470,3 +472,21 @@ def test_the_readme_python_streaming_example_streams_and_stops(
     assert reply["stopped"] is True
     assert reply["content"] in result.stdout
     assert stack.stop_with_sigterm() == 0, stack.output()
+
+
+@pytest.mark.parametrize(
+    ("port_variable", "argv", "expected"),
+    [
+        ("9100", ["chalice", "local", "--port", "8123"], 9100),  # make run's PORT wins
+        ("", ["chalice", "local", "--port", "8123"], 8123),
+        ("", ["chalice", "local", "--port=8124", "--no-autoreload"], 8124),
+        ("", ["chalice", "local"], 8000),  # chalice's default
+    ],
+)
+def test_the_websocket_gateway_goes_beside_the_http_port(
+    monkeypatch: pytest.MonkeyPatch, port_variable: str, argv: list[str], expected: int
+) -> None:
+    from scripts.websocket_gateway import served_port
+
+    monkeypatch.setenv("PORT", port_variable)
+    assert served_port(argv) == expected

@@ -1,0 +1,183 @@
+"""After each `chalice deploy`: what the single template has and `chalice deploy` cannot make.
+
+`make after-deploy` (or `make chalice-deploy`, which runs `chalice deploy` and then
+this) reads what the deploy made from .chalice/deployed/<stage>.json and:
+
+- **Gateway responses.** Errors API Gateway raises itself (throttling, timeouts,
+  unknown paths) never reach the function, so without CORS on them a browser sees
+  them as network failures. The single-template route adds them when packaging
+  (infra/gateway.py); `chalice deploy` cannot, and it replaces the REST API's
+  definition on every deploy, which on AWS drops them again. So the same responses
+  are put on the stage's REST API after every deploy, and the stage redeployed.
+- **The WebSocket URL.** The WebSocket API's id exists only once it is deployed,
+  so `GET /health` could not name `websocketUrl`. Its URL is written into the
+  stage's `environment_variables` (`WEBSOCKET_URL`), which every later `chalice
+  deploy` applies, and put on the deployed functions now, without a second deploy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.core.settings import WEBSOCKET_URL
+from infra import gateway
+from infra.bootstrap import read_config, write_config
+from infra.package import ORIGIN_PARAMETER, ROOT, STAGES
+
+if TYPE_CHECKING:
+    from mypy_boto3_apigateway.client import APIGatewayClient
+    from mypy_boto3_lambda.client import LambdaClient
+
+log = logging.getLogger("infra.after_deploy")
+
+DEFAULT_STAGE = "api"  # chalice's api_gateway_stage when the config names none
+# The swagger extension's keys, as put_gateway_response names them.
+FIELDS = {
+    "statusCode": "statusCode",
+    "responseParameters": "responseParameters",
+    "responseTemplates": "responseTemplates",
+}
+
+
+class NotDeployed(RuntimeError):
+    """The stage has no REST API yet: run `chalice deploy` first."""
+
+
+def deployed_resources(project_dir: Path, stage: str) -> list[dict[str, Any]]:
+    """What `chalice deploy` recorded it made for the stage."""
+    deployed = project_dir / ".chalice" / "deployed" / f"{stage}.json"
+    if not deployed.exists():
+        raise NotDeployed(
+            f"no {deployed.relative_to(project_dir)}: run `chalice deploy --stage {stage}` first"
+        )
+    resources: list[dict[str, Any]] = json.loads(deployed.read_text())["resources"]
+    return resources
+
+
+def _resolve(node: Any, origin: str) -> Any:
+    """The template's values with `Fn::Sub` of the origin parameter replaced by the origin."""
+    if isinstance(node, dict):
+        if set(node) == {"Fn::Sub"}:
+            return node["Fn::Sub"].replace(f"${{{ORIGIN_PARAMETER}}}", origin)
+        return {key: _resolve(value, origin) for key, value in node.items()}
+    return node
+
+
+def gateway_responses(origin: str) -> dict[str, dict[str, Any]]:
+    """Each response type the packaged API has (infra/gateway.py), as put_gateway_response's
+    arguments."""
+    responses: dict[str, dict[str, Any]] = _resolve(gateway.gateway_responses(), origin)
+    resolved = {kind: {FIELDS[k]: v for k, v in spec.items()} for kind, spec in responses.items()}
+    if "${" in json.dumps(resolved):
+        raise ValueError("a gateway response refers to a template parameter other than the origin")
+    return resolved
+
+
+def rest_api_id(resources: list[dict[str, Any]], stage: str) -> str:
+    for resource in resources:
+        if resource["resource_type"] == "rest_api":
+            return str(resource["rest_api_id"])
+    raise NotDeployed(f"the {stage} stage has no REST API")
+
+
+def put_responses(client: APIGatewayClient, api_id: str, stage_name: str, origin: str) -> list[str]:
+    kinds = []
+    for kind, spec in gateway_responses(origin).items():
+        client.put_gateway_response(restApiId=api_id, responseType=kind, **spec)  # type: ignore[arg-type]
+        kinds.append(kind)
+    # Gateway responses, like routes, take effect with a deployment of the stage.
+    client.create_deployment(restApiId=api_id, stageName=stage_name)
+    return kinds
+
+
+def stage_variables(config: dict[str, Any], stage: str) -> dict[str, str]:
+    section = config.get("stages", {}).get(stage, {})
+    return {**config.get("environment_variables", {}), **section.get("environment_variables", {})}
+
+
+def apply_gateway_responses(
+    config: dict[str, Any], stage: str, resources: list[dict[str, Any]]
+) -> list[str]:
+    section = config.get("stages", {}).get(stage, {})
+    origin = stage_variables(config, stage).get("CORS_ALLOW_ORIGIN", "*")
+    stage_name = section.get("api_gateway_stage", config.get("api_gateway_stage", DEFAULT_STAGE))
+    api_id = rest_api_id(resources, stage)
+    kinds = put_responses(boto3.client("apigateway"), api_id, stage_name, origin)
+    log.info(
+        "REST API %s, stage %s: %s carry CORS for %s", api_id, stage_name, ", ".join(kinds), origin
+    )
+    return kinds
+
+
+def websocket_url(resources: list[dict[str, Any]]) -> str | None:
+    """The stage's WebSocket URL as clients use it (chalice records it with a final slash)."""
+    for resource in resources:
+        if resource["resource_type"] == "websocket_api":
+            return str(resource["websocket_api_url"]).rstrip("/")
+    return None
+
+
+def put_websocket_url(client: LambdaClient, function_arns: list[str], url: str) -> list[str]:
+    """Each function that did not have the URL gets it, the rest of its environment kept."""
+    updated = []
+    for arn in function_arns:
+        current = client.get_function_configuration(FunctionName=arn)
+        variables = current.get("Environment", {}).get("Variables", {})
+        if variables.get(WEBSOCKET_URL) != url:
+            client.update_function_configuration(
+                FunctionName=arn, Environment={"Variables": {**variables, WEBSOCKET_URL: url}}
+            )
+            updated.append(arn)
+    return updated
+
+
+def apply_websocket_url(
+    project_dir: Path, config: dict[str, Any], stage: str, resources: list[dict[str, Any]]
+) -> str | None:
+    url = websocket_url(resources)
+    if url is None:
+        return None
+    section = config.setdefault("stages", {}).setdefault(stage, {})
+    variables = section.setdefault("environment_variables", {})
+    if variables.get(WEBSOCKET_URL) != url:
+        variables[WEBSOCKET_URL] = url
+        write_config(project_dir, config)
+    functions = [r["lambda_arn"] for r in resources if r["resource_type"] == "lambda_function"]
+    updated = put_websocket_url(boto3.client("lambda"), functions, url)
+    log.info("WEBSOCKET_URL=%s in the %s stage; %d function(s) updated", url, stage, len(updated))
+    return url
+
+
+def apply(stage: str, project_dir: Path) -> list[str]:
+    """Both steps; returns the gateway response types put on the REST API."""
+    config = read_config(project_dir)
+    resources = deployed_resources(project_dir, stage)
+    kinds = apply_gateway_responses(config, stage, resources)
+    apply_websocket_url(project_dir, config, stage, resources)
+    return kinds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", default="dev", choices=STAGES)
+    parser.add_argument("--project-dir", type=Path, default=ROOT)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    try:
+        apply(args.stage, args.project_dir)
+    except (NotDeployed, ClientError, BotoCoreError) as exc:
+        log.error("after-deploy step failed: %s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
