@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import time
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import TypeAdapter, ValidationError
 
 from chalicelib.api.http import error_response, parse_json_object, validation_failed
-from chalicelib.core import errors
+from chalicelib.core import errors, logs
 from chalicelib.core.aws import get_connections_client
-from chalicelib.core.logs import note_ids
 from chalicelib.schemas.frames import (
     ClientFrame,
+    DoneFrame,
     ErrorFrame,
     RegenerateFrame,
     RequestId,
@@ -33,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 _CLIENT_FRAME: TypeAdapter[SendFrame | RegenerateFrame | StopFrame] = TypeAdapter(ClientFrame)
 _REQUEST_ID: TypeAdapter[str] = TypeAdapter(RequestId)
+# The client frames' actions: only these reach a log line, whatever a client sends.
+ACTIONS = ("send", "regenerate", "stop")
 
 
 def management_endpoint(domain_name: str, stage: str) -> str:
@@ -67,16 +70,31 @@ def connection_post(endpoint: str, connection_id: str) -> Post:
 
 
 def handle_frame(body: str, post: Post) -> None:
-    """Read one client frame and answer it with its frames."""
+    """Read one client frame, answer it with its frames, and log one line for it."""
+    logs.start_request()
+    started = time.monotonic()
     data: dict[str, Any] | None = None
+    channel = Channel(post, None)
     try:
         data = _json_object(body)
-        frame = _parse(data)
+        channel.request_id = _readable_request_id(data)
+        _answer(_parse(data), channel)
     except errors.AppError as exc:
-        _send_error(Channel(post, _readable_request_id(data)), exc)
-        return
-    channel = Channel(post, frame.request_id)
-    note_ids(session_id=frame.session_id)
+        _send_error(channel, exc)
+    finally:
+        action = data.get("action") if data else None
+        logs.log_frame(
+            action=action if isinstance(action, str) and action in ACTIONS else None,
+            outcome=_outcome(channel),
+            frames=channel.frames,
+            duration_ms=(time.monotonic() - started) * 1000,
+            request_id=channel.request_id,
+        )
+
+
+def _answer(frame: SendFrame | RegenerateFrame | StopFrame, channel: Channel) -> None:
+    channel.request_id = frame.request_id
+    logs.note_ids(session_id=frame.session_id)
     try:
         if isinstance(frame, SendFrame):
             service.stream_send(frame, channel)
@@ -90,6 +108,15 @@ def handle_frame(body: str, post: Post) -> None:
     except Exception:
         logger.exception("a WebSocket request failed")
         _send_error(channel, errors.AppError())
+
+
+def _outcome(channel: Channel) -> str:
+    last = channel.last_frame
+    if isinstance(last, ErrorFrame):
+        return last.code
+    if isinstance(last, DoneFrame):
+        return "stopped" if last.stopped else "done"
+    return "accepted"  # a stop, which no frame answers
 
 
 def _json_object(body: str) -> dict[str, Any]:

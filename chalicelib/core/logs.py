@@ -1,7 +1,7 @@
-"""One structured JSON log line per request.
+"""One structured JSON log line per request: an HTTP request, or a WebSocket client frame.
 
-Only what helps an operator: route, status, duration, request id, and the
-config or session id where known. Never a token, a key, a token hash or
+Only what helps an operator: route or action, status or outcome, duration, request id,
+and the config or session id where known. Never a token, a key, a token hash or
 message text: the line is built from an allow-list of fields.
 """
 
@@ -35,14 +35,36 @@ def note_ids(*, config_id: str | None = None, session_id: str | None = None) -> 
 def log_request(
     *, method: str, route: str, status: int, duration_ms: float, request_id: str | None
 ) -> None:
+    _log(
+        {
+            "event": "request",
+            "method": method,
+            "route": route,
+            "status": status,
+            "durationMs": round(duration_ms, 1),
+            "requestId": request_id,
+        }
+    )
+
+
+def log_frame(
+    *, action: str | None, outcome: str, frames: int, duration_ms: float, request_id: str | None
+) -> None:
+    """A WebSocket client frame: its action, how its request ended (`done`, `stopped`,
+    `accepted` for a stop, or the error code), and how many frames answered it."""
+    _log(
+        {
+            "event": "frame",
+            "action": action,
+            "outcome": outcome,
+            "frames": frames,
+            "durationMs": round(duration_ms, 1),
+            "requestId": request_id,
+        }
+    )
+
+
+def _log(line: dict[str, object]) -> None:
     ids = _request_ids.get() or {}
-    line: dict[str, object] = {
-        "event": "request",
-        "method": method,
-        "route": route,
-        "status": status,
-        "durationMs": round(duration_ms, 1),
-        "requestId": request_id,
-    }
     line.update({name: ids[name] for name in _ALLOWED_IDS if name in ids})
     logger.info(json.dumps(line))

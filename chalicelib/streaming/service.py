@@ -60,13 +60,19 @@ class Channel:
         self.request_id = request_id
         self._seq = 0
         self.gone = False
+        self.last_frame: BaseModel | None = None  # for the request's log line
 
     def next_seq(self) -> int:
         seq = self._seq
         self._seq += 1
         return seq
 
+    @property
+    def frames(self) -> int:
+        return self._seq
+
     def send(self, frame: BaseModel) -> None:
+        self.last_frame = frame
         if self.gone:
             return
         if not self._post(frame.model_dump_json(by_alias=True)):

@@ -85,3 +85,50 @@ def test_a_whole_conversation_logs_no_secret_and_no_text(
     assert sends[0]["configId"] == config_id
     assert all(line["sessionId"] == session["sessionId"] for line in sends[:5])
     assert lines[0]["route"] == "/create-chat" and lines[0]["configId"] == config_id
+
+
+def test_each_websocket_frame_logs_one_line_without_secrets_or_text(
+    api: ApiClient, fake_gemini: FakeGemini, ws_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.ws_client import action_frame, send_frame, ws_connect
+
+    caplog.set_level(logging.INFO)
+    session = api.new_session()
+    wrong = {**session, "sessionToken": "st_wrong-guess"}
+    with ws_connect(ws_url) as ws:
+        ws.send_message(session, f"hello {MARKERS[0]}", "r-ok")
+        ws.send(action_frame("stop", session, "r-ok"))  # finished already: a no-op
+        ws.send_message(wrong, f"wrong token {MARKERS[1]}", "r-forbidden")
+        ws.send(f"not json {MARKERS[2]}")
+        ws.until_final(None)
+        ws.send({**send_frame(session, MARKERS[2], "r-bad"), "action": MARKERS[2]})
+        ws.until_final("r-bad")
+    reply = api.get(f"/session/{session['sessionId']}/messages", token=session["sessionToken"])
+    logged = caplog.text
+    for secret in (session["sessionToken"], "st_wrong-guess", *MARKERS):
+        assert secret not in logged, f"{secret[:12]}... leaked into the logs"
+    assert reply.json["messages"][1]["content"] not in logged
+
+    lines = [line for line in request_lines(caplog) if line["event"] == "frame"]
+    summary = [(line["action"], line["requestId"], line["outcome"]) for line in lines]
+    assert summary == [
+        ("send", "r-ok", "done"),
+        ("stop", "r-ok", "accepted"),
+        ("send", "r-forbidden", "forbidden"),
+        (None, None, "invalid_json"),
+        (None, "r-bad", "validation_error"),  # an unknown action is not echoed
+    ]
+    assert [line["frames"] for line in lines][1:] == [0, 1, 1, 1]
+    assert lines[0]["frames"] >= 3  # start, at least one delta, done
+    assert {line["sessionId"] for line in lines[:3]} == {session["sessionId"]}
+    for line in lines:
+        assert set(line) <= {
+            "event",
+            "action",
+            "outcome",
+            "frames",
+            "durationMs",
+            "requestId",
+            "configId",
+            "sessionId",
+        }
