@@ -32,8 +32,13 @@ from websockets.exceptions import ConnectionClosed
 log = logging.getLogger("websocket_gateway")
 
 STAGE = "local"
-# API Gateway's idle and message limits do not apply here; a post waits this long at most.
+# API Gateway's idle limit does not apply here; a post waits this long at most.
 POST_TIMEOUT_SECONDS = 10
+# API Gateway's frame quota (32 KB), which applies to @connections posts too: a larger
+# one closes the connection with 1009. Enforced here as the app assumes it (32,000 bytes),
+# so a frame that would break on AWS breaks in the tests.
+FRAME_LIMIT_BYTES = 32_000
+MESSAGE_TOO_BIG = 1009
 
 
 @dataclass
@@ -182,6 +187,11 @@ class LocalWebsocketGateway:
         connection = self._connections.get(connection_id)
         if connection is None:
             return False
+        if len(data) > FRAME_LIMIT_BYTES:
+            log.warning("a %d-byte frame closed its connection, as on API Gateway", len(data))
+            closing = connection.socket.close(MESSAGE_TOO_BIG, "Message too big")
+            asyncio.run_coroutine_threadsafe(closing, self._loop)
+            return True
         text = data.decode("utf-8", "replace")
         sent = asyncio.run_coroutine_threadsafe(connection.socket.send(text), self._loop)
         try:

@@ -86,6 +86,22 @@ class DoneFrame(ResponseModel):
     seq: int
     result: MessageReply
     stopped: bool
+    texts_omitted: bool = False
+    """True only when the whole result would not fit in one 32 KB frame: `result.message`,
+    `result.userMessage.content` and `result.reply.content` are then empty. They are the
+    message sent and the deltas joined; `GET /session/{id}/messages` has them too."""
+
+    def without_texts(self) -> DoneFrame:
+        result = self.result
+        texts = {"content": ""}
+        smaller = result.model_copy(
+            update={
+                "message": "",
+                "user_message": result.user_message.model_copy(update=texts),
+                "reply": result.reply.model_copy(update=texts),
+            }
+        )
+        return self.model_copy(update={"result": smaller, "texts_omitted": True})
 
 
 class ErrorFrame(ResponseModel):

@@ -40,7 +40,9 @@ logger = logging.getLogger(__name__)
 
 # At most about 20 delta frames a second: pieces arriving faster are joined.
 FRAME_INTERVAL_SECONDS = 0.05
-# Far under API Gateway's 32 KB frame, even if every character needs escaping.
+# API Gateway's frame quota (32 KB; a larger frame closes the connection), with a margin.
+FRAME_LIMIT_BYTES = 32_000
+# Far under it, even if every character needs escaping.
 MAX_DELTA_CHARS = 4000
 # How often a running stream reads its stop mark: a stop takes effect well within 1 s.
 STOP_POLL_SECONDS = 0.25
@@ -130,14 +132,26 @@ class _Streamer:
 
     def finish(self, result: MessageReply) -> None:
         if not self._started:
-            # A replayed Idempotency-Key: the stored reply, in one piece.
+            # A replayed Idempotency-Key: the stored reply, in as few deltas as fit.
             self._send(StartFrame, context=result.context)
-            self._send(DeltaFrame, text=result.reply.content)
-        self._send(DoneFrame, result=result, stopped=bool(result.reply.stopped))
+            self._send_deltas(result.reply.content)
+        done = DoneFrame(
+            request_id=self._request_id,
+            seq=self._channel.next_seq(),
+            result=result,
+            stopped=bool(result.reply.stopped),
+        )
+        if len(done.model_dump_json(by_alias=True).encode()) > FRAME_LIMIT_BYTES:
+            done = done.without_texts()
+        self._channel.send(done)
 
     def _send(self, frame_type: type[BaseModel], **fields: Any) -> None:
         seq = self._channel.next_seq()
         self._channel.send(frame_type(request_id=self._request_id, seq=seq, **fields))
+
+    def _send_deltas(self, text: str) -> None:
+        for offset in range(0, len(text), MAX_DELTA_CHARS):
+            self._send(DeltaFrame, text=text[offset : offset + MAX_DELTA_CHARS])
 
     def _pump(
         self,
@@ -159,8 +173,7 @@ class _Streamer:
             nonlocal last_sent
             text = "".join(pending)
             pending.clear()
-            for offset in range(0, len(text), MAX_DELTA_CHARS):
-                self._send(DeltaFrame, text=text[offset : offset + MAX_DELTA_CHARS])
+            self._send_deltas(text)
             last_sent = time.monotonic()
 
         while True:

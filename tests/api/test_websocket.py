@@ -253,6 +253,39 @@ def test_idempotency_keys_are_shared_with_rest(
     assert len(fake_gemini.requests) == 2
 
 
+def test_a_result_too_big_for_one_frame_comes_without_its_texts(
+    api: ApiClient, fake_gemini: FakeGemini, ws_url: str
+) -> None:
+    """API Gateway closes a connection on a frame over 32 KB (the local gateway does too):
+    a long message's done frame leaves out the texts the client has, and nothing else."""
+    session = api.new_session()
+    long_message = "é" * 20_000  # 40,000 bytes of UTF-8, under the 32,000-character limit
+    long_reply = "ü" * 9_000
+    fake_gemini.queue(streamed(long_reply[:4_500], long_reply[4_500:]))
+    with ws_connect(ws_url) as ws:
+        frames = ws.send_message(session, long_message)
+        replayed = ws.send_message(session, long_message, "r2", idempotencyKey="k-long")
+        # A replay of a long exchange, as stored: deltas within the limit, then done.
+        replay = ws.send_message(session, long_message, "r3", idempotencyKey="k-long")
+        # The connection is still open after all of them.
+        short = assert_stream(ws.send_message(session, "short", "r4"), "r4")
+    assert short["textsOmitted"] is False and short["result"]["reply"]["content"]
+    stored = messages(api, session)
+    assert [m["content"] for m in stored[:2]] == [long_message, long_reply]
+    for request_frames, request_id in ((frames, "r1"), (replayed, "r2"), (replay, "r3")):
+        done = request_frames[-1]
+        assert done["type"] == "done" and done["requestId"] == request_id
+        assert done["textsOmitted"] is True
+        assert done["result"]["userMessage"]["content"] == ""
+        assert done["result"]["reply"]["content"] == done["result"]["message"] == ""
+        assert [f["seq"] for f in request_frames] == list(range(len(request_frames)))
+    assert joined_deltas(frames) == long_reply
+    assert frames[-1]["result"]["userMessage"]["id"] == stored[0]["id"]
+    assert frames[-1]["result"]["reply"]["id"] == stored[1]["id"]
+    assert joined_deltas(replay) == joined_deltas(replayed)
+    assert replay[-1]["result"] == replayed[-1]["result"]
+
+
 def test_bad_frames_are_answered_and_the_connection_stays_open(
     api: ApiClient, fake_gemini: FakeGemini, ws_url: str
 ) -> None:

@@ -201,6 +201,25 @@ def test_the_reply_streams_in_and_grows_before_it_completes(
     assert len(partial) < len(final) and final.startswith(partial)
 
 
+def test_a_long_message_streams_and_keeps_its_texts_when_done_omits_them(
+    stack: LocalStack, fake: FakeGemini, browser: OpenBrowser
+) -> None:
+    """Its done frame is too big for one WebSocket frame, so the server leaves the texts
+    out (`textsOmitted`); the page shows them from what it sent and the deltas."""
+    config_id = new_agent(stack)["chatConfigId"]
+    visitor = browser()
+    open_chat(visitor, config_id)
+    long_message = "é" * 20_000
+    fake.queue(streamed("ü" * 4_000, "ü" * 4_000))
+    visitor.js("document.getElementById('message').value = arguments[0]", long_message)
+    type_and_enter(visitor, "!")
+    visitor.wait(lambda _: last_state(visitor) == "done")
+    shown = messages(visitor)
+    assert [m["text"] for m in shown] == [long_message + "!", "ü" * 8_000]
+    assert all(m["id"] for m in shown)
+    assert "error" not in state_line(visitor).lower()
+
+
 def test_stop_ends_a_streaming_reply_and_keeps_its_part(
     stack: LocalStack, fake: FakeGemini, browser: OpenBrowser
 ) -> None:

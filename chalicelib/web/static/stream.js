@@ -9,7 +9,7 @@ export class StreamClient {
   constructor(url) {
     this.url = url;
     this.socket = null;
-    this.requests = new Map(); // requestId -> handlers
+    this.requests = new Map(); // requestId -> {handlers, message sent, reply so far}
   }
 
   /** Open the connection if it is not open; resolves to true when usable. */
@@ -49,13 +49,16 @@ export class StreamClient {
     } catch {
       return;
     }
-    const handlers = this.requests.get(frame.requestId);
-    if (!handlers) return;
+    const request = this.requests.get(frame.requestId);
+    if (!request) return;
+    const { handlers } = request;
     if (frame.type === "start") handlers.start?.(frame);
-    else if (frame.type === "delta") handlers.delta?.(frame.text);
-    else if (frame.type === "done" || frame.type === "error") {
+    else if (frame.type === "delta") {
+      request.reply += frame.text;
+      handlers.delta?.(frame.text);
+    } else if (frame.type === "done" || frame.type === "error") {
       this.requests.delete(frame.requestId);
-      if (frame.type === "done") handlers.done(frame.result, Boolean(frame.stopped));
+      if (frame.type === "done") handlers.done(withTexts(frame, request), Boolean(frame.stopped));
       else handlers.error(frame);
     }
   }
@@ -63,7 +66,7 @@ export class StreamClient {
   failAll() {
     const pending = [...this.requests.values()];
     this.requests.clear();
-    for (const handlers of pending) {
+    for (const { handlers } of pending) {
       handlers.error({
         code: "connection_lost",
         error: "The connection dropped. The reply may still be saved: reload to see it.",
@@ -77,7 +80,7 @@ export class StreamClient {
    */
   request(action, fields, handlers) {
     const requestId = crypto.randomUUID();
-    this.requests.set(requestId, handlers);
+    this.requests.set(requestId, { handlers, message: fields.message ?? "", reply: "" });
     this.socket.send(JSON.stringify({ action, requestId, ...fields }));
     return requestId;
   }
@@ -87,4 +90,19 @@ export class StreamClient {
       this.socket.send(JSON.stringify({ action: "stop", requestId, sessionId, token }));
     }
   }
+}
+
+/**
+ * A `done` result too big for one frame comes without its texts (`textsOmitted`): they
+ * are the message sent and the deltas joined, so put them back.
+ */
+function withTexts(frame, request) {
+  const { result } = frame;
+  if (!frame.textsOmitted) return result;
+  return {
+    ...result,
+    message: request.reply,
+    userMessage: { ...result.userMessage, content: request.message },
+    reply: { ...result.reply, content: request.reply },
+  };
 }
