@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from chalicelib.core.errors import ValidationFailed
@@ -68,18 +68,11 @@ StopSequence = Annotated[str, Field(min_length=1, max_length=MAX_STOP_SEQUENCE_C
 StopSequences = Annotated[list[StopSequence], Field(max_length=MAX_STOP_SEQUENCES)]
 
 
-class ToolSwitches(BaseModel):
+class ToolSwitches(RequestModel):
     """Gemini's built-in tools, each off unless switched on."""
 
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-        extra="forbid",
-        strict=True,
-        use_attribute_docstrings=True,
-    )
+    # Strict as a request; and named in camelCase in the responses that show it.
+    model_config = ConfigDict(serialize_by_alias=True)
 
     google_search: bool = False
     """Grounding with Google Search: the reply may carry `citations`."""
