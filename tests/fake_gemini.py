@@ -2,13 +2,16 @@
 
 Answers generateContent with JSON and streamGenerateContent (`?alt=sse`) with
 server-sent events: a controllable delay between chunks, a failure after N chunks,
-or a safety block mid-stream.
+or a safety block mid-stream. A reply may carry grounding metadata (Google Search's
+sources, as Gemini sends them: on the last chunk of a stream) and tool-use and
+thinking token counts.
 """
 
 import json
 import re
 import threading
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -77,6 +80,48 @@ class FakeReply:
     fail_after_chunks: int | None = None
     fail_status: int = 500
     block_after_chunks: int | None = None
+    # The candidate's groundingMetadata, in Gemini's wire format (see grounding_metadata).
+    grounding: JsonDict | None = None
+    # usageMetadata's toolUsePromptTokenCount and thoughtsTokenCount, when given.
+    tool_use_prompt_tokens: int | None = None
+    thoughts_tokens: int | None = None
+
+
+def grounding_metadata(
+    sources: list[tuple[str, str]],
+    supports: Sequence[tuple[int, int, list[int]]] = (),
+    queries: Sequence[str] = (),
+) -> JsonDict:
+    """groundingMetadata as Gemini sends it: web chunks (title, uri), the supported
+    segments (start, end, chunk indexes), and the search queries."""
+    return {
+        "groundingChunks": [{"web": {"uri": uri, "title": title}} for title, uri in sources],
+        "groundingSupports": [
+            {
+                "segment": {"startIndex": start, "endIndex": end, "text": "..."},
+                "groundingChunkIndices": indexes,
+            }
+            for start, end, indexes in supports
+        ],
+        "webSearchQueries": list(queries),
+        "searchEntryPoint": {"renderedContent": "<div>fake search chip</div>"},
+    }
+
+
+def grounded(
+    text: str,
+    grounding: JsonDict,
+    *,
+    tool_use_prompt_tokens: int | None = None,
+    thoughts_tokens: int | None = None,
+) -> FakeReply:
+    """A reply with grounding metadata and, if given, tool-use and thinking token counts."""
+    return FakeReply(
+        text=text,
+        grounding=grounding,
+        tool_use_prompt_tokens=tool_use_prompt_tokens,
+        thoughts_tokens=thoughts_tokens,
+    )
 
 
 def streamed(
@@ -211,34 +256,45 @@ def build_reply_body(
     text: str | None = None,
     prompt_tokens: int | None = None,
     reply_tokens: int | None = None,
+    reply: FakeReply | None = None,
 ) -> JsonDict:
-    """The JSON generateContent answers with; text defaults to one derived from the request."""
+    """The JSON generateContent answers with; text defaults to one derived from the request.
+    `reply` adds its grounding metadata and extra token counts."""
     if text is None:
         text = DEFAULT_REPLY_PREFIX + _last_user_text(request_body)
     prompt = prompt_tokens if prompt_tokens is not None else token_count(_prompt_text(request_body))
-    reply = reply_tokens if reply_tokens is not None else token_count(text)
+    written = reply_tokens if reply_tokens is not None else token_count(text)
+    usage: JsonDict = {"promptTokenCount": prompt, "candidatesTokenCount": written}
+    extra = {
+        "toolUsePromptTokenCount": reply.tool_use_prompt_tokens if reply else None,
+        "thoughtsTokenCount": reply.thoughts_tokens if reply else None,
+    }
+    usage.update({name: count for name, count in extra.items() if count is not None})
+    usage["totalTokenCount"] = sum(usage.values())
+    candidate: JsonDict = {
+        "content": {"role": "model", "parts": [{"text": text}]},
+        "finishReason": "STOP",
+        "index": 0,
+    }
+    if reply is not None and reply.grounding is not None:
+        candidate["groundingMetadata"] = reply.grounding
     return {
-        "candidates": [
-            {
-                "content": {"role": "model", "parts": [{"text": text}]},
-                "finishReason": "STOP",
-                "index": 0,
-            }
-        ],
-        "usageMetadata": {
-            "promptTokenCount": prompt,
-            "candidatesTokenCount": reply,
-            "totalTokenCount": prompt + reply,
-        },
+        "candidates": [candidate],
+        "usageMetadata": usage,
         "modelVersion": model,
         "responseId": "fake-response",
     }
 
 
-def _stream_chunk(model: str, piece: str, usage: JsonDict, *, finished: bool) -> JsonDict:
+def _stream_chunk(
+    model: str, piece: str, usage: JsonDict, *, finished: bool, grounding: JsonDict | None = None
+) -> JsonDict:
     candidate: JsonDict = {"content": {"role": "model", "parts": [{"text": piece}]}, "index": 0}
     if finished:
         candidate["finishReason"] = "STOP"
+        # Gemini sends the grounding metadata with the last chunk, for the whole reply.
+        if grounding is not None:
+            candidate["groundingMetadata"] = grounding
     return {"candidates": [candidate], "usageMetadata": usage, "modelVersion": model}
 
 
@@ -340,7 +396,7 @@ class _Handler(BaseHTTPRequestHandler):
             events.append(reply.body)
         else:
             full = build_reply_body(
-                model, request_body, reply.text, reply.prompt_tokens, reply.reply_tokens
+                model, request_body, reply.text, reply.prompt_tokens, reply.reply_tokens, reply
             )
             text = full["candidates"][0]["content"]["parts"][0]["text"]
             pieces = reply.chunks or tuple(re.findall(r"\s*\S+", text)) or (text,)
@@ -356,7 +412,9 @@ class _Handler(BaseHTTPRequestHandler):
                     events.append(_blocked_chunk())
                     break
                 last = index == len(pieces) - 1
-                events.append(_stream_chunk(model, piece, usage, finished=last))
+                events.append(
+                    _stream_chunk(model, piece, usage, finished=last, grounding=reply.grounding)
+                )
         try:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
@@ -379,7 +437,7 @@ class _Handler(BaseHTTPRequestHandler):
             return reply.body
         if reply.text is not None or reply.status == 200:
             return build_reply_body(
-                model, request_body, reply.text, reply.prompt_tokens, reply.reply_tokens
+                model, request_body, reply.text, reply.prompt_tokens, reply.reply_tokens, reply
             )
         return _error_body(reply.status, HTTPStatus(reply.status).phrase)
 

@@ -13,6 +13,7 @@ stays, and the next read of the config mirrors it, so the two converge.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from chalicelib.configs.controls import ControlsStore
 from chalicelib.configs.quotas import QuotaStore
@@ -31,12 +32,14 @@ from chalicelib.core.tokens import (
     token_matches,
 )
 from chalicelib.schemas import (
+    AGENT_FIELDS,
     ChatConfigCreate,
     ChatConfigCreated,
     ChatConfigPublic,
     ChatConfigUpdate,
     CreatorLimits,
     EditTokenRotated,
+    ensure_tools_usable,
 )
 
 logger = logging.getLogger(__name__)
@@ -97,7 +100,8 @@ def create_chat_config(request: ChatConfigCreate, own_base_url: str) -> ChatConf
     """
     edit_token = new_token(EDIT_TOKEN_PREFIX)
     now = utc_now_iso()
-    fields = request.model_dump(exclude={"limits"})
+    # An agent setting left out or null takes its default.
+    fields = request.model_dump(exclude={"limits"}, exclude_none=True)
     config = StoredChatConfig(
         **fields,
         limits=CreatorLimits().merged(request.limits) if request.limits else CreatorLimits(),
@@ -106,6 +110,7 @@ def create_chat_config(request: ChatConfigCreate, own_base_url: str) -> ChatConf
         updated_at=now,
         edit_token_hash=hash_token(edit_token),
     )
+    ensure_tools_usable(config.model, config.tools)
     note_ids(config_id=config.chat_config_id)
     base_url = get_settings().frontend_base_url or own_base_url
     # The mirror first: without the S3 object, a lone mirror item is never used.
@@ -154,13 +159,29 @@ def _replace(old: StoredChatConfig, new: StoredChatConfig, etag: str) -> None:
 
 def update_chat_config(config_id: str, token: str, request: ChatConfigUpdate) -> ChatConfigPublic:
     config, etag = _load_as_creator(config_id, token)
-    changes = request.model_dump(exclude_none=True, exclude={"limits"})
+    changes = request.model_dump(exclude_none=True, exclude={"limits", *AGENT_FIELDS})
+    changes.update(_agent_changes(request))
     limits = config.limits.merged(request.limits) if request.limits else config.limits
     if limits != config.limits:
         changes.update(limits=limits, limits_version=config.limits_version + 1)
     updated = config.model_copy(update={**changes, "updated_at": utc_now_iso()})
+    if updated.tools != config.tools or updated.model != config.model:
+        # A model without the tools already on is refused as the model's fault.
+        field = "tools" if "tools" in changes else "model"
+        ensure_tools_usable(updated.model, updated.tools, field)
     _replace(config, updated, etag)
     return updated.to_public(reveal_prompt=True)
+
+
+def _agent_changes(request: ChatConfigUpdate) -> dict[str, Any]:
+    """The agent settings sent: omitted ones are kept, and null resets one to its default."""
+    changes = {}
+    for name in AGENT_FIELDS:
+        if name in request.model_fields_set:
+            value = getattr(request, name)
+            default = StoredChatConfig.model_fields[name].get_default(call_default_factory=True)
+            changes[name] = default if value is None else value
+    return changes
 
 
 def rotate_edit_token(config_id: str, token: str) -> EditTokenRotated:

@@ -16,6 +16,7 @@ from chalicelib.core.clock import utc_now_iso
 from chalicelib.core.errors import Forbidden, NothingToRegenerate, SessionNotFound
 from chalicelib.core.settings import Settings
 from chalicelib.core.tokens import token_matches
+from chalicelib.core.tools import tools_in_force
 from chalicelib.model.base import ModelReply, ModelRequest, Turn
 from chalicelib.schemas import MAX_MESSAGE_CHARS, ContextInfo, MessageReply, StoredMessage, Usage
 from chalicelib.sessions.records import Reservation
@@ -86,8 +87,16 @@ def _prepare(
         model=session.model,
         system_prompt=session.prompt_text,
         temperature=session.temperature,
-        max_output_tokens=settings.max_output_tokens,
+        # MAX_OUTPUT_TOKENS stays the ceiling, even if it was lowered since.
+        max_output_tokens=min(
+            session.max_output_tokens or settings.max_output_tokens, settings.max_output_tokens
+        ),
         contents=contents,
+        top_p=session.top_p,
+        top_k=session.top_k,
+        stop_sequences=tuple(session.stop_sequences),
+        # A tool the server no longer allows is left out, not refused.
+        tools=tools_in_force(session.model, session.tools.enabled(), settings.allowed_tools),
     )
     context = ContextInfo(
         messages_sent=len(contents), messages_total=total, truncated=len(contents) < total
@@ -144,6 +153,16 @@ def _reply_message(message_id: str, reply: ModelReply) -> StoredMessage:
         content=reply.text,
         created_at=utc_now_iso(),
         stopped=True if reply.stopped else None,
+        citations=reply.citations,
+    )
+
+
+def _usage(reply: ModelReply) -> Usage:
+    return Usage.of(
+        reply.prompt_tokens,
+        reply.reply_tokens,
+        reply.tool_use_prompt_tokens,
+        reply.thinking_tokens,
     )
 
 
@@ -171,7 +190,7 @@ def store_exchange(
     """Store the exchange; `settle` (a transaction item) uses up its reservation."""
     user_id, reply_id = new_exchange_ids()
     user = prepared.user_message.model_copy(update={"id": user_id})
-    usage = Usage.of(reply.prompt_tokens, reply.reply_tokens)
+    usage = _usage(reply)
     result = _message_reply(prepared, user, _reply_message(reply_id, reply), usage)
     also = (claim.complete(store.table.name, result),) if claim else ()
     also += (settle,) if settle else ()
@@ -183,7 +202,7 @@ def store_regeneration(
     store: SessionStore, prepared: PreparedExchange, reply: ModelReply, settle: Any = None
 ) -> MessageReply:
     assert prepared.replaces is not None
-    usage = Usage.of(reply.prompt_tokens, reply.reply_tokens)
+    usage = _usage(reply)
     new_reply = _reply_message(prepared.replaces.id, reply)
     store.replace_reply(prepared.session.session_id, new_reply, usage, (settle,) if settle else ())
     return _message_reply(prepared, prepared.user_message, new_reply, usage)

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 
 from chalicelib.core.errors import ConfigurationError
+from chalicelib.core.tools import TOOL_NAMES
 
 DEFAULT_ALLOWED_MODELS = (
     "gemini-2.5-flash",
@@ -26,6 +27,8 @@ MAX_HISTORY_MESSAGES = 1000
 CONFIG_BUCKET = "CONFIG_BUCKET"
 SESSIONS_TABLE = "SESSIONS_TABLE"
 ALLOWED_MODELS = "ALLOWED_MODELS"
+# Comma-separated tool names (googleSearch, urlContext); unset means all, "none" means none.
+ALLOWED_TOOLS = "ALLOWED_TOOLS"
 MODEL_TIMEOUT_SECONDS = "MODEL_TIMEOUT_SECONDS"
 REQUEST_DEADLINE_SECONDS = "REQUEST_DEADLINE_SECONDS"
 MODEL_STREAM_TIMEOUT_SECONDS = "MODEL_STREAM_TIMEOUT_SECONDS"
@@ -82,11 +85,28 @@ def _limit(name: str, default: int) -> int:
     return int(_number(name, default, minimum=0, maximum=MAX_LIMIT))
 
 
+def _tools(name: str) -> tuple[str, ...]:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return TOOL_NAMES
+    if raw.lower() == "none":
+        return ()
+    names = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+    unknown = [tool for tool in names if tool not in TOOL_NAMES]
+    if unknown:
+        raise ConfigurationError(
+            f"{name} may name only {', '.join(TOOL_NAMES)} (or be none), got {raw!r}"
+        )
+    return names
+
+
 @dataclass(frozen=True)
 class Settings:
     config_bucket: str
     sessions_table: str
     allowed_models: tuple[str, ...]
+    # The built-in tools agents may switch on (see core/tools.py).
+    allowed_tools: tuple[str, ...]
     model_timeout_seconds: float
     # No reply is stored after this long into its request: API Gateway gives up at 29 s.
     request_deadline_seconds: float
@@ -130,6 +150,7 @@ def get_settings() -> Settings:
         config_bucket=_text(CONFIG_BUCKET, "ai-maker-configs"),
         sessions_table=_text(SESSIONS_TABLE, "ai-maker-sessions"),
         allowed_models=models or DEFAULT_ALLOWED_MODELS,
+        allowed_tools=_tools(ALLOWED_TOOLS),
         model_timeout_seconds=_number(MODEL_TIMEOUT_SECONDS, 30.0, minimum=0.1),
         request_deadline_seconds=_number(REQUEST_DEADLINE_SECONDS, 28.0, minimum=0.1),
         model_stream_timeout_seconds=_number(MODEL_STREAM_TIMEOUT_SECONDS, 120.0, minimum=0.1),

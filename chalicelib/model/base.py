@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from chalicelib.schemas import Citations
+
 Role = Literal["user", "model"]
 
 
@@ -22,6 +24,12 @@ class ModelRequest:
     max_output_tokens: int
     # Oldest first; the last turn is the new user message.
     contents: list[Turn]
+    # None leaves a setting to the model.
+    top_p: float | None = None
+    top_k: int | None = None
+    stop_sequences: tuple[str, ...] = ()
+    # Gemini's built-in tools, by their API names (see core/tools.py).
+    tools: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,9 @@ class ModelReply:
     reply_tokens: int = 0
     # The client stopped the reply: `text` is what was written until then.
     stopped: bool = False
+    tool_use_prompt_tokens: int = 0
+    thinking_tokens: int = 0
+    citations: Citations | None = None
 
 
 class ChatModel(Protocol):

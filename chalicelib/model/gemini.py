@@ -27,6 +27,7 @@ from chalicelib.core.errors import (
     ModelUnavailable,
 )
 from chalicelib.model.base import ModelReply, ModelRequest
+from chalicelib.model.wire import citations_of, request_parts, token_counts
 
 if TYPE_CHECKING:
     from google.genai import Client
@@ -43,8 +44,6 @@ _BLOCKING_FINISH_REASONS = {
     "RECITATION",
 }
 _MAX_ATTEMPTS = 3
-# Far above any model's output, and small enough that running totals stay exact numbers.
-_MAX_TOKEN_COUNT = 10**9
 
 T = TypeVar("T")
 
@@ -153,19 +152,7 @@ class GeminiModel:
 
     def _generate_call(self, request: ModelRequest, timeout_seconds: float) -> Callable[[], Any]:
         """One generateContent call, ready to run: only the SDK's own work is left in it."""
-        from google.genai import types
-
-        config = types.GenerateContentConfig(
-            system_instruction=request.system_prompt or None,
-            temperature=request.temperature,
-            max_output_tokens=request.max_output_tokens,
-            # google-genai's timeout is per HTTP read, in milliseconds.
-            http_options=types.HttpOptions(timeout=max(1, int(timeout_seconds * 1000))),
-        )
-        contents = [
-            types.Content(role=turn.role, parts=[types.Part(text=turn.text)])
-            for turn in request.contents
-        ]
+        contents, config = request_parts(request, timeout_seconds)
         models = _gemini_client(self._api_key).models
         return lambda: models.generate_content(
             model=request.model, contents=contents, config=config
@@ -209,21 +196,15 @@ def _reply_from_response(response: Any) -> ModelReply:
         )
     if not text:
         raise ModelError("The model returned an empty reply.", details={"reason": finish_reason})
-    usage = response.usage_metadata
+    prompt, reply, tool_use_prompt, thinking = token_counts(response.usage_metadata)
     return ModelReply(
         text=text,
-        prompt_tokens=_token_count(usage.prompt_token_count if usage else None),
-        reply_tokens=_token_count(usage.candidates_token_count if usage else None),
+        prompt_tokens=prompt,
+        reply_tokens=reply,
+        tool_use_prompt_tokens=tool_use_prompt,
+        thinking_tokens=thinking,
+        citations=citations_of(candidate),
     )
-
-
-def _token_count(value: int | None) -> int:
-    if value is None:
-        return 0
-    if not 0 <= value <= _MAX_TOKEN_COUNT:
-        logger.warning("the model reported an impossible token count")
-        raise ModelError("The model's answer could not be read.")
-    return value
 
 
 def _model_error_from_api(exc: Any) -> ModelError:

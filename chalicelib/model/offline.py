@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from chalicelib.core.tools import GOOGLE_SEARCH
 from chalicelib.model.base import ModelReply, ModelRequest
+from chalicelib.schemas import Citations, CitationSource, CitationSupport
+
+# Shown when the agent searches, so the web app's rendering of citations can be seen
+# without a key; labelled for what it is.
+SAMPLE_CITATION_TITLE = "Sample citation from the offline model (not a search result)"
+SAMPLE_CITATION_URI = "https://ai.google.dev/gemini-api/docs/google-search"
 
 
 class OfflineModel:
@@ -22,4 +29,16 @@ class OfflineModel:
             text=text,
             prompt_tokens=max(1, prompt_chars // 4),
             reply_tokens=max(1, len(text) // 4),
+            citations=_sample_citations(text, new_message)
+            if GOOGLE_SEARCH in request.tools
+            else None,
         )
+
+
+def _sample_citations(text: str, query: str) -> Citations:
+    """One fixed source, supporting the whole reply, as Gemini counts (UTF-8 bytes)."""
+    return Citations(
+        sources=[CitationSource(title=SAMPLE_CITATION_TITLE, uri=SAMPLE_CITATION_URI)],
+        supports=[CitationSupport(start_index=0, end_index=len(text.encode()), sources=[0])],
+        queries=[query[:200]],
+    )

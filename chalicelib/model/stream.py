@@ -23,6 +23,8 @@ from chalicelib.model.gemini import (
     raise_if_prompt_blocked,
 )
 from chalicelib.model.offline import OfflineModel
+from chalicelib.model.wire import citations_of, request_parts, token_counts
+from chalicelib.schemas import Citations
 
 # Pause between the offline model's words: slow enough to see, fast enough to read.
 OFFLINE_WORD_SECONDS = 0.04
@@ -31,8 +33,10 @@ OFFLINE_WORD_SECONDS = 0.04
 @dataclass(frozen=True)
 class Chunk:
     text: str
-    prompt_tokens: int | None = None
-    reply_tokens: int | None = None
+    # Token counts so far: prompt, reply, tool-use prompt, thinking (0 where not given).
+    counts: tuple[int, int, int, int] = (0, 0, 0, 0)
+    # Gemini sends grounding metadata with the last pieces; it covers the whole reply.
+    citations: Citations | None = None
 
 
 class ReplyStream:
@@ -41,16 +45,19 @@ class ReplyStream:
     def __init__(self, chunks: Generator[Chunk]) -> None:
         self._chunks = chunks
         self._cancelled = threading.Event()
-        self._prompt_tokens = 0
-        self._reply_tokens = 0
+        self._counts = (0, 0, 0, 0)
+        self._citations: Citations | None = None
 
     def __iter__(self) -> Iterator[str]:
         try:
             for chunk in self._chunks:
                 if self._cancelled.is_set():
                     return
-                self._prompt_tokens = chunk.prompt_tokens or self._prompt_tokens
-                self._reply_tokens = chunk.reply_tokens or self._reply_tokens
+                # A count a chunk leaves out (0) keeps its latest value.
+                self._counts = tuple(  # type: ignore[assignment]
+                    new or old for new, old in zip(chunk.counts, self._counts, strict=True)
+                )
+                self._citations = chunk.citations or self._citations
                 if chunk.text:
                     yield chunk.text
         finally:
@@ -58,13 +65,18 @@ class ReplyStream:
             self._chunks.close()
 
     def reply(self, text: str, *, stopped: bool = False) -> ModelReply:
-        """`text` as the reply (what the consumer kept), with the latest token counts."""
+        """`text` as the reply (what the consumer kept), with the latest token counts and
+        citations."""
+        prompt, reply, tool_use_prompt, thinking = self._counts
         return ModelReply(
             text=text,
-            prompt_tokens=self._prompt_tokens,
+            prompt_tokens=prompt,
             # A stopped Gemini stream may end before its counts catch up with its text.
-            reply_tokens=self._reply_tokens or (max(1, len(text) // 4) if text else 0),
+            reply_tokens=reply or (max(1, len(text) // 4) if text else 0),
             stopped=stopped,
+            tool_use_prompt_tokens=tool_use_prompt,
+            thinking_tokens=thinking,
+            citations=self._citations,
         )
 
     def cancel(self) -> None:
@@ -90,7 +102,9 @@ class OfflineStreamingModel(StreamingModel):
         def chunks() -> Generator[Chunk]:
             for index, word in enumerate(words, start=1):
                 tokens = max(1, index * reply.reply_tokens // len(words))
-                yield Chunk(word, reply.prompt_tokens, tokens)
+                last = index == len(words)
+                citations = reply.citations if last else None
+                yield Chunk(word, (reply.prompt_tokens, tokens, 0, 0), citations)
                 time.sleep(self._word_seconds)
 
         return ReplyStream(chunks())
@@ -107,19 +121,9 @@ class GeminiStreamingModel(StreamingModel):
     def open(self, request: ModelRequest) -> ReplyStream:
         import httpx2
         from google.genai import errors as genai_errors
-        from google.genai import types
 
-        config = types.GenerateContentConfig(
-            system_instruction=request.system_prompt or None,
-            temperature=request.temperature,
-            max_output_tokens=request.max_output_tokens,
-            # Per HTTP read, in milliseconds: no wait for a chunk outlasts the first's bound.
-            http_options=types.HttpOptions(timeout=max(1, int(self._first_chunk_seconds * 1000))),
-        )
-        contents = [
-            types.Content(role=turn.role, parts=[types.Part(text=turn.text)])
-            for turn in request.contents
-        ]
+        # No wait for a chunk outlasts the first's bound.
+        contents, config = request_parts(request, self._first_chunk_seconds)
         responses = _gemini_client(self._api_key).models.generate_content_stream(
             model=request.model, contents=contents, config=config
         )
@@ -160,9 +164,8 @@ def _chunk_of(response: Any) -> Chunk:
         if candidate and candidate.content and candidate.content.parts
         else []
     )
-    usage = response.usage_metadata
     return Chunk(
         text="".join(part.text for part in parts if part.text and not part.thought),
-        prompt_tokens=usage.prompt_token_count if usage else None,
-        reply_tokens=usage.candidates_token_count if usage else None,
+        counts=token_counts(response.usage_metadata),
+        citations=citations_of(candidate),
     )

@@ -4,6 +4,15 @@ One pydantic model per shape: requests validate with them, responses
 serialize through them, and the OpenAPI document is generated from them.
 """
 
+from chalicelib.schemas.agents import (
+    AGENT_FIELDS,
+    AgentSettingsUpdate,
+    Citations,
+    CitationSource,
+    CitationSupport,
+    ToolSwitches,
+    ensure_tools_usable,
+)
 from chalicelib.schemas.base import (
     MAX_MESSAGE_CHARS,
     MAX_SYSTEM_PROMPT_CHARS,
@@ -55,6 +64,13 @@ from chalicelib.schemas.conversations import (
 )
 
 __all__ = [
+    "AGENT_FIELDS",
+    "AgentSettingsUpdate",
+    "CitationSource",
+    "CitationSupport",
+    "Citations",
+    "ToolSwitches",
+    "ensure_tools_usable",
     "ChatConfigCreate",
     "ChatConfigCreated",
     "ChatConfigPublic",

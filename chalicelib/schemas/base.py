@@ -40,7 +40,12 @@ def _allowed_models_enum(schema: dict[str, Any]) -> None:
     schema["enum"] = list(get_settings().allowed_models)
 
 
-def _not_blank(text: str) -> str:
+def integral(value: object) -> object:
+    """5.0 as 5: JSON Schema's integer includes it; strict mode alone would refuse it."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def not_blank(text: str) -> str:
     if not text.strip():
         raise ValueError("must contain more than white space")
     return text
@@ -63,7 +68,7 @@ Temperature = Annotated[
 MessageText = Annotated[
     str,
     Field(min_length=1, max_length=MAX_MESSAGE_CHARS),
-    AfterValidator(_not_blank),
+    AfterValidator(not_blank),
     NOT_BLANK,
 ]
 ResourceId = Annotated[str, Field(pattern=ID_PATTERN)]

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from chalicelib.core.settings import get_settings
+from chalicelib.schemas.agents import AgentSettingsUpdate, ToolSwitches
 from chalicelib.schemas.base import (
     ModelName,
     PromptVisibility,
@@ -15,6 +16,7 @@ from chalicelib.schemas.base import (
     SystemPrompt,
     Temperature,
     Title,
+    integral,
 )
 
 # Each limit a creator may set, with the setting that is its default and ceiling.
@@ -51,13 +53,8 @@ def _ceiling_as_maximum(field: str) -> Any:
     return Field(json_schema_extra=document)
 
 
-def _integral(value: object) -> object:
-    # JSON Schema's integer includes 5.0; strict mode alone would refuse it.
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
 # The bound before the validator, so the schema states it (as `minimum`).
-LimitValue = Annotated[int, Field(ge=0), BeforeValidator(_integral)]
+LimitValue = Annotated[int, Field(ge=0), BeforeValidator(integral)]
 
 
 # --- chat configurations -------------------------------------------------------
@@ -124,7 +121,7 @@ class Limits(ResponseModel):
     """New sessions per UTC day."""
 
 
-class ChatConfigCreate(RequestModel):
+class ChatConfigCreate(AgentSettingsUpdate):
     title: Title
     """The chat's name, 1-100 characters, not only white space (trimmed)."""
     model: ModelName
@@ -134,7 +131,7 @@ class ChatConfigCreate(RequestModel):
     temperature: Temperature
     """Sampling temperature, 0 to 2."""
     allow_session_overrides: bool = True
-    """Whether sessions may change the model, prompt and temperature."""
+    """Whether sessions may change the model, prompt, temperature and generation settings."""
     prompt_visibility: PromptVisibility = "public"
     """`private` shows the prompt only with the edit token."""
     sharing: bool = True
@@ -143,7 +140,7 @@ class ChatConfigCreate(RequestModel):
     """The creator's limits, each at most the server's ceiling."""
 
 
-class ChatConfigUpdate(RequestModel):
+class ChatConfigUpdate(AgentSettingsUpdate):
     """PUT replaces the settings. The optional fields keep their values when omitted."""
 
     title: Title
@@ -155,7 +152,8 @@ class ChatConfigUpdate(RequestModel):
     temperature: Temperature
     """Sampling temperature, 0 to 2."""
     allow_session_overrides: bool | None = None
-    """Whether sessions may change the model, prompt and temperature; kept when omitted."""
+    """Whether sessions may change the model, prompt, temperature and generation settings;
+    kept when omitted."""
     prompt_visibility: PromptVisibility | None = None
     """`private` shows the prompt only with the edit token; kept when omitted."""
     sharing: bool | None = None
@@ -182,9 +180,23 @@ class ChatSettings(ResponseModel):
     temperature: float
     """Sampling temperature, 0 to 2."""
     allow_session_overrides: bool
-    """Whether sessions may change the model, prompt and temperature."""
+    """Whether sessions may change the model, prompt, temperature and generation settings."""
     prompt_visibility: PromptVisibility = "public"
     """`private`: the prompt is shown only with the edit token."""
+    greeting: str = ""
+    """Shown to a visitor before their first message; never sent to the model."""
+    starters: list[str] = []
+    """Suggested first messages, up to 4."""
+    top_p: float | None = None
+    """Nucleus sampling, 0 to 1; null leaves it to the model."""
+    top_k: int | None = None
+    """Top-k sampling, 1 to 500; null leaves it to the model."""
+    max_output_tokens: int | None = None
+    """The longest reply in tokens; null means the server's `MAX_OUTPUT_TOKENS`."""
+    stop_sequences: list[str] = []
+    """Strings at which the model stops writing."""
+    tools: ToolSwitches = ToolSwitches()
+    """Gemini's built-in tools that are switched on."""
 
     @property
     def prompt_text(self) -> str:

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from chalicelib.schemas.agents import Citations, MaxOutputTokens, StopSequences, TopK, TopP
 from chalicelib.schemas.base import (
     Cursor,
     MessageText,
@@ -48,16 +49,31 @@ class SessionUpdate(RequestModel):
     """The instructions the model gets, up to 20,000 characters."""
     temperature: Temperature = Field(default_factory=_not_sent)
     """Sampling temperature, 0 to 2."""
+    # Null is a value here: it hands the setting back to the model (or the server's ceiling).
+    top_p: TopP | None = None
+    """Nucleus sampling, 0 to 1; null leaves it to the model."""
+    top_k: TopK | None = None
+    """Top-k sampling, 1 to 500; null leaves it to the model."""
+    max_output_tokens: MaxOutputTokens | None = None
+    """The longest reply in tokens, 1 to the server's `MAX_OUTPUT_TOKENS`."""
+    stop_sequences: StopSequences | None = None
+    """Up to 5 strings (1-50 characters each) at which the model stops; null means none."""
 
     @model_validator(mode="after")
     def _some_field_given(self) -> SessionUpdate:
         if not self.model_fields_set:
-            raise ValueError("send at least one of title, model, systemPrompt, temperature")
+            raise ValueError(
+                "send at least one of title, model, systemPrompt, temperature, topP, topK, "
+                "maxOutputTokens, stopSequences"
+            )
         return self
 
     def changes(self) -> dict[str, Any]:
-        """The given fields, by their Python names."""
-        return {name: getattr(self, name) for name in self.model_fields_set}
+        """The given fields, by their Python names (null stop sequences as none)."""
+        changes = {name: getattr(self, name) for name in self.model_fields_set}
+        if "stop_sequences" in changes and changes["stop_sequences"] is None:
+            changes["stop_sequences"] = []
+        return changes
 
 
 class SessionSettings(ChatSettings):
@@ -94,6 +110,10 @@ class StoredMessage(ResponseModel):
         default_factory=_not_sent, exclude_if=lambda value: value is None
     )
     """Only on a reply whose generation the client stopped: the part written until then."""
+    citations: Citations | SkipJsonSchema[None] = Field(
+        default_factory=_not_sent, exclude_if=lambda value: value is None
+    )
+    """Only on a grounded reply: the web sources it draws on (see `tools.googleSearch`)."""
 
 
 class Usage(ResponseModel):
@@ -103,15 +123,27 @@ class Usage(ResponseModel):
     """Tokens the model read: prompt, history and message."""
     reply_tokens: int = 0
     """Tokens the model wrote."""
+    tool_use_prompt_tokens: int = 0
+    """Tokens the model read from its tools' results (a search, a web page)."""
+    thinking_tokens: int = 0
+    """Tokens the model spent thinking before it wrote (billed as output)."""
     total_tokens: int = 0
     """Their sum."""
 
     @classmethod
-    def of(cls, prompt_tokens: int, reply_tokens: int) -> Usage:
+    def of(
+        cls,
+        prompt_tokens: int,
+        reply_tokens: int,
+        tool_use_prompt_tokens: int = 0,
+        thinking_tokens: int = 0,
+    ) -> Usage:
         return cls(
             prompt_tokens=prompt_tokens,
             reply_tokens=reply_tokens,
-            total_tokens=prompt_tokens + reply_tokens,
+            tool_use_prompt_tokens=tool_use_prompt_tokens,
+            thinking_tokens=thinking_tokens,
+            total_tokens=prompt_tokens + reply_tokens + tool_use_prompt_tokens + thinking_tokens,
         )
 
 

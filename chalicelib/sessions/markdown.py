@@ -1,14 +1,20 @@
-"""A conversation as Markdown: its settings, then one heading per turn."""
+"""A conversation as Markdown: its settings, then one heading per turn; a grounded
+reply's sources follow it as footnotes."""
 
 from __future__ import annotations
 
-from chalicelib.schemas import SessionExport
+from urllib.parse import quote
+
+from chalicelib.schemas import Citations, SessionExport
 
 _SPEAKERS = {"user": "User", "model": "Model"}
+# Kept as they are in a link's destination; anything else (spaces, brackets) is escaped.
+_URI_SAFE = ":/?#@!$&'*+,;=%-._~"
 
 
 def to_markdown(export: SessionExport) -> str:
     prompt = "*(hidden by the creator)*" if export.system_prompt_hidden else export.prompt_text
+    usage = export.usage
     lines = [
         f"# {export.title}",
         "",
@@ -17,13 +23,33 @@ def to_markdown(export: SessionExport) -> str:
         f"- Temperature: {export.temperature}",
         f"- Started: {export.created_at}",
         f"- Exported: {export.exported_at}",
-        f"- Tokens: {export.usage.total_tokens} "
-        f"({export.usage.prompt_tokens} prompt, {export.usage.reply_tokens} reply)",
+        f"- Tokens: {usage.total_tokens} "
+        f"({usage.prompt_tokens} prompt, {usage.reply_tokens} reply, "
+        f"{usage.tool_use_prompt_tokens} tool use, {usage.thinking_tokens} thinking)",
         "",
         "## System prompt",
         "",
         prompt or "*(none)*",
     ]
+    footnotes = 0
     for message in export.messages:
         lines += ["", f"## {_SPEAKERS[message.role]} · {message.created_at}", "", message.content]
+        if message.citations:
+            lines += _footnotes(message.citations, footnotes)
+            footnotes += len(message.citations.sources)
     return "\n".join(lines) + "\n"
+
+
+def _footnotes(citations: Citations, before: int) -> list[str]:
+    """ "Sources: [^1] [^2]" and their definitions, numbered on from `before`."""
+    numbers = range(before + 1, before + 1 + len(citations.sources))
+    lines = ["", "Sources: " + " ".join(f"[^{n}]" for n in numbers), ""]
+    for number, source in zip(numbers, citations.sources, strict=True):
+        title = (
+            " ".join(source.title.split())
+            .replace("\\", "\\\\")
+            .replace("[", "\\[")
+            .replace("]", "\\]")
+        )
+        lines.append(f"[^{number}]: [{title}]({quote(source.uri, safe=_URI_SAFE)})")
+    return lines

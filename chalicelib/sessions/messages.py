@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.core.dynamo import CONDITION_FAILED, query_items, transact
 from chalicelib.core.errors import ReplyTooLate, SessionNotFound, StorageUnavailable
 from chalicelib.core.tokens import is_valid_id
-from chalicelib.schemas import StoredMessage, Usage
+from chalicelib.schemas import Citations, StoredMessage, Usage
 from chalicelib.sessions.records import (
     MESSAGE_PREFIX,
     RESERVATION_PREFIX,
@@ -52,6 +52,7 @@ def _message_from_item(item: dict[str, Any]) -> StoredMessage:
         content=str(item["content"]),
         created_at=str(item["createdAt"]),
         stopped=True if item.get("stopped") else None,
+        citations=Citations.model_validate(item["citations"]) if item.get("citations") else None,
     )
 
 
@@ -163,18 +164,23 @@ class MessageStore:
             "Update": {
                 "TableName": self._table.name,
                 "Key": session_key(session_id),
-                "UpdateExpression": "ADD #stored :stored, #prompt :prompt, #reply :reply",
+                "UpdateExpression": "ADD #stored :stored, #prompt :prompt, #reply :reply, "
+                "#tool :tool, #thinking :thinking",
                 "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(#deleting)",
                 "ExpressionAttributeNames": {
                     "#stored": "storedMessages",
                     "#prompt": "promptTokens",
                     "#reply": "replyTokens",
+                    "#tool": "toolUsePromptTokens",
+                    "#thinking": "thinkingTokens",
                     "#deleting": "deletingAt",
                 },
                 "ExpressionAttributeValues": {
                     ":stored": messages,
                     ":prompt": usage.prompt_tokens,
                     ":reply": usage.reply_tokens,
+                    ":tool": usage.tool_use_prompt_tokens,
+                    ":thinking": usage.thinking_tokens,
                 },
             }
         }
@@ -215,11 +221,19 @@ class MessageStore:
         """Put a regenerated reply in place of the old one, keeping its id."""
         values: dict[str, Any] = {":content": reply.content, ":created": reply.created_at}
         expression = "SET #content = :content, #created = :created"
+        removed = []
         if reply.stopped:
             expression += ", #stopped = :stopped"
             values[":stopped"] = True
         else:
-            expression += " REMOVE #stopped"
+            removed.append("#stopped")
+        if reply.citations:
+            expression += ", #citations = :citations"
+            values[":citations"] = reply.citations.model_dump(by_alias=True)
+        else:
+            removed.append("#citations")
+        if removed:
+            expression += " REMOVE " + ", ".join(removed)
         update = {
             "Update": {
                 "TableName": self._table.name,
@@ -230,6 +244,7 @@ class MessageStore:
                     "#content": "content",
                     "#created": "createdAt",
                     "#stopped": "stopped",
+                    "#citations": "citations",
                 },
                 "ExpressionAttributeValues": values,
             }
@@ -251,6 +266,8 @@ class MessageStore:
         }
         if message.stopped:
             item["stopped"] = True
+        if message.citations:
+            item["citations"] = message.citations.model_dump(by_alias=True)
         return item
 
     def _put_message(self, session_id: str, message: StoredMessage) -> Any:

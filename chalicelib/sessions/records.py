@@ -22,7 +22,13 @@ SETTING_ATTRIBUTES = {
     "model": "model",
     "system_prompt": "systemPrompt",
     "temperature": "temperature",
+    "top_p": "topP",
+    "top_k": "topK",
+    "max_output_tokens": "maxOutputTokens",
+    "stop_sequences": "stopSequences",
 }
+# Settings that are fractions: DynamoDB takes them as Decimal, never as float.
+FRACTION_SETTINGS = ("temperature", "top_p")
 
 
 class SessionRecord(SessionSettings):
@@ -36,6 +42,8 @@ class SessionRecord(SessionSettings):
     stored_messages: int = 0
     prompt_tokens: int = 0
     reply_tokens: int = 0
+    tool_use_prompt_tokens: int = 0
+    thinking_tokens: int = 0
     deleting_at: str | None = None
 
     @classmethod
@@ -43,12 +51,12 @@ class SessionRecord(SessionSettings):
         return cls.model_validate(item)
 
     def to_item(self) -> dict[str, Any]:
-        return {
-            **self.model_dump(by_alias=True, exclude_none=True),
-            "pk": partition_key(self.session_id),
-            "sk": SESSION_SORT_KEY,
-            "temperature": decimal_of(self.temperature),
-        }
+        item = self.model_dump(by_alias=True, exclude_none=True)
+        for name in FRACTION_SETTINGS:
+            alias = SETTING_ATTRIBUTES[name]
+            if alias in item:
+                item[alias] = decimal_of(item[alias])
+        return {**item, "pk": partition_key(self.session_id), "sk": SESSION_SORT_KEY}
 
     def public(self) -> SessionSettings:
         """The settings a session's holder sees; a private prompt stays hidden."""
@@ -56,7 +64,9 @@ class SessionRecord(SessionSettings):
 
     @property
     def usage(self) -> Usage:
-        return Usage.of(self.prompt_tokens, self.reply_tokens)
+        return Usage.of(
+            self.prompt_tokens, self.reply_tokens, self.tool_use_prompt_tokens, self.thinking_tokens
+        )
 
 
 def partition_key(session_id: str) -> str:
@@ -67,8 +77,8 @@ def session_key(session_id: str) -> dict[str, str]:
     return {"pk": partition_key(session_id), "sk": SESSION_SORT_KEY}
 
 
-def decimal_of(value: float) -> Decimal:
-    return Decimal(str(value))
+def decimal_of(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from chalicelib.schemas import (
     SessionUpdate,
     SessionView,
     TextBody,
+    ensure_tools_usable,
 )
 from chalicelib.sessions.markdown import to_markdown
 from chalicelib.sessions.store import SessionRecord, SessionStore
@@ -123,6 +124,9 @@ def update_session(session_id: str, token: str, request: SessionUpdate) -> Sessi
             "This chat's creator does not allow changing these settings.",
             details={"locked": locked},
         )
+    if "model" in request.model_fields_set and request.model != session.model:
+        # The session's tools stay on: a model without them is refused.
+        ensure_tools_usable(request.model, session.tools, "model")
     updated = session_store().update_settings(session_id, request.changes(), utc_now_iso())
     if updated is None:
         raise SessionNotFound()

@@ -16,6 +16,7 @@ from chalicelib.core.errors import SessionNotFound, StorageUnavailable
 from chalicelib.core.tokens import is_valid_id
 from chalicelib.sessions.messages import Conversation, MessageStore, new_exchange_ids
 from chalicelib.sessions.records import (
+    FRACTION_SETTINGS,
     SESSION_SORT_KEY,
     SETTING_ATTRIBUTES,
     SessionRecord,
@@ -56,7 +57,7 @@ class SessionStore(MessageStore):
         for field, value in changes.items():
             attribute = SETTING_ATTRIBUTES[field]
             names[f"#{attribute}"] = attribute
-            values[f":{attribute}"] = decimal_of(value) if field == "temperature" else value
+            values[f":{attribute}"] = decimal_of(value) if field in FRACTION_SETTINGS else value
             assignments.append(f"#{attribute} = :{attribute}")
         try:
             response = self._table.update_item(

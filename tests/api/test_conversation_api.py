@@ -213,7 +213,13 @@ def test_regenerate_replaces_the_last_reply_with_the_same_history(
     assert body["message"] == "a better answer"
     assert body["reply"]["id"] == original["reply"]["id"]
     assert body["userMessage"] == original["userMessage"]
-    assert body["usage"] == {"promptTokens": 5, "replyTokens": 3, "totalTokens": 8}
+    assert body["usage"] == {
+        "promptTokens": 5,
+        "replyTokens": 3,
+        "toolUsePromptTokens": 0,
+        "thinkingTokens": 0,
+        "totalTokens": 8,
+    }
     assert fake_gemini.last_request.body["contents"] == sent_before
     messages = history(api, session)
     assert len(messages) == 4
@@ -247,7 +253,13 @@ def test_usage_and_context_are_reported(
     session = api.new_session()
     fake_gemini.queue(reply_text("r1", prompt_tokens=10, reply_tokens=2))
     first = api.send(session, "q1").json
-    assert first["usage"] == {"promptTokens": 10, "replyTokens": 2, "totalTokens": 12}
+    assert first["usage"] == {
+        "promptTokens": 10,
+        "replyTokens": 2,
+        "toolUsePromptTokens": 0,
+        "thinkingTokens": 0,
+        "totalTokens": 12,
+    }
     assert first["context"] == {"messagesSent": 1, "messagesTotal": 1, "truncated": False}
     fake_gemini.queue(reply_text("r2", prompt_tokens=20, reply_tokens=4))
     second = api.send(session, "q2").json
@@ -260,6 +272,8 @@ def test_usage_and_context_are_reported(
     assert view["usage"] == {
         "promptTokens": 30 + usage["promptTokens"],
         "replyTokens": 6 + usage["replyTokens"],
+        "toolUsePromptTokens": 0,
+        "thinkingTokens": 0,
         "totalTokens": 36 + usage["totalTokens"],
     }
 

@@ -130,7 +130,13 @@ def test_markdown_export_is_documented_beside_json() -> None:
 def test_response_fields_are_all_required_as_responses_always_carry_them() -> None:
     schemas = openapi.build_document()["components"]["schemas"]
     usage = schemas["Usage"]
-    assert sorted(usage["required"]) == ["promptTokens", "replyTokens", "totalTokens"]
+    assert sorted(usage["required"]) == [
+        "promptTokens",
+        "replyTokens",
+        "thinkingTokens",
+        "toolUsePromptTokens",
+        "totalTokens",
+    ]
     # Requests keep their optional fields optional.
     assert "allowSessionOverrides" not in schemas["ChatConfigCreate"]["required"]
 

@@ -65,3 +65,17 @@ def test_limits_a_server_sets_are_numbers_dynamodb_stores(
         get_settings()
     monkeypatch.setenv("LIMIT_MESSAGES_PER_DAY", "1e9")
     assert get_settings().limit_messages_per_day == 1_000_000_000
+
+
+def test_allowed_tools_default_to_all_and_can_be_narrowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert get_settings().allowed_tools == ("googleSearch", "urlContext")
+    monkeypatch.setenv("ALLOWED_TOOLS", " urlContext, ,urlContext")
+    assert get_settings().allowed_tools == ("urlContext",)
+    monkeypatch.setenv("ALLOWED_TOOLS", "None")
+    assert get_settings().allowed_tools == ()
+
+
+def test_an_unknown_tool_fails_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALLOWED_TOOLS", "googleSearch,codeExecution")
+    with pytest.raises(ConfigurationError, match="ALLOWED_TOOLS"):
+        get_settings()

@@ -25,6 +25,28 @@ function showSettings(settings) {
   fillModels($("session-model"), settings.model).catch(() => {});
 }
 
+/** Before the first message: the agent's greeting (never sent, never stored) and its
+ * starters, buttons that send their text. */
+function showWelcome() {
+  const empty = view.isEmpty() && !page.cursor;
+  const greeting = empty ? page.settings?.greeting || "" : "";
+  const starters = empty ? page.settings?.starters || [] : [];
+  $("greeting").textContent = greeting;
+  $("greeting").hidden = !greeting;
+  $("starters").replaceChildren(
+    ...starters.map((text) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "starter";
+      button.textContent = text;
+      button.addEventListener("click", () => send(text));
+      return button;
+    }),
+  );
+  $("starters").hidden = !starters.length;
+  $("welcome").hidden = !greeting && !starters.length;
+}
+
 function showUsage(total, context) {
   page.usage = total;
   const parts = [];
@@ -119,6 +141,7 @@ async function send(text) {
   }
   $("message").value = "";
   const userItem = view.append({ role: "user", content: text, createdAt: new Date().toISOString() });
+  showWelcome();
   const replyItem = view.append({ role: "model", content: "" });
   view.followEnd(true);
   await run("send", session, { message: text }, { userItem, replyItem, text });
@@ -212,6 +235,7 @@ function wire() {
     saved.forgetSession(configId);
     setState("");
     await startFresh().catch((error) => setState(sentenceFor(error), "error"));
+    showWelcome();
     setRunning(null);
     input.focus();
   });
@@ -224,6 +248,7 @@ async function main() {
   wire();
   try {
     if (!(await resume())) await startFresh();
+    showWelcome();
     setState(view.isEmpty() ? "Say hello to start." : "");
   } catch (error) {
     $("agent-title").textContent = "This agent is not available";

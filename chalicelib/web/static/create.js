@@ -1,4 +1,5 @@
 // GET /: make an agent, and manage the ones this browser made ("My agents").
+import { agentFromForm, fillAgentFields } from "./agent-fields.js";
 import { ApiError, api, fillModels, saved, sentenceFor, showStatus } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
@@ -26,6 +27,7 @@ function settingsFromForm() {
     sharing: Boolean(data.get("sharing")),
     allowSessionOverrides: Boolean(data.get("allowSessionOverrides")),
     limits,
+    ...agentFromForm(),
   };
 }
 
@@ -37,6 +39,7 @@ function fillForm(config) {
   $("private-prompt").checked = config.promptVisibility === "private";
   $("sharing").checked = config.sharing;
   $("overrides").checked = config.allowSessionOverrides;
+  fillAgentFields(config);
   // Only a limit the creator lowered is shown; the rest stay at the default.
   const agent = saved.agent(config.chatConfigId);
   for (const [name, id] of [

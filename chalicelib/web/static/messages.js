@@ -14,7 +14,7 @@ function time(iso) {
 }
 
 /** A message's <li>; `content` is text, rendered as Markdown for the model's replies. */
-export function messageNode({ id, role, content, createdAt, stopped }) {
+export function messageNode({ id, role, content, createdAt, stopped, citations }) {
   const item = document.createElement("li");
   item.className = `message ${role}`;
   if (id) item.dataset.id = id;
@@ -29,8 +29,45 @@ export function messageNode({ id, role, content, createdAt, stopped }) {
   body.className = "body";
   item.append(header, body);
   setContent(item, content);
+  setCitations(item, citations);
   if (stopped) setNote(item, "stopped");
   return item;
+}
+
+/** A web address that is safe to link to: http or https only, else null. */
+function webAddress(uri) {
+  try {
+    const url = new URL(uri);
+    return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A grounded reply's sources, as numbered links under its text (built node by node). */
+export function setCitations(item, citations) {
+  item.querySelector(".citations")?.remove();
+  const links = (citations?.sources || [])
+    .map((source) => ({ title: source.title, href: webAddress(source.uri) }))
+    .filter((source) => source.href);
+  if (!links.length) return;
+  const box = document.createElement("div");
+  box.className = "citations";
+  const heading = document.createElement("p");
+  heading.textContent = "Sources";
+  const list = document.createElement("ol");
+  for (const { title, href } of links) {
+    const link = document.createElement("a");
+    link.href = href;
+    link.textContent = title || href;
+    link.rel = "noopener noreferrer";
+    link.target = "_blank";
+    const entry = document.createElement("li");
+    entry.append(link);
+    list.append(entry);
+  }
+  box.append(heading, list);
+  item.append(box);
 }
 
 export function setContent(item, content) {
@@ -50,6 +87,7 @@ export function setStored(item, message) {
   item.dataset.id = message.id;
   item.querySelector("time").replaceWith(time(message.createdAt));
   setContent(item, message.content);
+  setCitations(item, message.citations);
 }
 
 export function append(message) {

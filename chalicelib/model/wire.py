@@ -1,0 +1,110 @@
+"""What goes to Gemini and what comes back, for the whole and the streamed call alike:
+the request's config and contents, and a response's citations and token counts."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from chalicelib.core.errors import ModelError
+from chalicelib.core.tools import GOOGLE_SEARCH, URL_CONTEXT
+from chalicelib.model.base import ModelRequest
+from chalicelib.schemas import Citations, CitationSource, CitationSupport
+from chalicelib.schemas.agents import (
+    MAX_CITATION_QUERIES,
+    MAX_CITATION_SOURCES,
+    MAX_CITATION_SUPPORTS,
+    MAX_CITATION_TITLE_CHARS,
+    MAX_CITATION_URI_CHARS,
+)
+
+logger = logging.getLogger(__name__)
+
+# Far above any model's output, and small enough that running totals stay exact numbers.
+_MAX_TOKEN_COUNT = 10**9
+_WEB_SCHEMES = ("http://", "https://")
+
+
+def request_parts(request: ModelRequest, read_timeout_seconds: float) -> tuple[Any, Any]:
+    """(contents, config) for generate_content and generate_content_stream."""
+    from google.genai import types
+
+    builders = {
+        GOOGLE_SEARCH: lambda: types.Tool(google_search=types.GoogleSearch()),
+        URL_CONTEXT: lambda: types.Tool(url_context=types.UrlContext()),
+    }
+    config = types.GenerateContentConfig(
+        system_instruction=request.system_prompt or None,
+        temperature=request.temperature,
+        top_p=request.top_p,
+        top_k=request.top_k,
+        max_output_tokens=request.max_output_tokens,
+        stop_sequences=list(request.stop_sequences) or None,
+        tools=[builders[name]() for name in request.tools] or None,
+        # google-genai's timeout is per HTTP read, in milliseconds.
+        http_options=types.HttpOptions(timeout=max(1, int(read_timeout_seconds * 1000))),
+    )
+    contents = [
+        types.Content(role=turn.role, parts=[types.Part(text=turn.text)])
+        for turn in request.contents
+    ]
+    return contents, config
+
+
+def token_count(value: int | None) -> int:
+    if value is None:
+        return 0
+    if not 0 <= value <= _MAX_TOKEN_COUNT:
+        logger.warning("the model reported an impossible token count")
+        raise ModelError("The model's answer could not be read.")
+    return value
+
+
+def token_counts(usage: Any) -> tuple[int, int, int, int]:
+    """(prompt, reply, tool-use prompt, thinking) tokens of a response's usage metadata."""
+    if usage is None:
+        return 0, 0, 0, 0
+    return (
+        token_count(usage.prompt_token_count),
+        token_count(usage.candidates_token_count),
+        token_count(usage.tool_use_prompt_token_count),
+        token_count(usage.thoughts_token_count),
+    )
+
+
+def citations_of(candidate: Any) -> Citations | None:
+    """A candidate's grounding metadata as citations: web sources only, and only http(s)
+    ones, with the supports and queries that refer to them; None when there are none."""
+    metadata = getattr(candidate, "grounding_metadata", None) if candidate else None
+    if metadata is None:
+        return None
+    sources: list[CitationSource] = []
+    # A chunk's index in Gemini's list -> its index in ours.
+    kept: dict[int, int] = {}
+    for index, chunk in enumerate(metadata.grounding_chunks or []):
+        web = chunk.web
+        uri = (web.uri or "").strip() if web else ""
+        if not uri.lower().startswith(_WEB_SCHEMES) or len(uri) > MAX_CITATION_URI_CHARS:
+            continue
+        if len(sources) == MAX_CITATION_SOURCES:
+            break
+        title = (web.title or web.domain or uri).strip()[:MAX_CITATION_TITLE_CHARS]
+        kept[index] = len(sources)
+        sources.append(CitationSource(title=title, uri=uri))
+    supports = []
+    for support in metadata.grounding_supports or []:
+        segment = support.segment
+        indexes = [kept[i] for i in support.grounding_chunk_indices or [] if i in kept]
+        if segment is None or segment.end_index is None or not indexes:
+            continue
+        supports.append(
+            CitationSupport(
+                start_index=segment.start_index or 0,
+                end_index=segment.end_index,
+                sources=sorted(set(indexes)),
+            )
+        )
+    queries = [q for q in metadata.web_search_queries or [] if q][:MAX_CITATION_QUERIES]
+    if not sources:
+        return None
+    return Citations(sources=sources, supports=supports[:MAX_CITATION_SUPPORTS], queries=queries)

@@ -1,0 +1,154 @@
+"""What makes a chat an agent: its greeting and starters, its generation settings, its
+built-in tools, and the citations of a grounded reply."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from chalicelib.core.errors import ValidationFailed
+from chalicelib.core.settings import get_settings
+from chalicelib.core.tools import TOOL_NAMES, tool_problems
+from chalicelib.schemas.base import (
+    NOT_BLANK,
+    TEMPERATURE_DECIMALS,
+    RequestModel,
+    ResponseModel,
+    integral,
+    not_blank,
+)
+
+MAX_GREETING_CHARS = 1000
+MAX_STARTERS = 4
+MAX_STARTER_CHARS = 200
+MAX_STOP_SEQUENCES = 5
+MAX_STOP_SEQUENCE_CHARS = 50
+MAX_TOP_K = 500
+# A stored reply's citations stay small, whatever the model returns.
+MAX_CITATION_SOURCES = 20
+MAX_CITATION_SUPPORTS = 100
+MAX_CITATION_QUERIES = 10
+MAX_CITATION_TITLE_CHARS = 300
+MAX_CITATION_URI_CHARS = 2048
+
+
+def _within_max_output_tokens(value: int | None) -> int | None:
+    ceiling = get_settings().max_output_tokens
+    if value is not None and value > ceiling:
+        raise ValueError(f"may be at most {ceiling}, this server's MAX_OUTPUT_TOKENS")
+    return value
+
+
+def _max_output_tokens_maximum(schema: dict[str, Any]) -> None:
+    # The ceiling as the server has it when the document is made.
+    schema["maximum"] = get_settings().max_output_tokens
+
+
+def _storable_fraction(value: float) -> float:
+    # As temperatures: a finer difference changes nothing, and DynamoDB stores it exactly.
+    return round(value, TEMPERATURE_DECIMALS) + 0.0
+
+
+Greeting = Annotated[str, Field(max_length=MAX_GREETING_CHARS)]
+Starter = Annotated[
+    str, Field(min_length=1, max_length=MAX_STARTER_CHARS), AfterValidator(not_blank), NOT_BLANK
+]
+Starters = Annotated[list[Starter], Field(max_length=MAX_STARTERS)]
+TopP = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), AfterValidator(_storable_fraction)]
+TopK = Annotated[int, Field(ge=1, le=MAX_TOP_K), BeforeValidator(integral)]
+MaxOutputTokens = Annotated[
+    int,
+    Field(ge=1, json_schema_extra=_max_output_tokens_maximum),
+    BeforeValidator(integral),
+    AfterValidator(_within_max_output_tokens),
+]
+StopSequence = Annotated[str, Field(min_length=1, max_length=MAX_STOP_SEQUENCE_CHARS)]
+StopSequences = Annotated[list[StopSequence], Field(max_length=MAX_STOP_SEQUENCES)]
+
+
+class ToolSwitches(RequestModel):
+    """Gemini's built-in tools, each off unless switched on."""
+
+    # Strict as a request; and named in camelCase in the responses that show it.
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    google_search: bool = False
+    """Grounding with Google Search: the reply may carry `citations`."""
+    url_context: bool = False
+    """URL context: the model may read the web pages a message links to."""
+
+    def enabled(self) -> tuple[str, ...]:
+        """The switched-on tools, by their API names."""
+        on = {to_camel(name) for name, value in self if value}
+        return tuple(name for name in TOOL_NAMES if name in on)
+
+
+def ensure_tools_usable(model: str, tools: ToolSwitches, field: str = "tools") -> None:
+    """ValidationFailed when a switched-on tool is not allowed here or not supported by `model`.
+
+    `field` names what the client changed: the tools, or the model under them.
+    """
+    problems = tool_problems(model, tools.enabled(), get_settings().allowed_tools)
+    if problems:
+        raise ValidationFailed(
+            f"Invalid fields: {field}.",
+            details={
+                "fields": [
+                    {"field": field if field != "tools" else f"tools.{tool}", "message": why}
+                    for tool, why in problems.items()
+                ]
+            },
+        )
+
+
+class AgentSettingsUpdate(RequestModel):
+    """The agent's optional settings. On create, omitted or null is the default; on PUT,
+    omitted keeps the value and null resets it to the default."""
+
+    greeting: Greeting | None = None
+    """Shown to a visitor before their first message, up to 1,000 characters; never sent
+    to the model and never stored as a message."""
+    starters: Starters | None = None
+    """Up to 4 suggested first messages, each 1-200 characters."""
+    top_p: TopP | None = None
+    """Nucleus sampling, 0 to 1; null leaves it to the model."""
+    top_k: TopK | None = None
+    """Top-k sampling, 1 to 500; null leaves it to the model."""
+    max_output_tokens: MaxOutputTokens | None = None
+    """The longest reply in tokens, 1 to the server's `MAX_OUTPUT_TOKENS` (its default)."""
+    stop_sequences: StopSequences | None = None
+    """Up to 5 strings (1-50 characters each) at which the model stops writing."""
+    tools: ToolSwitches | None = None
+    """Gemini's built-in tools; each must be supported by the model and allowed by the server."""
+
+
+AGENT_FIELDS = tuple(AgentSettingsUpdate.model_fields)
+
+
+class CitationSource(ResponseModel):
+    title: str
+    """The source's title, as the search gave it (often its site)."""
+    uri: str
+    """Its address; always `http` or `https`."""
+
+
+class CitationSupport(ResponseModel):
+    start_index: int
+    """Where the supported part of the reply starts, as Gemini counts (UTF-8 bytes)."""
+    end_index: int
+    """Where it ends (exclusive)."""
+    sources: list[int]
+    """Indexes into `sources`."""
+
+
+class Citations(ResponseModel):
+    """Where a grounded reply's facts come from."""
+
+    sources: list[CitationSource]
+    """The web pages the reply draws on."""
+    supports: list[CitationSupport] = []
+    """Which parts of the reply each source supports, where Gemini says."""
+    queries: list[str] = []
+    """The Google Search queries the model ran."""

@@ -1,0 +1,90 @@
+"""An agent's greeting, starters, tools and sources in a real browser: made on the create
+page, opened through its share link, a starter clicked, a grounded reply's sources shown."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from tests.fake_gemini import FakeGemini, grounded, grounding_metadata
+from tests.test_run_local import LocalStack
+from tests.web.browser import PHONE, Browser, call, messages, open_chat, stored_replies
+
+pytestmark = pytest.mark.timeout(90)
+OpenBrowser = Callable[..., Browser]
+GREETING = "Ahoy! I know every knot.\nAsk away."
+STARTERS = ["How do I tie a bowline?", "<b>Which</b> knot holds best?"]
+
+
+def test_a_visitor_sees_the_greeting_clicks_a_starter_and_gets_cited_sources(
+    stack: LocalStack, fake: FakeGemini, browser: OpenBrowser
+) -> None:
+    creator = browser()
+    creator.open("/")
+    creator.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "#model option"))
+    find = creator.driver.find_element
+    find(By.ID, "title").send_keys("Knot tutor")
+    find(By.CSS_SELECTOR, "#agent-extras summary").click()
+    find(By.ID, "greeting").send_keys(GREETING)
+    find(By.ID, "starter-1").send_keys(STARTERS[0])
+    find(By.ID, "starter-3").send_keys(STARTERS[1])
+    find(By.ID, "tool-search").click()
+    find(By.ID, "top-p").send_keys("0.9")
+    find(By.ID, "stop-sequences").send_keys("THE END")
+    creator.shot("agent-extras")
+    find(By.ID, "submit").click()
+    creator.wait(lambda d: d.find_element(By.ID, "created").is_displayed())
+    share_link = creator.attribute("share-link")
+    config = call(stack, "GET", f"/chat-config/{share_link.rsplit('/', 1)[1]}")
+    assert config["greeting"] == GREETING
+    assert config["starters"] == STARTERS
+    assert config["tools"] == {"googleSearch": True, "urlContext": False}
+    assert (config["topP"], config["stopSequences"], config["topK"]) == (0.9, ["THE END"], None)
+
+    visitor = browser(PHONE)
+    open_chat(visitor, config["chatConfigId"])
+    greeting = visitor.driver.find_element(By.ID, "greeting")
+    assert greeting.is_displayed() and greeting.text == GREETING
+    buttons = visitor.driver.find_elements(By.CSS_SELECTOR, "#starters button")
+    # Text, not markup: the creator's words are shown as they are.
+    assert [b.text for b in buttons] == STARTERS
+    assert messages(visitor) == []
+
+    fake.queue(
+        grounded(
+            "Make a loop, pass the end up through it.",
+            grounding_metadata(
+                [
+                    ("knots.example", "https://knots.example/bowline"),
+                    ("bad", "javascript:alert(1)"),
+                ],
+                [(0, 12, [0, 1])],
+                ["bowline"],
+            ),
+        )
+    )
+    buttons[0].click()
+    visitor.wait(lambda _: stored_replies(visitor))
+    shown = messages(visitor)
+    assert [(m["role"], m["text"]) for m in shown] == [
+        ("user", STARTERS[0]),
+        ("model", "Make a loop, pass the end up through it."),
+    ]
+    # The greeting and starters were for before the first message; the model never saw it.
+    assert not visitor.driver.find_element(By.ID, "welcome").is_displayed()
+    body = fake.last_request.body
+    assert "Ahoy" not in str(body["contents"]) and body["tools"] == [{"googleSearch": {}}]
+    links = visitor.driver.find_elements(By.CSS_SELECTOR, "li.message.model .citations a")
+    assert [(a.text, a.get_attribute("href"), a.get_attribute("rel")) for a in links] == [
+        ("knots.example", "https://knots.example/bowline", "noopener noreferrer")
+    ]
+    visitor.shot("agent-citations")
+
+    # Back later, the sources come with the history.
+    visitor.driver.refresh()
+    visitor.wait(lambda _: stored_replies(visitor))
+    again = visitor.driver.find_elements(By.CSS_SELECTOR, "li.message.model .citations a")
+    assert [a.get_attribute("href") for a in again] == ["https://knots.example/bowline"]
+    assert not visitor.driver.find_element(By.ID, "welcome").is_displayed()
