@@ -24,6 +24,9 @@ CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3},
     connect_timeout=3,
     read_timeout=10,
+    # One Lambda serves one request at a time, but `chalice local` serves many at once
+    # through one client; botocore's pool of 10 would open and drop a connection each.
+    max_pool_connections=64,
 )
 
 _clients: dict[str, Any] = {}
