@@ -30,6 +30,8 @@ from chalicelib.core.tokens import (
     new_token,
     token_matches,
 )
+from chalicelib.files.removal import delete_all_files
+from chalicelib.files.store import Owner
 from chalicelib.schemas import (
     ChatConfigCreate,
     ChatConfigCreated,
@@ -181,6 +183,8 @@ def delete_chat_config(config_id: str, token: str) -> None:
     # Mark it deleted first, so no send slips through once the object is gone.
     controls.set_deleted(config.chat_config_id, True)
     try:
+        # Its knowledge goes with it; a failure here leaves the config, to delete again.
+        delete_all_files(Owner("config", config.chat_config_id, config.chat_config_id))
         config_store().delete(config.chat_config_id)
     except StorageUnavailable:
         controls.set_deleted(config.chat_config_id, False)

@@ -53,8 +53,24 @@ from chalicelib.schemas.conversations import (
     StoredMessage,
     Usage,
 )
+from chalicelib.schemas.files import (
+    Attachment,
+    FileLink,
+    FileList,
+    FilePublic,
+    FileUploadCreate,
+    FileUploadStarted,
+    UploadForm,
+)
 
 __all__ = [
+    "Attachment",
+    "FileLink",
+    "FileList",
+    "FilePublic",
+    "FileUploadCreate",
+    "FileUploadStarted",
+    "UploadForm",
     "ChatConfigCreate",
     "ChatConfigCreated",
     "ChatConfigPublic",

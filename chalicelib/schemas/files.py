@@ -1,0 +1,113 @@
+"""Shapes of files: an upload's announcement and its presigned form, a file as listed,
+and a message's attachments."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field
+
+from chalicelib.schemas.base import NOT_BLANK, RequestModel, ResourceId, ResponseModel
+
+# The types a file may have; its first bytes must agree (see chalicelib/files/kinds.py).
+ContentType = Literal[
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+    "text/plain",
+    "text/markdown",
+    "text/csv",
+]
+FileStatus = Literal["pending", "ready"]
+MAX_FILENAME_CHARS = 200
+# Files one message may carry.
+MAX_ATTACHMENTS = 5
+
+
+def _plain_name(name: str) -> str:
+    if not name.strip():
+        raise ValueError("must contain more than white space")
+    if any(ord(char) < 32 or char in "/\\" for char in name):
+        raise ValueError("must not contain slashes or control characters")
+    return name
+
+
+Filename = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_FILENAME_CHARS),
+    AfterValidator(_plain_name),
+    NOT_BLANK,
+]
+
+
+class FileUploadCreate(RequestModel):
+    """An upload to come: what the browser will send to S3."""
+
+    filename: Filename
+    """The file's name as the user knows it, 1-200 characters, no slashes."""
+    content_type: ContentType
+    """Its type; its first bytes must agree when the upload completes."""
+    size: Annotated[int, Field(ge=1)]
+    """Its exact size in bytes, at most the `fileMaxBytes` limit."""
+
+
+class UploadForm(ResponseModel):
+    url: str
+    """Where the browser POSTs the file (multipart/form-data)."""
+    fields: dict[str, str]
+    """Form fields to send as they are, before the `file` field."""
+
+
+class FilePublic(ResponseModel):
+    file_id: str
+    """The file's id."""
+    filename: str
+    """The name it was uploaded with."""
+    content_type: ContentType
+    """Its type, checked against its first bytes."""
+    size: int
+    """Its size in bytes."""
+    status: FileStatus
+    """`pending` until the upload is completed, then `ready`."""
+    created_at: str
+    """When the upload was announced (ISO 8601, UTC)."""
+
+
+class FileUploadStarted(ResponseModel):
+    file_id: str
+    """The file's id, for `.../files/{fileId}/complete`."""
+    upload: UploadForm
+    """The presigned POST: one object, exactly `size` bytes, of `contentType`."""
+    expires_at: str
+    """When the form stops working (ISO 8601, UTC); complete the upload soon after."""
+    file: FilePublic
+    """The file as listed, `pending` until completed."""
+
+
+class FileList(ResponseModel):
+    files: list[FilePublic]
+    """Oldest first."""
+
+
+class Attachment(ResponseModel):
+    """A file a message carries: the session's own, sent to the model with it."""
+
+    file_id: str
+    """The file's id."""
+    filename: str
+    """Its name."""
+    content_type: ContentType
+    """Its type."""
+    size: int
+    """Its size in bytes."""
+
+
+AttachmentIds = Annotated[list[ResourceId], Field(max_length=MAX_ATTACHMENTS)]
+
+
+class FileLink(ResponseModel):
+    url: str
+    """A short-lived link to the file's bytes, for its token's holder."""
+    expires_at: str
+    """When the link stops working (ISO 8601, UTC)."""
