@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 
+from chalicelib.caching.service import agent_changed, agent_deleted
 from chalicelib.configs.controls import ControlsStore
 from chalicelib.configs.quotas import QuotaStore
 from chalicelib.configs.reservations import ReservationStore
@@ -113,6 +114,7 @@ def create_chat_config(request: ChatConfigCreate, own_base_url: str) -> ChatConf
     # The mirror first: without the S3 object, a lone mirror item is never used.
     _mirror(config)
     config_store().create(config)
+    agent_changed(config.chat_config_id, config.model, config.prompt_text)
     return ChatConfigCreated(
         chat_config_id=config.chat_config_id,
         shareable_url=f"{base_url}/chat/{config.chat_config_id}",
@@ -162,6 +164,7 @@ def update_chat_config(config_id: str, token: str, request: ChatConfigUpdate) ->
         changes.update(limits=limits, limits_version=config.limits_version + 1)
     updated = config.model_copy(update={**changes, "updated_at": utc_now_iso()})
     _replace(config, updated, etag)
+    agent_changed(config_id, updated.model, updated.prompt_text)
     return updated.to_public(reveal_prompt=True)
 
 
@@ -189,3 +192,4 @@ def delete_chat_config(config_id: str, token: str) -> None:
     except StorageUnavailable:
         controls.set_deleted(config.chat_config_id, False)
         raise
+    agent_deleted(config.chat_config_id)

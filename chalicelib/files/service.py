@@ -13,6 +13,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from chalicelib.caching.service import agent_changed
 from chalicelib.configs.controls import ControlsStore
 from chalicelib.configs.quotas import seconds_until_midnight
 from chalicelib.configs.service import load_config
@@ -236,6 +237,7 @@ def complete_upload(kind: OwnerKind, owner_id: str, token: str, file_id: str) ->
     if not completed:
         objects.delete([target], best_effort=True)
         raise _expired(owner, record, source)
+    _knowledge_changed(owner)
     return record.model_copy(update={"status": "ready"}).public()
 
 
@@ -264,6 +266,15 @@ def delete_file(kind: OwnerKind, owner_id: str, token: str, file_id: str) -> Non
     record = _record(owner, file_id)
     file_objects().delete([ready_key(owner.path, file_id), pending_key(owner.path, file_id)])
     file_store().release(owner, record)
+    if record.status == "ready":
+        _knowledge_changed(owner)
+
+
+def _knowledge_changed(owner: Owner) -> None:
+    """New sessions of the agent get the new knowledge; its context cache is dropped."""
+    if owner.kind == "config":
+        config, _ = load_config(owner.config_id)
+        agent_changed(owner.config_id, config.model, config.prompt_text)
 
 
 def file_link(kind: OwnerKind, owner_id: str, token: str, file_id: str) -> FileLink:

@@ -9,9 +9,24 @@ Role = Literal["user", "model"]
 
 
 @dataclass(frozen=True)
+class FilePart:
+    """A file the model reads: text as text, anything else as inline data."""
+
+    name: str
+    mime_type: str
+    data: bytes
+
+    @property
+    def is_text(self) -> bool:
+        return self.mime_type.startswith("text/")
+
+
+@dataclass(frozen=True)
 class Turn:
     role: Role
     text: str
+    # Files this turn carries (a user message's attachments), before its text.
+    files: tuple[FilePart, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -22,6 +37,10 @@ class ModelRequest:
     max_output_tokens: int
     # Oldest first; the last turn is the new user message.
     contents: list[Turn]
+    # The agent's knowledge files, read after the system prompt.
+    knowledge: tuple[FilePart, ...] = ()
+    # A context cache holding the system prompt and the knowledge: neither is sent.
+    cached_content: str | None = None
 
 
 @dataclass(frozen=True)
@@ -29,6 +48,8 @@ class ModelReply:
     text: str
     prompt_tokens: int = 0
     reply_tokens: int = 0
+    # Of the prompt tokens, those read from a context cache.
+    cached_tokens: int = 0
     # The client stopped the reply: `text` is what was written until then.
     stopped: bool = False
 

@@ -27,6 +27,7 @@ from chalicelib.core.errors import (
     ModelUnavailable,
 )
 from chalicelib.model.base import ModelReply, ModelRequest
+from chalicelib.model.parts import config_fields, contents_of
 
 if TYPE_CHECKING:
     from google.genai import Client
@@ -156,16 +157,13 @@ class GeminiModel:
         from google.genai import types
 
         config = types.GenerateContentConfig(
-            system_instruction=request.system_prompt or None,
+            **config_fields(request),
             temperature=request.temperature,
             max_output_tokens=request.max_output_tokens,
             # google-genai's timeout is per HTTP read, in milliseconds.
             http_options=types.HttpOptions(timeout=max(1, int(timeout_seconds * 1000))),
         )
-        contents = [
-            types.Content(role=turn.role, parts=[types.Part(text=turn.text)])
-            for turn in request.contents
-        ]
+        contents = contents_of(request)
         models = _gemini_client(self._api_key).models
         return lambda: models.generate_content(
             model=request.model, contents=contents, config=config
@@ -214,6 +212,7 @@ def _reply_from_response(response: Any) -> ModelReply:
         text=text,
         prompt_tokens=_token_count(usage.prompt_token_count if usage else None),
         reply_tokens=_token_count(usage.candidates_token_count if usage else None),
+        cached_tokens=_token_count(usage.cached_content_token_count if usage else None),
     )
 
 

@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
-from chalicelib.model.base import ModelReply, ModelRequest
+from chalicelib.model.base import FilePart, ModelReply, ModelRequest
+
+
+def _described(files: tuple[FilePart, ...]) -> str:
+    return ", ".join(f"{file.name} ({file.mime_type}, {len(file.data)} bytes)" for file in files)
+
+
+def _files_note(request: ModelRequest) -> str:
+    """What files it received; knowledge by count and type only (a private prompt's are secret)."""
+    notes = []
+    if request.knowledge or request.cached_content:
+        kinds = sorted({file.mime_type for file in request.knowledge})
+        cached = " (from the context cache)" if request.cached_content else ""
+        notes.append(
+            f"I received {len(request.knowledge)} knowledge file(s){cached}"
+            + (f" of type {', '.join(kinds)}" if kinds else "")
+            + ". "
+        )
+    attached = request.contents[-1].files
+    if attached:
+        notes.append(f"Attached to your message: {_described(attached)}. ")
+    return "".join(notes)
 
 
 class OfflineModel:
@@ -14,6 +35,7 @@ class OfflineModel:
         text = (
             f'[offline model] You said: "{new_message}". '
             f"I can see {earlier} earlier message(s) of this conversation. "
+            f"{_files_note(request)}"
             "This reply comes from the offline development model; "
             "set GEMINI_API_KEY to talk to Gemini."
         )

@@ -23,6 +23,7 @@ from chalicelib.model.gemini import (
     raise_if_prompt_blocked,
 )
 from chalicelib.model.offline import OfflineModel
+from chalicelib.model.parts import config_fields, contents_of
 
 # Pause between the offline model's words: slow enough to see, fast enough to read.
 OFFLINE_WORD_SECONDS = 0.04
@@ -33,6 +34,7 @@ class Chunk:
     text: str
     prompt_tokens: int | None = None
     reply_tokens: int | None = None
+    cached_tokens: int | None = None
 
 
 class ReplyStream:
@@ -43,6 +45,7 @@ class ReplyStream:
         self._cancelled = threading.Event()
         self._prompt_tokens = 0
         self._reply_tokens = 0
+        self._cached_tokens = 0
 
     def __iter__(self) -> Iterator[str]:
         try:
@@ -51,6 +54,7 @@ class ReplyStream:
                     return
                 self._prompt_tokens = chunk.prompt_tokens or self._prompt_tokens
                 self._reply_tokens = chunk.reply_tokens or self._reply_tokens
+                self._cached_tokens = chunk.cached_tokens or self._cached_tokens
                 if chunk.text:
                     yield chunk.text
         finally:
@@ -64,6 +68,7 @@ class ReplyStream:
             prompt_tokens=self._prompt_tokens,
             # A stopped Gemini stream may end before its counts catch up with its text.
             reply_tokens=self._reply_tokens or (max(1, len(text) // 4) if text else 0),
+            cached_tokens=self._cached_tokens,
             stopped=stopped,
         )
 
@@ -110,16 +115,13 @@ class GeminiStreamingModel(StreamingModel):
         from google.genai import types
 
         config = types.GenerateContentConfig(
-            system_instruction=request.system_prompt or None,
+            **config_fields(request),
             temperature=request.temperature,
             max_output_tokens=request.max_output_tokens,
             # Per HTTP read, in milliseconds: no wait for a chunk outlasts the first's bound.
             http_options=types.HttpOptions(timeout=max(1, int(self._first_chunk_seconds * 1000))),
         )
-        contents = [
-            types.Content(role=turn.role, parts=[types.Part(text=turn.text)])
-            for turn in request.contents
-        ]
+        contents = contents_of(request)
         responses = _gemini_client(self._api_key).models.generate_content_stream(
             model=request.model, contents=contents, config=config
         )
@@ -165,4 +167,5 @@ def _chunk_of(response: Any) -> Chunk:
         text="".join(part.text for part in parts if part.text and not part.thought),
         prompt_tokens=usage.prompt_token_count if usage else None,
         reply_tokens=usage.candidates_token_count if usage else None,
+        cached_tokens=usage.cached_content_token_count if usage else None,
     )

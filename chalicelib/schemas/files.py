@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from chalicelib.schemas.base import NOT_BLANK, RequestModel, ResourceId, ResponseModel
+from chalicelib.schemas.configs import LimitValue
 
 # The types a file may have; its first bytes must agree (see chalicelib/files/kinds.py).
 ContentType = Literal[
@@ -23,6 +24,8 @@ FileStatus = Literal["pending", "ready"]
 MAX_FILENAME_CHARS = 200
 # Files one message may carry.
 MAX_ATTACHMENTS = 5
+# What an image costs in the history budget: Gemini counts 258 tokens, about 4 characters each.
+IMAGE_CHARS = 258 * 4
 
 
 def _plain_name(name: str) -> str:
@@ -48,7 +51,7 @@ class FileUploadCreate(RequestModel):
     """The file's name as the user knows it, 1-200 characters, no slashes."""
     content_type: ContentType
     """Its type; its first bytes must agree when the upload completes."""
-    size: Annotated[int, Field(ge=1)]
+    size: Annotated[LimitValue, Field(ge=1)]
     """Its exact size in bytes, at most the `fileMaxBytes` limit."""
 
 
@@ -101,6 +104,15 @@ class Attachment(ResponseModel):
     """Its type."""
     size: int
     """Its size in bytes."""
+
+    def estimated_chars(self) -> int:
+        """Its share of the history budget, at about 4 characters a token: a text file its
+        bytes, an image 1,032 (Gemini's 258 tokens), a PDF a tenth of its bytes (at least that)."""
+        if self.content_type.startswith("text/"):
+            return self.size
+        if self.content_type == "application/pdf":
+            return max(IMAGE_CHARS, self.size // 10)
+        return IMAGE_CHARS
 
 
 AttachmentIds = Annotated[list[ResourceId], Field(max_length=MAX_ATTACHMENTS)]

@@ -26,4 +26,6 @@ def to_markdown(export: SessionExport) -> str:
     ]
     for message in export.messages:
         lines += ["", f"## {_SPEAKERS[message.role]} · {message.created_at}", "", message.content]
+        for file in message.attachments or ():
+            lines += ["", f"*Attached: {file.filename} ({file.content_type}, {file.size} bytes)*"]
     return "\n".join(lines) + "\n"

@@ -52,6 +52,7 @@ def _message_from_item(item: dict[str, Any]) -> StoredMessage:
         content=str(item["content"]),
         created_at=str(item["createdAt"]),
         stopped=True if item.get("stopped") else None,
+        attachments=item.get("attachments") or None,
     )
 
 
@@ -113,7 +114,7 @@ class MessageStore:
                 complete = False
                 break
             messages.append(_message_from_item(item))
-            chars += len(messages[-1].content)
+            chars += messages[-1].context_chars()
             if char_budget is not None and chars > char_budget:
                 complete = False
                 break
@@ -251,6 +252,8 @@ class MessageStore:
         }
         if message.stopped:
             item["stopped"] = True
+        if message.attachments:
+            item["attachments"] = [file.model_dump(by_alias=True) for file in message.attachments]
         return item
 
     def _put_message(self, session_id: str, message: StoredMessage) -> Any:
