@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from chalicelib.schemas.base import NOT_BLANK, RequestModel, ResourceId, ResponseModel
-from chalicelib.schemas.configs import LimitValue
+from chalicelib.schemas.configs import _integral
 
 # The types a file may have; its first bytes must agree (see chalicelib/files/kinds.py).
 ContentType = Literal[
@@ -51,7 +51,7 @@ class FileUploadCreate(RequestModel):
     """The file's name as the user knows it, 1-200 characters, no slashes."""
     content_type: ContentType
     """Its type; its first bytes must agree when the upload completes."""
-    size: Annotated[LimitValue, Field(ge=1)]
+    size: Annotated[int, Field(ge=1), BeforeValidator(_integral)]
     """Its exact size in bytes, at most the `fileMaxBytes` limit."""
 
 
