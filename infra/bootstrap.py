@@ -38,7 +38,8 @@ RESOURCES = (
     "ApiHandlerLogGroup",
     "ApiHandlerRole",
 )
-PARAMETERS = (KEY_PARAMETER, "LogRetentionDays")
+# AllowedOrigin: the bucket's CORS rule lets that origin's browsers POST uploads.
+PARAMETERS = (KEY_PARAMETER, "LogRetentionDays", "AllowedOrigin")
 # API Gateway answers in about 29 s; the app's own 504 must come first.
 MODEL_TIMEOUT_SECONDS = "25"
 WAIT: WaiterConfigTypeDef = {"Delay": 5, "MaxAttempts": 120}

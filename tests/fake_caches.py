@@ -89,17 +89,17 @@ class FakeCaches:
                 )
                 self._caches[cache.name] = cache
                 return 200, cache.resource()
-            cache = self._caches.get(resource)
-            if cache is None or cache.deleted or cache.expires <= time.time():
+            found = self._caches.get(resource)
+            if found is None or found.deleted or found.expires <= time.time():
                 return 404, {}
             if method == "GET":
-                return 200, cache.resource()
+                return 200, found.resource()
             if method == "PATCH":
-                cache.expires = time.time() + _seconds(body.get("ttl"))
-                cache.updates += 1
-                return 200, cache.resource()
+                found.expires = time.time() + _seconds(body.get("ttl"))
+                found.updates += 1
+                return 200, found.resource()
             if method == "DELETE":
-                cache.deleted = True
+                found.deleted = True
                 return 200, {}
         return 404, {}
 

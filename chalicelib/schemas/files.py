@@ -107,11 +107,12 @@ class Attachment(ResponseModel):
 
     def estimated_chars(self) -> int:
         """Its share of the history budget, at about 4 characters a token: a text file its
-        bytes, an image 1,032 (Gemini's 258 tokens), a PDF a tenth of its bytes (at least that)."""
+        bytes, an image 1,032 (Gemini's 258 tokens), a PDF a third of its bytes (258 tokens a
+        page, taking a page for 3 KB), at least 1,032."""
         if self.content_type.startswith("text/"):
             return self.size
         if self.content_type == "application/pdf":
-            return max(IMAGE_CHARS, self.size // 10)
+            return max(IMAGE_CHARS, self.size // 3)
         return IMAGE_CHARS
 
 
