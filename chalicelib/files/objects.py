@@ -120,6 +120,22 @@ class FileObjects:
         except (ClientError, BotoCoreError) as exc:
             raise StorageUnavailable() from exc
 
+    def origins(self) -> tuple[str, ...]:
+        """Where browsers POST uploads and GET files: the origins of presigned URLs."""
+        from urllib.parse import urlsplit
+
+        urls = [
+            self.upload_form(f"{PENDING_PREFIX}origin", "text/plain", 1, 60)[0],
+            self.link(f"{READY_PREFIX}origin", 60),
+        ]
+        found = []
+        for url in urls:
+            parts = urlsplit(url)
+            origin = f"{parts.scheme}://{parts.netloc}"
+            if origin not in found:
+                found.append(origin)
+        return tuple(found)
+
     def link(self, key: str, expires_seconds: int) -> str:
         """A presigned GET of the object."""
         try:
