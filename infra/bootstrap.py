@@ -63,7 +63,7 @@ def function_name(config: dict[str, Any], stage: str) -> str:
     return f"{config['app_name']}-{stage}"
 
 
-def bootstrap_template(stage: str, function: str) -> dict[str, Any]:
+def bootstrap_template(stage: str, function: str, allowed_origin: str = "*") -> dict[str, Any]:
     merged = json.loads(MERGE_TEMPLATE.read_text())
     resources = {name: copy.deepcopy(merged["Resources"][name]) for name in RESOURCES}
     # Lambda writes to /aws/lambda/<function>; the role may write to that group only.
@@ -71,6 +71,7 @@ def bootstrap_template(stage: str, function: str) -> dict[str, Any]:
     _connections_of_any_websocket_api(resources["ApiHandlerRole"])
     parameters = {name: copy.deepcopy(merged["Parameters"][name]) for name in PARAMETERS}
     parameters[KEY_PARAMETER]["Default"] = key_parameter_name(stage)
+    parameters["AllowedOrigin"]["Default"] = allowed_origin
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": f"AI Maker {stage}: what `chalice deploy` needs and cannot create.",
@@ -164,7 +165,7 @@ def bootstrap(
     frontend_base_url: str | None = None,
 ) -> dict[str, str]:
     config = read_config(project_dir)
-    template = bootstrap_template(stage, function_name(config, stage))
+    template = bootstrap_template(stage, function_name(config, stage), allowed_origin)
     outputs = deploy_stack(boto3.client("cloudformation"), stack_name(stage), template)
     variables = stage_settings(outputs, allowed_origin, frontend_base_url)
     write_stage(project_dir, stage, outputs["RoleArn"], variables)
