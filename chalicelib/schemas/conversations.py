@@ -115,7 +115,7 @@ class Usage(ResponseModel):
     total_tokens: int = 0
     """Their sum."""
     cached_tokens: int | SkipJsonSchema[None] = Field(
-        default=None, exclude_if=lambda value: value is None
+        default_factory=_not_sent, exclude_if=lambda value: value is None
     )
     """Only when some were: of the prompt tokens, those read from the agent's context cache
     (billed at a lower rate); per exchange (a session's totals keep them in `promptTokens`)."""
