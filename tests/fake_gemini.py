@@ -426,14 +426,7 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.body is not None:
             events.append(reply.body)
         else:
-            full = build_reply_body(
-                model,
-                request_body,
-                reply.text,
-                reply.prompt_tokens,
-                reply.reply_tokens,
-                self._cached_tokens,
-            )
+            full = self._built(reply, model, request_body)
             text = full["candidates"][0]["content"]["parts"][0]["text"]
             pieces = reply.chunks or tuple(re.findall(r"\s*\S+", text)) or (text,)
             usage = full["usageMetadata"]
@@ -465,18 +458,21 @@ class _Handler(BaseHTTPRequestHandler):
             # The client stopped reading (a stopped reply): that is what the test wanted.
             pass
 
+    def _built(self, reply: FakeReply, model: str, request_body: JsonDict) -> JsonDict:
+        return build_reply_body(
+            model,
+            request_body,
+            reply.text,
+            reply.prompt_tokens,
+            reply.reply_tokens,
+            self._cached_tokens,
+        )
+
     def _reply_body(self, reply: FakeReply, model: str, request_body: JsonDict) -> JsonDict:
         if reply.body is not None:
             return reply.body
         if reply.text is not None or reply.status == 200:
-            return build_reply_body(
-                model,
-                request_body,
-                reply.text,
-                reply.prompt_tokens,
-                reply.reply_tokens,
-                self._cached_tokens,
-            )
+            return self._built(reply, model, request_body)
         return _error_body(reply.status, HTTPStatus(reply.status).phrase)
 
     def _send(self, reply: FakeReply, data: bytes) -> None:

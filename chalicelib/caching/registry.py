@@ -11,11 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from chalicelib.configs.controls import config_partition
-from chalicelib.core.dynamo import error_code, get_item
-from chalicelib.core.errors import StorageUnavailable
+from chalicelib.core.dynamo import conditional, get_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -51,15 +48,7 @@ class CacheRegistry:
         )
 
     def _call(self, method: str, **kwargs: Any) -> dict[str, Any] | None:
-        """The call's answer, or None when its condition failed."""
-        try:
-            return dict(getattr(self._table, method)(**kwargs))
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return None
-            raise StorageUnavailable() from exc
-        except BotoCoreError as exc:
-            raise StorageUnavailable() from exc
+        return conditional(self._table, method, **kwargs)
 
     def set_fingerprint(self, config_id: str, fingerprint: str) -> str | None:
         """A new current context, with no cache yet; the name of the cache it replaces."""

@@ -8,8 +8,9 @@ keys are `{prefix}{owner}/{fileId}`, with owner `config/{id}` or `session/{id}`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -32,6 +33,21 @@ def pending_key(owner: str, file_id: str) -> str:
 
 def ready_key(owner: str, file_id: str) -> str:
     return f"{READY_PREFIX}{owner}/{file_id}"
+
+
+T = TypeVar("T")
+
+
+def _unless_missing(call: Callable[[], T]) -> T | None:
+    """`call()`'s answer, or None when S3 says the object is not there."""
+    try:
+        return call()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in _MISSING_CODES:
+            return None
+        raise StorageUnavailable() from exc
+    except BotoCoreError as exc:
+        raise StorageUnavailable() from exc
 
 
 @dataclass(frozen=True)
@@ -64,28 +80,17 @@ class FileObjects:
         return str(form["url"]), {name: str(value) for name, value in form["fields"].items()}
 
     def arrived(self, key: str) -> Arrived | None:
-        try:
-            head = self._s3.head_object(Bucket=self._bucket, Key=key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in _MISSING_CODES:
-                return None
-            raise StorageUnavailable() from exc
-        except BotoCoreError as exc:
-            raise StorageUnavailable() from exc
+        head = _unless_missing(lambda: self._s3.head_object(Bucket=self._bucket, Key=key))
+        if head is None:
+            return None
         return Arrived(int(head["ContentLength"]), str(head.get("ContentType", "")))
 
     def read(self, key: str, first_bytes: int | None = None) -> bytes | None:
         """The object's bytes (only the first ones, if asked), or None when it is gone."""
         extra: dict[str, Any] = {"Range": f"bytes=0-{first_bytes - 1}"} if first_bytes else {}
-        try:
-            response = self._s3.get_object(Bucket=self._bucket, Key=key, **extra)
-            return bytes(response["Body"].read())
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in _MISSING_CODES:
-                return None
-            raise StorageUnavailable() from exc
-        except BotoCoreError as exc:
-            raise StorageUnavailable() from exc
+        return _unless_missing(
+            lambda: bytes(self._s3.get_object(Bucket=self._bucket, Key=key, **extra)["Body"].read())
+        )
 
     def promote(self, source: str, target: str) -> None:
         """Copy an upload to its lasting key; the pending copy is removed after."""

@@ -22,11 +22,17 @@ from pydantic import Field
 
 from chalicelib.configs.controls import config_partition, state_key
 from chalicelib.configs.quotas import COUNTER_RETENTION
-from chalicelib.core.dynamo import CONDITION_FAILED, error_code, get_item, query_items, transact
+from chalicelib.core.dynamo import (
+    CONDITION_FAILED,
+    conditional,
+    get_item,
+    give_back,
+    query_items,
+    transact,
+)
 from chalicelib.core.errors import StorageUnavailable
 from chalicelib.core.provisioning import TTL_ATTRIBUTE
-from chalicelib.schemas import ResponseModel
-from chalicelib.schemas.files import Attachment, ContentType, FilePublic, FileStatus
+from chalicelib.schemas.files import Attachment, FilePublic
 from chalicelib.sessions.records import partition_key, session_key
 
 if TYPE_CHECKING:
@@ -58,13 +64,9 @@ class Owner:
         return f"{self.kind}/{self.owner_id}"
 
 
-class FileRecord(ResponseModel):
-    file_id: str
-    filename: str
-    content_type: ContentType
-    size: int
-    status: FileStatus
-    created_at: str
+class FileRecord(FilePublic):
+    """A file as stored: as listed, and what its upload and quota need."""
+
     # Epoch ms after which a pending upload can no longer be completed.
     complete_by: int
     # The UTC day its bytes count on.
@@ -74,7 +76,7 @@ class FileRecord(ResponseModel):
     nonce: str = Field(default="")
 
     def public(self) -> FilePublic:
-        return FilePublic.model_validate(self.model_dump())
+        return FilePublic.model_validate(self.model_dump(include=set(FilePublic.model_fields)))
 
     def attachment(self) -> Attachment:
         return Attachment.model_validate(self.model_dump())
@@ -206,32 +208,25 @@ class FileStore:
 
     def mark_ready(self, owner: Owner, record: FileRecord, now_ms: int) -> bool:
         """Complete a pending upload still within its time; False if it no longer can be."""
-        try:
-            self._table.update_item(
-                Key=self._key(owner, record.file_id),
-                UpdateExpression="SET #status = :ready",
-                ConditionExpression=(
-                    "#status = :pending AND #nonce = :nonce AND #completeBy >= :now"
-                ),
-                ExpressionAttributeNames={
-                    "#status": "status",
-                    "#nonce": "nonce",
-                    "#completeBy": "completeBy",
-                },
-                ExpressionAttributeValues={
-                    ":ready": "ready",
-                    ":pending": "pending",
-                    ":nonce": record.nonce,
-                    ":now": now_ms,
-                },
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise StorageUnavailable() from exc
-        except BotoCoreError as exc:
-            raise StorageUnavailable() from exc
-        return True
+        answer = conditional(
+            self._table,
+            "update_item",
+            Key=self._key(owner, record.file_id),
+            UpdateExpression="SET #status = :ready",
+            ConditionExpression="#status = :pending AND #nonce = :nonce AND #completeBy >= :now",
+            ExpressionAttributeNames={
+                "#status": "status",
+                "#nonce": "nonce",
+                "#completeBy": "completeBy",
+            },
+            ExpressionAttributeValues={
+                ":ready": "ready",
+                ":pending": "pending",
+                ":nonce": record.nonce,
+                ":now": now_ms,
+            },
+        )
+        return answer is not None
 
     def release(
         self, owner: Owner, record: FileRecord, expired_before_ms: int | None = None
@@ -266,18 +261,7 @@ class FileStore:
                     record, -record.size, "attribute_exists(pk) AND #bytes >= :bound", record.size
                 )
             )
-        refused = transact(self._table, items)
-        if refused is None:
-            return True
-        if refused[0] == CONDITION_FAILED:
-            return False
-        # A counter already at zero (or a day item expired) is left as it is.
-        kept = [
-            item for item, code in zip(items, refused, strict=False) if code != CONDITION_FAILED
-        ]
-        if transact(self._table, kept):
-            logger.warning("could not give back all of a file's quota")
-        return True
+        return give_back(self._table, items)
 
     def release_expired(self, owner: Owner, now_ms: int) -> list[FileRecord]:
         """Give back the uploads of this owner never completed in time; those released."""
