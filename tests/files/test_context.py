@@ -141,3 +141,19 @@ def test_knowledge_objects_live_under_the_config(api: ApiClient) -> None:
     from tests.conftest import BUCKET
 
     assert aws.get_s3_client().get_object(Bucket=BUCKET, Key=key)["Body"].read() == b"k"
+
+
+def test_a_streamed_send_carries_its_attachments(
+    api: ApiClient, fake_gemini: FakeGemini, ws_url: str
+) -> None:
+    from tests.ws_client import send_frame, ws_connect
+
+    session = api.new_session()
+    image = upload(api, session_owner(session), "cat.png", "image/png", PNG)
+    with ws_connect(ws_url) as ws:
+        ws.send(send_frame(session, "Look", attachments=[image["fileId"]]))
+        done = ws.until_final("r1")[-1]
+    assert done["type"] == "done"
+    assert done["result"]["userMessage"]["attachments"][0]["fileId"] == image["fileId"]
+    assert "streamGenerateContent" in fake_gemini.last_request.path
+    assert fake_gemini.last_request.inline_files() == [("image/png", PNG)]
