@@ -47,7 +47,6 @@ GATEWAY_ERROR_CODE = "gateway_error"
 STATUS_BY_ERROR: dict[type[errors.AppError], int] = {
     errors.InvalidJson: 400,
     errors.ValidationFailed: 400,
-    errors.InvalidAttachment: 400,
     errors.AuthRequired: 401,
     errors.Forbidden: 403,
     errors.SettingsLocked: 403,
@@ -62,6 +61,7 @@ STATUS_BY_ERROR: dict[type[errors.AppError], int] = {
     errors.IdempotencyInProgress: 409,
     errors.NothingToRegenerate: 409,
     errors.UploadIncomplete: 409,
+    errors.InvalidAttachment: 409,
     errors.ConfigDeleted: 410,
     errors.UploadExpired: 410,
     errors.PayloadTooLarge: 413,

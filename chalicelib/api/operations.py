@@ -180,6 +180,7 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(
             *BODY, *TOKEN, errors.SessionNotFound, errors.ConfigDeleted, *MODEL,
             errors.IdempotencyConflict, errors.IdempotencyInProgress, *STORAGE,
+            errors.InvalidAttachment,
         ),
     ),
     Operation(

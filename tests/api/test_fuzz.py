@@ -164,7 +164,8 @@ def _aim(case: schemathesis.Case, api: LiveApi) -> dict[str, str]:
     """
     ids = {"chat_config_id": api.config_id, "session_id": api.session_id}
     for name in case.path_parameters or {}:
-        case.path_parameters[name] = ids[name]
+        # A file id stays as drawn: no file is made for the cases.
+        case.path_parameters[name] = ids.get(name, case.path_parameters[name])
     if isinstance(case.body, dict):
         if "sessionId" in case.body:
             case.body["sessionId"] = api.session_id

@@ -102,7 +102,7 @@ def test_only_completed_files_of_the_session_can_be_attached(
     for file_id in (theirs["fileId"], knowledge["fileId"], pending["fileId"], "unknown"):
         body = {"sessionId": session["sessionId"], "message": "hi", "attachments": [file_id]}
         response = api.post("/session-message", body, token=session["sessionToken"])
-        assert_error(response, 400, "invalid_attachment")
+        assert_error(response, 409, "invalid_attachment")
         assert response.json["details"] == {"fileIds": [file_id]}
     body = {"sessionId": session["sessionId"], "message": "hi", "attachments": ["a"] * 6}
     response = api.post("/session-message", body, token=session["sessionToken"])
