@@ -33,11 +33,13 @@ from chalicelib.conversation import service as message_service
 from chalicelib.core import logs
 from chalicelib.core.errors import AppError
 from chalicelib.core.settings import get_settings
+from chalicelib.files import service as file_service
 from chalicelib.local import services as local_services
 from chalicelib.schemas import (
     ChatConfigCreate,
     ChatConfigUpdate,
     ExportQuery,
+    FileUploadCreate,
     MessagePageQuery,
     MessageSend,
     SessionCreate,
@@ -268,6 +270,63 @@ def regenerate(session_id: str) -> BaseModel:
 def export_session(session_id: str) -> BaseModel | TextBody:
     token = _token()
     return session_service.export_session(session_id, token, validate(ExportQuery, _query()))
+
+
+# --- files: a config's knowledge (edit token), a session's attachments (session token) --
+
+
+@operation("/chat-config/{chat_config_id}/files", "POST", status=201)
+def start_knowledge_upload(chat_config_id: str) -> BaseModel:
+    token = _token()
+    request = parse_body(FileUploadCreate, _body())
+    return file_service.start_upload("config", chat_config_id, token, request)
+
+
+@operation("/chat-config/{chat_config_id}/files", "GET")
+def list_knowledge_files(chat_config_id: str) -> BaseModel:
+    return file_service.list_files("config", chat_config_id, _token())
+
+
+@operation("/chat-config/{chat_config_id}/files/{file_id}/complete", "POST")
+def complete_knowledge_upload(chat_config_id: str, file_id: str) -> BaseModel:
+    return file_service.complete_upload("config", chat_config_id, _token(), file_id)
+
+
+@operation("/chat-config/{chat_config_id}/files/{file_id}", "DELETE")
+def delete_knowledge_file(chat_config_id: str, file_id: str) -> None:
+    file_service.delete_file("config", chat_config_id, _token(), file_id)
+
+
+@operation("/chat-config/{chat_config_id}/files/{file_id}/link", "GET")
+def link_knowledge_file(chat_config_id: str, file_id: str) -> BaseModel:
+    return file_service.file_link("config", chat_config_id, _token(), file_id)
+
+
+@operation("/session/{session_id}/files", "POST", status=201)
+def start_attachment_upload(session_id: str) -> BaseModel:
+    token = _token()
+    request = parse_body(FileUploadCreate, _body())
+    return file_service.start_upload("session", session_id, token, request)
+
+
+@operation("/session/{session_id}/files", "GET")
+def list_attachment_files(session_id: str) -> BaseModel:
+    return file_service.list_files("session", session_id, _token())
+
+
+@operation("/session/{session_id}/files/{file_id}/complete", "POST")
+def complete_attachment_upload(session_id: str, file_id: str) -> BaseModel:
+    return file_service.complete_upload("session", session_id, _token(), file_id)
+
+
+@operation("/session/{session_id}/files/{file_id}", "DELETE")
+def delete_attachment_file(session_id: str, file_id: str) -> None:
+    file_service.delete_file("session", session_id, _token(), file_id)
+
+
+@operation("/session/{session_id}/files/{file_id}/link", "GET")
+def link_attachment_file(session_id: str, file_id: str) -> BaseModel:
+    return file_service.file_link("session", session_id, _token(), file_id)
 
 
 @operation("/openapi.json", "GET")

@@ -9,7 +9,7 @@ import argparse
 import logging
 import sys
 
-from bench import cold_start, latency, report, resilience, storage, streaming
+from bench import cold_start, knowledge, latency, report, resilience, storage, streaming
 from bench.counting import CallCounter
 
 log = logging.getLogger("bench")
@@ -39,10 +39,13 @@ def main(argv: list[str] | None = None) -> int:
 
     log.info("(e) resilience: the soak under faults, and a hot config")
     resilience_result = resilience.run()
+    log.info("(f) knowledge, inline and through the context cache")
+    knowledge_result = knowledge.run()
 
     results = (storage_result, cold_result, latency_result, streaming_result)
     print(report.render(*results))
     print("\n".join(resilience_result.lines()))
+    print("\n".join(knowledge_result.lines()))
     missed = [t for t in report.targets(*results) if not t.met]
     missed_resilience = not resilience_result.met_hot or resilience_result.soak.lost
     return 1 if args.strict and (missed or missed_resilience) else 0

@@ -40,7 +40,8 @@ RESOURCES = (
 )
 # `chalice deploy` makes the WebSocket handler a function of its own, with this suffix.
 WEBSOCKET_FUNCTION = "websocket_message"
-PARAMETERS = (KEY_PARAMETER, "LogRetentionDays")
+# AllowedOrigin: the bucket's CORS rule lets that origin's browsers POST uploads.
+PARAMETERS = (KEY_PARAMETER, "LogRetentionDays", "AllowedOrigin")
 # API Gateway answers in about 29 s; the app's own 504 must come first.
 MODEL_TIMEOUT_SECONDS = "25"
 WAIT: WaiterConfigTypeDef = {"Delay": 5, "MaxAttempts": 120}
@@ -69,7 +70,7 @@ def websocket_function_name(function: str) -> str:
     return f"{function}-{WEBSOCKET_FUNCTION}"
 
 
-def bootstrap_template(stage: str, function: str) -> dict[str, Any]:
+def bootstrap_template(stage: str, function: str, allowed_origin: str = "*") -> dict[str, Any]:
     merged = json.loads(MERGE_TEMPLATE.read_text())
     resources = {name: copy.deepcopy(merged["Resources"][name]) for name in RESOURCES}
     # Lambda writes to /aws/lambda/<function>, and chalice cannot point a function at
@@ -82,6 +83,7 @@ def bootstrap_template(stage: str, function: str) -> dict[str, Any]:
     _connections_of_any_websocket_api(resources["ApiHandlerRole"])
     parameters = {name: copy.deepcopy(merged["Parameters"][name]) for name in PARAMETERS}
     parameters[KEY_PARAMETER]["Default"] = key_parameter_name(stage)
+    parameters["AllowedOrigin"]["Default"] = allowed_origin
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": f"AI Maker {stage}: what `chalice deploy` needs and cannot create.",
@@ -194,7 +196,7 @@ def bootstrap(
     frontend_base_url: str | None = None,
 ) -> dict[str, str]:
     config = read_config(project_dir)
-    template = bootstrap_template(stage, function_name(config, stage))
+    template = bootstrap_template(stage, function_name(config, stage), allowed_origin)
     outputs = deploy_stack(boto3.client("cloudformation"), stack_name(stage), template)
     variables = stage_settings(outputs, allowed_origin, frontend_base_url)
     write_stage(project_dir, stage, outputs["RoleArn"], variables)

@@ -7,6 +7,7 @@ sources, as Gemini sends them: on the last chunk of a stream) and tool-use and
 thinking token counts.
 """
 
+import base64
 import json
 import re
 import threading
@@ -17,6 +18,9 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
+
+from tests.fake_caches import PATH as CACHE_PATH
+from tests.fake_caches import FakeCaches
 
 JsonDict = dict[str, Any]
 
@@ -53,6 +57,21 @@ class RecordedRequest:
     model: str | None
     headers: dict[str, str]
     body: JsonDict
+
+    def inline_files(self) -> list[tuple[str, bytes]]:
+        """(mime type, bytes) of every inline_data part of the contents, in order."""
+        found = []
+        for content in self.body.get("contents") or []:
+            for part in content.get("parts") or [] if isinstance(content, dict) else []:
+                data = part.get("inlineData") if isinstance(part, dict) else None
+                if isinstance(data, dict):
+                    found.append((mime_type(data), decode_data(data.get("data"))))
+        return found
+
+    def texts(self) -> list[str]:
+        """Every text part of the contents, in order."""
+        contents = self.body.get("contents") or []
+        return [text for content in contents for text in _texts(content)]
 
 
 @dataclass(frozen=True)
@@ -221,6 +240,36 @@ def token_count(text: str) -> int:
     return max(1, len(text) // 4)
 
 
+def mime_type(data: JsonDict) -> str:
+    # Proto JSON takes either spelling; google-genai sends the snake_case one.
+    return str(data.get("mimeType") or data.get("mime_type"))
+
+
+def decode_data(value: Any) -> bytes:
+    """Inline data's bytes: base64 in either alphabet, padded or not (the SDK sends URL-safe)."""
+    text = str(value or "").replace("-", "+").replace("_", "/")
+    return base64.b64decode(text + "=" * (-len(text) % 4))
+
+
+# Gemini's documented cost of an image, and of each page of a PDF.
+IMAGE_TOKENS = 258
+
+
+def inline_tokens(part: Any) -> int:
+    """Tokens of an inline_data part: 258 an image, 258 a PDF page (counted by its /Page
+    objects), a quarter of the bytes anything else."""
+    data = part.get("inlineData") if isinstance(part, dict) else None
+    if not isinstance(data, dict):
+        return 0
+    raw = decode_data(data.get("data"))
+    mime = mime_type(data)
+    if mime.startswith("image/"):
+        return IMAGE_TOKENS
+    if mime == "application/pdf":
+        return IMAGE_TOKENS * max(1, len(re.findall(rb"/Type\s*/Page[^s]", raw)))
+    return len(raw) // 4
+
+
 def _texts(content: Any) -> list[str]:
     if not isinstance(content, dict):
         return []
@@ -250,6 +299,17 @@ def _prompt_text(body: JsonDict) -> str:
     return "".join(pieces)
 
 
+def _prompt_tokens(body: JsonDict) -> int:
+    contents = body.get("contents")
+    parts = [
+        part
+        for content in (contents if isinstance(contents, list) else [])
+        if isinstance(content, dict)
+        for part in content.get("parts") or []
+    ]
+    return token_count(_prompt_text(body)) + sum(inline_tokens(part) for part in parts)
+
+
 def build_reply_body(
     model: str,
     request_body: JsonDict,
@@ -257,12 +317,15 @@ def build_reply_body(
     prompt_tokens: int | None = None,
     reply_tokens: int | None = None,
     reply: FakeReply | None = None,
+    cached_tokens: int = 0,
 ) -> JsonDict:
     """The JSON generateContent answers with; text defaults to one derived from the request.
-    `reply` adds its grounding metadata and extra token counts."""
+    `reply` adds its grounding metadata and extra token counts; `cached_tokens`, of a
+    context cache the request names, count in the prompt too."""
     if text is None:
         text = DEFAULT_REPLY_PREFIX + _last_user_text(request_body)
-    prompt = prompt_tokens if prompt_tokens is not None else token_count(_prompt_text(request_body))
+    prompt = prompt_tokens if prompt_tokens is not None else _prompt_tokens(request_body)
+    prompt += cached_tokens
     written = reply_tokens if reply_tokens is not None else token_count(text)
     usage: JsonDict = {"promptTokenCount": prompt, "candidatesTokenCount": written}
     extra = {
@@ -271,6 +334,8 @@ def build_reply_body(
     }
     usage.update({name: count for name, count in extra.items() if count is not None})
     usage["totalTokenCount"] = sum(usage.values())
+    if cached_tokens:
+        usage["cachedContentTokenCount"] = cached_tokens
     candidate: JsonDict = {
         "content": {"role": "model", "parts": [{"text": text}]},
         "finishReason": "STOP",
@@ -319,6 +384,8 @@ class _Server(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
+    # Tokens of the context cache the request being answered names.
+    _cached_tokens = 0
     # HTTP/1.0 closes the socket after every reply; with keep-alive, idle handler threads would
     # block in readline and make server_close() (which joins them) wait for the client.
     protocol_version = "HTTP/1.0"
@@ -363,6 +430,24 @@ class _Handler(BaseHTTPRequestHandler):
         body: JsonDict = parsed if isinstance(parsed, dict) else {}
         fake._record(RecordedRequest(path=self.path, model=model, headers=headers, body=body))
 
+        if match is None and CACHE_PATH.match(path):
+            reply = fake._next_reply() if self.command == "POST" else FakeReply()
+            if reply.status != 200:
+                self._send(reply, json.dumps(self._reply_body(reply, "", body)).encode())
+                return
+            status, answer = fake.caches.handle(self.command, path, body, _prompt_tokens)
+            if status == 404:
+                answer = _error_body(404, "CachedContent not found (or permission denied)")
+            self._send(FakeReply(status=status), json.dumps(answer).encode())
+            return
+        self._cached_tokens = 0
+        if match is not None and body.get("cachedContent"):
+            cache = fake.caches.use(str(body["cachedContent"]))
+            if cache is None:
+                missing = _error_body(404, "CachedContent not found (or permission denied)")
+                self._send(FakeReply(status=404), json.dumps(missing).encode())
+                return
+            self._cached_tokens = cache.tokens
         if match is None or self.command != "POST":
             message = f"Method not found: {self.command} {path}"
             self._send(FakeReply(status=404), json.dumps(_error_body(404, message)).encode())
@@ -395,9 +480,7 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.body is not None:
             events.append(reply.body)
         else:
-            full = build_reply_body(
-                model, request_body, reply.text, reply.prompt_tokens, reply.reply_tokens, reply
-            )
+            full = self._built(reply, model, request_body)
             text = full["candidates"][0]["content"]["parts"][0]["text"]
             pieces = reply.chunks or tuple(re.findall(r"\s*\S+", text)) or (text,)
             usage = full["usageMetadata"]
@@ -431,14 +514,22 @@ class _Handler(BaseHTTPRequestHandler):
             # The client stopped reading (a stopped reply): that is what the test wanted.
             pass
 
-    @staticmethod
-    def _reply_body(reply: FakeReply, model: str, request_body: JsonDict) -> JsonDict:
+    def _built(self, reply: FakeReply, model: str, request_body: JsonDict) -> JsonDict:
+        return build_reply_body(
+            model,
+            request_body,
+            reply.text,
+            reply.prompt_tokens,
+            reply.reply_tokens,
+            reply,
+            self._cached_tokens,
+        )
+
+    def _reply_body(self, reply: FakeReply, model: str, request_body: JsonDict) -> JsonDict:
         if reply.body is not None:
             return reply.body
         if reply.text is not None or reply.status == 200:
-            return build_reply_body(
-                model, request_body, reply.text, reply.prompt_tokens, reply.reply_tokens, reply
-            )
+            return self._built(reply, model, request_body)
         return _error_body(reply.status, HTTPStatus(reply.status).phrase)
 
     def _send(self, reply: FakeReply, data: bytes) -> None:
@@ -482,6 +573,8 @@ class FakeGemini:
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        # The cachedContents the SDK made, kept until clear().
+        self.caches = FakeCaches()
 
     @property
     def base_url(self) -> str:
@@ -522,6 +615,7 @@ class FakeGemini:
         with self._lock:
             self._requests.clear()
             self._replies.clear()
+            self.caches.clear()
             self._chunks_sent = 0
             self._answered_count = 0
 

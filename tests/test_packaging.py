@@ -110,6 +110,24 @@ def test_bucket(template: dict[str, Any]) -> None:
     ]
 
 
+def test_bucket_expires_uploads_never_completed_and_takes_browser_posts(
+    template: dict[str, Any],
+) -> None:
+    from chalicelib.files.objects import PENDING_PREFIX
+
+    (bucket,) = resources_of_type(template, "AWS::S3::Bucket")
+    properties = bucket["Properties"]
+    (pending,) = [
+        rule
+        for rule in properties["LifecycleConfiguration"]["Rules"]
+        if rule.get("Prefix") == PENDING_PREFIX
+    ]
+    assert pending["Status"] == "Enabled" and pending["ExpirationInDays"] == 1
+    (cors,) = properties["CorsConfiguration"]["CorsRules"]
+    assert cors["AllowedMethods"] == ["POST"]
+    assert cors["AllowedOrigins"] == [{"Ref": "AllowedOrigin"}]
+
+
 def test_environment_is_wired_to_the_stack(template: dict[str, Any]) -> None:
     variables = template["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
     assert variables["CONFIG_BUCKET"] == {"Ref": "ConfigBucket"}
@@ -190,6 +208,8 @@ def test_role_reaches_only_this_stacks_resources(template: dict[str, Any]) -> No
     }
     assert {json.dumps(r) for r in by_service["s3"]} == {
         json.dumps({"Fn::Sub": "${ConfigBucket.Arn}/chat-configs/*"}),
+        json.dumps({"Fn::Sub": "${ConfigBucket.Arn}/files/*"}),
+        json.dumps({"Fn::Sub": "${ConfigBucket.Arn}/file-uploads/*"}),
         json.dumps({"Fn::GetAtt": ["ConfigBucket", "Arn"]}),
     }
     (parameter,) = by_service["ssm"]

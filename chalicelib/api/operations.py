@@ -180,6 +180,7 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(
             *BODY, *TOKEN, errors.SessionNotFound, errors.ConfigDeleted, *MODEL,
             errors.IdempotencyConflict, errors.IdempotencyInProgress, *STORAGE,
+            errors.InvalidAttachment,
         ),
     ),
     Operation(
@@ -244,6 +245,45 @@ OPERATIONS: tuple[Operation, ...] = (
         "`text/markdown; charset=utf-8`.",
     ),
 )  # fmt: skip
+
+
+def _file_operations(path: str, owner: str, tag: str, auth: Auth) -> tuple[Operation, ...]:
+    """The file routes of one owner (a config's knowledge, a session's attachments)."""
+    found = (*TOKEN, errors.ConfigNotFound, errors.SessionNotFound, *STORAGE)
+    file = (*found, errors.FileNotFound)
+    return (
+        Operation(
+            "POST", f"{path}/files", f"start{owner}Upload",
+            summary="Announce a file upload: a presigned S3 POST for it", tag=tag, auth=auth,
+            request=s.FileUploadCreate, status=201, response=s.FileUploadStarted,
+            errors=(*BODY, *found, errors.ConfigDeleted, errors.FileTooLarge, errors.QuotaExceeded),
+            description="POST the file to `upload.url` with `upload.fields` as form fields and "
+            "the file last, as `file`; then complete it.",
+        ),
+        Operation(
+            "POST", f"{path}/files/{{file_id}}/complete", f"complete{owner}Upload",
+            summary="Check an uploaded file and make it usable", tag=tag, auth=auth,
+            response=s.FilePublic,
+            errors=(*file, errors.UploadIncomplete, errors.UploadExpired, errors.FileRejected),
+        ),
+        Operation(
+            "GET", f"{path}/files", f"list{owner}Files",
+            summary="List the files", tag=tag, auth=auth, response=s.FileList, errors=found,
+        ),
+        Operation(
+            "DELETE", f"{path}/files/{{file_id}}", f"delete{owner}File",
+            summary="Delete a file", tag=tag, auth=auth, status=204, response=None, errors=file,
+        ),
+        Operation(
+            "GET", f"{path}/files/{{file_id}}/link", f"link{owner}File",
+            summary="A short-lived link to a completed file's bytes", tag=tag, auth=auth,
+            response=s.FileLink, errors=file,
+        ),
+    )  # fmt: skip
+
+
+OPERATIONS += _file_operations(CONFIG_PATH, "Knowledge", CONFIGS, "edit token")
+OPERATIONS += _file_operations(SESSION_PATH, "Attachment", SESSIONS, "session token")
 
 
 def _links(parameter: str, pointer: str, *operation_ids: str) -> dict[str, JsonSchema]:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.configs.quotas import day_key
-from chalicelib.core.dynamo import CONDITION_FAILED, transact
+from chalicelib.core.dynamo import give_back, transact
 from chalicelib.core.errors import StorageUnavailable
 from chalicelib.sessions.records import SESSION_SORT_KEY, Reservation, partition_key
 
@@ -99,18 +99,7 @@ class ReservationStore:
             }
             for key, counter in ((session_key, "messageCount"), (day, "messages"))
         ]
-        items = [{"Delete": release}, *counters, *also]
-        refused = transact(self._table, items)
-        if refused is None:
-            return True
-        if refused[0] == CONDITION_FAILED:
-            return False
-        kept = [
-            item for item, code in zip(items, refused, strict=False) if code != CONDITION_FAILED
-        ]
-        if transact(self._table, kept):
-            logger.warning("could not give back all of a failed send's quota")
-        return True
+        return give_back(self._table, [{"Delete": release}, *counters, *also])
 
 
 def _now_ms() -> int:

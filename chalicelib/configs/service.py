@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from chalicelib.caching.service import agent_changed, agent_deleted
 from chalicelib.configs.controls import ControlsStore
 from chalicelib.configs.quotas import QuotaStore
 from chalicelib.configs.reservations import ReservationStore
@@ -31,6 +32,8 @@ from chalicelib.core.tokens import (
     new_token,
     token_matches,
 )
+from chalicelib.files.removal import delete_all_files
+from chalicelib.files.store import Owner
 from chalicelib.schemas import (
     AGENT_FIELDS,
     ChatConfigCreate,
@@ -116,6 +119,7 @@ def create_chat_config(request: ChatConfigCreate, own_base_url: str) -> ChatConf
     # The mirror first: without the S3 object, a lone mirror item is never used.
     _mirror(config)
     config_store().create(config)
+    agent_changed(config.chat_config_id, config.model, config.prompt_text)
     return ChatConfigCreated(
         chat_config_id=config.chat_config_id,
         shareable_url=f"{base_url}/chat/{config.chat_config_id}",
@@ -170,6 +174,7 @@ def update_chat_config(config_id: str, token: str, request: ChatConfigUpdate) ->
         field = "tools" if "tools" in changes else "model"
         ensure_tools_usable(updated.model, updated.tools, field)
     _replace(config, updated, etag)
+    agent_changed(config_id, updated.model, updated.prompt_text)
     return updated.to_public(reveal_prompt=True)
 
 
@@ -202,7 +207,10 @@ def delete_chat_config(config_id: str, token: str) -> None:
     # Mark it deleted first, so no send slips through once the object is gone.
     controls.set_deleted(config.chat_config_id, True)
     try:
+        # Its knowledge goes with it; a failure here leaves the config, to delete again.
+        delete_all_files(Owner("config", config.chat_config_id, config.chat_config_id))
         config_store().delete(config.chat_config_id)
     except StorageUnavailable:
         controls.set_deleted(config.chat_config_id, False)
         raise
+    agent_deleted(config.chat_config_id)

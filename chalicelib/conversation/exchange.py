@@ -7,18 +7,33 @@ A send is three separable steps, so a streaming transport can reuse them:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.caching.service import context_for
 from chalicelib.conversation.idempotency import Claim
 from chalicelib.core.clock import utc_now_iso
-from chalicelib.core.errors import Forbidden, NothingToRegenerate, SessionNotFound
+from chalicelib.core.errors import (
+    Forbidden,
+    InvalidAttachment,
+    NothingToRegenerate,
+    SessionNotFound,
+)
 from chalicelib.core.settings import Settings
 from chalicelib.core.tokens import token_matches
 from chalicelib.core.tools import tools_in_force
-from chalicelib.model.base import ModelReply, ModelRequest, Turn
-from chalicelib.schemas import MAX_MESSAGE_CHARS, ContextInfo, MessageReply, StoredMessage, Usage
+from chalicelib.files.context import load_parts, ready_files
+from chalicelib.files.store import Owner
+from chalicelib.model.base import FilePart, ModelReply, ModelRequest, Turn
+from chalicelib.schemas import (
+    MAX_MESSAGE_CHARS,
+    Attachment,
+    ContextInfo,
+    MessageReply,
+    StoredMessage,
+    Usage,
+)
 from chalicelib.sessions.records import Reservation
 from chalicelib.sessions.store import Conversation, SessionRecord, SessionStore, new_exchange_ids
 
@@ -44,27 +59,37 @@ def authorize(session: SessionRecord | None, token: str) -> SessionRecord:
     return session
 
 
+def _no_files(_: StoredMessage) -> tuple[FilePart, ...]:
+    return ()
+
+
 def select_history(
-    newest_first: Sequence[StoredMessage], new_message: str, char_budget: int, max_messages: int
+    newest_first: Sequence[StoredMessage],
+    new_message: str | StoredMessage,
+    char_budget: int,
+    max_messages: int,
+    files_of: Callable[[StoredMessage], tuple[FilePart, ...]] = _no_files,
 ) -> list[Turn]:
-    """The newest messages (at most `max_messages`) whose text fits the budget,
-    oldest first, then the new one.
+    """The newest messages (at most `max_messages`) whose text and files fit the budget,
+    oldest first, then the new one, each with its files (`files_of`).
 
     The new message is always sent, even when it alone exceeds the budget.
     The history starts on a user turn, so a reply is never sent without the
     message it answers.
     """
-    remaining = char_budget - len(new_message)
+    if isinstance(new_message, str):
+        new_message = StoredMessage(id="", role="user", content=new_message, created_at="")
+    remaining = char_budget - new_message.context_chars()
     chosen: list[StoredMessage] = []
     for message in newest_first[:max_messages]:
-        if len(message.content) > remaining:
+        if message.context_chars() > remaining:
             break
-        remaining -= len(message.content)
+        remaining -= message.context_chars()
         chosen.append(message)
     chosen.reverse()
     while chosen and chosen[0].role != "user":
         chosen.pop(0)
-    return [Turn(m.role, m.content) for m in chosen] + [Turn("user", new_message)]
+    return [Turn(m.role, m.content, files_of(m)) for m in [*chosen, new_message]]
 
 
 def _prepare(
@@ -75,14 +100,26 @@ def _prepare(
     replaces: StoredMessage | None = None,
 ) -> PreparedExchange:
     session = conversation.session
+    owner = Owner("session", session.session_id, session.chat_config_id)
+
+    def files_of(message: StoredMessage) -> tuple[FilePart, ...]:
+        return load_parts(owner, message.attachments) if message.attachments else ()
+
     contents = select_history(
-        history, user_message.content, settings.history_char_budget, settings.history_max_messages
+        history,
+        user_message,
+        settings.history_char_budget,
+        settings.history_max_messages,
+        files_of,
     )
     # Exact when the whole conversation was read; otherwise from the running count
     # (less the exchange being regenerated).
     counted = session.stored_messages - (2 if replaces else 0)
     earlier = len(history) if conversation.complete else max(len(history), counted)
     total = earlier + 1
+    # A tool the server no longer allows is left out, not refused.
+    tools = tools_in_force(session.model, session.tools.enabled(), settings.allowed_tools)
+    knowledge, cached_content = context_for(session, settings, with_tools=bool(tools))
     request = ModelRequest(
         model=session.model,
         system_prompt=session.prompt_text,
@@ -95,8 +132,9 @@ def _prepare(
         top_p=session.top_p,
         top_k=session.top_k,
         stop_sequences=tuple(session.stop_sequences),
-        # A tool the server no longer allows is left out, not refused.
-        tools=tools_in_force(session.model, session.tools.enabled(), settings.allowed_tools),
+        tools=tools,
+        knowledge=knowledge,
+        cached_content=cached_content,
     )
     context = ContextInfo(
         messages_sent=len(contents), messages_total=total, truncated=len(contents) < total
@@ -115,14 +153,37 @@ def _load_authorized(
     return conversation
 
 
+def _attachments(session: SessionRecord, file_ids: Sequence[str]) -> list[Attachment] | None:
+    """The session's completed files with these ids, or InvalidAttachment."""
+    if not file_ids:
+        return None
+    wanted = list(dict.fromkeys(file_ids))
+    found = ready_files(Owner("session", session.session_id, session.chat_config_id), wanted)
+    if len(found) != len(wanted):
+        missing = sorted(set(wanted) - {file.file_id for file in found})
+        raise InvalidAttachment(details={"fileIds": missing})
+    return found
+
+
 def prepare_exchange(
-    store: SessionStore, settings: Settings, session_id: str, token: str, text: str
+    store: SessionStore,
+    settings: Settings,
+    session_id: str,
+    token: str,
+    text: str,
+    attachments: Sequence[str] = (),
 ) -> PreparedExchange:
     # The history that may be sent, read with the session in one Query page.
     conversation = _load_authorized(
         store, session_id, token, settings.history_max_messages, settings.history_char_budget
     )
-    user_message = StoredMessage(id="", role="user", content=text, created_at=utc_now_iso())
+    user_message = StoredMessage(
+        id="",
+        role="user",
+        content=text,
+        created_at=utc_now_iso(),
+        attachments=_attachments(conversation.session, attachments),
+    )
     return _prepare(conversation, conversation.messages, user_message, settings)
 
 
@@ -163,6 +224,7 @@ def _usage(reply: ModelReply) -> Usage:
         reply.reply_tokens,
         reply.tool_use_prompt_tokens,
         reply.thinking_tokens,
+        reply.cached_tokens,
     )
 
 

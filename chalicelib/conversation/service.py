@@ -61,7 +61,7 @@ def send_message(
     store = session_store()
     note_ids(session_id=request.session_id)
     prepared = exchange.prepare_exchange(
-        store, settings, request.session_id, token, request.message
+        store, settings, request.session_id, token, request.message, request.attachments
     )
     note_ids(config_id=prepared.session.chat_config_id)
     claim = Claim(request.session_id, idempotency_key, request.message) if idempotency_key else None

@@ -70,6 +70,34 @@ def transact(table: Table, items: list[Any]) -> list[str] | None:
     raise StorageUnavailable()
 
 
+def give_back(table: Table, items: list[Any]) -> bool:
+    """Run a transaction that releases something (its first item) and gives back what it
+    counted: False when it was already released. A counter whose condition fails (already
+    at zero, or its item gone) is left as it is, and the rest is applied without it."""
+    refused = transact(table, items)
+    if refused is None:
+        return True
+    if refused[0] == CONDITION_FAILED:
+        return False
+    kept = [item for item, code in zip(items, refused, strict=False) if code != CONDITION_FAILED]
+    if transact(table, kept):
+        logger.warning("could not give back all of a released item's counts")
+    return True
+
+
+def conditional(table: Table, method: str, **kwargs: Any) -> dict[str, Any] | None:
+    """One conditional write (`put_item`, `update_item`, `delete_item`): its answer, or None
+    when its condition failed."""
+    try:
+        return dict(getattr(table, method)(**kwargs))
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return None
+        raise StorageUnavailable() from exc
+    except BotoCoreError as exc:
+        raise StorageUnavailable() from exc
+
+
 def get_item(table: Table, key: dict[str, str]) -> dict[str, Any] | None:
     """One item, read consistently, or None."""
     try:

@@ -165,3 +165,33 @@ class IdempotencyInProgress(AppError):
 class NothingToRegenerate(AppError):
     code = "nothing_to_regenerate"
     default_message = "This session has no reply to regenerate yet."
+
+
+class FileNotFound(AppError):
+    code = "file_not_found"
+    default_message = "No file of this chat or session has that id."
+
+
+class FileTooLarge(AppError):
+    code = "file_too_large"
+    default_message = "The file is larger than this chat allows."
+
+
+class UploadIncomplete(AppError):
+    code = "upload_incomplete"
+    default_message = "The file has not arrived in storage yet; upload it, then complete it."
+
+
+class UploadExpired(AppError):
+    code = "upload_expired"
+    default_message = "This upload's time is over; announce the file again."
+
+
+class FileRejected(AppError):
+    code = "file_rejected"
+    default_message = "The uploaded file is not what was announced, so it was deleted."
+
+
+class InvalidAttachment(AppError):
+    code = "invalid_attachment"
+    default_message = "An attachment is not a completed file of this session."

@@ -30,6 +30,15 @@ def ensure_bucket(s3: S3Client, bucket: str) -> None:
                 Bucket=bucket,
                 CreateBucketConfiguration={"LocationConstraint": region},  # type: ignore[typeddict-item]
             )
+        # As infra/template.json has it: the web app's browsers POST their uploads.
+        s3.put_bucket_cors(
+            Bucket=bucket,
+            CORSConfiguration={
+                "CORSRules": [
+                    {"AllowedMethods": ["POST"], "AllowedOrigins": ["*"], "AllowedHeaders": ["*"]}
+                ]
+            },
+        )
 
 
 def ensure_table(dynamodb: DynamoDBServiceResource, table_name: str) -> None:

@@ -44,6 +44,11 @@ GEMINI_API_KEY_PARAMETER = "GEMINI_API_KEY_PARAMETER"
 LIMIT_MESSAGES_PER_SESSION = "LIMIT_MESSAGES_PER_SESSION"
 LIMIT_MESSAGES_PER_DAY = "LIMIT_MESSAGES_PER_DAY"
 LIMIT_SESSIONS_PER_DAY = "LIMIT_SESSIONS_PER_DAY"
+FILE_MAX_BYTES = "FILE_MAX_BYTES"
+LIMIT_FILES_PER_CONFIG = "LIMIT_FILES_PER_CONFIG"
+LIMIT_FILES_PER_SESSION = "LIMIT_FILES_PER_SESSION"
+LIMIT_FILE_BYTES_PER_DAY = "LIMIT_FILE_BYTES_PER_DAY"
+CONTEXT_CACHE_MIN_TOKENS = "CONTEXT_CACHE_MIN_TOKENS"
 # "moto": `chalice local` starts an in-memory AWS when no other is configured (dev stage).
 LOCAL_AWS = "LOCAL_AWS"
 LOCAL_AWS_MOTO = "moto"
@@ -128,6 +133,13 @@ class Settings:
     limit_messages_per_session: int
     limit_messages_per_day: int
     limit_sessions_per_day: int
+    # Files (see chalicelib/files): ceilings too, and creators may lower them.
+    file_max_bytes: int
+    limit_files_per_config: int
+    limit_files_per_session: int
+    limit_file_bytes_per_day: int
+    # Below this estimate of a prompt and its knowledge, no context cache is made.
+    context_cache_min_tokens: int
     local_aws: str
     # Where WebSocket clients connect (the template sets it on AWS, the local gateway locally).
     websocket_url: str | None
@@ -167,6 +179,11 @@ def get_settings() -> Settings:
         limit_messages_per_session=_limit(LIMIT_MESSAGES_PER_SESSION, 500),
         limit_messages_per_day=_limit(LIMIT_MESSAGES_PER_DAY, 2000),
         limit_sessions_per_day=_limit(LIMIT_SESSIONS_PER_DAY, 1000),
+        file_max_bytes=_limit(FILE_MAX_BYTES, 10 * 1024 * 1024),
+        limit_files_per_config=_limit(LIMIT_FILES_PER_CONFIG, 10),
+        limit_files_per_session=_limit(LIMIT_FILES_PER_SESSION, 20),
+        limit_file_bytes_per_day=_limit(LIMIT_FILE_BYTES_PER_DAY, 200 * 1024 * 1024),
+        context_cache_min_tokens=int(_number(CONTEXT_CACHE_MIN_TOKENS, 4096, minimum=0)),
         local_aws=_text(LOCAL_AWS, "").lower(),
         websocket_url=os.environ.get(WEBSOCKET_URL, "").strip() or None,
     )

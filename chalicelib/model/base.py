@@ -11,9 +11,24 @@ Role = Literal["user", "model"]
 
 
 @dataclass(frozen=True)
+class FilePart:
+    """A file the model reads: text as text, anything else as inline data."""
+
+    name: str
+    mime_type: str
+    data: bytes
+
+    @property
+    def is_text(self) -> bool:
+        return self.mime_type.startswith("text/")
+
+
+@dataclass(frozen=True)
 class Turn:
     role: Role
     text: str
+    # Files this turn carries (a user message's attachments), before its text.
+    files: tuple[FilePart, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -30,6 +45,10 @@ class ModelRequest:
     stop_sequences: tuple[str, ...] = ()
     # Gemini's built-in tools, by their API names (see core/tools.py).
     tools: tuple[str, ...] = ()
+    # The agent's knowledge files, read after the system prompt.
+    knowledge: tuple[FilePart, ...] = ()
+    # A context cache holding the system prompt and the knowledge: neither is sent.
+    cached_content: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +56,8 @@ class ModelReply:
     text: str
     prompt_tokens: int = 0
     reply_tokens: int = 0
+    # Of the prompt tokens, those read from a context cache.
+    cached_tokens: int = 0
     # The client stopped the reply: `text` is what was written until then.
     stopped: bool = False
     tool_use_prompt_tokens: int = 0

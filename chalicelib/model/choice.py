@@ -38,6 +38,11 @@ def get_streaming_model(settings: Settings) -> StreamingModel:
     return GeminiStreamingModel(key, settings.model_timeout_seconds)
 
 
+def gemini_key(settings: Settings) -> str | None:
+    """Gemini's key, or None for the offline model (for calls beside a send: caches)."""
+    return _gemini_key(settings)
+
+
 def _gemini_key(settings: Settings) -> str | None:
     """Gemini's key, or None for the offline model."""
     mode = model_mode(settings)

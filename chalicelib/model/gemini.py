@@ -196,13 +196,14 @@ def _reply_from_response(response: Any) -> ModelReply:
         )
     if not text:
         raise ModelError("The model returned an empty reply.", details={"reason": finish_reason})
-    prompt, reply, tool_use_prompt, thinking = token_counts(response.usage_metadata)
+    prompt, reply, tool_use_prompt, thinking, cached = token_counts(response.usage_metadata)
     return ModelReply(
         text=text,
         prompt_tokens=prompt,
         reply_tokens=reply,
         tool_use_prompt_tokens=tool_use_prompt,
         thinking_tokens=thinking,
+        cached_tokens=cached,
         citations=citations_of(candidate),
     )
 

@@ -3,13 +3,34 @@
 from __future__ import annotations
 
 from chalicelib.core.tools import GOOGLE_SEARCH
-from chalicelib.model.base import ModelReply, ModelRequest
+from chalicelib.model.base import FilePart, ModelReply, ModelRequest
 from chalicelib.schemas import Citations, CitationSource, CitationSupport
 
 # Shown when the agent searches, so the web app's rendering of citations can be seen
 # without a key; labelled for what it is.
 SAMPLE_CITATION_TITLE = "Sample citation from the offline model (not a search result)"
 SAMPLE_CITATION_URI = "https://ai.google.dev/gemini-api/docs/google-search"
+
+
+def _described(files: tuple[FilePart, ...]) -> str:
+    return ", ".join(f"{file.name} ({file.mime_type}, {len(file.data)} bytes)" for file in files)
+
+
+def _files_note(request: ModelRequest) -> str:
+    """What files it received; knowledge by count and type only (a private prompt's are secret)."""
+    notes = []
+    if request.knowledge or request.cached_content:
+        kinds = sorted({file.mime_type for file in request.knowledge})
+        cached = " (from the context cache)" if request.cached_content else ""
+        notes.append(
+            f"I received {len(request.knowledge)} knowledge file(s){cached}"
+            + (f" of type {', '.join(kinds)}" if kinds else "")
+            + ". "
+        )
+    attached = request.contents[-1].files
+    if attached:
+        notes.append(f"Attached to your message: {_described(attached)}. ")
+    return "".join(notes)
 
 
 class OfflineModel:
@@ -21,6 +42,7 @@ class OfflineModel:
         text = (
             f'[offline model] You said: "{new_message}". '
             f"I can see {earlier} earlier message(s) of this conversation. "
+            f"{_files_note(request)}"
             "This reply comes from the offline development model; "
             "set GEMINI_API_KEY to talk to Gemini."
         )

@@ -33,8 +33,9 @@ OFFLINE_WORD_SECONDS = 0.04
 @dataclass(frozen=True)
 class Chunk:
     text: str
-    # Token counts so far: prompt, reply, tool-use prompt, thinking (0 where not given).
-    counts: tuple[int, int, int, int] = (0, 0, 0, 0)
+    # Token counts so far: prompt, reply, tool-use prompt, thinking, cached (0 where not
+    # given; the cached ones are part of the prompt's).
+    counts: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
     # Gemini sends grounding metadata with the last pieces; it covers the whole reply.
     citations: Citations | None = None
 
@@ -45,7 +46,7 @@ class ReplyStream:
     def __init__(self, chunks: Generator[Chunk]) -> None:
         self._chunks = chunks
         self._cancelled = threading.Event()
-        self._counts = (0, 0, 0, 0)
+        self._counts = (0, 0, 0, 0, 0)
         self._citations: Citations | None = None
 
     def __iter__(self) -> Iterator[str]:
@@ -67,12 +68,13 @@ class ReplyStream:
     def reply(self, text: str, *, stopped: bool = False) -> ModelReply:
         """`text` as the reply (what the consumer kept), with the latest token counts and
         citations."""
-        prompt, reply, tool_use_prompt, thinking = self._counts
+        prompt, reply, tool_use_prompt, thinking, cached = self._counts
         return ModelReply(
             text=text,
             prompt_tokens=prompt,
             # A stopped Gemini stream may end before its counts catch up with its text.
             reply_tokens=reply or (max(1, len(text) // 4) if text else 0),
+            cached_tokens=cached,
             stopped=stopped,
             tool_use_prompt_tokens=tool_use_prompt,
             thinking_tokens=thinking,
@@ -104,7 +106,7 @@ class OfflineStreamingModel(StreamingModel):
                 tokens = max(1, index * reply.reply_tokens // len(words))
                 last = index == len(words)
                 citations = reply.citations if last else None
-                yield Chunk(word, (reply.prompt_tokens, tokens, 0, 0), citations)
+                yield Chunk(word, (reply.prompt_tokens, tokens, 0, 0, 0), citations)
                 time.sleep(self._word_seconds)
 
         return ReplyStream(chunks())

@@ -1,5 +1,6 @@
 """What goes to Gemini and what comes back, for the whole and the streamed call alike:
-the request's config and contents, and a response's citations and token counts."""
+the request's config and contents (files as model/parts.py makes them), and a
+response's citations and token counts."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from chalicelib.core.errors import ModelError
 from chalicelib.core.tools import GOOGLE_SEARCH, URL_CONTEXT
 from chalicelib.model.base import ModelRequest
+from chalicelib.model.parts import config_fields, contents_of
 from chalicelib.schemas import Citations, CitationSource, CitationSupport
 from chalicelib.schemas.agents import (
     MAX_CITATION_QUERIES,
@@ -34,7 +36,8 @@ def request_parts(request: ModelRequest, read_timeout_seconds: float) -> tuple[A
         URL_CONTEXT: lambda: types.Tool(url_context=types.UrlContext()),
     }
     config = types.GenerateContentConfig(
-        system_instruction=request.system_prompt or None,
+        # The system instruction, or the context cache that holds it.
+        **config_fields(request),
         temperature=request.temperature,
         top_p=request.top_p,
         top_k=request.top_k,
@@ -44,11 +47,7 @@ def request_parts(request: ModelRequest, read_timeout_seconds: float) -> tuple[A
         # google-genai's timeout is per HTTP read, in milliseconds.
         http_options=types.HttpOptions(timeout=max(1, int(read_timeout_seconds * 1000))),
     )
-    contents = [
-        types.Content(role=turn.role, parts=[types.Part(text=turn.text)])
-        for turn in request.contents
-    ]
-    return contents, config
+    return contents_of(request), config
 
 
 def token_count(value: int | None) -> int:
@@ -60,15 +59,17 @@ def token_count(value: int | None) -> int:
     return value
 
 
-def token_counts(usage: Any) -> tuple[int, int, int, int]:
-    """(prompt, reply, tool-use prompt, thinking) tokens of a response's usage metadata."""
+def token_counts(usage: Any) -> tuple[int, int, int, int, int]:
+    """(prompt, reply, tool-use prompt, thinking, cached) tokens of a response's usage
+    metadata; the cached ones are part of the prompt's."""
     if usage is None:
-        return 0, 0, 0, 0
+        return 0, 0, 0, 0, 0
     return (
         token_count(usage.prompt_token_count),
         token_count(usage.candidates_token_count),
         token_count(usage.tool_use_prompt_token_count),
         token_count(usage.thoughts_token_count),
+        token_count(usage.cached_content_token_count),
     )
 
 

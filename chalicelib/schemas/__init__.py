@@ -62,6 +62,15 @@ from chalicelib.schemas.conversations import (
     StoredMessage,
     Usage,
 )
+from chalicelib.schemas.files import (
+    Attachment,
+    FileLink,
+    FileList,
+    FilePublic,
+    FileUploadCreate,
+    FileUploadStarted,
+    UploadForm,
+)
 
 __all__ = [
     "AGENT_FIELDS",
@@ -71,6 +80,13 @@ __all__ = [
     "Citations",
     "ToolSwitches",
     "ensure_tools_usable",
+    "Attachment",
+    "FileLink",
+    "FileList",
+    "FilePublic",
+    "FileUploadCreate",
+    "FileUploadStarted",
+    "UploadForm",
     "ChatConfigCreate",
     "ChatConfigCreated",
     "ChatConfigPublic",

@@ -24,6 +24,10 @@ LIMIT_CEILINGS = {
     "messages_per_session": "limit_messages_per_session",
     "messages_per_day": "limit_messages_per_day",
     "sessions_per_day": "limit_sessions_per_day",
+    "file_max_bytes": "file_max_bytes",
+    "files_per_config": "limit_files_per_config",
+    "files_per_session": "limit_files_per_session",
+    "file_bytes_per_day": "limit_file_bytes_per_day",
 }
 
 
@@ -86,6 +90,30 @@ class LimitsUpdate(RequestModel):
         _ceiling_as_maximum("sessions_per_day"),
     ] = None
     """New sessions per UTC day."""
+    file_max_bytes: Annotated[
+        LimitValue | None,
+        _within_ceiling("file_max_bytes"),
+        _ceiling_as_maximum("file_max_bytes"),
+    ] = None
+    """Bytes one uploaded file may have."""
+    files_per_config: Annotated[
+        LimitValue | None,
+        _within_ceiling("files_per_config"),
+        _ceiling_as_maximum("files_per_config"),
+    ] = None
+    """Knowledge files the configuration may hold."""
+    files_per_session: Annotated[
+        LimitValue | None,
+        _within_ceiling("files_per_session"),
+        _ceiling_as_maximum("files_per_session"),
+    ] = None
+    """Files one session may hold."""
+    file_bytes_per_day: Annotated[
+        LimitValue | None,
+        _within_ceiling("file_bytes_per_day"),
+        _ceiling_as_maximum("file_bytes_per_day"),
+    ] = None
+    """Bytes uploaded to the configuration and its sessions per UTC day."""
 
 
 class CreatorLimits(ResponseModel):
@@ -94,6 +122,10 @@ class CreatorLimits(ResponseModel):
     messages_per_session: int | None = None
     messages_per_day: int | None = None
     sessions_per_day: int | None = None
+    file_max_bytes: int | None = None
+    files_per_config: int | None = None
+    files_per_session: int | None = None
+    file_bytes_per_day: int | None = None
 
     def merged(self, update: LimitsUpdate) -> CreatorLimits:
         return self.model_copy(
@@ -119,6 +151,14 @@ class Limits(ResponseModel):
     """Messages across all sessions per UTC day."""
     sessions_per_day: int
     """New sessions per UTC day."""
+    file_max_bytes: int
+    """Bytes one uploaded file may have."""
+    files_per_config: int
+    """Knowledge files the configuration may hold."""
+    files_per_session: int
+    """Files one session may hold."""
+    file_bytes_per_day: int
+    """Bytes uploaded to the configuration and its sessions per UTC day."""
 
 
 class ChatConfigCreate(AgentSettingsUpdate):

@@ -20,6 +20,7 @@ from chalicelib.schemas.base import (
     Title,
 )
 from chalicelib.schemas.configs import ChatSettings
+from chalicelib.schemas.files import Attachment, AttachmentIds
 
 # --- sessions ------------------------------------------------------------------
 
@@ -114,6 +115,14 @@ class StoredMessage(ResponseModel):
         default_factory=_not_sent, exclude_if=lambda value: value is None
     )
     """Only on a grounded reply: the web sources it draws on (see `tools.googleSearch`)."""
+    attachments: list[Attachment] | SkipJsonSchema[None] = Field(
+        default_factory=_not_sent, exclude_if=lambda value: value is None
+    )
+    """Only on a user message that carries files: the session's files sent with it."""
+
+    def context_chars(self) -> int:
+        """What the message counts against the history budget, its files' estimates included."""
+        return len(self.content) + sum(file.estimated_chars() for file in self.attachments or ())
 
 
 class Usage(ResponseModel):
@@ -129,6 +138,11 @@ class Usage(ResponseModel):
     """Tokens the model spent thinking before it wrote (billed as output)."""
     total_tokens: int = 0
     """Their sum."""
+    cached_tokens: int | SkipJsonSchema[None] = Field(
+        default_factory=_not_sent, exclude_if=lambda value: value is None
+    )
+    """Only when some were: of the prompt tokens, those read from the agent's context cache
+    (billed at a lower rate); per exchange (a session's totals keep them in `promptTokens`)."""
 
     @classmethod
     def of(
@@ -137,6 +151,7 @@ class Usage(ResponseModel):
         reply_tokens: int,
         tool_use_prompt_tokens: int = 0,
         thinking_tokens: int = 0,
+        cached_tokens: int = 0,
     ) -> Usage:
         return cls(
             prompt_tokens=prompt_tokens,
@@ -144,6 +159,7 @@ class Usage(ResponseModel):
             tool_use_prompt_tokens=tool_use_prompt_tokens,
             thinking_tokens=thinking_tokens,
             total_tokens=prompt_tokens + reply_tokens + tool_use_prompt_tokens + thinking_tokens,
+            cached_tokens=cached_tokens or None,
         )
 
 
@@ -209,6 +225,8 @@ class MessageSend(RequestModel):
     """The session to send to."""
     message: MessageText
     """The text, 1-32,000 characters, not only white space."""
+    attachments: AttachmentIds = Field(default_factory=list)
+    """Ids of completed files of this session to send with the message, at most 5."""
 
 
 class MessageReply(ResponseModel):

@@ -13,6 +13,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from chalicelib.schemas.base import MessageText, RequestModel, ResourceId, ResponseModel
 from chalicelib.schemas.conversations import ContextInfo, MessageReply
+from chalicelib.schemas.files import AttachmentIds
 
 RequestId = Annotated[str, Field(min_length=1, max_length=64)]
 IdempotencyKey = Annotated[str, Field(pattern=r"^[\x21-\x7e]{1,64}$")]
@@ -30,6 +31,7 @@ class SendFrame(RequestModel):
     token: SessionToken
     message: MessageText
     idempotency_key: IdempotencyKey | None = None
+    attachments: AttachmentIds = Field(default_factory=list)
 
 
 class RegenerateFrame(RequestModel):

@@ -37,6 +37,8 @@ def to_markdown(export: SessionExport) -> str:
         if message.citations:
             lines += _footnotes(message.citations, footnotes)
             footnotes += len(message.citations.sources)
+        for file in message.attachments or ():
+            lines += ["", f"*Attached: {file.filename} ({file.content_type}, {file.size} bytes)*"]
     return "\n".join(lines) + "\n"
 
 

@@ -53,6 +53,7 @@ def _message_from_item(item: dict[str, Any]) -> StoredMessage:
         created_at=str(item["createdAt"]),
         stopped=True if item.get("stopped") else None,
         citations=Citations.model_validate(item["citations"]) if item.get("citations") else None,
+        attachments=item.get("attachments") or None,
     )
 
 
@@ -114,7 +115,7 @@ class MessageStore:
                 complete = False
                 break
             messages.append(_message_from_item(item))
-            chars += len(messages[-1].content)
+            chars += messages[-1].context_chars()
             if char_budget is not None and chars > char_budget:
                 complete = False
                 break
@@ -268,6 +269,8 @@ class MessageStore:
             item["stopped"] = True
         if message.citations:
             item["citations"] = message.citations.model_dump(by_alias=True)
+        if message.attachments:
+            item["attachments"] = [file.model_dump(by_alias=True) for file in message.attachments]
         return item
 
     def _put_message(self, session_id: str, message: StoredMessage) -> Any:

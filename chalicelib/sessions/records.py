@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.schemas import SessionSettings, Usage
+from chalicelib.schemas import Attachment, SessionSettings, Usage
 
 SESSION_SORT_KEY = "SESSION"
 MESSAGE_PREFIX = "MSG#"
@@ -45,6 +45,8 @@ class SessionRecord(SessionSettings):
     tool_use_prompt_tokens: int = 0
     thinking_tokens: int = 0
     deleting_at: str | None = None
+    # The config's knowledge files when the session started (never shown to its holder).
+    knowledge: list[Attachment] = []
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> SessionRecord:

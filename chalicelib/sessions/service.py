@@ -20,6 +20,9 @@ from chalicelib.core.errors import (
 from chalicelib.core.logs import note_ids
 from chalicelib.core.settings import get_settings
 from chalicelib.core.tokens import SESSION_TOKEN_PREFIX, hash_token, new_id, new_token
+from chalicelib.files.context import ready_files
+from chalicelib.files.removal import delete_all_files
+from chalicelib.files.store import Owner
 from chalicelib.model.choice import model_mode
 from chalicelib.schemas import (
     ExportQuery,
@@ -79,6 +82,7 @@ def create_session(request: SessionCreate) -> SessionCreated:
         daily_message_limit=config.limits.messages_per_day,
         created_at=now,
         updated_at=now,
+        knowledge=ready_files(Owner("config", config.chat_config_id, config.chat_config_id)),
     )
     note_ids(session_id=session.session_id)
     quota_store().create_session(session, config.limits.in_force().sessions_per_day)
@@ -144,6 +148,8 @@ def list_messages(session_id: str, token: str, query: MessagePageQuery) -> Messa
 def delete_session(session_id: str, token: str) -> None:
     """Delete a session; repeating it finishes a deletion that failed half way."""
     session = _authorized(session_id, token, including_deleting=True)
+    # Its files first: the session is still there to delete again if this fails.
+    delete_all_files(Owner("session", session.session_id, session.chat_config_id))
     session_store().delete(session.session_id, utc_now_iso())
 
 

@@ -83,7 +83,9 @@ class Channel:
 
 
 def stream_send(frame: SendFrame, channel: Channel) -> None:
-    request = MessageSend(session_id=frame.session_id, message=frame.message)
+    request = MessageSend(
+        session_id=frame.session_id, message=frame.message, attachments=frame.attachments
+    )
     streamer = _Streamer(channel, frame.session_id)
     result = message_service.send_message(
         frame.token, request, frame.idempotency_key, streamer.responder

@@ -3,17 +3,24 @@
 The files sit beside this module and are served as they are, with no build step. A
 page gets the path the API is served under (API Gateway puts the stage first), and
 every answer carries a strict Content-Security-Policy: scripts and styles only from
-this origin, requests only to this API and its WebSocket URL, no framing.
+this origin, requests only to this API, its WebSocket URL and the bucket's presigned
+uploads (whose links also give the images), no framing.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-from chalicelib.core.errors import NotFound
+from botocore.exceptions import BotoCoreError
+
+from chalicelib.core.errors import AppError, NotFound
+from chalicelib.files.removal import file_objects
+
+logger = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
@@ -34,14 +41,15 @@ class WebFile:
     headers: dict[str, str]
 
 
-def content_security_policy(websocket_url: str | None) -> str:
-    connect = "'self'" + (f" {websocket_url}" if websocket_url else "")
+def content_security_policy(websocket_url: str | None, storage: tuple[str, ...] = ()) -> str:
+    """`storage`: the bucket's origins, where uploads go and thumbnails come from."""
+    connect = " ".join(("'self'", *((websocket_url,) if websocket_url else ()), *storage))
     return "; ".join(
         (
             "default-src 'none'",
             "script-src 'self'",
             "style-src 'self'",
-            "img-src 'self'",
+            " ".join(("img-src 'self'", *storage)),
             f"connect-src {connect}",
             "form-action 'none'",
             "base-uri 'none'",
@@ -50,9 +58,9 @@ def content_security_policy(websocket_url: str | None) -> str:
     )
 
 
-def security_headers(websocket_url: str | None) -> dict[str, str]:
+def security_headers(websocket_url: str | None, storage: tuple[str, ...] = ()) -> dict[str, str]:
     return {
-        "Content-Security-Policy": content_security_policy(websocket_url),
+        "Content-Security-Policy": content_security_policy(websocket_url, storage),
         # A share link is a capability of sorts: it must not leak to linked sites.
         "Referrer-Policy": "no-referrer",
         "X-Frame-Options": "DENY",
@@ -67,7 +75,16 @@ def _read(path: Path) -> str:
 def page(name: str, base_path: str, websocket_url: str | None) -> WebFile:
     """A page (a key of PAGES), its links pointing under `base_path` ("" or "/<stage>")."""
     html = _read(WEB_DIR / PAGES[name]).replace("{base}", escape(base_path, quote=True))
-    return WebFile(html, {"Content-Type": HTML, **security_headers(websocket_url)})
+    return WebFile(html, {"Content-Type": HTML, **security_headers(websocket_url, _storage())})
+
+
+def _storage() -> tuple[str, ...]:
+    """The bucket's origins for the page's uploads; none if they cannot be worked out."""
+    try:
+        return file_objects().origins()
+    except (AppError, BotoCoreError):
+        logger.warning("the page cannot upload files: no presigned URL could be made")
+        return ()
 
 
 @functools.cache

@@ -11,6 +11,7 @@ runs on every response. Runs are bounded and derandomized: the same cases every 
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 from collections.abc import Iterator
@@ -65,7 +66,9 @@ CONFIG = schemathesis.Config.from_dict(
         },
     }
 )
-schema = schemathesis.openapi.from_dict(openapi.build_document(), config=CONFIG)
+# A copy: schemathesis adds the links it infers to the document it is given, and the
+# document shares its links with the registry that other tests render.
+schema = schemathesis.openapi.from_dict(copy.deepcopy(openapi.build_document()), config=CONFIG)
 
 load_all_checks()
 # Every check schemathesis has (`--checks all`), each run wherever it applies.
@@ -164,7 +167,8 @@ def _aim(case: schemathesis.Case, api: LiveApi) -> dict[str, str]:
     """
     ids = {"chat_config_id": api.config_id, "session_id": api.session_id}
     for name in case.path_parameters or {}:
-        case.path_parameters[name] = ids[name]
+        # A file id stays as drawn: no file is made for the cases.
+        case.path_parameters[name] = ids.get(name, case.path_parameters[name])
     if isinstance(case.body, dict):
         if "sessionId" in case.body:
             case.body["sessionId"] = api.session_id

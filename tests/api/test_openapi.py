@@ -87,7 +87,7 @@ def test_error_responses_narrow_the_code_to_their_status() -> None:
         schema = shared[name]["content"]["application/json"]["schema"]
         return list(schema["properties"]["code"]["enum"])
 
-    assert codes("409") == ["idempotency_conflict", "idempotency_in_progress"]
+    assert codes("409") == ["idempotency_conflict", "idempotency_in_progress", "invalid_attachment"]
     assert codes("429") == ["model_rate_limited", "quota_exceeded"]
     assert codes("503") == ["model_unavailable", "storage_unavailable"]
     assert "Retry-After" in shared[send["429"]["$ref"].rsplit("/", 1)[1]]["headers"]

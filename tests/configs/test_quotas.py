@@ -30,6 +30,10 @@ def test_config_shows_the_limits_in_force(api: ApiClient) -> None:
         "messagesPerSession": 7,
         "messagesPerDay": 2000,
         "sessionsPerDay": 1000,
+        "fileMaxBytes": 10 * 1024 * 1024,
+        "filesPerConfig": 10,
+        "filesPerSession": 20,
+        "fileBytesPerDay": 200 * 1024 * 1024,
     }
     config = api.get(f"/chat-config/{created['chatConfigId']}").json
     assert config["limits"] == created["config"]["limits"]

@@ -90,10 +90,13 @@ def test_a_page_under_a_stage_links_below_it() -> None:
     assert 'src="/api/static/chat.js"' in html
 
 
-def test_the_websocket_url_is_the_only_other_place_a_page_may_connect_to() -> None:
+def test_the_websocket_url_and_the_bucket_are_the_only_other_places_a_page_may_connect_to() -> None:
+    bucket = "https://test-configs.s3.amazonaws.com"
     policy = pages.page("chat", "", "wss://ws.example/api").headers["Content-Security-Policy"]
-    assert "connect-src 'self' wss://ws.example/api;" in policy
-    assert "connect-src 'self';" in pages.page("chat", "", None).headers["Content-Security-Policy"]
+    assert f"connect-src 'self' wss://ws.example/api {bucket};" in policy
+    assert f"img-src 'self' {bucket};" in policy
+    policy = pages.page("chat", "", None).headers["Content-Security-Policy"]
+    assert f"connect-src 'self' {bucket};" in policy
 
 
 # --- where share links point --------------------------------------------------------

@@ -50,6 +50,9 @@ const LIMIT_NAMES = {
   messagesPerSession: (n) => `This chat has reached its limit of ${plural(n, "message")}.`,
   messagesPerDay: (n) => `This agent has reached its limit of ${plural(n, "message")} a day.`,
   sessionsPerDay: (n) => `This agent has reached its limit of ${plural(n, "new chat")} a day.`,
+  filesPerConfig: (n) => `This agent already has its limit of ${plural(n, "knowledge file")}.`,
+  filesPerSession: (n) => `This chat already has its limit of ${plural(n, "file")}.`,
+  fileBytesPerDay: (n) => `This agent has reached its upload limit of ${(n / 1048576).toFixed(1)} MB a day.`,
 };
 
 /** "in 3 h 5 min (at 01:00)" for a wait in seconds. */
@@ -78,6 +81,13 @@ const SENTENCES = {
   storage_unavailable: "The server's storage is not available right now; nothing was saved.",
   nothing_to_regenerate: "There is no reply to regenerate yet.",
   payload_too_large: "That is too long to send.",
+  file_too_large: "That file is larger than this agent allows.",
+  file_rejected: "That file is not what its name says (or it changed on the way), so it was not kept.",
+  upload_incomplete: "The file did not reach the server. Try uploading it again.",
+  upload_expired: "The upload took too long. Try uploading the file again.",
+  file_not_found: "That file is no longer here.",
+  invalid_attachment: "An attached file is gone or not finished uploading. Remove it and attach it again.",
+  unsupported_file: "Only PDF, PNG, JPEG, WebP, plain text, Markdown and CSV files can be uploaded.",
   conflict: "Someone changed this at the same moment. Reload and try again.",
   idempotency_in_progress: "That message is still being answered. Wait a moment.",
   idempotency_conflict: "That message was already sent differently. Reload the page.",

@@ -1,6 +1,8 @@
 // GET /chat/{id}: the share link. A visitor's own session, its history, and the chat.
 import { ApiError, api, fillModels, saved, sentenceFor, showStatus } from "./api.js";
+import { attachmentTray } from "./attach.js";
 import { exchange } from "./exchange.js";
+import { fileLink } from "./files.js";
 import * as view from "./messages.js";
 
 const PAGE_SIZE = 20;
@@ -8,6 +10,7 @@ const $ = (id) => document.getElementById(id);
 const configId = decodeURIComponent(window.location.pathname.split("/").pop());
 const page = { settings: null, session: null, cursor: null, running: null, usage: null };
 const setState = (text, kind = "") => showStatus($("state"), text, kind);
+let tray;
 
 function showSettings(settings) {
   page.settings = settings;
@@ -139,12 +142,21 @@ async function send(text) {
     setState(sentenceFor(error), "error");
     return;
   }
+  if (tray.busy()) {
+    setState("Wait for the files to finish uploading.", "error");
+    return;
+  }
+  const attachments = tray.ready();
+  tray.clear();
   $("message").value = "";
-  const userItem = view.append({ role: "user", content: text, createdAt: new Date().toISOString() });
+  const mine = { role: "user", content: text, createdAt: new Date().toISOString(), attachments };
+  const userItem = view.append(mine);
   showWelcome();
   const replyItem = view.append({ role: "model", content: "" });
   view.followEnd(true);
-  await run("send", session, { message: text }, { userItem, replyItem, text });
+  const fields = { message: text };
+  if (attachments.length) fields.attachments = attachments.map((file) => file.fileId);
+  await run("send", session, fields, { userItem, replyItem, text });
 }
 
 async function regenerate() {
@@ -209,8 +221,17 @@ async function saveSettings(event) {
   }
 }
 
+/** A thumbnail's address: a short-lived link, for this chat's token holder only. */
+async function thumbnail(fileId) {
+  const { sessionId, sessionToken } = page.session;
+  const { url } = await fileLink(`/session/${encodeURIComponent(sessionId)}`, sessionToken, fileId);
+  return url;
+}
+
 function wire() {
   const input = $("message");
+  tray = attachmentTray({ session: ensureSession, setState });
+  view.setThumbnails(thumbnail);
   $("composer").addEventListener("submit", (event) => {
     event.preventDefault();
     send(input.value);

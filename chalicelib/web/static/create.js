@@ -1,6 +1,7 @@
 // GET /: make an agent, and manage the ones this browser made ("My agents").
 import { agentFromForm, fillAgentFields } from "./agent-fields.js";
 import { ApiError, api, fillModels, saved, sentenceFor, showStatus } from "./api.js";
+import { knowledgePanel } from "./knowledge.js";
 
 const $ = (id) => document.getElementById(id);
 const form = $("agent-form");
@@ -205,7 +206,15 @@ function renderAgents() {
     });
     const tools = document.createElement("div");
     tools.className = "tools";
+    const knowledge = button("Knowledge", () => {
+      const open = item.querySelector(".knowledge");
+      if (open) open.remove();
+      else item.append(knowledgePanel(id, saved.agent(id).editToken));
+      knowledge.setAttribute("aria-expanded", String(!open));
+    });
+    knowledge.setAttribute("aria-expanded", "false");
     tools.append(
+      knowledge,
       button("Edit", () => run(() => actions.edit(id), "Loading…")),
       button(agent.sharing === false ? "Turn sharing on" : "Turn sharing off", () =>
         run(() => actions.sharing(id), "Saving…"),

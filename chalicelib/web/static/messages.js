@@ -3,6 +3,36 @@ import { renderMarkdown } from "./markdown.js";
 
 const list = document.getElementById("messages");
 const LABELS = { user: "You", model: "Agent" };
+let thumbnailOf = null; // fileId -> Promise of an image URL
+
+/** How images among the attachments get their thumbnails. */
+export function setThumbnails(loader) {
+  thumbnailOf = loader;
+}
+
+function attachmentsNode(attachments) {
+  const files = document.createElement("ul");
+  files.className = "files";
+  for (const file of attachments) {
+    const entry = document.createElement("li");
+    if (file.contentType.startsWith("image/") && thumbnailOf) {
+      const image = document.createElement("img");
+      image.alt = file.filename;
+      image.className = "thumbnail";
+      thumbnailOf(file.fileId)
+        .then((url) => {
+          image.src = url;
+        })
+        .catch(() => image.remove());
+      entry.append(image);
+    }
+    const name = document.createElement("span");
+    name.textContent = `📎 ${file.filename}`;
+    entry.append(name);
+    files.append(entry);
+  }
+  return files;
+}
 
 function time(iso) {
   const node = document.createElement("time");
@@ -14,7 +44,7 @@ function time(iso) {
 }
 
 /** A message's <li>; `content` is text, rendered as Markdown for the model's replies. */
-export function messageNode({ id, role, content, createdAt, stopped, citations }) {
+export function messageNode({ id, role, content, createdAt, stopped, citations, attachments }) {
   const item = document.createElement("li");
   item.className = `message ${role}`;
   if (id) item.dataset.id = id;
@@ -28,6 +58,7 @@ export function messageNode({ id, role, content, createdAt, stopped, citations }
   const body = document.createElement("div");
   body.className = "body";
   item.append(header, body);
+  if (attachments?.length) item.append(attachmentsNode(attachments));
   setContent(item, content);
   setCitations(item, citations);
   if (stopped) setNote(item, "stopped");

@@ -1,0 +1,80 @@
+"""Files in a real browser: a creator gives an agent a PDF, a visitor attaches an image to a
+message, and both reach the model; the image shows as a thumbnail."""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from tests.fake_gemini import FakeGemini
+from tests.files.uploads import PDF
+from tests.test_run_local import LocalStack
+from tests.web.browser import Browser, new_agent, open_chat, stored_replies, type_and_enter
+
+pytestmark = pytest.mark.timeout(120)
+OpenBrowser = Callable[..., Browser]
+
+
+def tiny_png() -> bytes:
+    """A real 1x1 PNG, so the browser can draw its thumbnail."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff\x00\x00")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def test_knowledge_and_an_attachment_reach_the_model(
+    stack: LocalStack, fake: FakeGemini, browser: OpenBrowser, tmp_path: Path
+) -> None:
+    pdf, image = tmp_path / "handbook.pdf", tmp_path / "cat.png"
+    pdf.write_bytes(PDF)
+    image.write_bytes(tiny_png())
+    created = new_agent(stack, promptVisibility="private")
+    config_id = created["chatConfigId"]
+
+    # The creator: "My agents" -> Knowledge -> add the PDF.
+    creator = browser()
+    creator.open("/")
+    agent = {"title": "Pirate tutor", "editToken": created["editToken"]}
+    agent["shareableUrl"] = created["shareableUrl"]
+    creator.js(
+        f"localStorage.setItem('ai-maker:agent:{config_id}', arguments[0])", json.dumps(agent)
+    )
+    creator.open("/")
+    item = creator.wait(
+        lambda d: d.find_element(By.CSS_SELECTOR, f'li[data-config-id="{config_id}"]')
+    )
+    item.find_element(By.XPATH, ".//button[text()='Knowledge']").click()
+    creator.wait(lambda d: d.find_element(By.ID, f"knowledge-{config_id}")).send_keys(str(pdf))
+    panel = item.find_element(By.CLASS_NAME, "knowledge")
+    creator.wait(lambda _: "handbook.pdf (" in panel.text and "Added" in panel.text)
+    creator.shot("knowledge")
+
+    # A visitor: attach the image, ask about both.
+    visitor = browser()
+    open_chat(visitor, config_id)
+    visitor.driver.find_element(By.ID, "attach-input").send_keys(str(image))
+    visitor.wait(lambda d: d.find_elements(By.CSS_SELECTOR, '#attachments li[data-state="ready"]'))
+    type_and_enter(visitor, "What do the handbook and the picture show?")
+    visitor.wait(lambda _: stored_replies(visitor))
+    request = next(r for r in reversed(fake.requests) if "enerateContent" in r.path)
+    assert request.inline_files() == [("application/pdf", PDF), ("image/png", tiny_png())]
+    user = visitor.driver.find_element(By.CSS_SELECTOR, "li.message.user")
+    assert "cat.png" in user.text
+    thumbnail = user.find_element(By.CSS_SELECTOR, "img.thumbnail")
+    visitor.wait(lambda _: visitor.js("return arguments[0].naturalWidth", thumbnail) == 1)
+    assert visitor.driver.find_elements(By.CSS_SELECTOR, "#attachments li") == []
+    assert "handbook.pdf" not in visitor.driver.find_element(By.TAG_NAME, "body").text
+    visitor.shot("attachment")
