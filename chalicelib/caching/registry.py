@@ -101,3 +101,15 @@ class CacheRegistry:
         answer = self._call("delete_item", Key=_key(config_id), ReturnValues="ALL_OLD")
         old = (answer or {}).get("Attributes", {})
         return str(old["cacheName"]) if old.get("cacheName") else None
+
+    def lost(self, config_id: str, name: str) -> None:
+        """Gemini no longer has this cache: unrecord it (a no-op if another replaced it),
+        so the next send makes a new one."""
+        self._call(
+            "update_item",
+            Key=_key(config_id),
+            UpdateExpression="REMOVE #name, #expires",
+            ConditionExpression="#name = :name",
+            ExpressionAttributeNames={"#name": "cacheName", "#expires": "expiresMs"},
+            ExpressionAttributeValues={":name": name},
+        )

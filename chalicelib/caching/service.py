@@ -10,6 +10,7 @@ cache; so does a deletion. Whatever fails, the content is sent inline.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -21,7 +22,7 @@ from chalicelib.core.errors import AppError, ModelError
 from chalicelib.core.settings import Settings, get_settings
 from chalicelib.files.context import load_parts, ready_files
 from chalicelib.files.store import Owner
-from chalicelib.model.base import FilePart
+from chalicelib.model.base import FilePart, ModelRequest
 from chalicelib.model.cache import GeminiCaches
 from chalicelib.model.choice import gemini_key, model_mode
 from chalicelib.schemas import Attachment
@@ -34,6 +35,8 @@ TTL_SECONDS = 3600
 REFRESH_WITHIN_SECONDS = 1800
 # A cache this close to its expiry is not used: the request might outlive it.
 SAFETY_MS = 60_000
+# How Gemini answers a request naming a cache it no longer has (deleted, expired early).
+CACHE_LOST_STATUSES = (403, 404)
 
 
 def registry() -> CacheRegistry:
@@ -110,6 +113,26 @@ def _cache_name(session: SessionRecord, settings: Settings, caches: GeminiCaches
         return created.name
     caches.delete(created.name)  # another send made one first, or the agent changed
     return None
+
+
+def cache_lost(request: ModelRequest, error: ModelError) -> bool:
+    """Whether the model refused the request because its named cache is gone."""
+    status = (error.details or {}).get("modelStatus") if isinstance(error.details, dict) else None
+    return request.cached_content is not None and status in CACHE_LOST_STATUSES
+
+
+def inline_instead(request: ModelRequest, session: SessionRecord) -> ModelRequest:
+    """The request with its context inline, once Gemini lost the cache it named; the
+    cache's record goes, so the next send makes a new one."""
+    assert request.cached_content is not None
+    logger.warning("the context cache is gone at Gemini; sending the context inline")
+    try:
+        registry().lost(session.chat_config_id, request.cached_content)
+    except AppError:
+        logger.warning(
+            "config %s: its lost context cache is still recorded", session.chat_config_id
+        )
+    return dataclasses.replace(request, cached_content=None, knowledge=_knowledge(session))
 
 
 def _drop(old_name: str | None) -> None:

@@ -11,11 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.caching.service import cache_lost, inline_instead
 from chalicelib.configs.quotas import ClaimRefused
 from chalicelib.configs.service import quota_store, reservation_store
 from chalicelib.conversation import exchange
 from chalicelib.conversation.idempotency import Claim
-from chalicelib.core.errors import IdempotencyConflict, IdempotencyInProgress
+from chalicelib.core.errors import IdempotencyConflict, IdempotencyInProgress, ModelError
 from chalicelib.core.logs import note_ids
 from chalicelib.core.settings import Settings, get_settings
 from chalicelib.model.base import ModelReply
@@ -48,7 +49,16 @@ ResponderFactory = Callable[[Settings], Responder]
 
 def whole_reply(settings: Settings) -> Responder:
     model = get_model(settings)
-    return Responder(lambda prepared: model.generate(prepared.request), lease_seconds(settings))
+
+    def respond(prepared: exchange.PreparedExchange) -> ModelReply:
+        try:
+            return model.generate(prepared.request)
+        except ModelError as error:
+            if not cache_lost(prepared.request, error):
+                raise
+        return model.generate(inline_instead(prepared.request, prepared.session))
+
+    return Responder(respond, lease_seconds(settings))
 
 
 def send_message(

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from chalicelib.caching.service import cache_lost, inline_instead
 from chalicelib.conversation import service as message_service
 from chalicelib.conversation.exchange import PreparedExchange, authorize
 from chalicelib.core.errors import ModelError, ModelTimeout
@@ -113,18 +114,28 @@ class _Streamer:
         self._session_id = session_id
         self._runs = RunStore(session_store().table)
         self._started = False
+        self._delta_sent = False
 
     def responder(self, settings: Settings) -> message_service.Responder:
         model = get_streaming_model(settings)
 
         def respond(prepared: PreparedExchange) -> ModelReply:
-            # The model starts reading before `start` is posted: the two overlap.
-            stream = model.open(prepared.request)
-            pieces: queue.Queue[str | BaseException | None] = queue.Queue()
-            threading.Thread(target=_read, args=(stream, pieces), daemon=True).start()
-            self._send(StartFrame, context=prepared.context)
-            self._started = True
-            return self._pump(stream, pieces, settings)
+            request = prepared.request
+            while True:
+                # The model starts reading before `start` is posted: the two overlap.
+                stream = model.open(request)
+                pieces: queue.Queue[str | BaseException | None] = queue.Queue()
+                threading.Thread(target=_read, args=(stream, pieces), daemon=True).start()
+                if not self._started:
+                    self._send(StartFrame, context=prepared.context)
+                    self._started = True
+                try:
+                    return self._pump(stream, pieces, settings)
+                except ModelError as error:
+                    # Once, before any piece: Gemini lost the cache the request named.
+                    if self._delta_sent or not cache_lost(request, error):
+                        raise
+                    request = inline_instead(request, prepared.session)
 
         start_run = self._runs.start(self._session_id, self._request_id)
         # The reply reaches the client over its socket, so no HTTP deadline bounds the lease:
@@ -152,6 +163,7 @@ class _Streamer:
         self._channel.send(frame_type(request_id=self._request_id, seq=seq, **fields))
 
     def _send_deltas(self, text: str) -> None:
+        self._delta_sent = self._delta_sent or bool(text)
         for offset in range(0, len(text), MAX_DELTA_CHARS):
             self._send(DeltaFrame, text=text[offset : offset + MAX_DELTA_CHARS])
 

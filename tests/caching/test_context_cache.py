@@ -128,3 +128,74 @@ def test_a_small_context_is_sent_inline(
 def test_the_offline_model_needs_no_cache(api: ApiClient) -> None:
     reply = send(api, api.start_session(agent(api)["chatConfigId"]))
     assert "2 knowledge file(s)" in reply["message"]
+
+
+def _lose_the_cache(fake_gemini: FakeGemini) -> str:
+    """Gemini drops the cache outside the app (deleted elsewhere, or expired early)."""
+    [cache] = fake_gemini.caches.live()
+    cache.deleted = True
+    return cache.name
+
+
+def test_a_cache_gemini_lost_is_replaced_by_the_context_inline_then_a_new_cache(
+    api: ApiClient, fake_gemini: FakeGemini
+) -> None:
+    session = api.start_session(agent(api)["chatConfigId"])
+    send(api, session)
+    lost = _lose_the_cache(fake_gemini)
+    before = len(fake_gemini.requests)
+    reply = send(api, session, "after the loss")
+    tried, answered = [r for r in fake_gemini.requests[before:] if ":generate" in r.path]
+    assert tried.body["cachedContent"] == lost  # refused by Gemini (404)...
+    assert "cachedContent" not in answered.body  # ...then the same request inline
+    assert answered.body["systemInstruction"]["parts"][0]["text"] == "Answer from the knowledge."
+    assert answered.inline_files() == [("application/pdf", PDF)]
+    assert "cachedTokens" not in reply["usage"]
+    assert (
+        len(
+            api.get(f"/session/{session['sessionId']}", token=session["sessionToken"]).json[
+                "messages"
+            ]
+        )
+        == 4
+    )
+    # The lost cache's record went: the next send makes a new cache and names it.
+    send(api, session, "and again")
+    [new] = fake_gemini.caches.live()
+    assert new.name != lost
+    assert fake_gemini.last_request.body["cachedContent"] == new.name
+
+
+def test_a_streamed_send_replaces_a_lost_cache_too(
+    api: ApiClient, fake_gemini: FakeGemini, ws_url: str
+) -> None:
+    from tests.ws_client import joined_deltas, ws_connect
+
+    session = api.start_session(agent(api)["chatConfigId"])
+    send(api, session)
+    lost = _lose_the_cache(fake_gemini)
+    with ws_connect(ws_url) as ws:
+        frames = ws.send_message(session, "streamed after the loss")
+    assert [f["type"] for f in frames][0] == "start" and frames[-1]["type"] == "done"
+    assert [f["seq"] for f in frames] == list(range(len(frames)))
+    assert joined_deltas(frames) == frames[-1]["result"]["reply"]["content"]
+    streamed = [r for r in fake_gemini.requests if "streamGenerateContent" in r.path]
+    assert [r.body.get("cachedContent") for r in streamed] == [lost, None]
+    assert streamed[-1].inline_files() == [("application/pdf", PDF)]
+
+
+def test_an_agent_with_tools_sends_its_context_inline(
+    api: ApiClient, fake_gemini: FakeGemini
+) -> None:
+    """Gemini refuses tools beside a cache made without them, so a searching agent's
+    context never goes to a cache."""
+    created = api.create_chat(
+        systemPrompt="Answer from the knowledge.", tools={"googleSearch": True}
+    )
+    upload(api, config_owner(created), "mars.txt", "text/plain", KNOWLEDGE)
+    send(api, api.start_session(created["chatConfigId"]))
+    assert fake_gemini.caches.all == []
+    body = fake_gemini.last_request.body
+    assert "cachedContent" not in body
+    assert body["tools"] == [{"googleSearch": {}}]
+    assert any("butterscotch" in text for text in fake_gemini.last_request.texts())
