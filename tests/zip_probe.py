@@ -92,14 +92,49 @@ for text in ("hello", "retried", "limited"):
     message = {"sessionId": ids["session_id"], "message": text}
     call("POST", "/session-message", ids, message, tokens["session"])
 
+# A file for each owner: announced, put where its form would POST it, completed.
+TEXT = b"probe knowledge"
+UPLOAD = {"filename": "probe.txt", "contentType": "text/plain", "size": len(TEXT)}
+file_ids = {}
+for owner, path in (
+    ("chat-config", "/chat-config/{chat_config_id}"),
+    ("session", "/session/{session_id}"),
+):
+    started = call("POST", path + "/files", ids, UPLOAD, tokens[owner])
+    form = started["upload"]["fields"]
+    aws.get_s3_client().put_object(
+        Bucket=os.environ["CONFIG_BUCKET"], Key=form["key"], Body=TEXT, ContentType="text/plain"
+    )
+    file_ids[owner] = started["fileId"]
+    call(
+        "POST",
+        path + "/files/{file_id}/complete",
+        {**ids, "file_id": file_ids[owner]},
+        None,
+        tokens[owner],
+    )
+
 # Every other route once, deletions last so that the others find their data.
-bodies = {("PUT", "/chat-config/{chat_config_id}"): CHAT, ("PUT", "/session/{session_id}"): CHAT}
+bodies = {
+    ("PUT", "/chat-config/{chat_config_id}"): CHAT,
+    ("PUT", "/session/{session_id}"): CHAT,
+    ("POST", "/chat-config/{chat_config_id}/files"): UPLOAD,
+    ("POST", "/session/{session_id}/files"): UPLOAD,
+}
 routes = [(method, route) for route, methods in APP.routes.items() for method in methods]
 done = {"/create-chat", "/chat-session", "/session-message"}
-for method, route in sorted(routes, key=lambda r: (r[0] == "DELETE", "chat-config" in r[1])):
+done |= {
+    path + "/files/{file_id}/complete"
+    for path in ("/chat-config/{chat_config_id}", "/session/{session_id}")
+}
+# A file before its owner, a session before its config.
+for method, route in sorted(
+    routes, key=lambda r: (r[0] == "DELETE", "chat-config" in r[1], "/files" not in r[1])
+):
     if route not in done:
-        token = tokens["chat-config" if "chat-config" in route else "session"]
-        answer = call(method, route, ids, bodies.get((method, route)), token)
+        owner = "chat-config" if "chat-config" in route else "session"
+        route_ids = {**ids, "file_id": file_ids[owner]}
+        answer = call(method, route, route_ids, bodies.get((method, route)), tokens[owner])
         if route.endswith("/rotate-token"):
             tokens["chat-config"] = answer["editToken"]
 
