@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
-from chalicelib.local.aws import serialize_requests
+from chalicelib.local.aws import back_up_only_the_items_a_transaction_touches, serialize_requests
 from tests.test_run_local import MAKE_RUN, LocalStack
 
 BUCKET = "resilience-configs"
@@ -27,10 +27,12 @@ FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "te
 
 @contextmanager
 def moto_server() -> Iterator[str]:
-    """A moto server on a free port, answering one request at a time; its URL."""
+    """A moto server on a free port, answering one request at a time, as `chalice local`'s
+    is (its transactions cost the same whatever the table holds); its URL."""
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     serialize_requests(server)
+    back_up_only_the_items_a_transaction_touches()
     host, port = server.get_host_and_port()
     try:
         yield f"http://{host}:{port}"
