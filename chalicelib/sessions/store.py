@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.core.dynamo import error_code, get_item, query_items
+from chalicelib.core.dynamo import conditional, error_code, get_item, query_items
 from chalicelib.core.errors import SessionNotFound, StorageUnavailable
 from chalicelib.core.tokens import is_valid_id
 from chalicelib.sessions.messages import Conversation, MessageStore, new_exchange_ids
@@ -59,22 +59,17 @@ class SessionStore(MessageStore):
             names[f"#{attribute}"] = attribute
             values[f":{attribute}"] = decimal_of(value) if field in FRACTION_SETTINGS else value
             assignments.append(f"#{attribute} = :{attribute}")
-        try:
-            response = self._table.update_item(
-                Key=session_key(session_id),
-                UpdateExpression="SET " + ", ".join(assignments),
-                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#deleting)",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return None
-            raise StorageUnavailable() from exc
-        except BotoCoreError as exc:
-            raise StorageUnavailable() from exc
-        return SessionRecord.from_item(response["Attributes"])
+        response = conditional(
+            self._table,
+            "update_item",
+            Key=session_key(session_id),
+            UpdateExpression="SET " + ", ".join(assignments),
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#deleting)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+        )
+        return None if response is None else SessionRecord.from_item(response["Attributes"])
 
     def delete(self, session_id: str, deleting_at: str) -> None:
         """Remove the session and every item of its partition, in batches.

@@ -11,10 +11,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from chalicelib.core.dynamo import error_code, get_item
-from chalicelib.core.errors import StorageUnavailable
+from chalicelib.core.dynamo import conditional, get_item
 from chalicelib.core.provisioning import TTL_ATTRIBUTE
 from chalicelib.sessions.records import partition_key
 
@@ -51,21 +48,16 @@ class RunStore:
 
     def request_stop(self, session_id: str, request_id: str) -> bool:
         """Mark a running stream as stopped; False when no such stream ever started."""
-        try:
-            self._table.update_item(
-                Key=_key(session_id, request_id),
-                UpdateExpression="SET #stop = :yes",
-                ConditionExpression="attribute_exists(sk)",
-                ExpressionAttributeNames={"#stop": "stopRequested"},
-                ExpressionAttributeValues={":yes": True},
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise StorageUnavailable() from exc
-        except BotoCoreError as exc:
-            raise StorageUnavailable() from exc
-        return True
+        answer = conditional(
+            self._table,
+            "update_item",
+            Key=_key(session_id, request_id),
+            UpdateExpression="SET #stop = :yes",
+            ConditionExpression="attribute_exists(sk)",
+            ExpressionAttributeNames={"#stop": "stopRequested"},
+            ExpressionAttributeValues={":yes": True},
+        )
+        return answer is not None
 
     def stop_requested(self, session_id: str, request_id: str) -> bool:
         item = get_item(self._table, _key(session_id, request_id))
