@@ -8,9 +8,18 @@ from collections.abc import Callable
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.fake_gemini import FakeGemini, grounded, grounding_metadata
+from tests.fake_gemini import FakeGemini, grounded, grounding_metadata, reply_text
 from tests.test_run_local import LocalStack
-from tests.web.browser import PHONE, Browser, call, messages, open_chat, stored_replies
+from tests.web.browser import (
+    PHONE,
+    Browser,
+    call,
+    messages,
+    new_agent,
+    open_chat,
+    stored_replies,
+    type_and_enter,
+)
 
 pytestmark = pytest.mark.timeout(90)
 OpenBrowser = Callable[..., Browser]
@@ -88,3 +97,37 @@ def test_a_visitor_sees_the_greeting_clicks_a_starter_and_gets_cited_sources(
     again = visitor.driver.find_elements(By.CSS_SELECTOR, "li.message.model .citations a")
     assert [a.get_attribute("href") for a in again] == ["https://knots.example/bowline"]
     assert not visitor.driver.find_element(By.ID, "welcome").is_displayed()
+
+
+def test_a_visitor_changes_the_generation_settings_of_their_chat(
+    stack: LocalStack, fake: FakeGemini, browser: OpenBrowser
+) -> None:
+    config_id = new_agent(stack, topP=0.9, stopSequences=["THE END"])["chatConfigId"]
+    visitor = browser()
+    open_chat(visitor, config_id)
+    find = visitor.driver.find_element
+    find(By.CSS_SELECTOR, "#settings-box summary").click()
+    fields = ("session-top-p", "session-top-k", "session-max-output-tokens")
+    assert [find(By.ID, field).get_attribute("value") for field in fields] == ["0.9", "", ""]
+    assert find(By.ID, "session-stop-sequences").get_attribute("value") == "THE END"
+
+    find(By.ID, "session-top-p").clear()  # back to the model's own
+    find(By.ID, "session-top-k").send_keys("7")
+    find(By.ID, "session-max-output-tokens").send_keys("64")
+    stops = find(By.ID, "session-stop-sequences")
+    stops.clear()
+    stops.send_keys("FIN\nEND")
+    find(By.CSS_SELECTOR, "#settings-form button[type=submit]").click()
+    visitor.wait(lambda d: "Saved" in d.find_element(By.ID, "settings-status").text)
+    fake.queue(reply_text("Short."))
+    type_and_enter(visitor, "Hi")
+    visitor.wait(lambda _: stored_replies(visitor) == ["Short."])
+    generation = fake.last_request.body["generationConfig"]
+    assert "topP" not in generation
+    assert (generation["topK"], generation["maxOutputTokens"]) == (7, 64)
+    assert generation["stopSequences"] == ["FIN", "END"]
+    # What was saved is what the page shows after a reload.
+    visitor.driver.refresh()
+    visitor.wait(lambda _: stored_replies(visitor) == ["Short."])
+    find = visitor.driver.find_element
+    assert [find(By.ID, field).get_attribute("value") for field in fields] == ["", "7", "64"]

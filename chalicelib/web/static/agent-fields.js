@@ -1,4 +1,5 @@
-// The create page's agent fields: greeting, starters, tools and generation settings.
+// The agent fields: greeting, starters and tools on the create page, and the generation
+// settings, which the chat page's settings show too (their ids there start "session-").
 const $ = (id) => document.getElementById(id);
 const STARTERS = ["starter-1", "starter-2", "starter-3", "starter-4"];
 const NUMBERS = [
@@ -7,21 +8,34 @@ const NUMBERS = [
   ["maxOutputTokens", "max-output-tokens"],
 ];
 
-/** The fields as the API takes them; an empty one is null (the default). */
-export function agentFromForm() {
+/** The generation settings as the API takes them; an empty number is null (the model's). */
+export function generationFromForm(prefix = "") {
   const fields = {
-    greeting: $("greeting").value.trim() || null,
-    starters: STARTERS.map((id) => $(id).value.trim()).filter(Boolean),
-    stopSequences: $("stop-sequences")
+    stopSequences: $(`${prefix}stop-sequences`)
       .value.split("\n")
       .filter((line) => line.trim()),
-    tools: { googleSearch: $("tool-search").checked, urlContext: $("tool-url").checked },
   };
   for (const [name, id] of NUMBERS) {
-    const value = $(id).value.trim();
+    const value = $(prefix + id).value.trim();
     fields[name] = value ? Number(value) : null;
   }
   return fields;
+}
+
+/** Show a config's or a session's generation settings in the form. */
+export function fillGenerationFields(settings, prefix = "") {
+  $(`${prefix}stop-sequences`).value = (settings.stopSequences || []).join("\n");
+  for (const [name, id] of NUMBERS) $(prefix + id).value = settings[name] ?? "";
+}
+
+/** The fields as the API takes them; an empty one is null (the default). */
+export function agentFromForm() {
+  return {
+    greeting: $("greeting").value.trim() || null,
+    starters: STARTERS.map((id) => $(id).value.trim()).filter(Boolean),
+    tools: { googleSearch: $("tool-search").checked, urlContext: $("tool-url").checked },
+    ...generationFromForm(),
+  };
 }
 
 /** Show a config's agent fields in the form, for an edit. */
@@ -30,8 +44,7 @@ export function fillAgentFields(config) {
   STARTERS.forEach((id, index) => {
     $(id).value = config.starters?.[index] || "";
   });
-  $("stop-sequences").value = (config.stopSequences || []).join("\n");
   $("tool-search").checked = Boolean(config.tools?.googleSearch);
   $("tool-url").checked = Boolean(config.tools?.urlContext);
-  for (const [name, id] of NUMBERS) $(id).value = config[name] ?? "";
+  fillGenerationFields(config);
 }

@@ -1,4 +1,5 @@
 // GET /chat/{id}: the share link. A visitor's own session, its history, and the chat.
+import { fillGenerationFields, generationFromForm } from "./agent-fields.js";
 import { ApiError, api, fillModels, saved, sentenceFor, showStatus } from "./api.js";
 import { attachmentTray } from "./attach.js";
 import { exchange } from "./exchange.js";
@@ -25,6 +26,7 @@ function showSettings(settings) {
   $("session-temperature").value = settings.temperature;
   $("session-prompt").value = settings.systemPrompt || "";
   $("session-prompt-field").hidden = Boolean(settings.systemPromptHidden);
+  fillGenerationFields(settings, "session-");
   fillModels($("session-model"), settings.model).catch(() => {});
 }
 
@@ -202,12 +204,12 @@ async function saveSettings(event) {
     title: $("session-title").value.trim(),
     model: $("session-model").value,
     temperature: Number($("session-temperature").value),
+    ...generationFromForm("session-"),
   };
   if (!page.settings.systemPromptHidden) wanted.systemPrompt = $("session-prompt").value;
   // Only what changed, so a setting the agent locks is never sent unchanged.
-  const body = Object.fromEntries(
-    Object.entries(wanted).filter(([name, value]) => value !== page.settings[name]),
-  );
+  const same = (name, value) => JSON.stringify(value) === JSON.stringify(page.settings[name] ?? null);
+  const body = Object.fromEntries(Object.entries(wanted).filter(([name, value]) => !same(name, value)));
   if (!Object.keys(body).length) {
     showStatus(status, "Nothing changed.", "ok");
     return;
