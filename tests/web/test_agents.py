@@ -117,6 +117,7 @@ def test_a_visitor_changes_the_generation_settings_of_their_chat(
     stops = find(By.ID, "session-stop-sequences")
     stops.clear()
     stops.send_keys("FIN\nEND")
+    visitor.shot("chat-generation-settings")
     find(By.CSS_SELECTOR, "#settings-form button[type=submit]").click()
     visitor.wait(lambda d: "Saved" in d.find_element(By.ID, "settings-status").text)
     fake.queue(reply_text("Short."))
