@@ -41,6 +41,10 @@ FRAME_LIMIT_BYTES = 32_000
 MESSAGE_TOO_BIG = 1009
 
 
+class GatewayUnavailable(RuntimeError):
+    """The gateway could not listen (its port is taken, say)."""
+
+
 @dataclass
 class _Connection:
     socket: ServerConnection
@@ -63,6 +67,7 @@ class LocalWebsocketGateway:
         self._management.gateway = self  # type: ignore[attr-defined]
         self._loop = asyncio.new_event_loop()
         self._server: Server | None = None
+        self._failure = "did not start in time"
         ready = threading.Event()
         self._threads = [
             threading.Thread(target=self._management.serve_forever, name="ws-management"),
@@ -72,7 +77,8 @@ class LocalWebsocketGateway:
             thread.daemon = True
             thread.start()
         if not ready.wait(10) or self._server is None:
-            raise RuntimeError(f"the WebSocket gateway could not listen on {host}:{port}")
+            self.stop()
+            raise GatewayUnavailable(f"{host}:{port}: {self._failure}")
 
     @property
     def port(self) -> int:
@@ -114,8 +120,8 @@ class LocalWebsocketGateway:
     async def _serve(self, port: int, ready: threading.Event) -> None:
         try:
             server = await serve(self._handle, self._host, port, max_size=128 * 1024)
-        except OSError:
-            log.exception("the WebSocket gateway could not start")
+        except OSError as exc:
+            self._failure = exc.strerror or str(exc)
             return
         self._server = server
         ready.set()
@@ -303,7 +309,13 @@ def local_starter(app: Chalice) -> Callable[[], str]:
     def start() -> str:
         host = os.environ.get("HOST", "127.0.0.1")
         port = int(os.environ.get("WS_PORT") or served_port(sys.argv) + 1)
-        gateway = start_websocket_gateway(app, host, port)
+        try:
+            gateway = start_websocket_gateway(app, host, port)
+        except GatewayUnavailable as exc:
+            # The REST API still serves, and GET /health says there is no WebSocket API,
+            # so the web app sends over REST: a busy port costs streaming, not the server.
+            log.warning("no WebSocket API: %s; set WS_PORT to a free port", exc)
+            return f"no WebSocket API ({exc}; set WS_PORT)"
         return f"the WebSocket API on {gateway.url}"
 
     return start

@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -38,10 +39,34 @@ REMOVED_VARIABLES = ("GEMINI_API_KEY", "GEMINI_API_KEY_PARAMETER", "GOOGLE_GEMIN
 MAKE_RUN = [sys.executable, "-m", "scripts.run_local"]
 
 
+# Ports handed out by free_port in this run, whether their server has bound them yet or not.
+_HANDED_OUT: set[int] = set()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    """A port nothing listens on, for a server started later, outside the ephemeral range:
+    a port from that range (what binding to port 0 gives) may be given to one of the many
+    outgoing connections made before the server binds it, which then fails to start."""
+    low, _ = _ephemeral_range()
+    top = low - 1 if low > 11_000 else 65_535  # no room below it: any port, then
+    while True:
+        port = random.randint(10_000, top)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
         return port
 
 
@@ -382,6 +407,28 @@ def test_make_run_on_a_busy_port_says_so_in_one_line() -> None:
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1, result.stderr
     assert f"127.0.0.1:{port} is already in use" in result.stderr
+
+
+@pytest.mark.timeout(120)
+def test_a_busy_websocket_port_leaves_the_rest_api_serving_and_says_so(
+    start_stack: Callable[..., LocalStack],
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        ws_port = taken.getsockname()[1]
+        stack = start_stack([str(CHALICE), "local", "--no-autoreload"], WS_PORT=str(ws_port))
+        stack.wait_until_healthy()
+        status, health = stack.call("GET", "/health")
+        assert (status, health["websocketUrl"]) == (200, None)
+        status, created = stack.call(
+            "POST",
+            "/create-chat",
+            {"title": "T", "model": "gemini-2.5-flash", "systemPrompt": "", "temperature": 0.5},
+        )
+        assert status == 201, created
+        assert f"no WebSocket API (127.0.0.1:{ws_port}: " in stack.output()
+        assert "Traceback" not in stack.output()
 
 
 @pytest.mark.timeout(120)
