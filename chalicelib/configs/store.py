@@ -13,6 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from chalicelib.core.errors import ConcurrentUpdate, StorageUnavailable
+from chalicelib.core.s3 import unless_missing
 from chalicelib.core.tokens import is_valid_id
 from chalicelib.schemas import ChatConfigPublic, ChatSettings, CreatorLimits
 
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
 
 KEY_PREFIX = "chat-configs/"
-_MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
 _CONDITION_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 
 
@@ -61,20 +61,21 @@ class ConfigStore:
         """The config and its ETag, or None when there is no such config."""
         if not is_valid_id(config_id):
             return None
-        try:
-            response = self._s3.get_object(Bucket=self._bucket, Key=self.key_for(config_id))
-            body = response["Body"].read()
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in _MISSING_CODES:
-                return None
-            raise StorageUnavailable() from exc
-        except BotoCoreError as exc:
-            raise StorageUnavailable() from exc
+        key = self.key_for(config_id)
+
+        def read() -> tuple[bytes, str]:
+            response = self._s3.get_object(Bucket=self._bucket, Key=key)
+            return response["Body"].read(), response["ETag"]
+
+        found = unless_missing(read)
+        if found is None:
+            return None
+        body, etag = found
         try:
             config = StoredChatConfig.model_validate_json(body)
         except ValidationError as exc:
             raise StorageUnavailable("A stored configuration could not be read.") from exc
-        return config, response["ETag"]
+        return config, etag
 
     def create(self, config: StoredChatConfig) -> str:
         """Store a new config; never overwrites an existing one.

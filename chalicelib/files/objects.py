@@ -8,13 +8,13 @@ keys are `{prefix}{owner}/{fileId}`, with owner `config/{id}` or `session/{id}`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.core.errors import StorageUnavailable
+from chalicelib.core.s3 import unless_missing
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -24,7 +24,6 @@ logger = logging.getLogger(__name__)
 
 PENDING_PREFIX = "file-uploads/"
 READY_PREFIX = "files/"
-_MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
 
 
 def pending_key(owner: str, file_id: str) -> str:
@@ -33,21 +32,6 @@ def pending_key(owner: str, file_id: str) -> str:
 
 def ready_key(owner: str, file_id: str) -> str:
     return f"{READY_PREFIX}{owner}/{file_id}"
-
-
-T = TypeVar("T")
-
-
-def _unless_missing(call: Callable[[], T]) -> T | None:
-    """`call()`'s answer, or None when S3 says the object is not there."""
-    try:
-        return call()
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in _MISSING_CODES:
-            return None
-        raise StorageUnavailable() from exc
-    except BotoCoreError as exc:
-        raise StorageUnavailable() from exc
 
 
 @dataclass(frozen=True)
@@ -80,7 +64,7 @@ class FileObjects:
         return str(form["url"]), {name: str(value) for name, value in form["fields"].items()}
 
     def arrived(self, key: str) -> Arrived | None:
-        head = _unless_missing(lambda: self._s3.head_object(Bucket=self._bucket, Key=key))
+        head = unless_missing(lambda: self._s3.head_object(Bucket=self._bucket, Key=key))
         if head is None:
             return None
         return Arrived(int(head["ContentLength"]), str(head.get("ContentType", "")))
@@ -88,7 +72,7 @@ class FileObjects:
     def read(self, key: str, first_bytes: int | None = None) -> bytes | None:
         """The object's bytes (only the first ones, if asked), or None when it is gone."""
         extra: dict[str, Any] = {"Range": f"bytes=0-{first_bytes - 1}"} if first_bytes else {}
-        return _unless_missing(
+        return unless_missing(
             lambda: bytes(self._s3.get_object(Bucket=self._bucket, Key=key, **extra)["Body"].read())
         )
 
