@@ -146,6 +146,18 @@ def open_chat(browser: Browser, config_id: str) -> None:
     browser.wait(lambda d: d.find_element(By.ID, "agent-title").text != "Loading…")
 
 
+def open_create_page(browser: Browser) -> None:
+    browser.open("/")
+    browser.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "#model option"))
+
+
+def submit_agent(browser: Browser) -> str:
+    """Submit the create page's form; the new agent's share link."""
+    browser.driver.find_element(By.ID, "submit").click()
+    browser.wait(lambda d: d.find_element(By.ID, "created").is_displayed())
+    return browser.attribute("share-link")
+
+
 def new_agent(stack: LocalStack, **overrides: Any) -> dict[str, Any]:
     """An agent made through the API, faster than through the page."""
     created: dict[str, Any] = call(

@@ -17,7 +17,9 @@ from tests.web.browser import (
     messages,
     new_agent,
     open_chat,
+    open_create_page,
     stored_replies,
+    submit_agent,
     type_and_enter,
 )
 
@@ -31,8 +33,7 @@ def test_a_visitor_sees_the_greeting_clicks_a_starter_and_gets_cited_sources(
     stack: LocalStack, fake: FakeGemini, browser: OpenBrowser
 ) -> None:
     creator = browser()
-    creator.open("/")
-    creator.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "#model option"))
+    open_create_page(creator)
     find = creator.driver.find_element
     find(By.ID, "title").send_keys("Knot tutor")
     find(By.CSS_SELECTOR, "#agent-extras summary").click()
@@ -43,9 +44,7 @@ def test_a_visitor_sees_the_greeting_clicks_a_starter_and_gets_cited_sources(
     find(By.ID, "top-p").send_keys("0.9")
     find(By.ID, "stop-sequences").send_keys("THE END")
     creator.shot("agent-extras")
-    find(By.ID, "submit").click()
-    creator.wait(lambda d: d.find_element(By.ID, "created").is_displayed())
-    share_link = creator.attribute("share-link")
+    share_link = submit_agent(creator)
     config = call(stack, "GET", f"/chat-config/{share_link.rsplit('/', 1)[1]}")
     assert config["greeting"] == GREETING
     assert config["starters"] == STARTERS

@@ -16,8 +16,10 @@ from tests.web.browser import (
     call,
     messages,
     open_chat,
+    open_create_page,
     state_line,
     stored_replies,
+    submit_agent,
     type_and_enter,
 )
 
@@ -29,16 +31,13 @@ def test_a_creator_makes_an_agent_and_a_visitor_chats_with_it(
     stack: LocalStack, fake: FakeGemini, browser: OpenBrowser
 ) -> None:
     creator = browser()
-    creator.open("/")
-    creator.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "#model option"))
+    open_create_page(creator)
     find = creator.driver.find_element
     find(By.ID, "title").send_keys("Pirate tutor")
     find(By.ID, "system-prompt").send_keys("Answer like a pirate.")
     find(By.CSS_SELECTOR, "details.controls summary").click()
     find(By.ID, "limit-session").send_keys("50")
-    find(By.ID, "submit").click()
-    creator.wait(lambda d: d.find_element(By.ID, "created").is_displayed())
-    share_link = creator.attribute("share-link")
+    share_link = submit_agent(creator)
     edit_token = creator.attribute("edit-token")
     # Out of the box the link opens this app's own chat page, on the origin in use.
     assert share_link.startswith(f"{creator.base_url}/chat/")
@@ -114,13 +113,10 @@ def test_the_creator_edits_pauses_rotates_and_deletes_from_my_agents(
     stack: LocalStack, fake: FakeGemini, browser: OpenBrowser
 ) -> None:
     creator = browser()
-    creator.open("/")
-    creator.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "#model option"))
+    open_create_page(creator)
     find = creator.driver.find_element
     find(By.ID, "title").send_keys("Quiz master")
-    find(By.ID, "submit").click()
-    creator.wait(lambda d: d.find_element(By.ID, "created").is_displayed())
-    config_id = creator.attribute("share-link").rsplit("/", 1)[1]
+    config_id = submit_agent(creator).rsplit("/", 1)[1]
     first_token = creator.attribute("edit-token")
     item = f'#my-agents li[data-config-id="{config_id}"]'
 
