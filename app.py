@@ -27,13 +27,9 @@ from chalicelib.api.http import (
     stage_prefix,
     validate,
 )
-from chalicelib.configs import service as config_service
-from chalicelib.conversation import idempotency
-from chalicelib.conversation import service as message_service
 from chalicelib.core import logs
 from chalicelib.core.errors import AppError
 from chalicelib.core.settings import get_settings
-from chalicelib.files import service as file_service
 from chalicelib.local import services as local_services
 from chalicelib.schemas import (
     ChatConfigCreate,
@@ -46,7 +42,11 @@ from chalicelib.schemas import (
     SessionUpdate,
     TextBody,
 )
-from chalicelib.sessions import service as session_service
+from chalicelib.services import configs as config_service
+from chalicelib.services import conversation as message_service
+from chalicelib.services import files as file_service
+from chalicelib.services import sessions as session_service
+from chalicelib.stores import idempotency
 from chalicelib.web import pages
 
 app = Chalice(app_name="ai-maker")

@@ -21,8 +21,8 @@ from bench.baseline import item_size
 from chalicelib.core import aws, provisioning
 from chalicelib.model import gemini
 from chalicelib.schemas import StoredMessage
-from chalicelib.sessions.records import MESSAGE_PREFIX, partition_key, session_key
-from chalicelib.sessions.store import SessionStore
+from chalicelib.stores.records import MESSAGE_PREFIX, partition_key, session_key
+from chalicelib.stores.sessions import SessionStore
 
 ROOT = Path(__file__).resolve().parent.parent
 BUCKET = "bench-configs"

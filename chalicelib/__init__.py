@@ -1,7 +1,6 @@
-"""AI Maker's application code, grouped by feature; it never imports chalice.
+"""AI Maker's application code; it never imports chalice.
 
-Imports run one way, and tests/test_layers.py checks it:
-transports (`api`) -> services (`*.service`, `conversation.exchange`)
--> stores and the model (`sessions`, `configs`, `conversation.idempotency`, `model`)
--> request and response shapes (`schemas`) -> the shared ground (`core`).
+Packages form layers, and imports run one way (tests/test_layers.py checks it):
+transports (`api`, `web`, `local`) -> `services` -> `stores` and `model` -> `schemas` -> `core`.
+Packages of one layer are independent of each other.
 """

@@ -19,10 +19,10 @@ import moto.core.botocore_stubber
 import pytest
 from moto import mock_aws
 
-from chalicelib.configs.store import ConfigStore
 from chalicelib.core import aws, provisioning
 from chalicelib.model import gemini
-from chalicelib.sessions.store import SessionStore
+from chalicelib.stores.configs import ConfigStore
+from chalicelib.stores.sessions import SessionStore
 from tests.fake_gemini import FakeGemini
 from tests.utils import ApiClient
 

@@ -113,7 +113,7 @@ def test_bucket(template: dict[str, Any]) -> None:
 def test_bucket_expires_uploads_never_completed_and_takes_browser_posts(
     template: dict[str, Any],
 ) -> None:
-    from chalicelib.files.objects import PENDING_PREFIX
+    from chalicelib.stores.objects import PENDING_PREFIX
 
     (bucket,) = resources_of_type(template, "AWS::S3::Bucket")
     properties = bucket["Properties"]

@@ -61,7 +61,7 @@ def seed_exchanges(table: Any, session_id: str, count: int, chars: int = 0) -> N
     exchange is slow in moto once a partition holds thousands of items.
     """
     from chalicelib.schemas import StoredMessage
-    from chalicelib.sessions.store import SessionStore, session_key
+    from chalicelib.stores.sessions import SessionStore, session_key
 
     with table.batch_writer() as batch:
         for number in range(count):

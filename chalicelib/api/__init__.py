@@ -1,3 +1,3 @@
-"""The HTTP contract: body parsing, the one mapping from domain errors to status codes, and
-the OpenAPI document. The top layer of chalicelib: it may import any package, none imports it.
+"""The HTTP and WebSocket contract: parsing, the one error mapping, OpenAPI and AsyncAPI.
+May import: core, schemas, stores, model, services.
 """

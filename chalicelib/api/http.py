@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.conversation import idempotency
 from chalicelib.core import errors
 from chalicelib.schemas import ErrorBody
+from chalicelib.stores import idempotency
 
 logger = logging.getLogger(__name__)
 

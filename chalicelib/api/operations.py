@@ -12,8 +12,8 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from chalicelib import schemas as s
-from chalicelib.conversation import idempotency
 from chalicelib.core import errors
+from chalicelib.stores import idempotency
 
 JsonSchema = dict[str, Any]
 Auth = Literal["none", "edit token", "session token", "optional edit token"]

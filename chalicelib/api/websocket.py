@@ -27,8 +27,8 @@ from chalicelib.schemas.frames import (
     SendFrame,
     StopFrame,
 )
-from chalicelib.streaming import service
-from chalicelib.streaming.service import Channel, Post
+from chalicelib.services import streaming
+from chalicelib.services.streaming import Channel, Post
 
 logger = logging.getLogger(__name__)
 
@@ -97,12 +97,12 @@ def _answer(frame: SendFrame | RegenerateFrame | StopFrame, channel: Channel) ->
     logs.note_ids(session_id=frame.session_id)
     try:
         if isinstance(frame, SendFrame):
-            service.stream_send(frame, channel)
+            streaming.stream_send(frame, channel)
         elif isinstance(frame, RegenerateFrame):
-            service.stream_regeneration(frame, channel)
+            streaming.stream_regeneration(frame, channel)
         else:
             assert isinstance(frame, StopFrame)
-            service.stop(frame)
+            streaming.stop(frame)
     except errors.AppError as exc:
         _send_error(channel, exc)
     except Exception:

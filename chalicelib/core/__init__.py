@@ -1,4 +1,3 @@
-"""The shared ground: settings, domain errors, AWS clients, DynamoDB helpers, tokens, clock, logs.
-
-Imports nothing else from chalicelib; everything else may import it.
+"""The shared ground: settings, errors, AWS clients, DynamoDB and S3 helpers, tokens, clock, logs.
+May import: nothing (it is the ground every package stands on).
 """

@@ -133,7 +133,7 @@ class Settings:
     limit_messages_per_session: int
     limit_messages_per_day: int
     limit_sessions_per_day: int
-    # Files (see chalicelib/files): ceilings too, and creators may lower them.
+    # Files (see chalicelib/services/files.py): ceilings too, and creators may lower them.
     file_max_bytes: int
     limit_files_per_config: int
     limit_files_per_session: int

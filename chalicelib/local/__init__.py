@@ -1,1 +1,3 @@
-"""Local servers for `chalice local` in the dev stage; nothing here runs on Lambda."""
+"""What `chalice local` starts in the dev stage (the local AWS); nothing here runs on Lambda.
+May import: core, schemas, stores, model, services.
+"""

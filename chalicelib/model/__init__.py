@@ -1,4 +1,3 @@
-"""The language model behind one small interface: Gemini through google-genai, or the offline model.
-
-May import `core` and `schemas` only.
+"""The language model behind one interface: Gemini through google-genai, or the offline model.
+May import: core, schemas.
 """

@@ -1,7 +1,5 @@
-"""Request and response shapes of the API.
-
-One pydantic model per shape: requests validate with them, responses
-serialize through them, and the OpenAPI document is generated from them.
+"""Request, response and WebSocket frame shapes: one pydantic model per shape.
+May import: core.
 """
 
 from chalicelib.schemas.agents import (

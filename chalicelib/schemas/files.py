@@ -10,7 +10,7 @@ from pydantic import BeforeValidator, Field
 from chalicelib.schemas.base import RequestModel, ResourceId, ResponseModel, integral
 from chalicelib.schemas.configs import _ceiling_as_maximum, _within_ceiling
 
-# The types a file may have; its first bytes must agree (see chalicelib/files/kinds.py).
+# The types a file may have; its first bytes must agree (see chalicelib/services/file_kinds.py).
 ContentType = Literal[
     "application/pdf",
     "image/png",

@@ -1,1 +1,3 @@
-"""The web app served by the API: its pages and their static files."""
+"""The web app served by the API: its pages and their static files.
+May import: core, schemas, stores, model, services.
+"""

@@ -18,7 +18,7 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError
 
 from chalicelib.core.errors import AppError, NotFound
-from chalicelib.files.removal import file_objects
+from chalicelib.services.file_removal import file_objects
 
 logger = logging.getLogger(__name__)
 

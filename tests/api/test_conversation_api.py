@@ -172,8 +172,8 @@ def test_a_key_expires_after_24_hours(api: ApiClient, session_store) -> None:
 def test_racing_identical_requests_make_one_exchange(
     api: ApiClient, fake_gemini: FakeGemini
 ) -> None:
-    from chalicelib.conversation import service as message_service
     from chalicelib.schemas import MessageSend
+    from chalicelib.services import conversation as message_service
 
     session = api.new_session()
     fake_gemini.queue(slow(0.5))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from chalicelib.configs.store import ConfigStore
-from chalicelib.sessions.store import SessionStore
+from chalicelib.stores.configs import ConfigStore
+from chalicelib.stores.sessions import SessionStore
 from tests.fake_gemini import FakeGemini
 from tests.utils import DEFAULT_CONFIG, ApiClient, assert_error, failing
 

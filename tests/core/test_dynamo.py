@@ -7,7 +7,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.core.dynamo import transact
-from chalicelib.sessions.store import SessionStore
+from chalicelib.stores.sessions import SessionStore
 
 
 def test_every_attempt_of_a_transaction_carries_the_same_token(

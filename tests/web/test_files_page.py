@@ -13,8 +13,8 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from tests.fake_gemini import FakeGemini
-from tests.files.uploads import PDF
 from tests.test_run_local import LocalStack
+from tests.uploads import PDF
 from tests.web.browser import Browser, new_agent, open_chat, stored_replies, type_and_enter
 
 pytestmark = pytest.mark.timeout(120)

@@ -1,0 +1,166 @@
+"""Operations on chat sessions, one function per route.
+
+Missing items come back from the stores as None; here they become the domain
+errors the API reports.
+"""
+
+from __future__ import annotations
+
+from pydantic.alias_generators import to_camel
+
+from chalicelib.core.aws import get_sessions_table
+from chalicelib.core.clock import utc_now_iso
+from chalicelib.core.errors import (
+    SessionNotFound,
+    SettingsLocked,
+    SharingDisabled,
+)
+from chalicelib.core.logs import note_ids
+from chalicelib.core.settings import get_settings
+from chalicelib.core.tokens import SESSION_TOKEN_PREFIX, hash_token, new_id, new_token
+from chalicelib.model.choice import model_mode
+from chalicelib.schemas import (
+    ExportQuery,
+    Health,
+    MessagePage,
+    MessagePageQuery,
+    ModelInfo,
+    ModelList,
+    SessionCreate,
+    SessionCreated,
+    SessionExport,
+    SessionSettings,
+    SessionUpdate,
+    SessionView,
+    TextBody,
+    ensure_tools_usable,
+)
+from chalicelib.services import exchange
+from chalicelib.services.configs import load_config, quota_store
+from chalicelib.services.file_context import ready_files
+from chalicelib.services.file_removal import delete_all_files
+from chalicelib.services.markdown import to_markdown
+from chalicelib.stores.files import Owner
+from chalicelib.stores.sessions import SessionRecord, SessionStore
+
+# Messages GET /session returns: the latest ones, oldest first.
+SESSION_VIEW_MESSAGES = 100
+
+
+def session_store() -> SessionStore:
+    return SessionStore(get_sessions_table())
+
+
+def health() -> Health:
+    settings = get_settings()
+    return Health(status="ok", model=model_mode(settings), websocket_url=settings.websocket_url)
+
+
+def list_models() -> ModelList:
+    settings = get_settings()
+    return ModelList(
+        models=[
+            ModelInfo(id=name, default=name == settings.default_model)
+            for name in settings.allowed_models
+        ]
+    )
+
+
+def create_session(request: SessionCreate) -> SessionCreated:
+    config, _ = load_config(request.chat_config_id)
+    if not config.sharing:
+        raise SharingDisabled()
+    token = new_token(SESSION_TOKEN_PREFIX)
+    now = utc_now_iso()
+    session = SessionRecord(
+        **config.chat_settings(),
+        session_id=new_id(),
+        chat_config_id=config.chat_config_id,
+        token_hash=hash_token(token),
+        limits_version=config.limits_version,
+        session_message_limit=config.limits.messages_per_session,
+        daily_message_limit=config.limits.messages_per_day,
+        created_at=now,
+        updated_at=now,
+        knowledge=ready_files(Owner("config", config.chat_config_id, config.chat_config_id)),
+    )
+    note_ids(session_id=session.session_id)
+    quota_store().create_session(session, config.limits.in_force().sessions_per_day)
+    return SessionCreated(**session.public().model_dump(), session_token=token)
+
+
+def _authorized(session_id: str, token: str, *, including_deleting: bool = False) -> SessionRecord:
+    session = session_store().get(session_id, including_deleting=including_deleting)
+    if session:
+        note_ids(config_id=session.chat_config_id, session_id=session_id)
+    return exchange.authorize(session, token)
+
+
+def get_session(session_id: str, token: str) -> SessionView:
+    loaded = session_store().load_recent(session_id, max_messages=SESSION_VIEW_MESSAGES)
+    session = exchange.authorize(loaded.session if loaded else None, token)
+    note_ids(config_id=session.chat_config_id, session_id=session.session_id)
+    messages = list(reversed(loaded.messages)) if loaded else []
+    return SessionView(**session.public().model_dump(), usage=session.usage, messages=messages)
+
+
+def _locked_changes(session: SessionRecord, request: SessionUpdate) -> list[str]:
+    changes = request.changes()
+    locked = set()
+    if session.prompt_visibility == "private" and "system_prompt" in changes:
+        # Any value is refused: comparing it would let a caller guess the prompt.
+        locked.add("system_prompt")
+    if not session.allow_session_overrides:
+        # Sending a locked setting's current value changes nothing, so it is allowed.
+        locked.update(
+            name
+            for name, value in changes.items()
+            if name != "title" and value != getattr(session, name)
+        )
+    return sorted(to_camel(name) for name in locked)
+
+
+def update_session(session_id: str, token: str, request: SessionUpdate) -> SessionSettings:
+    session = _authorized(session_id, token)
+    locked = _locked_changes(session, request)
+    if locked:
+        raise SettingsLocked(
+            "This chat's creator does not allow changing these settings.",
+            details={"locked": locked},
+        )
+    if "model" in request.model_fields_set and request.model != session.model:
+        # The session's tools stay on: a model without them is refused.
+        ensure_tools_usable(request.model, session.tools, "model")
+    updated = session_store().update_settings(session_id, request.changes(), utc_now_iso())
+    if updated is None:
+        raise SessionNotFound()
+    return updated.public()
+
+
+def list_messages(session_id: str, token: str, query: MessagePageQuery) -> MessagePage:
+    """A page of the newest messages older than the cursor, oldest first."""
+    session = _authorized(session_id, token)
+    # The cursor is a message id: the page holds the messages before it.
+    page, next_id = session_store().load_page(session.session_id, query.limit, query.before)
+    return MessagePage(messages=page, next_cursor=next_id)
+
+
+def delete_session(session_id: str, token: str) -> None:
+    """Delete a session; repeating it finishes a deletion that failed half way."""
+    session = _authorized(session_id, token, including_deleting=True)
+    # Its files first: the session is still there to delete again if this fails.
+    delete_all_files(Owner("session", session.session_id, session.chat_config_id))
+    session_store().delete(session.session_id, utc_now_iso())
+
+
+def export_session(session_id: str, token: str, query: ExportQuery) -> SessionExport | TextBody:
+    session = _authorized(session_id, token)
+    export = SessionExport(
+        **session.public().model_dump(),
+        usage=session.usage,
+        exported_at=utc_now_iso(),
+        messages=session_store().load_all(session.session_id),
+    )
+    if query.format == "markdown":
+        return TextBody(to_markdown(export), "text/markdown; charset=utf-8")
+    return export

@@ -1,0 +1,3 @@
+"""Every DynamoDB and S3 store: sessions, messages, configs, quotas, files, caches, claims, runs.
+May import: core, schemas.
+"""

@@ -1,0 +1,294 @@
+"""Creator limits enforced in DynamoDB, against the controls mirror (see controls.py).
+
+Each config's partition `CONFIG#{id}` in the sessions table holds, beside its
+`STATE#{n}` mirror, `DAY#{yyyy-mm-dd}#{n}` items: that UTC day's message and
+session counters, which expire through DynamoDB TTL (`expiresAt`). A day's limit
+is split into SHARDS shares that add up to it exactly; a send counts on one shard
+picked at random, and on the next when that one is full, so the limit is never
+overshot and is refused only when every shard is full, while the sends of a busy
+config rarely meet on one item.
+
+A send reserves its quota before calling the model, in one transaction of
+conditional writes: the session's message counter, the day's counter, and a
+check that the config is not deleted and that the session's copy of the
+limits is current. Nothing is read and then written, so concurrent sends can
+never overshoot a limit. The same transaction records the reservation as an
+item with a lease (see sessions/records.py); reservations.py settles it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.core.dynamo import CONDITION_FAILED, transact
+from chalicelib.core.errors import (
+    ConfigDeleted,
+    ConfigNotFound,
+    QuotaExceeded,
+    SharingDisabled,
+    StorageUnavailable,
+)
+from chalicelib.core.provisioning import TTL_ATTRIBUTE
+from chalicelib.core.settings import Settings
+from chalicelib.schemas.configs import limit_in_force
+from chalicelib.stores.controls import SHARDS, ControlsStore, config_partition, state_key
+from chalicelib.stores.records import Reservation
+from chalicelib.stores.sessions import SESSION_SORT_KEY, SessionRecord, partition_key
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+logger = logging.getLogger(__name__)
+
+# Counters outlive their day a little, for whoever wants to look at yesterday.
+COUNTER_RETENTION = timedelta(days=2)
+ATTEMPTS = 6  # refreshes of a session's copy of the limits
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def shares(limit: int) -> list[int]:
+    """A limit split over the shards: whole numbers that add up to it."""
+    return [limit // SHARDS + (1 if shard < limit % SHARDS else 0) for shard in range(SHARDS)]
+
+
+def shard_order(limit: int) -> list[int]:
+    """The shards with room under `limit`, in a random order (spreading the load)."""
+    open_shards = [shard for shard, share in enumerate(shares(limit)) if share > 0]
+    random.shuffle(open_shards)
+    return open_shards
+
+
+def seconds_until_midnight(now: datetime) -> int:
+    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(1, int((midnight - now).total_seconds() + 0.999))
+
+
+class ClaimRefused(Exception):
+    """An extra item of a reservation (an idempotency claim) failed its condition."""
+
+
+class QuotaStore:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+        self._controls = ControlsStore(table)
+
+    def _day_update(
+        self, config_id: str, day: datetime, counter: str, limit: int, shard: int
+    ) -> Any:
+        """Count one on a shard of the day's counter, unless that shard's share is used up."""
+        expires = int((day + COUNTER_RETENTION).timestamp())
+        return {
+            "Update": {
+                "TableName": self._table.name,
+                "Key": day_key(config_id, day.date().isoformat(), shard),
+                "UpdateExpression": "ADD #count :one SET #expires = :expires",
+                "ConditionExpression": "attribute_not_exists(#count) OR #count < :limit",
+                "ExpressionAttributeNames": {"#count": counter, "#expires": TTL_ATTRIBUTE},
+                "ExpressionAttributeValues": {":one": 1, ":limit": limit, ":expires": expires},
+            }
+        }
+
+    # --- sessions ------------------------------------------------------------------
+
+    def create_session(self, session: SessionRecord, sessions_per_day: int) -> None:
+        """Store a new session, counted against the config's sessions per day."""
+        now = _now()
+        for shard in shard_order(sessions_per_day):
+            items = [
+                {
+                    "Put": {
+                        "TableName": self._table.name,
+                        "Item": session.to_item(),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                self._day_update(
+                    session.chat_config_id, now, "sessions", shares(sessions_per_day)[shard], shard
+                ),
+                {
+                    "ConditionCheck": {
+                        "TableName": self._table.name,
+                        "Key": state_key(session.chat_config_id, shard),
+                        "ConditionExpression": "attribute_not_exists(#deleted) AND #sharing = :on",
+                        "ExpressionAttributeNames": {
+                            "#deleted": "deletedAt",
+                            "#sharing": "sharing",
+                        },
+                        "ExpressionAttributeValues": {":on": True},
+                    }
+                },
+            ]
+            refused = transact(self._table, items)
+            if refused is None:
+                return
+            if refused[2] == CONDITION_FAILED:
+                state = self._controls.read(session.chat_config_id) or {}
+                if not state or "deletedAt" in state:
+                    raise ConfigNotFound()
+                raise SharingDisabled()
+            if refused[1] != CONDITION_FAILED:
+                raise StorageUnavailable("A session with this id already exists; try again.")
+        raise QuotaExceeded(
+            "This chat has reached its limit of new sessions for today.",
+            details={"limit": "sessionsPerDay", "value": sessions_per_day},
+            retry_after=seconds_until_midnight(now),
+        )
+
+    # --- messages ------------------------------------------------------------------
+
+    def reserve_message(
+        self,
+        session: SessionRecord,
+        settings: Settings,
+        lease_seconds: float,
+        also: tuple[Any, ...] = (),
+    ) -> Reservation:
+        """Count one message against the session's and the day's limits, or refuse it.
+
+        The reservation is held for `lease_seconds`: an exchange stored later than that
+        is refused. `also` adds conditional items to the same transaction (an
+        idempotency claim); when one of them is refused, ClaimRefused says so first.
+        """
+        refreshes = 0
+        full: set[int] = set()
+        while True:
+            now = _now()
+            per_session = limit_in_force(
+                session.session_message_limit, settings.limit_messages_per_session
+            )
+            per_day = limit_in_force(session.daily_message_limit, settings.limit_messages_per_day)
+            if per_session == 0:
+                raise _session_full(per_session)
+            open_shards = [shard for shard in shard_order(per_day) if shard not in full]
+            if not open_shards:
+                raise _day_full(per_day, now)
+            shard = open_shards[0]
+            reservation = Reservation.new(
+                session.session_id,
+                session.chat_config_id,
+                now.date().isoformat(),
+                lease_seconds,
+                shard,
+            )
+            items = self._reservation(session, now, per_session, shares(per_day)[shard], shard)
+            items += [self._hold(reservation), *also]
+            refused = transact(self._table, items)
+            if refused is None:
+                return reservation
+            if CONDITION_FAILED in refused[4:]:
+                raise ClaimRefused()
+            if refused[2] == CONDITION_FAILED:
+                refreshes += 1
+                if refreshes == ATTEMPTS:
+                    raise StorageUnavailable()
+                session, full = self._refreshed(session), set()
+                continue
+            if refused[0] == CONDITION_FAILED:
+                raise _session_full(per_session)
+            full.add(shard)
+
+    def _hold(self, reservation: Reservation) -> Any:
+        expires = reservation.lease_until_ms // 1000 + int(COUNTER_RETENTION.total_seconds())
+        return {
+            "Put": {
+                "TableName": self._table.name,
+                "Item": {
+                    **reservation.key(),
+                    "configId": reservation.config_id,
+                    "day": reservation.day,
+                    "leaseUntil": reservation.lease_until_ms,
+                    "shard": reservation.shard,
+                    TTL_ATTRIBUTE: expires,
+                },
+                "ConditionExpression": "attribute_not_exists(sk)",
+            }
+        }
+
+    def _reservation(
+        self, session: SessionRecord, now: datetime, per_session: int, day_share: int, shard: int
+    ) -> list[Any]:
+        # The session item also takes the current copy of the limits, which is a
+        # no-op unless `_refreshed` just changed them.
+        limits: dict[str, Any] = {
+            ":version": session.limits_version,
+            ":sessionLimit": session.session_message_limit,
+            ":dailyLimit": session.daily_message_limit,
+        }
+        return [
+            {
+                "Update": {
+                    "TableName": self._table.name,
+                    "Key": {"pk": partition_key(session.session_id), "sk": SESSION_SORT_KEY},
+                    "UpdateExpression": (
+                        "ADD #count :one SET #version = :version, "
+                        "#sessionLimit = :sessionLimit, #dailyLimit = :dailyLimit"
+                    ),
+                    "ConditionExpression": (
+                        "attribute_exists(pk) AND (attribute_not_exists(#count) OR #count < :limit)"
+                    ),
+                    "ExpressionAttributeNames": {
+                        "#count": "messageCount",
+                        "#version": "limitsVersion",
+                        "#sessionLimit": "sessionMessageLimit",
+                        "#dailyLimit": "dailyMessageLimit",
+                    },
+                    "ExpressionAttributeValues": {":one": 1, ":limit": per_session, **limits},
+                }
+            },
+            self._day_update(session.chat_config_id, now, "messages", day_share, shard),
+            {
+                "ConditionCheck": {
+                    "TableName": self._table.name,
+                    "Key": state_key(session.chat_config_id, shard),
+                    "ConditionExpression": "attribute_not_exists(#deleted) AND #version = :version",
+                    "ExpressionAttributeNames": {
+                        "#deleted": "deletedAt",
+                        "#version": "limitsVersion",
+                    },
+                    "ExpressionAttributeValues": {":version": session.limits_version},
+                }
+            },
+        ]
+
+    def _refreshed(self, session: SessionRecord) -> SessionRecord:
+        """The session with the config's current limits, or ConfigDeleted."""
+        state = self._controls.read(session.chat_config_id)
+        if state is None or "deletedAt" in state:
+            raise ConfigDeleted()
+        logger.info("session %s takes its config's new limits", session.session_id)
+        return session.model_copy(
+            update={
+                "limits_version": int(state["limitsVersion"]),
+                "session_message_limit": _optional_int(state.get("messagesPerSession")),
+                "daily_message_limit": _optional_int(state.get("messagesPerDay")),
+            }
+        )
+
+
+def day_key(config_id: str, day: str, shard: int) -> dict[str, str]:
+    return {"pk": config_partition(config_id), "sk": f"DAY#{day}#{shard}"}
+
+
+def _session_full(limit: int) -> QuotaExceeded:
+    return QuotaExceeded(
+        "This session has reached its message limit.",
+        details={"limit": "messagesPerSession", "value": limit},
+    )
+
+
+def _day_full(limit: int, now: datetime) -> QuotaExceeded:
+    return QuotaExceeded(
+        "This chat has reached its message limit for today.",
+        details={"limit": "messagesPerDay", "value": limit},
+        retry_after=seconds_until_midnight(now),
+    )
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)

@@ -1,0 +1,106 @@
+"""Settling a reservation exactly once: used by its exchange, given back, or reclaimed.
+
+The exchange's own transaction deletes the reservation while its lease lasts; a
+send that fails gives the quota back with it; and the session's next send gives
+back those whose lease is over (their send died). Each way deletes the item under
+a condition, in the transaction that changes the counters, so a reservation is
+settled exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.core.dynamo import give_back, transact
+from chalicelib.core.errors import StorageUnavailable
+from chalicelib.stores.quotas import day_key
+from chalicelib.stores.records import SESSION_SORT_KEY, Reservation, partition_key
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+logger = logging.getLogger(__name__)
+
+
+class ReservationStore:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def settle(self, reservation: Reservation) -> Any:
+        """A transaction item for the exchange's transaction: its reservation, still in lease,
+        is used up. When it is refused, the lease is over and the exchange is not stored."""
+        return {
+            "Delete": {
+                "TableName": self._table.name,
+                "Key": reservation.key(),
+                "ConditionExpression": "attribute_exists(sk) AND #lease >= :now",
+                "ExpressionAttributeNames": {"#lease": "leaseUntil"},
+                "ExpressionAttributeValues": {":now": _now_ms()},
+            }
+        }
+
+    def release_message(self, reservation: Reservation, also: tuple[Any, ...] = ()) -> None:
+        """Give back a reservation whose send failed. Best effort: a failure is logged,
+        and the session's next send gives it back once its lease is over."""
+        try:
+            if self._give_back(reservation, also) is False and also:
+                # Already given back, after its lease: only `also` (the claim) is left.
+                transact(self._table, list(also))
+        except StorageUnavailable:
+            logger.warning("could not give back the quota of a failed send")
+
+    def release_expired(self, reservations: list[Reservation]) -> int:
+        """Give back reservations whose lease is over (their send died); how many were."""
+        now_ms = _now_ms()
+        given_back = 0
+        for reservation in reservations:
+            if reservation.expired(now_ms) and self._give_back(reservation, (), now_ms):
+                logger.warning("gave back the quota of a send that did not finish")
+                given_back += 1
+        return given_back
+
+    def _give_back(
+        self, reservation: Reservation, also: tuple[Any, ...], expired_before_ms: int | None = None
+    ) -> bool:
+        """Delete the reservation and take it off both counters, in one transaction.
+
+        False when the reservation was already settled. A counter that is already at zero
+        (or a session deleted meanwhile) is left as it is.
+        """
+        condition = "attribute_exists(sk)"
+        values: dict[str, Any] = {}
+        if expired_before_ms is not None:
+            condition += " AND #lease < :now"
+            values[":now"] = expired_before_ms
+        release: dict[str, Any] = {
+            "TableName": self._table.name,
+            "Key": reservation.key(),
+            "ConditionExpression": condition,
+        }
+        if values:
+            release.update(
+                ExpressionAttributeNames={"#lease": "leaseUntil"}, ExpressionAttributeValues=values
+            )
+        day = day_key(reservation.config_id, reservation.day, reservation.shard)
+        session_key = {"pk": partition_key(reservation.session_id), "sk": SESSION_SORT_KEY}
+        counters = [
+            {
+                "Update": {
+                    "TableName": self._table.name,
+                    "Key": key,
+                    "UpdateExpression": "ADD #count :minus",
+                    # The session may be gone, and an ADD would recreate it.
+                    "ConditionExpression": "attribute_exists(pk) AND #count > :zero",
+                    "ExpressionAttributeNames": {"#count": counter},
+                    "ExpressionAttributeValues": {":minus": -1, ":zero": 0},
+                }
+            }
+            for key, counter in ((session_key, "messageCount"), (day, "messages"))
+        ]
+        return give_back(self._table, [{"Delete": release}, *counters, *also])
+
+
+def _now_ms() -> int:
+    return int(datetime.now(UTC).timestamp() * 1000)
