@@ -154,13 +154,13 @@ def start_upload(
         nonce=secrets.token_hex(8),
     )
     _announce(owner, record, state)
-    url, fields = file_objects().upload_form(
+    url, fields, expires_at = file_objects().upload_form(
         pending_key(owner.path, record.file_id), record.content_type, record.size, UPLOAD_SECONDS
     )
     return FileUploadStarted(
         file_id=record.file_id,
         upload=UploadForm(url=url, fields=fields),
-        expires_at=_iso(now + UPLOAD_SECONDS),
+        expires_at=expires_at,
         file=record.public(),
     )
 

@@ -7,6 +7,8 @@ keys are `{prefix}{owner}/{fileId}`, with owner `config/{id}` or `session/{id}`.
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -49,8 +51,9 @@ class FileObjects:
 
     def upload_form(
         self, key: str, content_type: str, size: int, expires_seconds: int
-    ) -> tuple[str, dict[str, str]]:
-        """A presigned POST for exactly this key, size and type (S3 enforces all three)."""
+    ) -> tuple[str, dict[str, str], str]:
+        """A presigned POST for exactly this key, size and type (S3 enforces all three), and
+        when it expires: its policy's own `expiration`, which botocore rounds down to a second."""
         try:
             form = self._s3.generate_presigned_post(
                 Bucket=self._bucket,
@@ -61,7 +64,9 @@ class FileObjects:
             )
         except (ClientError, BotoCoreError) as exc:
             raise StorageUnavailable() from exc
-        return str(form["url"]), {name: str(value) for name, value in form["fields"].items()}
+        fields = {name: str(value) for name, value in form["fields"].items()}
+        policy = json.loads(base64.b64decode(fields["policy"]))
+        return str(form["url"]), fields, str(policy["expiration"])
 
     def arrived(self, key: str) -> Arrived | None:
         head = unless_missing(lambda: self._s3.head_object(Bucket=self._bucket, Key=key))
