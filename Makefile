@@ -4,6 +4,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# What `make run` needs, and the whole toolchain for `make test`.
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -24,19 +26,40 @@ FRONTEND_BASE_URL ?=
 .PHONY: install run test check lint typecheck clean package deploy bench browser
 .PHONY: bootstrap chalice-deploy after-deploy
 
+# The Lambda runtime is Python 3.11. A .venv made by an older Python (or whose Python is
+# gone) is made again, not reused; and only a Python new enough may make it.
+IS_NEW_ENOUGH := import sys; print(sys.version_info >= (3, 11))
+ifneq ($(shell $(BIN)/python -c '$(IS_NEW_ENOUGH)' 2>/dev/null),True)
+ifneq ($(wildcard $(VENV)),)
+$(info make: $(VENV) was made by another Python; making it again)
+$(shell rm -rf $(VENV))
+endif
+ifneq ($(filter-out clean reset-local,$(or $(MAKECMDGOALS),install)),)
+ifneq ($(shell $(PYTHON) -c '$(IS_NEW_ENOUGH)' 2>/dev/null),True)
+$(error AI Maker needs Python 3.11 or newer, and $(PYTHON) is $(or $(shell $(PYTHON) -V 2>&1 | head -1),missing): run make with PYTHON=python3.11 or newer)
+endif
+endif
+endif
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Reinstall whenever a requirements file changes.
-$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+$(RUN_STAMP): requirements.txt requirements-local.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-local.txt
+	touch $(RUN_STAMP)
+
+$(STAMP): requirements.txt requirements-local.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
 
 install: $(STAMP)
 
 # `chalice local` on HOST:PORT for STAGE, with a deeper listen queue and no autoreload.
-run: install
+# It installs only what serving needs.
+run: $(RUN_STAMP)
 	$(BIN)/python -m scripts.run_local --host $(HOST) --port $(PORT) --stage $(STAGE)
 
 lint: install

@@ -1,0 +1,78 @@
+"""The Makefile's own checks: the Python it needs, a .venv made by another, a lean `make run`."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OLD_PYTHON = """#!/bin/sh
+case "$1" in -V|--version) echo "Python 3.9.18";; -c) echo False;; *) exit 1;; esac
+"""
+
+
+def _project(tmp_path: Path) -> Path:
+    for name in ("Makefile", "requirements.txt", "requirements-local.txt", "requirements-dev.txt"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    return tmp_path
+
+
+def _old_python(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(OLD_PYTHON)
+    path.chmod(0o755)
+    return path
+
+
+def _make(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "--no-print-directory", *args], cwd=project, capture_output=True, text=True
+    )
+
+
+def test_an_old_python_stops_make_run_at_once_with_one_line(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    old = _old_python(tmp_path / "bin" / "python3")
+    result = _make(project, "run", f"PYTHON={old}")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert "needs Python 3.11 or newer" in line
+    assert "Python 3.9.18" in line
+    assert not (project / ".venv").exists()
+
+
+def test_a_venv_made_by_an_old_python_is_made_again(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    _old_python(project / ".venv" / "bin" / "python")
+    (project / ".venv" / ".installed-run").touch()
+    result = _make(project, "-n", "run", f"PYTHON={sys.executable}")
+    assert result.returncode == 0, result.stderr
+    assert "was made by another Python; making it again" in result.stdout
+    assert not (project / ".venv").exists()
+    # A dry run, so the venv is not made; what would be run is.
+    assert f"{sys.executable} -m venv .venv" in result.stdout
+    assert "pip install --quiet -r requirements-local.txt" in result.stdout
+
+
+def test_a_good_venv_is_kept_and_make_run_installs_only_what_serving_needs(
+    tmp_path: Path,
+) -> None:
+    project = _project(tmp_path)
+    (project / ".venv" / "bin").mkdir(parents=True)
+    (project / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    result = _make(project, "-n", "run", "PYTHON=/no/such/python")
+    assert result.returncode == 0, result.stderr
+    assert "making it again" not in result.stdout
+    assert "-m venv" not in result.stdout
+    assert "pip install --quiet -r requirements-local.txt" in result.stdout
+    assert "requirements-dev.txt" not in result.stdout
+
+
+def test_serving_requirements_hold_no_test_toolchain() -> None:
+    serving = (ROOT / "requirements-local.txt").read_text()
+    for tool in ("pytest", "ruff", "mypy", "selenium", "schemathesis", "cfn-lint", "stubs"):
+        assert tool not in serving
+    assert "-r requirements-local.txt" in (ROOT / "requirements-dev.txt").read_text()
