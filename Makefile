@@ -23,7 +23,7 @@ PARAMS ?=
 ALLOWED_ORIGIN ?= *
 FRONTEND_BASE_URL ?=
 
-.PHONY: install run test check lint typecheck clean package deploy bench browser
+.PHONY: install run test test-quick check lint typecheck clean package deploy bench browser
 .PHONY: bootstrap chalice-deploy after-deploy
 
 # The Lambda runtime is Python 3.11. A .venv made by an older Python (or whose Python is
@@ -78,8 +78,18 @@ openapi: install
 	$(BIN)/python -m chalicelib.api.openapi openapi.json
 	$(BIN)/python -m chalicelib.api.asyncapi asyncapi.json
 
+# Tests run in PYTEST_WORKERS processes (pytest-xdist); many wait on servers, not the CPU.
+PYTEST_WORKERS ?= 3
+PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal
+
 test: check browser
-	$(BIN)/python -m pytest
+	$(PYTEST)
+
+# The edit loop: the unit, store, service and API tests, without browsers, subprocess
+# servers, packaging or fault injection (all of them run in make test).
+QUICK_TESTS := tests/core tests/model tests/stores tests/services tests/api tests/test_layers.py
+test-quick: install
+	$(PYTEST) $(QUICK_TESTS)
 
 # The web app's tests (tests/web) drive Debian's chromium through chromium-driver. Only
 # `make test` installs them (as root, with apt-get); `make run` never installs anything.

@@ -1,11 +1,13 @@
 """Shared fixtures: moto for AWS, the fake Gemini server, and an API client.
 
-Every test starts from fresh state: a new moto backend, a new bucket and
-table, no cached clients, and an empty fake Gemini.
+Every test starts from fresh state: moto holding only an empty bucket and table
+(one moto per test process, emptied between tests: see moto_state.py), no cached
+clients, and an empty fake Gemini.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -15,15 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import botocore.loaders
+import botocore.session
 import moto.core.botocore_stubber
 import pytest
-from moto import mock_aws
 
-from chalicelib.core import aws, provisioning
+from chalicelib.core import aws
 from chalicelib.model import gemini
 from chalicelib.stores.configs import ConfigStore
 from chalicelib.stores.sessions import SessionStore
 from tests.fake_gemini import FakeGemini
+from tests.moto_state import MotoWorld
 from tests.utils import ApiClient
 
 BUCKET = "test-configs"
@@ -76,9 +80,32 @@ def _serialized_moto_call(self: Any, *args: Any, **kwargs: Any) -> Any:
         return _moto_call(self, *args, **kwargs)
 
 
+@functools.cache
+def _shared_loader(search_paths: str | None) -> botocore.loaders.Loader:
+    return botocore.loaders.create_loader(search_paths)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_botocore_loader() -> Iterator[None]:
+    """Every test starts with new boto3 sessions, which would each parse the JSON service
+    models again (70 ms a test); they share one loader, whose models are read-only."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", _shared_loader)
+        yield
+
+
+@pytest.fixture(scope="session")
+def _moto() -> Iterator[MotoWorld]:
+    """One moto for this test process (each xdist worker has its own)."""
+    world = MotoWorld(BUCKET, TABLE)
+    world.start()
+    yield world
+    world.stop()
+
+
 @pytest.fixture(autouse=True)
-def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Fake credentials and a region, then a fresh moto backend with our resources."""
+def aws_environment(monkeypatch: pytest.MonkeyPatch, _moto: MotoWorld) -> Iterator[None]:
+    """Fake credentials and a region, then moto holding only our (empty) bucket and table."""
     for name in _FOREIGN_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -95,10 +122,8 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     aws.reset_clients()
     gemini.reset_client()
     gemini.reset_key_cache()
-    with mock_aws():
-        provisioning.ensure_bucket(aws.get_s3_client(), BUCKET)
-        provisioning.ensure_table(aws.get_dynamodb_resource(), TABLE)
-        yield
+    _moto.fresh()
+    yield
     aws.reset_clients()
     gemini.reset_client()
 

@@ -57,8 +57,13 @@ def free_port() -> int:
     outgoing connections made before the server binds it, which then fails to start."""
     low, _ = _ephemeral_range()
     top = low - 1 if low > 11_000 else 65_535  # no room below it: any port, then
+    # Each pytest-xdist worker draws from its own slice, so two never pick one port.
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    width = (top - 10_000) // workers
+    first = 10_000 + worker * width
     while True:
-        port = random.randint(10_000, top)
+        port = random.randint(first, first + width - 1)
         if port in _HANDED_OUT:
             continue
         with socket.socket() as sock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import pytest
 
@@ -103,6 +104,13 @@ def test_each_websocket_frame_logs_one_line_without_secrets_or_text(
         ws.until_final(None)
         ws.send({**send_frame(session, MARKERS[2], "r-bad"), "action": MARKERS[2]})
         ws.until_final("r-bad")
+    # A frame's line is written when its handler returns, just after its last frame was
+    # posted: the client can read that frame first. Wait for the five lines.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if len([line for line in request_lines(caplog) if line["event"] == "frame"]) >= 5:
+            break
+        time.sleep(0.05)
     reply = api.get(f"/session/{session['sessionId']}/messages", token=session["sessionToken"])
     logged = caplog.text
     for secret in (session["sessionToken"], "st_wrong-guess", *MARKERS):
