@@ -192,6 +192,30 @@ def error(
     return FakeReply(status=status, body={"error": payload}, headers=headers)
 
 
+def api_key_invalid() -> FakeReply:
+    """What Gemini answers a key that is not valid (a typo, a revoked key)."""
+    message = "API key not valid. Please pass a valid API key."
+    payload: JsonDict = {
+        "code": 400,
+        "message": message,
+        "status": "INVALID_ARGUMENT",
+        "details": [
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "API_KEY_INVALID",
+                "domain": "googleapis.com",
+                "metadata": {"service": "generativelanguage.googleapis.com"},
+            },
+            {
+                "@type": "type.googleapis.com/google.rpc.LocalizedMessage",
+                "locale": "en-US",
+                "message": message,
+            },
+        ],
+    }
+    return FakeReply(status=400, body={"error": payload})
+
+
 def blocked_prompt(reason: str = "SAFETY") -> FakeReply:
     return FakeReply(
         body={

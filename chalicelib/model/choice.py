@@ -7,16 +7,24 @@ from typing import Literal
 from chalicelib.core.errors import ModelUnavailable
 from chalicelib.core.settings import Settings, get_settings
 from chalicelib.model.base import ChatModel
-from chalicelib.model.gemini import GeminiModel, key_from_parameter
+from chalicelib.model.gemini import GeminiModel, key_from_parameter, key_refused
 from chalicelib.model.offline import OfflineModel
 from chalicelib.model.stream import GeminiStreamingModel, OfflineStreamingModel, StreamingModel
 
+ModelMode = Literal["gemini", "offline", "unavailable"]
 
-def model_mode(settings: Settings) -> Literal["gemini", "offline", "unavailable"]:
+
+def model_mode(settings: Settings) -> ModelMode:
     """Which model sends will use; does not fetch the key, so /health stays cheap."""
     if settings.gemini_api_key or settings.gemini_api_key_parameter:
         return "gemini"
     return "unavailable" if settings.is_production else "offline"
+
+
+def model_health(settings: Settings) -> ModelMode | Literal["key_refused"]:
+    """`model_mode`, or `key_refused` while Gemini refuses the key (seen by this process)."""
+    mode = model_mode(settings)
+    return "key_refused" if mode == "gemini" and key_refused() else mode
 
 
 def get_model(settings: Settings | None = None) -> ChatModel:

@@ -146,6 +146,7 @@ class GeminiModel:
             except Exception as exc:  # noqa: BLE001 - whatever the SDK raised reading the answer
                 raise _unreadable(exc) from None
             else:
+                key_accepted()
                 return _reply_from_response(response)
             time.sleep(min(random.uniform(0.2, 0.5) * 2**attempt, max(0.0, remaining / 4)))
         raise ModelTimeout()
@@ -215,14 +216,39 @@ def _model_error_from_api(exc: Any) -> ModelError:
             exc.details, getattr(getattr(exc, "response", None), "headers", None)
         )
         return ModelRateLimited(retry_after=retry_after)
-    if status in (401, 403):
+    if status in (401, 403) or _key_invalid(exc.details):
         logger.error("Gemini refused the API key (%s)", status)
+        _key_state["refused"] = True
         return ModelUnavailable("The model is not available: the server's key was refused.")
     if status == 503:
         return ModelUnavailable()
     if status == 504:
         return ModelTimeout()
     return ModelError(details={"modelStatus": status})
+
+
+def _key_invalid(details: Any) -> bool:
+    """Whether Gemini's error says the key is not valid: it answers such a key with
+    400 INVALID_ARGUMENT and an ErrorInfo whose reason is API_KEY_INVALID."""
+    error = details.get("error", details) if isinstance(details, dict) else {}
+    for detail in error.get("details", []) if isinstance(error, dict) else []:
+        if isinstance(detail, dict) and detail.get("reason") == "API_KEY_INVALID":
+            return True
+    return False
+
+
+# Whether the last answer of Gemini in this process refused the key (for /health).
+_key_state = {"refused": False}
+
+
+def key_accepted() -> None:
+    """Gemini answered a call: the key it refused before (if any) has been replaced."""
+    _key_state["refused"] = False
+
+
+def key_refused() -> bool:
+    """Whether Gemini refused the key of this process's latest call."""
+    return _key_state["refused"]
 
 
 _key_cache: dict[str, str] = {}
@@ -250,3 +276,4 @@ def key_from_parameter(name: str) -> str:
 def reset_key_cache() -> None:
     with _client_lock:
         _key_cache.clear()
+        key_accepted()

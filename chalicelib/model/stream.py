@@ -20,6 +20,7 @@ from chalicelib.model.gemini import (
     _BLOCKING_FINISH_REASONS,
     _gemini_client,
     _model_error_from_api,
+    key_accepted,
     raise_if_prompt_blocked,
 )
 from chalicelib.model.offline import OfflineModel
@@ -133,6 +134,7 @@ class GeminiStreamingModel(StreamingModel):
         def chunks() -> Generator[Chunk]:
             try:
                 for response in responses:
+                    key_accepted()
                     yield _chunk_of(response)
             except genai_errors.APIError as exc:
                 raise _model_error_from_api(exc) from exc

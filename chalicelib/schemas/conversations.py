@@ -264,8 +264,9 @@ class ModelList(ResponseModel):
 class Health(ResponseModel):
     status: Literal["ok"]
     """Always `ok` when the API answers."""
-    model: Literal["gemini", "offline", "unavailable"]
-    """What answers messages: Gemini, the offline model, or nothing (no key in `prod`)."""
+    model: Literal["gemini", "offline", "unavailable", "key_refused"]
+    """What answers messages: Gemini, the offline model, or nothing (no key in `prod`);
+    `key_refused` once Gemini has refused the server's key (until it accepts one)."""
     websocket_url: str | None
     """Where WebSocket clients connect (streamed replies); null without a WebSocket API."""
 

@@ -18,7 +18,7 @@ from chalicelib.core.errors import (
 from chalicelib.core.logs import note_ids
 from chalicelib.core.settings import get_settings
 from chalicelib.core.tokens import SESSION_TOKEN_PREFIX, hash_token, new_id, new_token
-from chalicelib.model.choice import model_mode
+from chalicelib.model.choice import model_health
 from chalicelib.schemas import (
     ExportQuery,
     Health,
@@ -53,7 +53,7 @@ def session_store() -> SessionStore:
 
 def health() -> Health:
     settings = get_settings()
-    return Health(status="ok", model=model_mode(settings), websocket_url=settings.websocket_url)
+    return Health(status="ok", model=model_health(settings), websocket_url=settings.websocket_url)
 
 
 def list_models() -> ModelList:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.fake_gemini import FakeGemini, blocked_prompt, error, streamed
+from tests.fake_gemini import FakeGemini, api_key_invalid, blocked_prompt, error, streamed
 from tests.utils import ApiClient
 from tests.ws_client import action_frame, joined_deltas, send_frame, ws_connect
 
@@ -187,6 +187,7 @@ def test_ten_concurrent_streams_on_one_connection(
         (streamed(*WORDS, block_after=3), "content_blocked"),
         (blocked_prompt(), "content_blocked"),
         (error(503), "model_unavailable"),
+        (api_key_invalid(), "model_unavailable"),
     ],
 )
 def test_a_model_failure_is_an_error_frame_and_changes_nothing(

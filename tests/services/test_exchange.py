@@ -16,6 +16,7 @@ from tests.conftest import GEMINI_KEY
 from tests.fake_gemini import (
     DEFAULT_REPLY_PREFIX,
     FakeGemini,
+    api_key_invalid,
     blocked_prompt,
     blocked_reply,
     error,
@@ -157,6 +158,7 @@ def test_select_history_takes_only_the_newest_contiguous_messages() -> None:
         ([error(500, "boom")] * 3, 502, "model_error"),
         ([error(503, "overloaded")] * 3, 503, "model_unavailable"),
         ([error(403, "bad key")], 503, "model_unavailable"),
+        ([api_key_invalid()], 503, "model_unavailable"),
         ([blocked_prompt()], 422, "content_blocked"),
         ([blocked_reply()], 422, "content_blocked"),
     ],
@@ -175,6 +177,23 @@ def test_model_failures_store_nothing_and_a_retry_works(
     assert retry.status == 200
     assert retry.json["message"] == DEFAULT_REPLY_PREFIX + "this one fails"
     assert len(history(api, session)) == 4
+
+
+def test_a_refused_key_is_said_in_the_log_and_health_until_gemini_accepts_one(
+    api: ApiClient, fake_gemini: FakeGemini, caplog: pytest.LogCaptureFixture
+) -> None:
+    session = api.new_session()
+    assert api.get("/health").json["model"] == "gemini"
+    fake_gemini.queue(api_key_invalid())
+    response = api.send(session, "hi")
+    assert_error(response, 503, "model_unavailable")
+    assert "key was refused" in response.json["error"]
+    assert "Try again" not in response.json["error"]
+    assert len(fake_gemini.requests) == 1  # a refused key is not retried
+    assert any("Gemini refused the API key" in r.getMessage() for r in caplog.records)
+    assert api.get("/health").json["model"] == "key_refused"
+    assert api.send(session, "hi").status == 200  # the operator fixed the key
+    assert api.get("/health").json["model"] == "gemini"
 
 
 def test_rate_limit_passes_retry_after(api: ApiClient, fake_gemini: FakeGemini) -> None:
