@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass
 
 from chalicelib.core.errors import ConfigurationError
@@ -90,6 +91,23 @@ def _limit(name: str, default: int) -> int:
     return int(_number(name, default, minimum=0, maximum=MAX_LIMIT))
 
 
+# What a Gemini model id looks like: gemini-2.5-flash, gemini-3-pro-preview, gemma-3-27b-it.
+_MODEL_ID = re.compile(r"[a-z][a-z0-9]*(?:[.-][a-z0-9]+)*")
+
+
+def _models(name: str) -> tuple[str, ...]:
+    raw = os.environ.get(name, "")
+    names = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+    wrong = [model for model in names if len(model) > 64 or not _MODEL_ID.fullmatch(model)]
+    if wrong:
+        raise ConfigurationError(
+            f"{name} must list Gemini model ids such as {DEFAULT_ALLOWED_MODELS[0]} "
+            f"(lowercase letters, digits, '.' and '-'), separated by commas; "
+            f"got {', '.join(map(repr, wrong))}"
+        )
+    return names or DEFAULT_ALLOWED_MODELS
+
+
 def _tools(name: str) -> tuple[str, ...]:
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -155,13 +173,10 @@ class Settings:
 
 def get_settings() -> Settings:
     """Read the settings from the environment now."""
-    models = tuple(
-        name.strip() for name in os.environ.get(ALLOWED_MODELS, "").split(",") if name.strip()
-    )
     return Settings(
         config_bucket=_text(CONFIG_BUCKET, "ai-maker-configs"),
         sessions_table=_text(SESSIONS_TABLE, "ai-maker-sessions"),
-        allowed_models=models or DEFAULT_ALLOWED_MODELS,
+        allowed_models=_models(ALLOWED_MODELS),
         allowed_tools=_tools(ALLOWED_TOOLS),
         model_timeout_seconds=_number(MODEL_TIMEOUT_SECONDS, 30.0, minimum=0.1),
         request_deadline_seconds=_number(REQUEST_DEADLINE_SECONDS, 28.0, minimum=0.1),

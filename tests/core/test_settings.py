@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from chalicelib.core.errors import ConfigurationError
 from chalicelib.core.settings import DEFAULT_ALLOWED_MODELS, get_settings
+
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def test_defaults() -> None:
@@ -79,3 +86,38 @@ def test_an_unknown_tool_fails_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ALLOWED_TOOLS", "googleSearch,codeExecution")
     with pytest.raises(ConfigurationError, match="ALLOWED_TOOLS"):
         get_settings()
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["gemini 2.5 flash", "Gemini-2.5-Flash", "models/gemini-2.5-flash", "gemini-2.5-flash;", "-x"],
+)
+def test_a_model_name_not_shaped_like_a_gemini_id_fails_clearly(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("ALLOWED_MODELS", f"gemini-2.5-flash,{value}")
+    with pytest.raises(ConfigurationError, match="ALLOWED_MODELS must list Gemini model ids"):
+        get_settings()
+
+
+def test_gemini_model_ids_are_allowed_once_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = "gemini-2.5-flash, gemini-3-pro-preview,gemma-3-27b-it,gemini-2.5-flash"
+    monkeypatch.setenv("ALLOWED_MODELS", ids)
+    assert get_settings().allowed_models == (
+        "gemini-2.5-flash",
+        "gemini-3-pro-preview",
+        "gemma-3-27b-it",
+    )
+
+
+def test_a_bad_model_list_stops_the_app_at_start() -> None:
+    """As `chalice local` imports the app: the error names the setting, before any request."""
+    result = subprocess.run(
+        [sys.executable, "-c", "import app"],
+        cwd=ROOT,
+        env={**os.environ, "ALLOWED_MODELS": "gemini 2.5"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "ConfigurationError: ALLOWED_MODELS must list Gemini model ids" in result.stderr
