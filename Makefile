@@ -23,7 +23,7 @@ PARAMS ?=
 ALLOWED_ORIGIN ?= *
 FRONTEND_BASE_URL ?=
 
-.PHONY: install run test test-quick check lint typecheck clean package deploy bench browser
+.PHONY: install run test test-quick docs check lint typecheck clean package deploy bench browser
 .PHONY: bootstrap chalice-deploy after-deploy
 
 # The Lambda runtime is Python 3.11. A .venv made by an older Python (or whose Python is
@@ -71,6 +71,16 @@ typecheck: install
 
 check: lint typecheck
 
+# The documentation site (MkDocs, Material) into site/; --strict fails on a broken link
+# or a page missing from the nav.
+DOCS_STAMP := $(VENV)/.installed-docs
+$(DOCS_STAMP): requirements-docs.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-docs.txt
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
 # Rewrite openapi.json and asyncapi.json, the committed copies of GET /openapi.json and
 # GET /asyncapi.json (a test fails when either drifts).
 .PHONY: openapi
@@ -82,7 +92,7 @@ openapi: install
 PYTEST_WORKERS ?= 3
 PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal
 
-test: check browser
+test: check docs browser
 	$(PYTEST)
 
 # The edit loop: the unit, store, service and API tests, without browsers, subprocess

@@ -304,17 +304,20 @@ def test_provisions_the_bucket_and_table_at_a_given_endpoint(
     assert stack.stop_with_sigterm() == 0, stack.output()
 
 
+def documentation() -> str:
+    """The README and every page of the docs site, as one text."""
+    pages = [PROJECT_DIR / "README.md", *sorted((PROJECT_DIR / "docs").glob("*.md"))]
+    return "\n".join(page.read_text() for page in pages)
+
+
 def readme_walkthrough() -> str:
-    """The README's curl walkthrough and its creator-controls sequel, as one script."""
-    readme = (PROJECT_DIR / "README.md").read_text()
+    """The docs' curl walkthrough and its creator-controls sequel, as one script."""
+    readme = documentation()
     blocks = []
-    for heading in (
-        "### Walkthrough with curl",
-        "### Creator controls",
-        "### The conversation, in full",
-    ):
-        match = re.search(re.escape(heading) + r".*?```sh\n(.*?)```", readme, re.DOTALL)
-        assert match, f"the README has no curl examples under {heading!r}"
+    for heading in ("Walkthrough with curl", "Creator controls", "The conversation, in full"):
+        pattern = r"^#+ " + re.escape(heading) + r"\n.*?```sh\n(.*?)```"
+        match = re.search(pattern, readme, re.DOTALL | re.MULTILINE)
+        assert match, f"the docs have no curl examples under {heading!r}"
         blocks.append(match.group(1))
     return "\n".join(blocks)
 
@@ -486,8 +489,7 @@ def test_streams_an_offline_reply_over_the_websocket_api_and_stores_a_stopped_on
 
 
 def readme_python_stream_example() -> str:
-    readme = (PROJECT_DIR / "README.md").read_text()
-    section = readme.split("In Python, with the `websockets` library", 1)[1]
+    section = documentation().split("In Python, with the `websockets` library", 1)[1]
     return section.split("```python\n", 1)[1].split("```", 1)[0]
 
 

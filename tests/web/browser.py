@@ -24,6 +24,7 @@ from tests.test_run_local import LocalStack
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 ARTIFACTS = PROJECT_DIR / "test-artifacts" / "web"
+DOCS_SCREENSHOTS = PROJECT_DIR / "docs" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = (
     os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -65,10 +66,14 @@ class Browser:
     def js(self, script: str, *args: Any) -> Any:
         return self.driver.execute_script(script, *args)
 
-    def shot(self, name: str) -> Path:
+    def shot(self, name: str, docs: str | None = None) -> Path:
+        """A screenshot in test-artifacts/web; with `docs`, also the docs' image of that
+        name, so the documentation always shows the pages as they are."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
         self.driver.save_screenshot(str(path))
+        if docs is not None:
+            shutil.copyfile(path, DOCS_SCREENSHOTS / f"{docs}.png")
         return path
 
     def expect_failed_requests(self, *statuses: int) -> None:

@@ -67,7 +67,7 @@ def test_a_creator_makes_an_agent_and_a_visitor_chats_with_it(
     config = call(stack, "GET", f"/chat-config/{config_id}")
     assert config["limits"]["messagesPerSession"] == 50
     creator.js("window.scrollTo(0, 0)")
-    creator.shot("create-agent")
+    creator.shot("create-agent", docs="create")
 
     # A second browser is a visitor with nothing in its storage, on a phone-sized screen.
     visitor = browser(PHONE)
@@ -96,7 +96,7 @@ def test_a_creator_makes_an_agent_and_a_visitor_chats_with_it(
     assert "st_" not in visitor.driver.current_url
     no_horizontal_scroll = "return document.documentElement.scrollWidth <= window.innerWidth"
     assert visitor.js(no_horizontal_scroll)
-    visitor.shot("chat-phone")
+    visitor.shot("chat-phone", docs="chat")
 
     # A reload returns to the same conversation; "New chat" starts another.
     visitor.driver.refresh()
