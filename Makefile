@@ -23,7 +23,7 @@ PARAMS ?=
 ALLOWED_ORIGIN ?= *
 FRONTEND_BASE_URL ?=
 
-.PHONY: install run test test-quick docs check lint typecheck clean package deploy bench browser
+.PHONY: install run reset-local test test-quick docs check lint typecheck clean package deploy bench browser
 .PHONY: bootstrap chalice-deploy after-deploy
 
 # The Lambda runtime is Python 3.11. A .venv made by an older Python (or whose Python is
@@ -73,13 +73,17 @@ check: lint typecheck
 
 # The documentation site (MkDocs, Material) into site/; --strict fails on a broken link
 # or a page missing from the nav.
-DOCS_STAMP := $(VENV)/.installed-docs
-$(DOCS_STAMP): requirements-docs.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -r requirements-docs.txt
+# MkDocs has an environment of its own: it brings watchdog, whose reports of files merely
+# opened (watchdog 2.3 and later) make `chalice local`'s autoreload restart for ever.
+DOCS_VENV := .venv-docs
+DOCS_STAMP := $(DOCS_VENV)/.installed-docs
+$(DOCS_STAMP): requirements-docs.txt
+	$(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/python -m pip install --quiet -r requirements-docs.txt
 	touch $(DOCS_STAMP)
 
 docs: $(DOCS_STAMP)
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(DOCS_VENV)/bin/mkdocs build --strict --quiet
 
 # Rewrite openapi.json and asyncapi.json, the committed copies of GET /openapi.json and
 # GET /asyncapi.json (a test fails when either drifts).
@@ -153,5 +157,10 @@ chalice-deploy: install
 bench: install
 	$(BIN)/python -m bench
 
+# The local AWS's data (agents, sessions, files) that `make run` and `chalice local` keep.
+LOCAL_DATA_DIR ?= .local
+reset-local:
+	rm -rf -- "$(LOCAL_DATA_DIR)"
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build .chalice/deployments
+	rm -rf $(VENV) $(DOCS_VENV) .pytest_cache .mypy_cache .ruff_cache build .chalice/deployments

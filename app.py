@@ -67,10 +67,12 @@ JSON = {"Content-Type": JSON_CONTENT_TYPE}
 
 if os.environ.get("AWS_CHALICE_CLI_MODE"):
     # Served by `chalice local`: unknown paths and methods answer as they do deployed.
-    from scripts.local_gateway import install
+    from scripts import local_gateway, local_reloader
     from scripts.websocket_gateway import local_starter
 
-    install({**CORS.get_access_control_headers(), **SECURITY_HEADERS, **JSON})
+    local_gateway.install({**CORS.get_access_control_headers(), **SECURITY_HEADERS, **JSON})
+    # Saving the local data is no edit: autoreload passes over it.
+    local_reloader.install()
     # chalice local serves no WebSockets: the local gateway does, beside it.
     local_services.register(local_starter(app))
 

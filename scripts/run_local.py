@@ -7,7 +7,8 @@ chalicelib/local). This adds only what a quick path needs:
   and a burst of browser requests beyond it is reset by the kernel;
 - one line, not a traceback, when the port is taken;
 - a clean stop on Ctrl-C or SIGTERM;
-- no autoreload, so one process holds the in-memory AWS for the whole run.
+- no autoreload: chalice's stat-based watcher would walk .venv every second, and
+  the local data lasts across restarts anyway (chalicelib/local/snapshot.py).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from chalicelib.model import gemini
 from chalicelib.stores.configs import ConfigStore
 from chalicelib.stores.sessions import SessionStore
 from tests.fake_gemini import FakeGemini
+from tests.local_stack import MAKE_RUN, PROJECT_DIR, LocalStack
 from tests.moto_state import MotoWorld
 from tests.utils import ApiClient
 
@@ -208,3 +209,20 @@ def packaging(tmp_path_factory: pytest.TempPathFactory) -> Packaging:
 def packaged(packaging: Packaging) -> Path:
     """The folder holding sam.json and deployment.zip."""
     return packaging.folder
+
+
+@pytest.fixture
+def start_stack(tmp_path: Path) -> Iterator[Callable[..., LocalStack]]:
+    """Starts local servers (`make run`'s command by default); kills them after the test."""
+    stacks: list[LocalStack] = []
+
+    def start(
+        command: list[str] = MAKE_RUN, cwd: Path = PROJECT_DIR, **extra_env: str | None
+    ) -> LocalStack:
+        stack = LocalStack(tmp_path / f"stack{len(stacks)}.log", extra_env, command, cwd)
+        stacks.append(stack)
+        return stack
+
+    yield start
+    for stack in stacks:
+        stack.kill()

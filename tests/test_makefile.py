@@ -76,3 +76,16 @@ def test_serving_requirements_hold_no_test_toolchain() -> None:
     for tool in ("pytest", "ruff", "mypy", "selenium", "schemathesis", "cfn-lint", "stubs"):
         assert tool not in serving
     assert "-r requirements-local.txt" in (ROOT / "requirements-dev.txt").read_text()
+
+
+def test_make_reset_local_empties_the_local_data_and_needs_no_venv(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    data = project / ".local"
+    (data / "objects").mkdir(parents=True)
+    (data / "aws.json").write_text("{}")
+    (project / "keep.txt").write_text("not local data")
+    result = _make(project, "reset-local", f"PYTHON={sys.executable}")
+    assert result.returncode == 0, result.stderr
+    assert not data.exists()
+    assert (project / "keep.txt").exists()
+    assert not (project / ".venv").exists()

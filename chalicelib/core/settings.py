@@ -53,6 +53,8 @@ CONTEXT_CACHE_MIN_TOKENS = "CONTEXT_CACHE_MIN_TOKENS"
 # "moto": `chalice local` starts an in-memory AWS when no other is configured (dev stage).
 LOCAL_AWS = "LOCAL_AWS"
 LOCAL_AWS_MOTO = "moto"
+# Where the local AWS keeps its data between runs (chalicelib/local/snapshot.py).
+LOCAL_DATA_DIR = "LOCAL_DATA_DIR"
 # Set by others, read by the local servers: Chalice's CLI sets AWS_CHALICE_CLI_MODE
 # in every command it runs (never on Lambda); the rest are boto3's own.
 AWS_CHALICE_CLI_MODE = "AWS_CHALICE_CLI_MODE"

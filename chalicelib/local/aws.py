@@ -1,4 +1,5 @@
-"""An in-memory AWS for `chalice local`: moto's server in this process, with the bucket and table.
+"""An in-memory AWS for `chalice local`: moto's server in this process, with the bucket and table,
+its data kept in LOCAL_DATA_DIR between runs (snapshot.py).
 
 moto is a development dependency: it is imported only when this starts it, so
 the Lambda package, which does not contain it, never needs it.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -18,9 +20,13 @@ from chalicelib.core import settings as names
 from chalicelib.core.aws import get_dynamodb_resource, get_s3_client, reset_clients
 from chalicelib.core.provisioning import ensure_bucket, ensure_table
 from chalicelib.core.settings import get_settings
+from chalicelib.local import snapshot
+from chalicelib.local.snapshot import LocalData
 
 if TYPE_CHECKING:
     from moto.server import ThreadedMotoServer
+
+log = logging.getLogger("ai_maker.local")
 
 LOCAL_REGION = "us-east-1"
 # moto accepts any credentials; these keep boto3 from looking for real ones.
@@ -28,6 +34,11 @@ FAKE_CREDENTIALS = {names.AWS_ACCESS_KEY_ID: "testing", names.AWS_SECRET_ACCESS_
 # Credential providers that ask the network (EC2, ECS metadata): on a laptop they
 # only time out, so they are not asked whether real credentials exist.
 NETWORK_PROVIDERS = ("iam-role", "container-role")
+
+# DynamoDB operations that change items (the table itself is made by provision()).
+DYNAMODB_WRITES = frozenset(
+    ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
+)
 
 _servers: list[ThreadedMotoServer] = []
 
@@ -63,15 +74,49 @@ def start() -> str:
     if endpoint:
         provision()
         return f"the AWS endpoint {endpoint}"
-    endpoint = start_moto()
+    requests = threading.Lock()
+    data = local_data(requests)
+    endpoint = start_moto(requests, data.changed if data else lambda: None)
     os.environ[names.AWS_ENDPOINT_URL] = endpoint
     # The key's parameter names a real account's SSM; the in-memory AWS has none.
     os.environ.pop(names.GEMINI_API_KEY_PARAMETER, None)
     provision()
-    return f"an in-memory AWS (moto) at {endpoint}"
+    return f"an in-memory AWS (moto) at {endpoint}, {keep(data)}"
 
 
-def start_moto() -> str:
+def local_data(requests: threading.Lock) -> LocalData | None:
+    """Where the local AWS's data is kept between runs, or None to keep it in memory only."""
+    directory = snapshot.data_directory()
+    if directory is None:
+        return None
+    settings = get_settings()
+    data = LocalData(directory, settings.sessions_table, settings.config_bucket, requests)
+    if data.claim():
+        return data
+    log.warning(
+        "%s is in use by another local server: this one keeps its data in memory", directory
+    )
+    return None
+
+
+def keep(data: LocalData | None) -> str:
+    """Restore the last run's data, save it from now on, and say where it is."""
+    if data is None:
+        return "its data in memory only"
+    items, objects = data.restore()
+    data.keep_saving()
+    where = data.directory
+    if where.is_relative_to(snapshot.PROJECT_DIR):
+        where = where.relative_to(snapshot.PROJECT_DIR)
+    restored = f"restored {_count(items, 'item')} and {_count(objects, 'object')}"
+    return f"its data kept in {where} ({restored if items or objects else 'empty'})"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def start_moto(requests: threading.Lock, changed: Callable[[], None]) -> str:
     from moto.server import ThreadedMotoServer  # noqa: PLC0415 - dev dependency, never on Lambda
 
     # moto's Flask app and botocore log every call or client at INFO, the level
@@ -80,15 +125,17 @@ def start_moto() -> str:
         logging.getLogger(name).setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    serialize_requests(server)
+    serialize_requests(server, requests, changed)
     back_up_only_the_items_a_transaction_touches()
     _servers.append(server)  # Lives as long as the process; its thread is a daemon.
     host, port = server.get_host_and_port()
     return f"http://{host}:{port}"
 
 
-def serialize_requests(server: ThreadedMotoServer) -> None:
-    """Let moto answer one request at a time.
+def serialize_requests(
+    server: ThreadedMotoServer, requests: threading.Lock, changed: Callable[[], None]
+) -> None:
+    """Let moto answer one request at a time, holding `requests`; call `changed` after a write.
 
     moto changes its in-memory tables without locks, so concurrent requests (a
     browser sending two messages at once) could corrupt them; real DynamoDB
@@ -97,13 +144,23 @@ def serialize_requests(server: ThreadedMotoServer) -> None:
     wsgi = server._server  # moto offers no hook for wrapping its WSGI app
     assert wsgi is not None
     app = wsgi.app
-    lock = threading.Lock()
 
     def one_at_a_time(environ: Any, start_response: Any) -> Any:
-        with lock:
-            return list(app(environ, start_response))
+        with requests:
+            answer = list(app(environ, start_response))
+            if may_write(environ):
+                changed()
+            return answer
 
     wsgi.app = one_at_a_time
+
+
+def may_write(environ: dict[str, Any]) -> bool:
+    """Whether a request to moto may change data: DynamoDB's writes, S3's PUT, POST and DELETE."""
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        return target.rpartition(".")[2] in DYNAMODB_WRITES
+    return environ.get("REQUEST_METHOD") in ("PUT", "POST", "DELETE")
 
 
 def back_up_only_the_items_a_transaction_touches() -> None:

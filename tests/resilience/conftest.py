@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.fault_proxy import FaultProxy
+from tests.local_stack import LocalStack
 from tests.resilience.harness import FAKE_CREDENTIALS, REGION, Storage, moto_server, start_app
-from tests.test_run_local import LocalStack
 
 
 @pytest.fixture(autouse=True)

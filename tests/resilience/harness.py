@@ -6,6 +6,7 @@ storage straight from moto's server, past the proxy.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from chalicelib.local.aws import back_up_only_the_items_a_transaction_touches, serialize_requests
-from tests.test_run_local import MAKE_RUN, LocalStack
+from tests.local_stack import MAKE_RUN, LocalStack
 
 BUCKET = "resilience-configs"
 TABLE = "resilience-sessions"
@@ -31,7 +32,7 @@ def moto_server() -> Iterator[str]:
     is (its transactions cost the same whatever the table holds); its URL."""
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    serialize_requests(server)
+    serialize_requests(server, threading.Lock(), changed=lambda: None)
     back_up_only_the_items_a_transaction_touches()
     host, port = server.get_host_and_port()
     try:

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from tests.fault_proxy import INTERNAL_ERROR, SLOW_DOWN, THROTTLED, FaultProxy
+from tests.local_stack import LocalStack
 from tests.resilience.client import Answer, call
 from tests.resilience.harness import BUCKET, Storage
-from tests.test_run_local import LocalStack
 
 CONFIG = {"title": "Faults", "model": "gemini-2.5-flash", "systemPrompt": "", "temperature": 0.5}
 CONFIGS = 20

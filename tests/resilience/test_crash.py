@@ -17,9 +17,9 @@ import pytest
 
 from tests.fake_gemini import FakeGemini, slow
 from tests.fault_proxy import FaultProxy, late
+from tests.local_stack import LocalStack
 from tests.resilience.client import call
 from tests.resilience.harness import Storage
-from tests.test_run_local import LocalStack
 
 CONFIG = {"title": "Crash", "model": "gemini-2.5-flash", "systemPrompt": "", "temperature": 0.5}
 # Short, so a lease (the model's timeout and 5 s to store) passes quickly.

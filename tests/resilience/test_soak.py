@@ -7,9 +7,9 @@ from collections.abc import Callable
 import pytest
 
 from tests.fault_proxy import FaultProxy
+from tests.local_stack import LocalStack
 from tests.resilience.harness import Storage
 from tests.resilience.soak import LIMITS, hot_config, soak
-from tests.test_run_local import LocalStack
 
 # The bench runs 50; this checks exactness, in less time.
 HOT_SENDERS = 20

@@ -10,7 +10,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 from tests.fake_gemini import FakeGemini
-from tests.test_run_local import MAKE_RUN, LocalStack
+from tests.local_stack import MAKE_RUN, LocalStack
 from tests.web.browser import (
     CHROMEDRIVER,
     CHROMIUM,

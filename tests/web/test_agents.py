@@ -9,7 +9,7 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from tests.fake_gemini import FakeGemini, grounded, grounding_metadata, reply_text
-from tests.test_run_local import LocalStack
+from tests.local_stack import LocalStack
 from tests.web.browser import (
     PHONE,
     Browser,

@@ -10,7 +10,7 @@ from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 
 from tests.fake_gemini import FakeGemini, reply_text, slow, streamed
-from tests.test_run_local import LocalStack
+from tests.local_stack import LocalStack
 from tests.web.browser import (
     Browser,
     call,

@@ -9,7 +9,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from tests.fake_gemini import FakeGemini, reply_text
-from tests.test_run_local import LocalStack
+from tests.local_stack import LocalStack
 from tests.web.browser import (
     PHONE,
     Browser,

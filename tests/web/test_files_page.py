@@ -13,7 +13,7 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from tests.fake_gemini import FakeGemini
-from tests.test_run_local import LocalStack
+from tests.local_stack import LocalStack
 from tests.uploads import PDF
 from tests.web.browser import Browser, new_agent, open_chat, stored_replies, type_and_enter
 

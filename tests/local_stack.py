@@ -1,0 +1,174 @@
+"""Local servers for the tests: `make run`'s command or `chalice local`, as real processes.
+
+Each runs with no AWS credentials, no AWS configuration and no Gemini key, as in
+a fresh clone, and keeps its local data in a directory of its own.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+CHALICE = Path(sys.executable).with_name("chalice")
+STARTUP_SECONDS = 60
+STOP_SECONDS = 10
+# Variables that would point the stack at real services instead of local ones
+# (and every AWS_ one: the test process's fake credentials would read as real ones).
+REMOVED_VARIABLES = ("GEMINI_API_KEY", "GEMINI_API_KEY_PARAMETER", "GOOGLE_GEMINI_BASE_URL")
+MAKE_RUN = [sys.executable, "-m", "scripts.run_local"]
+
+
+# Ports handed out by free_port in this run, whether their server has bound them yet or not.
+_HANDED_OUT: set[int] = set()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+def free_port() -> int:
+    """A port nothing listens on, for a server started later, outside the ephemeral range:
+    a port from that range (what binding to port 0 gives) may be given to one of the many
+    outgoing connections made before the server binds it, which then fails to start."""
+    low, _ = _ephemeral_range()
+    top = low - 1 if low > 11_000 else 65_535  # no room below it: any port, then
+    # Each pytest-xdist worker draws from its own slice, so two never pick one port.
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    width = (top - 10_000) // workers
+    first = 10_000 + worker * width
+    while True:
+        port = random.randint(first, first + width - 1)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+
+
+def raw_request(
+    port: int, method: str, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """Any method, headers as given: status, headers and body as the server sent them."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request(method, path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+class LocalStack:
+    """A local server (`make run`'s command by default), with its output kept in a file."""
+
+    def __init__(
+        self,
+        log_path: Path,
+        extra_env: Mapping[str, str | None],
+        command: list[str],
+        cwd: Path = PROJECT_DIR,
+    ) -> None:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in REMOVED_VARIABLES and not k.startswith("AWS_")
+        }
+        env.update(
+            # No shared AWS files either: a developer's ~/.aws would switch local AWS off.
+            AWS_CONFIG_FILE=str(log_path.with_suffix(".no-aws-config")),
+            AWS_SHARED_CREDENTIALS_FILE=str(log_path.with_suffix(".no-aws-credentials")),
+            PYTHONUNBUFFERED="1",
+        )
+        # The WebSocket gateway beside it, on a free port too; its local data beside its log.
+        env.update(WS_PORT=str(free_port()), LOCAL_DATA_DIR=str(log_path.with_suffix(".data")))
+        for name, value in extra_env.items():  # None: unset
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+        self.port = free_port()
+        self.log_path = log_path
+        with log_path.open("wb") as log:
+            # A session of its own: `chalice local` is a parent and a worker, stopped together.
+            self.process = subprocess.Popen(
+                [*command, "--port", str(self.port)],
+                cwd=cwd,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def call(
+        self, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None
+    ) -> tuple[int, Any]:
+        headers = {"Content-Type": "application/json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", data=data, headers=headers, method=method
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def raw(
+        self, method: str, path: str, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        return raw_request(self.port, method, path, headers)
+
+    def wait_until_healthy(self) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"stack exited early:\n{self.output()}"
+            try:
+                if self.call("GET", "/health")[0] == 200:
+                    return
+            except (OSError, ValueError):
+                pass  # Not listening yet, or answering before the app is ready.
+            time.sleep(0.3)
+        pytest.fail(f"/health did not answer within {STARTUP_SECONDS}s:\n{self.output()}")
+
+    def stop_with_sigterm(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"stack ignored SIGTERM for {STOP_SECONDS}s:\n{self.output()}")
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # the group this test started
+        except ProcessLookupError:
+            pass
+        self.process.wait()
