@@ -2,11 +2,12 @@
 
 chalice.local imitates API Gateway's defaults: an unknown path is
 `403 {"message": "Missing Authentication Token"}`, and a method its HTTP handler has
-no `do_` method for (TRACE) gets an HTML 501 page. Deployed, infra/gateway.py turns
-the first into `404 not_found` and sends every method of a known path to the app,
-which answers `405 method_not_allowed`. `install()` does the same here, by hooking
-two of chalice.local's classes, which it offers no other way to change; it runs
-wherever the app is served locally (`chalice local`, `make run`, the tests).
+no `do_` method for (TRACE, QUERY, any other name) gets an HTML 501 page. Deployed,
+infra/gateway.py turns the first into `404 not_found` and sends every method of a
+known path to the app, which answers `405 method_not_allowed`. `install()` does the
+same here, by hooking two of chalice.local's classes, which it offers no other way to
+change; it runs wherever the app is served locally (`chalice local`, `make run`, the
+tests).
 """
 
 from __future__ import annotations
@@ -19,9 +20,6 @@ from chalice import local
 
 from chalicelib.api.http import error_response
 from chalicelib.core import errors
-
-# Methods http.server has no handler for, which chalice.local leaves to a 501 page.
-EXTRA_METHODS = ("TRACE", "CONNECT")
 
 
 class UnknownPath(local.LocalGatewayException):
@@ -47,5 +45,12 @@ def install(headers: Mapping[str, str]) -> None:
     gateway._generate_lambda_event = generate_lambda_event
     gateway._answers_like_the_api = True
     handler: Any = local.ChaliceRequestHandler
-    for method in EXTRA_METHODS:
-        setattr(handler, f"do_{method}", handler._generic_handle)
+
+    def any_method(self: Any, name: str) -> Any:
+        # http.server answers 501 to a method without a do_ attribute; only missing
+        # attributes reach __getattr__, so every method not declared goes to the app.
+        if name.startswith("do_") and name[3:].isupper():
+            return self._generic_handle
+        raise AttributeError(name)
+
+    handler.__getattr__ = any_method
