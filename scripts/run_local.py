@@ -40,7 +40,21 @@ def port_in_use(host: str, port: int) -> bool:
     return False
 
 
+def free_port_pair(host: str, after: int) -> int:
+    """The first port above `after` + 1 that is free, and whose WebSocket port (+ 1) is too,
+    unless WS_PORT fixes that one: a taken port's + 1 is often its own server's gateway."""
+    pair = not os.environ.get("WS_PORT", "").strip()
+    port = after + 2
+    while port < 65_535 and (port_in_use(host, port) or (pair and port_in_use(host, port + 1))):
+        port += 1
+    return port
+
+
 def stop(signum: int, frame: FrameType | None) -> None:
+    # `kill` to make run's process group signals make and this process, and make then
+    # signals it again: later signals are ignored, so it stops once, without a traceback.
+    for caught in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(caught, signal.SIG_IGN)
     # Leaves serve_forever() by an exception neither click nor chalice catches.
     print("Stopped.", flush=True)
     raise SystemExit(0)
@@ -55,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     if port_in_use(args.host, args.port):
         print(
             f"make run: {args.host}:{args.port} is already in use; "
-            f"stop what uses it or pick another port (PORT={args.port + 1} make run).",
+            f"stop what uses it or pick another port "
+            f"(PORT={free_port_pair(args.host, args.port)} make run).",
             file=sys.stderr,
         )
         return 1

@@ -82,6 +82,29 @@ def raw_request(
         connection.close()
 
 
+def local_environment(log_path: Path, extra_env: Mapping[str, str | None]) -> dict[str, str]:
+    """A fresh clone's environment: no AWS or Gemini settings; `extra_env`'s None unsets."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in REMOVED_VARIABLES and not k.startswith("AWS_")
+    }
+    env.update(
+        # No shared AWS files either: a developer's ~/.aws would switch local AWS off.
+        AWS_CONFIG_FILE=str(log_path.with_suffix(".no-aws-config")),
+        AWS_SHARED_CREDENTIALS_FILE=str(log_path.with_suffix(".no-aws-credentials")),
+        PYTHONUNBUFFERED="1",
+    )
+    # The WebSocket gateway beside it, on a free port too; its local data beside its log.
+    env.update(WS_PORT=str(free_port()), LOCAL_DATA_DIR=str(log_path.with_suffix(".data")))
+    for name, value in extra_env.items():  # None: unset
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
 class LocalStack:
     """A local server (`make run`'s command by default), with its output kept in a file."""
 
@@ -92,24 +115,7 @@ class LocalStack:
         command: list[str],
         cwd: Path = PROJECT_DIR,
     ) -> None:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in REMOVED_VARIABLES and not k.startswith("AWS_")
-        }
-        env.update(
-            # No shared AWS files either: a developer's ~/.aws would switch local AWS off.
-            AWS_CONFIG_FILE=str(log_path.with_suffix(".no-aws-config")),
-            AWS_SHARED_CREDENTIALS_FILE=str(log_path.with_suffix(".no-aws-credentials")),
-            PYTHONUNBUFFERED="1",
-        )
-        # The WebSocket gateway beside it, on a free port too; its local data beside its log.
-        env.update(WS_PORT=str(free_port()), LOCAL_DATA_DIR=str(log_path.with_suffix(".data")))
-        for name, value in extra_env.items():  # None: unset
-            if value is None:
-                env.pop(name, None)
-            else:
-                env[name] = value
+        env = local_environment(log_path, extra_env)
         self.port = free_port()
         self.log_path = log_path
         with log_path.open("wb") as log:

@@ -6,22 +6,35 @@ a fresh clone: the dev stage's settings start the in-memory AWS on first use.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from tests.local_stack import CHALICE, MAKE_RUN, PROJECT_DIR, LocalStack, free_port, raw_request
+from tests.local_stack import (
+    CHALICE,
+    MAKE_RUN,
+    PROJECT_DIR,
+    LocalStack,
+    free_port,
+    local_environment,
+    raw_request,
+)
 
 
 def assert_answers_like_the_deployed_api(port: int) -> None:
@@ -33,7 +46,9 @@ def assert_answers_like_the_deployed_api(port: int) -> None:
         assert json.loads(body) == {"error": "Nothing is served at this path.", "code": "not_found"}
         assert headers["Content-Type"] == "application/json; charset=utf-8"
         assert headers["Access-Control-Allow-Origin"] == "*"
-    for method in ("TRACE", "PATCH", "DELETE"):
+    # QUERY (which schemathesis sends) and a name no standard knows, as well as those
+    # the API has but not on this path.
+    for method in ("TRACE", "CONNECT", "QUERY", "BREW", "PATCH", "DELETE"):
         status, headers, body = raw_request(port, method, "/health")
         assert status == 405, (method, body)
         assert json.loads(body)["code"] == "method_not_allowed"
@@ -240,22 +255,84 @@ def test_make_run_takes_a_burst_of_connections_without_a_reset(
         assert outcomes == [201] * BURST, [o for o in outcomes if o != 201]
 
 
-def test_make_run_on_a_busy_port_says_so_in_one_line() -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
+def test_make_run_on_a_busy_port_says_so_in_one_line_and_hints_at_a_free_pair() -> None:
+    """The hint skips the taken port's + 1 (its WebSocket gateway's, when it is a make run)
+    and any port whose + 1 is taken: here port + 3, so port + 2 is no good either."""
+    port = free_port()
+    with socket.socket() as taken, socket.socket() as also_taken:
+        taken.bind(("127.0.0.1", port))
         taken.listen()
-        port = taken.getsockname()[1]
+        try:
+            also_taken.bind(("127.0.0.1", port + 3))
+        except OSError:
+            pytest.skip(f"port {port + 3} is in use")
+        also_taken.listen()
+        env = {k: v for k, v in os.environ.items() if k != "WS_PORT"}
         result = subprocess.run(
             [*MAKE_RUN, "--port", str(port)],
             cwd=PROJECT_DIR,
             capture_output=True,
             text=True,
             timeout=60,
+            env=env,
         )
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1, result.stderr
     assert f"127.0.0.1:{port} is already in use" in result.stderr
+    hinted = int(re.search(r"PORT=(\d+) make run", result.stderr)[1])  # type: ignore[index]
+    assert hinted >= port + 4, result.stderr
+
+
+@pytest.mark.timeout(120)
+def test_sigterm_to_make_runs_process_group_stops_it_once_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    """What a process manager or `kill -- -PGID` does: make and the server both get it,
+    and make sends it on to the server again as it dies; here the second comes while the
+    server stops (saving its local data), as make's may."""
+    port = free_port()
+    log_path = tmp_path / "make-run.log"
+    env = local_environment(log_path, {"MAKEFLAGS": None, "MAKELEVEL": None})
+    with log_path.open("wb") as log:
+        make = subprocess.Popen(
+            ["make", "--no-print-directory", "run", f"PORT={port}"],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while raw_request_or_none(port) != 200:
+            assert make.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.3)
+        agent = b'{"title":"T","model":"gemini-2.5-flash","systemPrompt":"","temperature":1}'
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/create-chat", data=agent)
+        request.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 201
+        os.killpg(make.pid, signal.SIGTERM)
+        while "Stopped." not in log_path.read_text() and make.poll() is None:
+            time.sleep(0.001)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(make.pid, signal.SIGTERM)  # as make's own, while the server stops
+        make.wait(timeout=20)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(make.pid, signal.SIGKILL)
+    output = log_path.read_text()
+    assert "in-memory AWS (moto)" in output
+    assert output.count("Stopped.") == 1, output
+    assert "Traceback" not in output, output
+
+
+def raw_request_or_none(port: int) -> int | None:
+    try:
+        return raw_request(port, "GET", "/health")[0]
+    except OSError:
+        return None
 
 
 @pytest.mark.timeout(120)
