@@ -23,6 +23,7 @@ import moto.core.botocore_stubber
 import pytest
 
 from chalicelib.core import aws
+from chalicelib.local.aws import back_up_only_the_items_a_transaction_touches
 from chalicelib.model import gemini
 from chalicelib.stores.configs import ConfigStore
 from chalicelib.stores.sessions import SessionStore
@@ -97,9 +98,15 @@ def _one_botocore_loader() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def _moto() -> Iterator[MotoWorld]:
-    """One moto for this test process (each xdist worker has its own)."""
+    """One moto for this test process (each xdist worker has its own).
+
+    Its transactions back up only the items they name, as `chalice local`'s do: moto
+    would deep-copy the whole table once per operation, so a create on a table of a
+    thousand items took a second (tests/local/test_aws.py shows they stay atomic).
+    """
     world = MotoWorld(BUCKET, TABLE)
     world.start()
+    back_up_only_the_items_a_transaction_touches()
     yield world
     world.stop()
 

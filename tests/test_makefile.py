@@ -12,6 +12,9 @@ OLD_PYTHON = """#!/bin/sh
 case "$1" in -V|--version) echo "Python 3.9.18";; -c) echo False;; *) exit 1;; esac
 """
 
+# What `make run` runs to install the serving requirements into the venv.
+INSTALL_SERVING = "uv pip install --quiet --python .venv/bin/python -r requirements-local.txt"
+
 
 def _project(tmp_path: Path) -> Path:
     for name in ("Makefile", "requirements.txt", "requirements-local.txt", "requirements-dev.txt"):
@@ -54,7 +57,7 @@ def test_a_venv_made_by_an_old_python_is_made_again(tmp_path: Path) -> None:
     assert not (project / ".venv").exists()
     # A dry run, so the venv is not made; what would be run is.
     assert f"{sys.executable} -m venv .venv" in result.stdout
-    assert "pip install --quiet --python .venv/bin/python -r requirements-local.txt" in result.stdout
+    assert INSTALL_SERVING in result.stdout
 
 
 def test_a_good_venv_is_kept_and_make_run_installs_only_what_serving_needs(
@@ -67,7 +70,7 @@ def test_a_good_venv_is_kept_and_make_run_installs_only_what_serving_needs(
     assert result.returncode == 0, result.stderr
     assert "making it again" not in result.stdout
     assert "-m venv" not in result.stdout
-    assert "pip install --quiet --python .venv/bin/python -r requirements-local.txt" in result.stdout
+    assert INSTALL_SERVING in result.stdout
     assert "requirements-dev.txt" not in result.stdout
 
 

@@ -1,8 +1,7 @@
-"""The in-memory AWS's transactions: as atomic as moto's, without copying the table."""
+"""The in-memory AWS's transactions, the suite's too: as atomic as moto's, copying no table."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -10,21 +9,16 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib.core.aws import get_sessions_table
-from chalicelib.local.aws import back_up_only_the_items_a_transaction_touches
 from tests.conftest import TABLE
 
 
 @pytest.fixture
-def items_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """The change applied for this test only (chalice local applies it for its process)."""
+def items_only() -> Any:
+    """moto's DynamoDB with the change, which the suite's moto has as chalice local's does."""
     import moto.dynamodb.models as dynamodb
 
-    backend_class = dynamodb.DynamoDBBackend
-    monkeypatch.setattr(dynamodb, "copy", getattr(dynamodb, "copy"))  # noqa: B009
-    monkeypatch.setattr(backend_class, "transact_write_items", backend_class.transact_write_items)
-    monkeypatch.setattr(backend_class, "_backs_up_items_only", False, raising=False)
-    back_up_only_the_items_a_transaction_touches()
-    yield dynamodb.dynamodb_backends[MOTO_ACCOUNT]["us-east-1"]
+    assert getattr(dynamodb.DynamoDBBackend, "_backs_up_items_only", False)
+    return dynamodb.dynamodb_backends[MOTO_ACCOUNT]["us-east-1"]
 
 
 KEY = {"pk": {"S": "p"}}
