@@ -117,7 +117,9 @@ def create_chat_config(request: ChatConfigCreate, own_base_url: str) -> ChatConf
     note_ids(config_id=config.chat_config_id)
     base_url = get_settings().frontend_base_url or own_base_url
     # The mirror first: without the S3 object, a lone mirror item is never used.
-    _mirror(config)
+    controls_store().create_controls(
+        config.chat_config_id, config.limits, config.limits_version, config.sharing
+    )
     config_store().create(config)
     agent_changed(config.chat_config_id, config.model, config.prompt_text)
     return ChatConfigCreated(

@@ -35,6 +35,29 @@ class ControlsStore:
     def __init__(self, table: Table) -> None:
         self._table = table
 
+    def create_controls(
+        self, config_id: str, limits: CreatorLimits, limits_version: int, sharing: bool
+    ) -> None:
+        """Mirror a new config's controls: Puts, as nothing is there to keep.
+
+        A repeat writes the same items, so a retried transaction whose first answer was
+        lost does no harm; a Put also costs DynamoDB less work than an update expression.
+        """
+        values = limits.model_dump(by_alias=True, exclude_none=True)
+        values.update(limitsVersion=limits_version, sharing=sharing)
+        transact(
+            self._table,
+            [
+                {
+                    "Put": {
+                        "TableName": self._table.name,
+                        "Item": {**state_key(config_id, n), **values},
+                    }
+                }
+                for n in range(SHARDS)
+            ],
+        )
+
     def put_controls(
         self, config_id: str, limits: CreatorLimits, limits_version: int, sharing: bool
     ) -> None:
