@@ -7,6 +7,7 @@ clients, and an empty fake Gemini.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import os
 import subprocess
@@ -193,8 +194,25 @@ class Packaging:
 
 @pytest.fixture(scope="session")
 def packaging(tmp_path_factory: pytest.TempPathFactory) -> Packaging:
-    """Package once per session, as an operator would: no AWS credentials or configuration."""
-    out = tmp_path_factory.mktemp("package") / "dev"
+    """Package once per run, as an operator would: no AWS credentials or configuration.
+
+    The xdist workers share one package (the first to take the lock builds it): each
+    build takes half a minute of CPU that the other tests need.
+    """
+    # Under xdist each worker's base is a folder of this run's own; alone, it is the run's.
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if "PYTEST_XDIST_WORKER" in os.environ else base) / "package"
+    shared.mkdir(exist_ok=True)
+    out, log_file = shared / "dev", shared / "package.log"
+    with open(shared / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not log_file.exists():
+            log_file.write_text(_package(out))
+    return Packaging(out, log_file.read_text())
+
+
+def _package(out: Path) -> str:
+    """`make package`'s command into `out`; what it logged."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
     env.update(
         AWS_DEFAULT_REGION=PACKAGING_REGION,
@@ -209,7 +227,7 @@ def packaging(tmp_path_factory: pytest.TempPathFactory) -> Packaging:
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    return Packaging(out, result.stderr)
+    return result.stderr
 
 
 @pytest.fixture(scope="session")
