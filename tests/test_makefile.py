@@ -13,7 +13,9 @@ case "$1" in -V|--version) echo "Python 3.9.18";; -c) echo False;; *) exit 1;; e
 """
 
 # What `make run` runs to install the serving requirements into the venv.
-INSTALL_SERVING = "uv pip install --quiet --compile-bytecode --python .venv/bin/python -r requirements-local.txt"
+INSTALL_SERVING = (
+    "uv pip install --quiet --compile-bytecode --python .venv/bin/python -r requirements-local.txt"
+)
 
 
 def _project(tmp_path: Path) -> Path:
