@@ -11,7 +11,8 @@ from tests.local_stack import LocalStack
 from tests.resilience.harness import Storage
 from tests.resilience.soak import LIMITS, hot_config, soak
 
-# The bench runs 500 sends and 50 hot senders; this checks exactness, in less time.
+# The bench runs 500 sends and 50 hot senders; this checks exactness in fewer (100 sends
+# still meet some 80 faults).
 HOT_SENDERS = 20
 
 
@@ -20,7 +21,7 @@ def test_sends_under_dynamodb_faults_store_exactly_what_was_answered(
     proxy: FaultProxy, storage: Storage, start_app: Callable[..., LocalStack]
 ) -> None:
     app = start_app(**LIMITS)
-    report = soak(app.port, proxy, storage, sends=200, sessions=20, threads=10, fault_rate=0.2)
+    report = soak(app.port, proxy, storage, sends=100, sessions=20, threads=10, fault_rate=0.2)
     print(f"\nsoak: {report.line()}")
     assert report.faults > 0 and report.retries > 0
     assert set(report.statuses) <= {200, 503}, report.statuses
