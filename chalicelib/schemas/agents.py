@@ -10,7 +10,7 @@ from pydantic.alias_generators import to_camel
 
 from chalicelib.core.errors import ValidationFailed
 from chalicelib.core.settings import get_settings
-from chalicelib.core.tools import TOOL_NAMES, tool_problems
+from chalicelib.core.tools import TOOL_NAMES, tool_problems, tools_of_model
 from chalicelib.schemas.base import (
     NOT_BLANK,
     TEMPERATURE_DECIMALS,
@@ -83,6 +83,25 @@ class ToolSwitches(RequestModel):
         """The switched-on tools, by their API names."""
         on = {to_camel(name) for name, value in self if value}
         return tuple(name for name in TOOL_NAMES if name in on)
+
+
+def document_tool_support(schema: dict[str, Any]) -> None:
+    """The schema's `allOf`: a tool stays off where the server or the chosen model lacks it
+    (the model/tool table and ALLOWED_TOOLS, as the server has them when the document is made).
+    """
+    settings = get_settings()
+    rules: list[dict[str, Any]] = []
+    for tool in TOOL_NAMES:
+        off = {"properties": {"tools": {"properties": {tool: {"const": False}}}}}
+        if tool not in settings.allowed_tools:
+            rules.append(off)
+            continue
+        lacking = [model for model in settings.allowed_models if tool not in tools_of_model(model)]
+        if lacking:
+            model_lacks = {"properties": {"model": {"enum": lacking}}, "required": ["model"]}
+            rules.append({"if": model_lacks, "then": off})
+    if rules:
+        schema["allOf"] = rules
 
 
 def ensure_tools_usable(model: str, tools: ToolSwitches, field: str = "tools") -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 
 from chalicelib.core.settings import get_settings
-from chalicelib.schemas.agents import AgentSettingsUpdate, ToolSwitches
+from chalicelib.schemas.agents import AgentSettingsUpdate, ToolSwitches, document_tool_support
 from chalicelib.schemas.base import (
     ModelName,
     PromptVisibility,
@@ -162,6 +162,8 @@ class Limits(ResponseModel):
 
 
 class ChatConfigCreate(AgentSettingsUpdate):
+    model_config = ConfigDict(json_schema_extra=document_tool_support)
+
     title: Title
     """The chat's name, 1-100 characters, not only white space (trimmed)."""
     model: ModelName
@@ -182,6 +184,8 @@ class ChatConfigCreate(AgentSettingsUpdate):
 
 class ChatConfigUpdate(AgentSettingsUpdate):
     """PUT replaces the settings. The optional fields keep their values when omitted."""
+
+    model_config = ConfigDict(json_schema_extra=document_tool_support)
 
     title: Title
     """The chat's name, 1-100 characters, not only white space (trimmed)."""

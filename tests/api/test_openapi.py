@@ -6,14 +6,18 @@ import json
 import tomllib
 from pathlib import Path
 
+import jsonschema
+import pytest
 from openapi_spec_validator import validate
 
 from chalicelib.api import openapi
 from chalicelib.api.http import GATEWAY_ERROR_CODE, STATUS_BY_ERROR
 from chalicelib.api.operations import API_VERSION, OPERATIONS
 from chalicelib.core import errors
+from chalicelib.core.settings import DEFAULT_ALLOWED_MODELS
 from chalicelib.core.tokens import ID_PATTERN
-from tests.utils import ApiClient
+from chalicelib.core.tools import TOOL_NAMES
+from tests.utils import DEFAULT_CONFIG, ApiClient
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 COMMITTED = PROJECT_DIR / "openapi.json"
@@ -232,3 +236,27 @@ def test_links_lead_from_what_is_created_to_what_uses_it() -> None:
         for response in op["responses"].values():
             for link in response.get("links", {}).values():
                 assert link["operationId"] in operations
+
+
+@pytest.mark.parametrize("allowed_tools", ["googleSearch,urlContext", "googleSearch"])
+def test_the_document_says_which_model_takes_which_tool(
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch, allowed_tools: str
+) -> None:
+    """A body is valid by the document exactly when the API takes it: the model/tool table
+    and ALLOWED_TOOLS are in the schema, so a client (or a fuzzer) can know them."""
+    monkeypatch.setenv("ALLOWED_TOOLS", allowed_tools)
+    document = openapi.build_document()
+    for schema_name, method in (("ChatConfigCreate", "post"), ("ChatConfigUpdate", "put")):
+        root = {"$ref": f"#/components/schemas/{schema_name}", **document}
+        validator = jsonschema.Draft202012Validator(root)
+        for model in DEFAULT_ALLOWED_MODELS:
+            for tool in TOOL_NAMES:
+                body = {**DEFAULT_CONFIG, "model": model, "tools": {tool: True}}
+                if method == "post":
+                    status = api.post("/create-chat", body).status
+                else:
+                    created = api.create_chat()
+                    path = f"/chat-config/{created['chatConfigId']}"
+                    status = api.put(path, body, token=created["editToken"]).status
+                assert status in (200, 201, 400), (model, tool, status)
+                assert validator.is_valid(body) == (status != 400), (schema_name, model, tool)
