@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,6 +25,8 @@ from typing import Any
 import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# What `chalice local` reads of the project.
+PROJECT_PARTS = ("app.py", "chalicelib", "scripts", ".chalice/config.json")
 CHALICE = Path(sys.executable).with_name("chalice")
 STARTUP_SECONDS = 60
 STOP_SECONDS = 10
@@ -178,3 +181,16 @@ class LocalStack:
         except ProcessLookupError:
             pass
         self.process.wait()
+
+
+def copy_of_the_project(into: Path) -> Path:
+    """What `chalice local` needs of the project, in a folder of its own: its autoreload
+    restarts on any file changed under the project, as other tests change files here."""
+    for part in PROJECT_PARTS:
+        source, target = PROJECT_DIR / part, into / part
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target)
+    return into

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import signal
 import time
 import urllib.request
@@ -13,15 +12,20 @@ from pathlib import Path
 import pytest
 
 from chalicelib.local.snapshot import DEFAULT_DIRECTORY, SAVE_DELAY_SECONDS, SNAPSHOT
-from tests.local_stack import CHALICE, MAKE_RUN, PROJECT_DIR, STOP_SECONDS, LocalStack
+from tests.local_stack import (
+    CHALICE,
+    MAKE_RUN,
+    STOP_SECONDS,
+    LocalStack,
+    copy_of_the_project,
+)
 from tests.uploads import PDF, post_to_s3
 
 AGENT = {"title": "Keeper", "model": "gemini-2.5-flash", "systemPrompt": "Hi", "temperature": 1}
 RESTART = "Restarting local dev server"
+
+
 # What `chalice local` needs to serve the app from a copy of the project.
-PROJECT_PARTS = ("app.py", "chalicelib", "scripts", ".chalice/config.json")
-
-
 @dataclass(frozen=True)
 class Made:
     """An agent with a file, and a session with one exchange, as a user makes them."""
@@ -115,17 +119,6 @@ def test_a_kill_9_loses_at_most_the_last_moment(
     second = start_stack(MAKE_RUN, LOCAL_DATA_DIR=data)
     second.wait_until_healthy()
     assert_still_there(second, made)
-
-
-def copy_of_the_project(into: Path) -> Path:
-    for part in PROJECT_PARTS:
-        source, target = PROJECT_DIR / part, into / part
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target)
-    return into
 
 
 def wait_for(condition: Callable[[], bool], what: str, stack: LocalStack) -> None:

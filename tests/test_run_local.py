@@ -31,6 +31,7 @@ from tests.local_stack import (
     MAKE_RUN,
     PROJECT_DIR,
     LocalStack,
+    copy_of_the_project,
     free_port,
     local_environment,
     raw_request,
@@ -184,11 +185,12 @@ def readme_walkthrough() -> str:
     reason="the walkthrough needs bash, curl and jq",
 )
 def test_the_readme_walkthrough_works_as_written_on_chalice_local(
-    start_stack: Callable[..., LocalStack],
+    start_stack: Callable[..., LocalStack], tmp_path: Path
 ) -> None:
     """`chalice local` as a user types it, autoreload and all, in the dev stage."""
+    project = copy_of_the_project(tmp_path / "project")
     # Neither PORT nor WS_PORT: the WebSocket API goes beside chalice's own --port.
-    stack = start_stack([str(CHALICE), "local"], WS_PORT="", PORT="")
+    stack = start_stack([str(CHALICE), "local"], cwd=project, WS_PORT="", PORT="")
     stack.wait_until_healthy()
     assert stack.call("GET", "/health")[1]["websocketUrl"] == f"ws://127.0.0.1:{stack.port + 1}"
     script = readme_walkthrough()
