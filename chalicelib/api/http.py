@@ -71,6 +71,7 @@ STATUS_BY_ERROR: dict[type[errors.AppError], int] = {
     errors.FileRejected: 422,
     errors.ModelRateLimited: 429,
     errors.QuotaExceeded: 429,
+    errors.BudgetExhausted: 429,
     errors.ModelError: 502,
     errors.ModelUnavailable: 503,
     errors.StorageUnavailable: 503,

@@ -142,6 +142,11 @@ class QuotaExceeded(AppError):
     default_message = "A usage limit of this chat has been reached."
 
 
+class BudgetExhausted(AppError):
+    code = "budget_exhausted"
+    default_message = "This service has used today's token budget; it resets at midnight UTC."
+
+
 class SharingDisabled(AppError):
     code = "sharing_disabled"
     default_message = "The creator of this chat has turned off sharing; no new sessions."

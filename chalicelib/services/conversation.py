@@ -15,11 +15,12 @@ from chalicelib.core.errors import IdempotencyConflict, IdempotencyInProgress, M
 from chalicelib.core.logs import note_ids
 from chalicelib.core.settings import Settings, get_settings
 from chalicelib.model.base import ModelReply
-from chalicelib.model.choice import get_model
+from chalicelib.model.choice import get_model, model_mode
 from chalicelib.schemas import MessageReply, MessageSend
 from chalicelib.services import exchange
 from chalicelib.services.caching import cache_lost, inline_instead
 from chalicelib.services.configs import quota_store, reservation_store
+from chalicelib.services.cost import cost_bound, reply_cost
 from chalicelib.services.sessions import session_store
 from chalicelib.stores.idempotency import Claim
 from chalicelib.stores.quotas import ClaimRefused
@@ -112,11 +113,13 @@ def _answer(
     reservations.release_expired(list(prepared.held))
     lease = responder.lease_seconds
     claim_put = (claim.put(table_name, lease),) if claim else ()
+    bound = cost_bound(prepared.request, thinks=model_mode(settings) == "gemini")
     reservation = quotas.reserve_message(
-        prepared.session, settings, lease, (*claim_put, *responder.reserve_also)
+        prepared.session, settings, lease, (*claim_put, *responder.reserve_also), bound
     )
     try:
-        return store_reply(responder.respond(prepared), reservations.settle(reservation))
+        reply = responder.respond(prepared)
+        return store_reply(reply, reservations.settle(reservation, reply_cost(reply)))
     except Exception:
         reservations.release_message(reservation, (claim.release(table_name),) if claim else ())
         raise

@@ -247,24 +247,27 @@ def store_exchange(
     prepared: PreparedExchange,
     reply: ModelReply,
     claim: Claim | None = None,
-    settle: Any = None,
+    settle: Sequence[Any] = (),
 ) -> MessageReply:
-    """Store the exchange; `settle` (a transaction item) uses up its reservation."""
+    """Store the exchange; `settle` (transaction items) uses up its reservation."""
     user_id, reply_id = new_exchange_ids()
     user = prepared.user_message.model_copy(update={"id": user_id})
     usage = _usage(reply)
     result = _message_reply(prepared, user, _reply_message(reply_id, reply), usage)
     also = (claim.complete(store.table.name, result),) if claim else ()
-    also += (settle,) if settle else ()
+    also += tuple(settle)
     store.append_exchange(prepared.session.session_id, user, result.reply, usage, also)
     return result
 
 
 def store_regeneration(
-    store: SessionStore, prepared: PreparedExchange, reply: ModelReply, settle: Any = None
+    store: SessionStore,
+    prepared: PreparedExchange,
+    reply: ModelReply,
+    settle: Sequence[Any] = (),
 ) -> MessageReply:
     assert prepared.replaces is not None
     usage = _usage(reply)
     new_reply = _reply_message(prepared.replaces.id, reply)
-    store.replace_reply(prepared.session.session_id, new_reply, usage, (settle,) if settle else ())
+    store.replace_reply(prepared.session.session_id, new_reply, usage, tuple(settle))
     return _message_reply(prepared, prepared.user_message, new_reply, usage)

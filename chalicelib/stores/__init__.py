@@ -1,3 +1,4 @@
-"""Every DynamoDB and S3 store: sessions, messages, configs, quotas, files, caches, claims, runs.
+"""Every DynamoDB and S3 store: sessions, messages, configs, quotas, the budget, files, caches,
+claims, runs.
 May import: core, schemas.
 """

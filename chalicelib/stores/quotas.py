@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import logging
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.dynamo import CONDITION_FAILED, transact
 from chalicelib.core.errors import (
+    BudgetExhausted,
     ConfigDeleted,
     ConfigNotFound,
     QuotaExceeded,
@@ -34,6 +36,7 @@ from chalicelib.core.errors import (
 from chalicelib.core.provisioning import TTL_ATTRIBUTE
 from chalicelib.core.settings import Settings
 from chalicelib.schemas.configs import limit_in_force
+from chalicelib.stores.budget import BudgetStore, Pieces
 from chalicelib.stores.controls import SHARDS, ControlsStore, config_partition, state_key
 from chalicelib.stores.records import Reservation
 from chalicelib.stores.sessions import SESSION_SORT_KEY, SessionRecord, partition_key
@@ -77,6 +80,7 @@ class QuotaStore:
     def __init__(self, table: Table) -> None:
         self._table = table
         self._controls = ControlsStore(table)
+        self._budget = BudgetStore(table)
 
     def _day_update(
         self, config_id: str, day: datetime, counter: str, limit: int, shard: int
@@ -148,8 +152,10 @@ class QuotaStore:
         settings: Settings,
         lease_seconds: float,
         also: tuple[Any, ...] = (),
+        token_bound: int = 0,
     ) -> Reservation:
-        """Count one message against the session's and the day's limits, or refuse it.
+        """Count one message against the session's and the day's limits, and hold
+        `token_bound` tokens of the operator's budget, or refuse it.
 
         The reservation is held for `lease_seconds`: an exchange stored later than that
         is refused. `also` adds conditional items to the same transaction (an
@@ -157,8 +163,14 @@ class QuotaStore:
         """
         refreshes = 0
         full: set[int] = set()
+        budget = settings.budget_tokens_per_day
+        pieces: Pieces = ()
+        guessed = False
         while True:
             now = _now()
+            if budget and not pieces:
+                pieces = self._budget_pieces(now, budget, token_bound, guess=not guessed)
+                guessed = True
             per_session = limit_in_force(
                 session.session_message_limit, settings.limit_messages_per_session
             )
@@ -176,13 +188,18 @@ class QuotaStore:
                 lease_seconds,
                 shard,
             )
+            reservation = replace(reservation, budget_pieces=pieces)
+            holds = self._budget.hold_items(now, budget, pieces) if pieces else []
             items = self._reservation(session, now, per_session, shares(per_day)[shard], shard)
-            items += [self._hold(reservation), *also]
+            items += [self._hold(reservation), *holds, *also]
             refused = transact(self._table, items)
             if refused is None:
                 return reservation
-            if CONDITION_FAILED in refused[4:]:
+            if CONDITION_FAILED in refused[4 + len(holds) :]:
                 raise ClaimRefused()
+            if CONDITION_FAILED in refused[4 : 4 + len(holds)]:
+                pieces = ()  # another send took the room: read what is left, and split
+                continue
             if refused[2] == CONDITION_FAILED:
                 refreshes += 1
                 if refreshes == ATTEMPTS:
@@ -192,6 +209,27 @@ class QuotaStore:
             if refused[0] == CONDITION_FAILED:
                 raise _session_full(per_session)
             full.add(shard)
+
+    def _budget_pieces(self, now: datetime, budget: int, bound: int, guess: bool) -> Pieces:
+        """Where to hold `bound` tokens of the day's budget: first on a random shard,
+        unread; then as read, spread over the shards with room, or BudgetExhausted."""
+        if guess:
+            guessed = self._budget.guess_pieces(budget, bound)
+            if guessed:
+                return guessed
+        day = self._budget.read(now.date().isoformat(), budget)
+        split = self._budget.split(day, bound)
+        if split is None:
+            raise BudgetExhausted(
+                details={
+                    "scope": "operator",
+                    "limit": budget,
+                    "remaining": day.remaining,
+                    "needed": bound,
+                },
+                retry_after=seconds_until_midnight(now),
+            )
+        return split
 
     def _hold(self, reservation: Reservation) -> Any:
         expires = reservation.lease_until_ms // 1000 + int(COUNTER_RETENTION.total_seconds())
@@ -204,6 +242,7 @@ class QuotaStore:
                     "day": reservation.day,
                     "leaseUntil": reservation.lease_until_ms,
                     "shard": reservation.shard,
+                    "budget": [list(piece) for piece in reservation.budget_pieces],
                     TTL_ATTRIBUTE: expires,
                 },
                 "ConditionExpression": "attribute_not_exists(sk)",

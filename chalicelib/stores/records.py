@@ -100,6 +100,8 @@ class Reservation:
     lease_until_ms: int
     # Which shard of the day's counter it counts on.
     shard: int = 0
+    # The operator's token budget it holds: (shard, tokens) pieces of that day's budget.
+    budget_pieces: tuple[tuple[int, int], ...] = ()
 
     @classmethod
     def new(
@@ -117,6 +119,7 @@ class Reservation:
             reservation_id=str(item["sk"]).removeprefix(RESERVATION_PREFIX),
             lease_until_ms=int(item["leaseUntil"]),
             shard=int(item.get("shard", 0)),
+            budget_pieces=tuple((int(s), int(n)) for s, n in item.get("budget", [])),
         )
 
     def key(self) -> dict[str, str]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.dynamo import give_back, transact
 from chalicelib.core.errors import StorageUnavailable
+from chalicelib.stores.budget import BudgetStore
 from chalicelib.stores.quotas import day_key
 from chalicelib.stores.records import SESSION_SORT_KEY, Reservation, partition_key
 
@@ -27,11 +28,13 @@ logger = logging.getLogger(__name__)
 class ReservationStore:
     def __init__(self, table: Table) -> None:
         self._table = table
+        self._budget = BudgetStore(table)
 
-    def settle(self, reservation: Reservation) -> Any:
-        """A transaction item for the exchange's transaction: its reservation, still in lease,
-        is used up. When it is refused, the lease is over and the exchange is not stored."""
-        return {
+    def settle(self, reservation: Reservation, cost: int) -> list[Any]:
+        """Items for the exchange's transaction: its reservation, still in lease, is used up,
+        and the tokens it held of the budget become the call's `cost`. When the first is
+        refused, the lease is over and the exchange is not stored."""
+        release = {
             "Delete": {
                 "TableName": self._table.name,
                 "Key": reservation.key(),
@@ -40,6 +43,8 @@ class ReservationStore:
                 "ExpressionAttributeValues": {":now": _now_ms()},
             }
         }
+        budget = self._budget.settle_items(reservation.day, reservation.budget_pieces, cost)
+        return [release, *budget]
 
     def release_message(self, reservation: Reservation, also: tuple[Any, ...] = ()) -> None:
         """Give back a reservation whose send failed. Best effort: a failure is logged,
@@ -99,7 +104,8 @@ class ReservationStore:
             }
             for key, counter in ((session_key, "messageCount"), (day, "messages"))
         ]
-        return give_back(self._table, [{"Delete": release}, *counters, *also])
+        budget = self._budget.settle_items(reservation.day, reservation.budget_pieces, None)
+        return give_back(self._table, [{"Delete": release}, *counters, *budget, *also])
 
 
 def _now_ms() -> int:

@@ -146,8 +146,8 @@ def test_every_error_code_has_a_sentence_in_the_pages() -> None:
         return {cls.code}.union(*(codes(sub) for sub in cls.__subclasses__()))
 
     script = (pages.STATIC_DIR / "api.js").read_text()
-    # These three are built from the error's details or Retry-After.
-    composed = {"quota_exceeded", "model_rate_limited", "validation_error"}
+    # These are built from the error's details or Retry-After.
+    composed = {"quota_exceeded", "budget_exhausted", "model_rate_limited", "validation_error"}
     missing = {code for code in codes(errors.AppError) - composed if f"\n  {code}: " not in script}
     assert missing == set()
 

@@ -110,6 +110,10 @@ export function sentenceFor(error) {
       ? `${first} Start a new chat to continue.`
       : `${first} It resets ${whenAfter(retryAfter)}.`;
   }
+  if (code === "budget_exhausted") {
+    const when = retryAfter === null ? "at midnight UTC" : `at midnight UTC, ${whenAfter(retryAfter)}`;
+    return `This service has used today's budget; it resets ${when}.`;
+  }
   if (code === "model_rate_limited") {
     const when = retryAfter === null ? "in a moment" : whenAfter(retryAfter);
     return `The model is busy right now. Try again ${when}.`;
