@@ -1,4 +1,3 @@
-"""Every DynamoDB and S3 store: sessions, messages, configs, quotas, the budget, files, caches,
-claims, runs.
+"""Every store: sessions, messages, configs, quotas, the budget, files, caches, claims, runs.
 May import: core, schemas.
 """
