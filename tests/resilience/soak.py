@@ -18,8 +18,15 @@ from tests.resilience.client import Answer, call
 from tests.resilience.harness import Storage
 
 CONFIG = {"title": "Soak", "model": "gemini-2.5-flash", "systemPrompt": "", "temperature": 0.5}
-# The app's limits, raised so that only faults refuse a send.
-LIMITS = {"LIMIT_MESSAGES_PER_SESSION": "1000", "LIMIT_MESSAGES_PER_DAY": "100000"}
+# The app's limits, raised so that only faults refuse a send; a budget, so that every send
+# holds and settles its tokens too.
+LIMITS = {
+    "LIMIT_MESSAGES_PER_SESSION": "1000",
+    "LIMIT_MESSAGES_PER_DAY": "100000",
+    "BUDGET_TOKENS_PER_DAY": "100000000",
+}
+# What a session's totals count of the budget: Gemini's totalTokenCount.
+TOKEN_TOTALS = ("promptTokens", "replyTokens", "toolUsePromptTokens", "thinkingTokens")
 DYNAMODB_FAULTS = (THROTTLED, THROTTLING, INTERNAL_ERROR, "conflict")
 
 
@@ -161,6 +168,16 @@ def _counters_after_settling(
     day = storage.day_count(config_id)
     if day != total:
         mismatches.append(f"config's day counter: {day} != {total}")
+    used = sum(
+        int(storage.session_item(session["sessionId"]).get(name, 0))
+        for session in sessions
+        for name in TOKEN_TOTALS
+    )
+    budget = storage.partition("OPERATOR", "BUDGET#")
+    held = sum(int(item.get("tokens", 0)) for item in budget)
+    reserved = sum(int(item.get("reserved", 0)) for item in budget)
+    if (held, reserved) != (used, 0):
+        mismatches.append(f"budget: {held} held, {reserved} reserved; replies used {used}")
     return mismatches
 
 
