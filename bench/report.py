@@ -102,6 +102,9 @@ def _storage(result: StorageResult) -> list[str]:
         f"{failure.item_bytes:,} bytes by DynamoDB's sizing rules, over the "
         f"{ITEM_LIMIT_BYTES:,}-byte (400 KB) limit;",
         f"{'':10}{moto}",
+        f"{'':10}a first send, without token budgets / with the operator's and an agent's: "
+        f"{result.budget[0].dynamodb_calls} / {result.budget[1].dynamodb_calls} DynamoDB calls, "
+        f"{result.budget[0].write_units} / {result.budget[1].write_units} WCU",
         "",
         *_lengths(result.lengths),
     ]
@@ -199,7 +202,7 @@ def _streaming(result: Streaming) -> list[str]:
 def targets(
     storage: StorageResult, cold: ColdStart, latency: Latency, streaming: Streaming
 ) -> list[Target]:
-    costs = [*storage.store.values(), *(row.cost for row in storage.lengths)]
+    costs = [*storage.store.values(), *(row.cost for row in storage.lengths), *storage.budget]
     calls = max(cost.dynamodb_calls for cost in costs)
     s3 = max(cost.s3_calls for cost in costs)
     store_ratio, seed_ratio = _request_ratios(storage)

@@ -12,9 +12,11 @@ purpose. The seed-style store runs alongside, in the same moto.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from unittest import mock
 
 from botocore.exceptions import ClientError
 
@@ -119,6 +121,8 @@ class StorageResult:
     long_conversation: LongConversation
     seed_check: SeedCheck
     history_max_messages: int  # the setting the sends ran with
+    # A first send without a token budget, and with the operator's and an agent's.
+    budget: tuple[SendCost, SendCost]
 
 
 def _exchange_messages(
@@ -187,6 +191,24 @@ def measure_lengths(
         )
         log.info("store, %d-character messages: %s", chars, rows[-1])
     return tuple(rows)
+
+
+# Budgets no send here meets: the sends hold and settle their tokens, and are never refused.
+BUDGETS = {"BUDGET_TOKENS_PER_DAY": "100000000", "LIMIT_TOKENS_PER_DAY": "100000000"}
+
+
+def measure_budget(
+    stack: Stack, counter: CallCounter, fake: FakeGemini
+) -> tuple[SendCost, SendCost]:
+    """What the token budgets add to a send: the same first send without them, and with."""
+    costs = []
+    for budgets in ({}, BUDGETS):
+        with mock.patch.dict(os.environ, budgets):
+            session = stack.new_session()
+            _, measured = _send(stack, counter, fake, session, (USER_CHARS, REPLY_CHARS))
+        costs.append(SendCost.of(measured.by_service, stack.stored_size))
+        log.info("store, budgets %s: %s", budgets or "none", costs[-1])
+    return costs[0], costs[1]
 
 
 def check_seeding(stack: Stack, fake: FakeGemini, counter: CallCounter) -> SeedCheck:
@@ -279,7 +301,16 @@ def run(counter: CallCounter) -> StorageResult:
             lengths = measure_lengths(stack, counter, fake, seed_store)
             baseline_costs, sizes = measure_baseline(seed_store, counter, stack)
             failure = find_failure(seed_store)
+            budget = measure_budget(stack, counter, fake)
         cap = get_settings().history_max_messages
     return StorageResult(
-        store_costs, baseline_costs, sizes, failure, lengths, long_conversation, seed_check, cap
+        store_costs,
+        baseline_costs,
+        sizes,
+        failure,
+        lengths,
+        long_conversation,
+        seed_check,
+        cap,
+        budget,
     )

@@ -45,6 +45,7 @@ GEMINI_API_KEY_PARAMETER = "GEMINI_API_KEY_PARAMETER"
 LIMIT_MESSAGES_PER_SESSION = "LIMIT_MESSAGES_PER_SESSION"
 LIMIT_MESSAGES_PER_DAY = "LIMIT_MESSAGES_PER_DAY"
 BUDGET_TOKENS_PER_DAY = "BUDGET_TOKENS_PER_DAY"
+LIMIT_TOKENS_PER_DAY = "LIMIT_TOKENS_PER_DAY"
 LIMIT_SESSIONS_PER_DAY = "LIMIT_SESSIONS_PER_DAY"
 FILE_MAX_BYTES = "FILE_MAX_BYTES"
 LIMIT_FILES_PER_CONFIG = "LIMIT_FILES_PER_CONFIG"
@@ -155,6 +156,8 @@ class Settings:
     limit_messages_per_day: int
     # The operator's tokens per UTC day over every model call; 0 means no budget.
     budget_tokens_per_day: int
+    # Default and ceiling of an agent's tokensPerDay; 0 means no ceiling and no default.
+    limit_tokens_per_day: int
     limit_sessions_per_day: int
     # Files (see chalicelib/services/files.py): ceilings too, and creators may lower them.
     file_max_bytes: int
@@ -199,6 +202,7 @@ def get_settings() -> Settings:
         limit_messages_per_session=_limit(LIMIT_MESSAGES_PER_SESSION, 500),
         limit_messages_per_day=_limit(LIMIT_MESSAGES_PER_DAY, 2000),
         budget_tokens_per_day=int(_number(BUDGET_TOKENS_PER_DAY, 0, minimum=0)),
+        limit_tokens_per_day=int(_number(LIMIT_TOKENS_PER_DAY, 0, minimum=0)),
         limit_sessions_per_day=_limit(LIMIT_SESSIONS_PER_DAY, 1000),
         file_max_bytes=_limit(FILE_MAX_BYTES, 10 * 1024 * 1024),
         limit_files_per_config=_limit(LIMIT_FILES_PER_CONFIG, 10),

@@ -28,6 +28,7 @@ LIMIT_CEILINGS = {
     "files_per_config": "limit_files_per_config",
     "files_per_session": "limit_files_per_session",
     "file_bytes_per_day": "limit_file_bytes_per_day",
+    "tokens_per_day": "limit_tokens_per_day",
 }
 
 
@@ -36,9 +37,15 @@ def _ceiling(field: str) -> int:
     return ceiling
 
 
+# Limits whose ceiling 0 means "no ceiling" rather than "nothing allowed".
+OPEN_WHEN_ZERO = frozenset({"tokens_per_day"})
+
+
 def _within_ceiling(field: str) -> AfterValidator:
     def check(value: int | None) -> int | None:
         ceiling = _ceiling(field)
+        if field in OPEN_WHEN_ZERO and ceiling == 0:
+            return value
         if value is not None and value > ceiling:
             raise ValueError(f"may be at most {ceiling}, this server's ceiling")
         return value
@@ -50,6 +57,8 @@ def _ceiling_as_maximum(field: str) -> Any:
     """The schema's `maximum`: the ceiling as the server has it when the document is made."""
 
     def document(schema: dict[str, Any]) -> None:
+        if field in OPEN_WHEN_ZERO and _ceiling(field) == 0:
+            return
         for branch in schema.get("anyOf", [schema]):
             if branch.get("type") == "integer":
                 branch["maximum"] = _ceiling(field)
@@ -67,6 +76,14 @@ LimitValue = Annotated[int, Field(ge=0), BeforeValidator(integral)]
 def limit_in_force(chosen: int | None, ceiling: int) -> int:
     """A creator's limit as enforced: the server's ceiling when unset, never above it."""
     return ceiling if chosen is None else min(chosen, ceiling)
+
+
+def token_budget_in_force(chosen: int | None, ceiling: int) -> int | None:
+    """An agent's tokens per day as enforced; None when neither the creator nor the server
+    (LIMIT_TOKENS_PER_DAY 0) sets one."""
+    if ceiling == 0:
+        return chosen
+    return limit_in_force(chosen, ceiling)
 
 
 class LimitsUpdate(RequestModel):
@@ -114,6 +131,12 @@ class LimitsUpdate(RequestModel):
         _ceiling_as_maximum("file_bytes_per_day"),
     ] = None
     """Bytes uploaded to the configuration and its sessions per UTC day."""
+    tokens_per_day: Annotated[
+        LimitValue | None,
+        _within_ceiling("tokens_per_day"),
+        _ceiling_as_maximum("tokens_per_day"),
+    ] = None
+    """Gemini tokens of all this agent's model calls per UTC day (see Running it in public)."""
 
 
 class CreatorLimits(ResponseModel):
@@ -126,6 +149,7 @@ class CreatorLimits(ResponseModel):
     files_per_config: int | None = None
     files_per_session: int | None = None
     file_bytes_per_day: int | None = None
+    tokens_per_day: int | None = None
 
     def merged(self, update: LimitsUpdate) -> CreatorLimits:
         return self.model_copy(
@@ -135,11 +159,14 @@ class CreatorLimits(ResponseModel):
     def in_force(self) -> Limits:
         """Each limit as enforced now: the creator's, capped by today's ceiling."""
         settings = get_settings()
-        values = {}
+        values: dict[str, int | None] = {}
         for name, setting in LIMIT_CEILINGS.items():
             ceiling: int = getattr(settings, setting)
             values[name] = limit_in_force(getattr(self, name), ceiling)
-        return Limits(**values)
+        values["tokens_per_day"] = token_budget_in_force(
+            self.tokens_per_day, settings.limit_tokens_per_day
+        )
+        return Limits.model_validate(values)
 
 
 class Limits(ResponseModel):
@@ -159,6 +186,8 @@ class Limits(ResponseModel):
     """Files one session may hold."""
     file_bytes_per_day: int
     """Bytes uploaded to the configuration and its sessions per UTC day."""
+    tokens_per_day: int | None
+    """Gemini tokens of the agent's model calls per UTC day; null when there is no limit."""
 
 
 class ChatConfigCreate(AgentSettingsUpdate):

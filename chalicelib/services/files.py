@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from chalicelib.core.aws import get_sessions_table
-from chalicelib.core.clock import utc_now_iso
+from chalicelib.core.clock import seconds_until_midnight, utc_now_iso
 from chalicelib.core.errors import (
     ConfigDeleted,
     ConfigNotFound,
@@ -49,7 +49,6 @@ from chalicelib.services.sessions import session_store
 from chalicelib.stores.controls import ControlsStore
 from chalicelib.stores.files import FileQuota, FileRecord, Owner, Refused
 from chalicelib.stores.objects import pending_key, ready_key
-from chalicelib.stores.quotas import seconds_until_midnight
 
 logger = logging.getLogger(__name__)
 

@@ -80,6 +80,7 @@ def create_session(request: SessionCreate) -> SessionCreated:
         limits_version=config.limits_version,
         session_message_limit=config.limits.messages_per_session,
         daily_message_limit=config.limits.messages_per_day,
+        daily_token_limit=config.limits.tokens_per_day,
         created_at=now,
         updated_at=now,
         knowledge=ready_files(Owner("config", config.chat_config_id, config.chat_config_id)),

@@ -1,6 +1,8 @@
-"""The operator's daily token budget (BUDGET_TOKENS_PER_DAY), in DynamoDB.
+"""Daily token budgets in DynamoDB: the operator's (BUDGET_TOKENS_PER_DAY) and an agent's
+(`limits.tokensPerDay`).
 
-The partition `OPERATOR` holds `BUDGET#{yyyy-mm-dd}#{n}`: one share of that UTC
+The operator's partition `OPERATOR` holds `BUDGET#{yyyy-mm-dd}#{n}`, and an agent's
+partition `CONFIG#{id}` holds `TOKENS#{yyyy-mm-dd}#{n}`: one share of that UTC
 day's budget per shard (the shares add up to it exactly), with `tokens` (what
 calls hold or used) and `reserved` (what calls in flight hold). Before a model
 call, a send reserves an upper bound of its cost as pieces on one or more shards,
@@ -17,13 +19,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.core.dynamo import query_items
+from chalicelib.core.clock import seconds_until_midnight
+from chalicelib.core.dynamo import CONDITION_FAILED, query_items
+from chalicelib.core.errors import BudgetExhausted
 from chalicelib.core.provisioning import TTL_ATTRIBUTE
+from chalicelib.stores.controls import config_partition
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
-BUDGET_PARTITION = "OPERATOR"
 BUDGET_SHARDS = 8
 RETENTION = timedelta(days=2)
 
@@ -38,8 +42,24 @@ def budget_shares(budget: int) -> list[int]:
     ]
 
 
-def budget_key(day: str, shard: int) -> dict[str, str]:
-    return {"pk": BUDGET_PARTITION, "sk": f"BUDGET#{day}#{shard}"}
+@dataclass(frozen=True)
+class BudgetScope:
+    """Whose budget: the operator's, or one agent's."""
+
+    name: str  # as refusals name it: "operator" or "agent"
+    partition: str
+    prefix: str
+
+    def key(self, day: str, shard: int) -> dict[str, str]:
+        return {"pk": self.partition, "sk": f"{self.prefix}#{day}#{shard}"}
+
+
+OPERATOR = BudgetScope("operator", "OPERATOR", "BUDGET")
+
+
+def agent_scope(config_id: str) -> BudgetScope:
+    # Apart from the day's message counters: a transaction may touch an item only once.
+    return BudgetScope("agent", config_partition(config_id), "TOKENS")
 
 
 @dataclass(frozen=True)
@@ -67,12 +87,15 @@ class BudgetStore:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def read(self, day: str, budget: int) -> BudgetDay:
+    def read(self, scope: BudgetScope, day: str, budget: int) -> BudgetDay:
         items = list(
             query_items(
                 self._table,
                 KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-                ExpressionAttributeValues={":pk": BUDGET_PARTITION, ":prefix": f"BUDGET#{day}#"},
+                ExpressionAttributeValues={
+                    ":pk": scope.partition,
+                    ":prefix": f"{scope.prefix}#{day}#",
+                },
                 ConsistentRead=True,
             )
         )
@@ -102,7 +125,9 @@ class BudgetStore:
                 left -= piece
         return tuple(pieces) if left == 0 else None
 
-    def hold_items(self, day: datetime, budget: int, pieces: Pieces) -> list[Any]:
+    def hold_items(
+        self, scope: BudgetScope, day: datetime, budget: int, pieces: Pieces
+    ) -> list[Any]:
         """Transaction items that hold `pieces`, each refused if its shard lacks room."""
         shares = budget_shares(budget)
         expires = int((day + RETENTION).timestamp())
@@ -110,7 +135,7 @@ class BudgetStore:
             {
                 "Update": {
                     "TableName": self._table.name,
-                    "Key": budget_key(day.date().isoformat(), shard),
+                    "Key": scope.key(day.date().isoformat(), shard),
                     "UpdateExpression": "ADD #tokens :n, #reserved :n SET #expires = :expires",
                     "ConditionExpression": "attribute_not_exists(#tokens) OR #tokens <= :room",
                     "ExpressionAttributeNames": {
@@ -128,7 +153,9 @@ class BudgetStore:
             for shard, tokens in pieces
         ]
 
-    def settle_items(self, day: str, pieces: Pieces, cost: int | None) -> list[Any]:
+    def settle_items(
+        self, scope: BudgetScope, day: str, pieces: Pieces, cost: int | None
+    ) -> list[Any]:
         """Items that settle held pieces: to `cost` in all (a call that answered), or to
         nothing (None: a call that failed or died)."""
         left = 0 if cost is None else cost
@@ -141,7 +168,7 @@ class BudgetStore:
                 {
                     "Update": {
                         "TableName": self._table.name,
-                        "Key": budget_key(day, shard),
+                        "Key": scope.key(day, shard),
                         "UpdateExpression": "ADD #tokens :delta, #reserved :minus",
                         "ConditionExpression": "attribute_exists(#tokens)",
                         "ExpressionAttributeNames": {"#tokens": "tokens", "#reserved": "reserved"},
@@ -150,3 +177,66 @@ class BudgetStore:
                 }
             )
         return items
+
+
+class BudgetHolds:
+    """What one send holds of each budget in force, while it tries its reservation.
+
+    Each budget is first tried as a guess on one shard; a budget whose hold was refused
+    is read and its bound spread over the shards with room, or BudgetExhausted.
+    """
+
+    def __init__(
+        self, store: BudgetStore, bound: int, budgets: list[tuple[BudgetScope, int]]
+    ) -> None:
+        self._store, self._bound, self._budgets = store, bound, budgets
+        self._pieces: dict[str, Pieces] = {}
+        self._guessed: set[str] = set()
+        self._ranges: list[tuple[str, int, int]] = []
+
+    def items(self, now: datetime) -> list[Any]:
+        """The transaction items that hold the bound in every budget in force."""
+        items: list[Any] = []
+        self._ranges = []
+        for scope, budget in self._budgets:
+            if scope.name not in self._pieces:
+                self._pieces[scope.name] = self._place(scope, budget, now)
+            held = self._store.hold_items(scope, now, budget, self._pieces[scope.name])
+            self._ranges.append((scope.name, len(items), len(items) + len(held)))
+            items += held
+        return items
+
+    def pieces(self, name: str) -> Pieces:
+        return self._pieces.get(name, ())
+
+    def refused(self, codes: list[str]) -> bool:
+        """Whether a hold was refused (its shard lacked room); that budget is placed again."""
+        again = False
+        for name, start, end in self._ranges:
+            if CONDITION_FAILED in codes[start:end]:
+                del self._pieces[name]
+                again = True
+        return again
+
+    def _place(self, scope: BudgetScope, budget: int, now: datetime) -> Pieces:
+        if scope.name not in self._guessed:
+            self._guessed.add(scope.name)
+            guessed = self._store.guess_pieces(budget, self._bound)
+            if guessed:
+                return guessed
+        day = self._store.read(scope, now.date().isoformat(), budget)
+        split = self._store.split(day, self._bound)
+        if split is None:
+            raise BudgetExhausted(
+                "This agent has used today's token budget; it resets at midnight UTC."
+                if scope.name == "agent"
+                else None,
+                details={
+                    "scope": scope.name,
+                    "limit": budget,
+                    "remaining": day.remaining,
+                    "needed": self._bound,
+                },
+                retry_after=seconds_until_midnight(now),
+            )
+        return split

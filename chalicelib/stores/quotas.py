@@ -24,9 +24,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.core.clock import seconds_until_midnight
 from chalicelib.core.dynamo import CONDITION_FAILED, transact
 from chalicelib.core.errors import (
-    BudgetExhausted,
     ConfigDeleted,
     ConfigNotFound,
     QuotaExceeded,
@@ -35,8 +35,8 @@ from chalicelib.core.errors import (
 )
 from chalicelib.core.provisioning import TTL_ATTRIBUTE
 from chalicelib.core.settings import Settings
-from chalicelib.schemas.configs import limit_in_force
-from chalicelib.stores.budget import BudgetStore, Pieces
+from chalicelib.schemas.configs import limit_in_force, token_budget_in_force
+from chalicelib.stores.budget import OPERATOR, BudgetHolds, BudgetScope, BudgetStore, agent_scope
 from chalicelib.stores.controls import SHARDS, ControlsStore, config_partition, state_key
 from chalicelib.stores.records import Reservation
 from chalicelib.stores.sessions import SESSION_SORT_KEY, SessionRecord, partition_key
@@ -65,11 +65,6 @@ def shard_order(limit: int) -> list[int]:
     open_shards = [shard for shard, share in enumerate(shares(limit)) if share > 0]
     random.shuffle(open_shards)
     return open_shards
-
-
-def seconds_until_midnight(now: datetime) -> int:
-    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return max(1, int((midnight - now).total_seconds() + 0.999))
 
 
 class ClaimRefused(Exception):
@@ -163,14 +158,10 @@ class QuotaStore:
         """
         refreshes = 0
         full: set[int] = set()
-        budget = settings.budget_tokens_per_day
-        pieces: Pieces = ()
-        guessed = False
+        holds = BudgetHolds(self._budget, token_bound, _budgets_in_force(session, settings))
         while True:
             now = _now()
-            if budget and not pieces:
-                pieces = self._budget_pieces(now, budget, token_bound, guess=not guessed)
-                guessed = True
+            hold_items = holds.items(now)
             per_session = limit_in_force(
                 session.session_message_limit, settings.limit_messages_per_session
             )
@@ -188,48 +179,30 @@ class QuotaStore:
                 lease_seconds,
                 shard,
             )
-            reservation = replace(reservation, budget_pieces=pieces)
-            holds = self._budget.hold_items(now, budget, pieces) if pieces else []
+            reservation = replace(
+                reservation,
+                budget_pieces=holds.pieces(OPERATOR.name),
+                agent_pieces=holds.pieces("agent"),
+            )
             items = self._reservation(session, now, per_session, shares(per_day)[shard], shard)
-            items += [self._hold(reservation), *holds, *also]
+            items += [self._hold(reservation), *hold_items, *also]
             refused = transact(self._table, items)
             if refused is None:
                 return reservation
-            if CONDITION_FAILED in refused[4 + len(holds) :]:
+            if CONDITION_FAILED in refused[4 + len(hold_items) :]:
                 raise ClaimRefused()
-            if CONDITION_FAILED in refused[4 : 4 + len(holds)]:
-                pieces = ()  # another send took the room: read what is left, and split
-                continue
+            if holds.refused(refused[4 : 4 + len(hold_items)]):
+                continue  # another send took the room: read what is left, and split
             if refused[2] == CONDITION_FAILED:
                 refreshes += 1
                 if refreshes == ATTEMPTS:
                     raise StorageUnavailable()
                 session, full = self._refreshed(session), set()
+                holds = BudgetHolds(self._budget, token_bound, _budgets_in_force(session, settings))
                 continue
             if refused[0] == CONDITION_FAILED:
                 raise _session_full(per_session)
             full.add(shard)
-
-    def _budget_pieces(self, now: datetime, budget: int, bound: int, guess: bool) -> Pieces:
-        """Where to hold `bound` tokens of the day's budget: first on a random shard,
-        unread; then as read, spread over the shards with room, or BudgetExhausted."""
-        if guess:
-            guessed = self._budget.guess_pieces(budget, bound)
-            if guessed:
-                return guessed
-        day = self._budget.read(now.date().isoformat(), budget)
-        split = self._budget.split(day, bound)
-        if split is None:
-            raise BudgetExhausted(
-                details={
-                    "scope": "operator",
-                    "limit": budget,
-                    "remaining": day.remaining,
-                    "needed": bound,
-                },
-                retry_after=seconds_until_midnight(now),
-            )
-        return split
 
     def _hold(self, reservation: Reservation) -> Any:
         expires = reservation.lease_until_ms // 1000 + int(COUNTER_RETENTION.total_seconds())
@@ -243,6 +216,7 @@ class QuotaStore:
                     "leaseUntil": reservation.lease_until_ms,
                     "shard": reservation.shard,
                     "budget": [list(piece) for piece in reservation.budget_pieces],
+                    "agentBudget": [list(piece) for piece in reservation.agent_pieces],
                     TTL_ATTRIBUTE: expires,
                 },
                 "ConditionExpression": "attribute_not_exists(sk)",
@@ -306,8 +280,18 @@ class QuotaStore:
                 "limits_version": int(state["limitsVersion"]),
                 "session_message_limit": _optional_int(state.get("messagesPerSession")),
                 "daily_message_limit": _optional_int(state.get("messagesPerDay")),
+                "daily_token_limit": _optional_int(state.get("tokensPerDay")),
             }
         )
+
+
+def _budgets_in_force(session: SessionRecord, settings: Settings) -> list[tuple[BudgetScope, int]]:
+    """The token budgets a send of this session holds its bound in: (scope, tokens a day)."""
+    budgets = [(OPERATOR, settings.budget_tokens_per_day)] if settings.budget_tokens_per_day else []
+    per_agent = token_budget_in_force(session.daily_token_limit, settings.limit_tokens_per_day)
+    if per_agent is not None:
+        budgets.append((agent_scope(session.chat_config_id), per_agent))
+    return budgets
 
 
 def day_key(config_id: str, day: str, shard: int) -> dict[str, str]:

@@ -39,6 +39,7 @@ class SessionRecord(SessionSettings):
     limits_version: int = 1
     session_message_limit: int | None = None
     daily_message_limit: int | None = None
+    daily_token_limit: int | None = None
     stored_messages: int = 0
     prompt_tokens: int = 0
     reply_tokens: int = 0
@@ -100,8 +101,10 @@ class Reservation:
     lease_until_ms: int
     # Which shard of the day's counter it counts on.
     shard: int = 0
-    # The operator's token budget it holds: (shard, tokens) pieces of that day's budget.
+    # The token budgets it holds, the operator's and the agent's: (shard, tokens) pieces
+    # of that day's budget.
     budget_pieces: tuple[tuple[int, int], ...] = ()
+    agent_pieces: tuple[tuple[int, int], ...] = ()
 
     @classmethod
     def new(
@@ -120,6 +123,7 @@ class Reservation:
             lease_until_ms=int(item["leaseUntil"]),
             shard=int(item.get("shard", 0)),
             budget_pieces=tuple((int(s), int(n)) for s, n in item.get("budget", [])),
+            agent_pieces=tuple((int(s), int(n)) for s, n in item.get("agentBudget", [])),
         )
 
     def key(self) -> dict[str, str]:

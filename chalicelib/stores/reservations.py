@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.dynamo import give_back, transact
 from chalicelib.core.errors import StorageUnavailable
-from chalicelib.stores.budget import BudgetStore
+from chalicelib.stores.budget import OPERATOR, BudgetStore, agent_scope
 from chalicelib.stores.quotas import day_key
 from chalicelib.stores.records import SESSION_SORT_KEY, Reservation, partition_key
 
@@ -43,8 +43,7 @@ class ReservationStore:
                 "ExpressionAttributeValues": {":now": _now_ms()},
             }
         }
-        budget = self._budget.settle_items(reservation.day, reservation.budget_pieces, cost)
-        return [release, *budget]
+        return [release, *self._budgets(reservation, cost)]
 
     def release_message(self, reservation: Reservation, also: tuple[Any, ...] = ()) -> None:
         """Give back a reservation whose send failed. Best effort: a failure is logged,
@@ -104,8 +103,21 @@ class ReservationStore:
             }
             for key, counter in ((session_key, "messageCount"), (day, "messages"))
         ]
-        budget = self._budget.settle_items(reservation.day, reservation.budget_pieces, None)
-        return give_back(self._table, [{"Delete": release}, *counters, *budget, *also])
+        budgets = self._budgets(reservation, None)
+        return give_back(self._table, [{"Delete": release}, *counters, *budgets, *also])
+
+    def _budgets(self, reservation: Reservation, cost: int | None) -> list[Any]:
+        """Items settling what the reservation holds of each token budget to `cost`."""
+        held = [
+            (OPERATOR, reservation.budget_pieces),
+            (agent_scope(reservation.config_id), reservation.agent_pieces),
+        ]
+        return [
+            item
+            for scope, pieces in held
+            if pieces
+            for item in self._budget.settle_items(scope, reservation.day, pieces, cost)
+        ]
 
 
 def _now_ms() -> int:

@@ -19,9 +19,9 @@ from chalicelib.model.base import FilePart, ModelReply, ModelRequest, Turn
 from chalicelib.schemas import MessageSend
 from chalicelib.services import conversation
 from chalicelib.services.cost import cost_bound, reply_cost, thinking_ceiling
-from chalicelib.stores.budget import BudgetStore
+from chalicelib.stores.budget import OPERATOR, BudgetScope, BudgetStore, agent_scope
 from tests.fake_gemini import FakeGemini, blocked_prompt, reply_text
-from tests.utils import ApiClient, assert_error
+from tests.utils import DEFAULT_CONFIG, ApiClient, assert_error
 
 # Each scripted reply costs 40 + 30 tokens; gemini-2.0-flash does not think, so a bound is
 # the prompt's bytes and the agent's maxOutputTokens.
@@ -34,8 +34,8 @@ def today() -> str:
     return datetime.now(UTC).date().isoformat()
 
 
-def budget_day(budget: int) -> Any:
-    return BudgetStore(aws.get_sessions_table()).read(today(), budget)
+def budget_day(budget: int, scope: BudgetScope = OPERATOR) -> Any:
+    return BudgetStore(aws.get_sessions_table()).read(scope, today(), budget)
 
 
 def scripted(fake: FakeGemini, count: int) -> None:
@@ -161,3 +161,61 @@ def test_the_bound_counts_every_byte_sent_and_the_replys_ceiling() -> None:
     )
     reply = ModelReply("x", 5, 6, cached_tokens=2, tool_use_prompt_tokens=7, thinking_tokens=8)
     assert reply_cost(reply) == 5 + 6 + 7 + 8  # cached tokens are part of the prompt's
+
+
+# --- an agent's own budget: limits.tokensPerDay ------------------------------------
+
+
+def test_each_agents_token_budget_holds_under_concurrency(
+    api: ApiClient, fake_gemini: FakeGemini
+) -> None:
+    """20 senders over 5 agents of 300 tokens a day each: no agent's replies pass 300."""
+    agents = [
+        api.create_chat(**AGENT, limits={"tokensPerDay": 300})["chatConfigId"] for _ in range(5)
+    ]
+    sessions = [api.start_session(agents[n % 5]) for n in range(20)]
+    scripted(fake_gemini, 20 * 3)
+    replies, refusals = send_all(sessions, each=3)
+    by_agent: dict[str, int] = {}
+    config_of = {s["sessionId"]: s["chatConfigId"] for s in sessions}
+    for reply in replies:
+        agent = config_of[reply.session_id]
+        by_agent[agent] = by_agent.get(agent, 0) + reply.usage.total_tokens
+    assert refusals and all(isinstance(r, BudgetExhausted) for r in refusals)
+    for refusal in refusals:
+        assert isinstance(refusal.details, dict) and refusal.details["scope"] == "agent"
+        assert refusal.details["limit"] == 300
+        assert refusal.details["remaining"] < refusal.details["needed"]
+    for agent in agents:
+        assert by_agent.get(agent, 0) <= 300
+        stored = budget_day(300, agent_scope(agent))
+        assert (stored.held, stored.reserved) == (by_agent.get(agent, 0), 0)
+    # No operator budget is set: nothing is written for it.
+    assert budget_day(0).tokens_by_shard == {}
+
+
+def test_the_servers_token_ceiling_is_the_default_and_the_most_an_agent_may_set(
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    open_ended = api.create_chat(limits={"tokensPerDay": 10**8})["config"]["limits"]
+    assert open_ended["tokensPerDay"] == 10**8  # LIMIT_TOKENS_PER_DAY 0: no ceiling
+    monkeypatch.setenv("LIMIT_TOKENS_PER_DAY", "5000")
+    response = api.post("/create-chat", {**DEFAULT_CONFIG, "limits": {"tokensPerDay": 5001}})
+    assert_error(response, 400, "validation_error")
+    assert api.create_chat()["config"]["limits"]["tokensPerDay"] == 5000
+
+
+def test_a_lowered_token_budget_reaches_a_running_session(
+    api: ApiClient, fake_gemini: FakeGemini
+) -> None:
+    created = api.create_chat(**AGENT)
+    session = api.start_session(created["chatConfigId"])
+    scripted(fake_gemini, 1)
+    assert api.send(session, "Hello").status == 200
+    path = f"/chat-config/{created['chatConfigId']}"
+    body = {**DEFAULT_CONFIG, **AGENT, "limits": {"tokensPerDay": 10}}
+    assert api.put(path, body, token=created["editToken"]).status == 200
+    response = api.send(session, "Again")
+    assert_error(response, 429, "budget_exhausted")
+    assert response.json["details"]["scope"] == "agent"
+    assert fake_gemini.answered_count == 1

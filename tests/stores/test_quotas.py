@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from chalicelib.core.clock import seconds_until_midnight
 from chalicelib.core.errors import QuotaExceeded
 from chalicelib.schemas import MessageSend
 from chalicelib.services import conversation as message_service
-from chalicelib.stores.quotas import seconds_until_midnight
 from tests.conftest import TABLE
 from tests.fake_gemini import FakeGemini, error
 from tests.utils import DEFAULT_CONFIG, ApiClient, assert_error
@@ -34,6 +34,7 @@ def test_config_shows_the_limits_in_force(api: ApiClient) -> None:
         "filesPerConfig": 10,
         "filesPerSession": 20,
         "fileBytesPerDay": 200 * 1024 * 1024,
+        "tokensPerDay": None,  # LIMIT_TOKENS_PER_DAY is 0: no default
     }
     config = api.get(f"/chat-config/{created['chatConfigId']}").json
     assert config["limits"] == created["config"]["limits"]

@@ -37,6 +37,7 @@ def test_a_creator_makes_an_agent_and_a_visitor_chats_with_it(
     find(By.ID, "system-prompt").send_keys("Answer like a pirate.")
     find(By.CSS_SELECTOR, "details.controls summary").click()
     find(By.ID, "limit-session").send_keys("50")
+    find(By.ID, "limit-tokens").send_keys("100000")
     share_link = submit_agent(creator)
     edit_token = creator.attribute("edit-token")
     # Out of the box the link opens this app's own chat page, on the origin in use.
@@ -66,6 +67,7 @@ def test_a_creator_makes_an_agent_and_a_visitor_chats_with_it(
     ] == ["Pirate tutor"]
     config = call(stack, "GET", f"/chat-config/{config_id}")
     assert config["limits"]["messagesPerSession"] == 50
+    assert config["limits"]["tokensPerDay"] == 100000
     creator.js("window.scrollTo(0, 0)")
     creator.shot("create-agent", docs="create")
 

@@ -112,7 +112,8 @@ export function sentenceFor(error) {
   }
   if (code === "budget_exhausted") {
     const when = retryAfter === null ? "at midnight UTC" : `at midnight UTC, ${whenAfter(retryAfter)}`;
-    return `This service has used today's budget; it resets ${when}.`;
+    const who = details?.scope === "agent" ? "This agent has" : "This service has";
+    return `${who} used today's budget; it resets ${when}.`;
   }
   if (code === "model_rate_limited") {
     const when = retryAfter === null ? "in a moment" : whenAfter(retryAfter);

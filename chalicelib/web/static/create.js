@@ -7,7 +7,7 @@ const $ = (id) => document.getElementById(id);
 const form = $("agent-form");
 const formStatus = $("form-status");
 const agentsStatus = $("agents-status");
-const LIMITS = ["messagesPerSession", "messagesPerDay", "sessionsPerDay"];
+const LIMITS = ["messagesPerSession", "messagesPerDay", "sessionsPerDay", "tokensPerDay"];
 let editing = null; // the config id being edited, or null when creating
 
 function settingsFromForm() {
@@ -47,6 +47,7 @@ function fillForm(config) {
     ["messagesPerSession", "limit-session"],
     ["messagesPerDay", "limit-day"],
     ["sessionsPerDay", "limit-sessions"],
+    ["tokensPerDay", "limit-tokens"],
   ]) {
     $(id).value = agent?.limits?.[name] ?? "";
   }
