@@ -25,9 +25,6 @@ LIMITS = {
     "LIMIT_MESSAGES_PER_DAY": "100000",
     "BUDGET_TOKENS_PER_DAY": "100000000",
 }
-# The hot-config run's: no budget (under heavy conflicts its settlement was once seen off,
-# an open defect under investigation; the soak under faults checks it).
-HOT_LIMITS = {name: value for name, value in LIMITS.items() if name != "BUDGET_TOKENS_PER_DAY"}
 # What a session's totals count of the budget: Gemini's totalTokenCount.
 TOKEN_TOTALS = ("promptTokens", "replyTokens", "toolUsePromptTokens", "thinkingTokens")
 DYNAMODB_FAULTS = (THROTTLED, THROTTLING, INTERNAL_ERROR, "conflict")
@@ -156,14 +153,9 @@ def _check_storage(
 
 
 def _counters_after_settling(
-    storage: Storage,
-    sessions: list[dict[str, Any]],
-    config_id: str,
-    port: int,
-    with_budget: bool = True,
+    storage: Storage, sessions: list[dict[str, Any]], config_id: str, port: int
 ) -> list[str]:
-    """Where a session's or the config's counter (or, `with_budget`, the operator's token
-    budget) is not what storage holds."""
+    """Where a session's or the config's counter is not what storage holds."""
     _settle_dead_reservations(storage, sessions, port)
     mismatches: list[str] = []
     total = 0
@@ -176,8 +168,6 @@ def _counters_after_settling(
     day = storage.day_count(config_id)
     if day != total:
         mismatches.append(f"config's day counter: {day} != {total}")
-    if not with_budget:
-        return mismatches
     used = sum(
         int(storage.session_item(session["sessionId"]).get(name, 0))
         for session in sessions
@@ -284,8 +274,7 @@ def hot_config(
     # A refused send whose quota could not be given back (its release lost to conflicts
     # too) holds a reservation until its lease ends, as the soak's do.
     report.held_after = sum(len(storage.reservations(s["sessionId"])) for s in opened)
-    # Without the budget's check: see HOT_LIMITS in test_soak.py.
     report.counter_mismatches += _counters_after_settling(
-        storage, opened, config["chatConfigId"], port, with_budget=False
+        storage, opened, config["chatConfigId"], port
     )
     return report

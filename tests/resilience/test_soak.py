@@ -9,7 +9,7 @@ import pytest
 from tests.fault_proxy import FaultProxy
 from tests.local_stack import LocalStack
 from tests.resilience.harness import Storage
-from tests.resilience.soak import HOT_LIMITS, LIMITS, hot_config, soak
+from tests.resilience.soak import LIMITS, hot_config, soak
 
 # The bench runs 500 sends and 50 hot senders; this checks exactness in fewer (100 sends
 # still meet some 80 faults).
@@ -36,7 +36,7 @@ def test_sends_under_dynamodb_faults_store_exactly_what_was_answered(
 def test_a_hot_config_stays_exact_under_transaction_conflicts(
     proxy: FaultProxy, storage: Storage, start_app: Callable[..., LocalStack]
 ) -> None:
-    app = start_app(**HOT_LIMITS)
+    app = start_app(**LIMITS)
     # A wide window, so that conflicts happen however slow this machine is: this test is
     # about exactness under conflicts; the bench measures how many there are.
     report = hot_config(
