@@ -7,6 +7,7 @@ storage straight from moto's server, past the proxy.
 from __future__ import annotations
 
 import threading
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,13 +29,17 @@ FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "te
 
 @contextmanager
 def moto_server() -> Iterator[str]:
-    """A moto server on a free port, answering one request at a time, as `chalice local`'s
-    is (its transactions cost the same whatever the table holds); its URL."""
+    """A moto server on a free port, empty, answering one request at a time, as `chalice
+    local`'s is (its transactions cost the same whatever the table holds); its URL."""
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     serialize_requests(server, threading.Lock(), changed=lambda: None)
     back_up_only_the_items_a_transaction_touches()
     host, port = server.get_host_and_port()
+    # moto's backends live in the process, not in the server: a run's data (the operator's
+    # budget items above all, which no test's ids tell apart) would meet the next test's.
+    reset = urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST")
+    urllib.request.urlopen(reset, timeout=30).close()
     try:
         yield f"http://{host}:{port}"
     finally:
