@@ -3,8 +3,9 @@
 
 The operator's partition `OPERATOR` holds `BUDGET#{yyyy-mm-dd}#{n}`, and an agent's
 partition `CONFIG#{id}` holds `TOKENS#{yyyy-mm-dd}#{n}`: one share of that UTC
-day's budget per shard (the shares add up to it exactly), with `tokens` (what
-calls hold or used) and `reserved` (what calls in flight hold). Before a model
+day's budget per shard, as many shards as the day counters have (the shares add up
+to it exactly), with `tokens` (what calls hold or used) and `reserved` (what calls in
+flight hold). Before a model
 call, a send reserves an upper bound of its cost as pieces on one or more shards,
 each Update conditioned on its shard's room, in the transaction that reserves its
 messages; its exchange's transaction settles the pieces to the reported cost, and
@@ -23,23 +24,14 @@ from chalicelib.core.clock import seconds_until_midnight
 from chalicelib.core.dynamo import CONDITION_FAILED, query_items
 from chalicelib.core.errors import BudgetExhausted
 from chalicelib.core.provisioning import TTL_ATTRIBUTE
-from chalicelib.stores.controls import config_partition
+from chalicelib.stores.controls import config_partition, shares
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
-BUDGET_SHARDS = 8
 RETENTION = timedelta(days=2)
 
 Pieces = tuple[tuple[int, int], ...]  # (shard, tokens)
-
-
-def budget_shares(budget: int) -> list[int]:
-    """The budget split over the shards: whole numbers that add up to it."""
-    return [
-        budget // BUDGET_SHARDS + (1 if shard < budget % BUDGET_SHARDS else 0)
-        for shard in range(BUDGET_SHARDS)
-    ]
 
 
 @dataclass(frozen=True)
@@ -79,8 +71,10 @@ class BudgetDay:
         return max(0, self.budget - self.held)
 
     def free_by_shard(self) -> dict[int, int]:
-        shares = budget_shares(self.budget)
-        return {s: max(0, shares[s] - self.tokens_by_shard.get(s, 0)) for s in range(len(shares))}
+        share_of = shares(self.budget)
+        return {
+            s: max(0, share - self.tokens_by_shard.get(s, 0)) for s, share in enumerate(share_of)
+        }
 
 
 class BudgetStore:
@@ -106,7 +100,7 @@ class BudgetStore:
     def guess_pieces(self, budget: int, bound: int) -> Pieces | None:
         """Pieces for a first try without reading: the whole bound on one random shard
         whose share can hold it; None when no single share can."""
-        fitting = [s for s, share in enumerate(budget_shares(budget)) if share >= bound]
+        fitting = [s for s, share in enumerate(shares(budget)) if share >= bound]
         return ((random.choice(fitting), bound),) if fitting else None
 
     @staticmethod
@@ -129,7 +123,7 @@ class BudgetStore:
         self, scope: BudgetScope, day: datetime, budget: int, pieces: Pieces
     ) -> list[Any]:
         """Transaction items that hold `pieces`, each refused if its shard lacks room."""
-        shares = budget_shares(budget)
+        share_of = shares(budget)
         expires = int((day + RETENTION).timestamp())
         return [
             {
@@ -145,7 +139,7 @@ class BudgetStore:
                     },
                     "ExpressionAttributeValues": {
                         ":n": tokens,
-                        ":room": shares[shard] - tokens,
+                        ":room": share_of[shard] - tokens,
                         ":expires": expires,
                     },
                 }

@@ -23,6 +23,11 @@ STATE_PREFIX = "STATE#"
 SHARDS = 8
 
 
+def shares(limit: int) -> list[int]:
+    """A daily limit or budget split over the shards: whole numbers that add up to it."""
+    return [limit // SHARDS + (1 if shard < limit % SHARDS else 0) for shard in range(SHARDS)]
+
+
 def config_partition(config_id: str) -> str:
     return f"CONFIG#{config_id}"
 

@@ -37,7 +37,7 @@ from chalicelib.core.provisioning import TTL_ATTRIBUTE
 from chalicelib.core.settings import Settings
 from chalicelib.schemas.configs import limit_in_force, token_budget_in_force
 from chalicelib.stores.budget import OPERATOR, BudgetHolds, BudgetScope, BudgetStore, agent_scope
-from chalicelib.stores.controls import SHARDS, ControlsStore, config_partition, state_key
+from chalicelib.stores.controls import ControlsStore, config_partition, shares, state_key
 from chalicelib.stores.records import Reservation
 from chalicelib.stores.sessions import SESSION_SORT_KEY, SessionRecord, partition_key
 
@@ -53,11 +53,6 @@ ATTEMPTS = 6  # refreshes of a session's copy of the limits
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def shares(limit: int) -> list[int]:
-    """A limit split over the shards: whole numbers that add up to it."""
-    return [limit // SHARDS + (1 if shard < limit % SHARDS else 0) for shard in range(SHARDS)]
 
 
 def shard_order(limit: int) -> list[int]:
