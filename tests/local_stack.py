@@ -183,10 +183,11 @@ class LocalStack:
         self.process.wait()
 
 
-def copy_of_the_project(into: Path) -> Path:
-    """What `chalice local` needs of the project, in a folder of its own: its autoreload
-    restarts on any file changed under the project, as other tests change files here."""
-    for part in PROJECT_PARTS:
+def copy_of_the_project(into: Path, parts: tuple[str, ...] = PROJECT_PARTS) -> Path:
+    """`parts` of the project (by default what `chalice local` needs), in a folder of its
+    own: its autoreload restarts on any file changed under the project, as other tests
+    change files here."""
+    for part in parts:
         source, target = PROJECT_DIR / part, into / part
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ from moto.server import ThreadedMotoServer
 
 from app import app
 from infra.bootstrap import bootstrap_template
+from tests.local_stack import copy_of_the_project
 from tests.moto_apigateway import SwaggerRelabel, start_moto
 
 pytestmark = pytest.mark.timeout(600)
@@ -102,17 +102,6 @@ class Deployment:
         return {r["name"]: r for r in json.loads(path.read_text())["resources"]}
 
 
-def copy_project(target: Path) -> Path:
-    for name in PROJECT_FILES:
-        source, destination = ROOT / name, target / name
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, destination, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, destination)
-    return target
-
-
 @pytest.fixture(autouse=True)
 def aws_environment() -> Iterator[None]:
     """No in-process moto here: it would answer this module's boto3 calls and reset the
@@ -124,7 +113,9 @@ def aws_environment() -> Iterator[None]:
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     server, adapter, endpoint = start_moto()
     try:
-        yield Deployment(copy_project(tmp_path_factory.mktemp("clone")), endpoint, adapter)
+        yield Deployment(
+            copy_of_the_project(tmp_path_factory.mktemp("clone"), PROJECT_FILES), endpoint, adapter
+        )
     finally:
         server.stop()
 
@@ -155,7 +146,7 @@ def test_the_bootstrap_template_passes_cfn_lint(tmp_path: Path) -> None:
 
 def test_chalice_deploy_without_bootstrap_names_the_missing_role(tmp_path: Path) -> None:
     """Before the one-time step, deploy stops at the role (chalice's own message)."""
-    project = copy_project(tmp_path)
+    project = copy_of_the_project(tmp_path, PROJECT_FILES)
     result = subprocess.run(
         [str(CHALICE), "--project-dir", str(project), "deploy", "--stage", STAGE],
         env={**os.environ, "AWS_DEFAULT_REGION": REGION},
