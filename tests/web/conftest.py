@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,20 +28,26 @@ def gemini() -> Iterator[FakeGemini]:
         yield fake
 
 
-@pytest.fixture(scope="session")
-def stack(gemini: FakeGemini, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    """The real local stack (`make run`), its model the fake Gemini."""
-    log = tmp_path_factory.mktemp("stack") / "stack.log"
-    model = {"GOOGLE_GEMINI_BASE_URL": gemini.base_url, "GEMINI_API_KEY": "fake-key"}
-    # A small history budget, so a long conversation's context is visibly truncated.
-    model["HISTORY_CHAR_BUDGET"] = "400"
+@contextmanager
+def web_stack(gemini: FakeGemini, log: Path, **settings: str) -> Iterator[LocalStack]:
+    """The real local stack (`make run`), its model the fake Gemini, with `settings`."""
+    env = {"GOOGLE_GEMINI_BASE_URL": gemini.base_url, "GEMINI_API_KEY": "fake-key", **settings}
     # WS_PORT=0: the WebSocket API on a port the OS picks (by default it would be PORT + 1).
-    stack = LocalStack(log, {**model, "WS_PORT": "0"}, MAKE_RUN)
+    stack = LocalStack(log, {**env, "WS_PORT": "0"}, MAKE_RUN)
     try:
         stack.wait_until_healthy()
         yield stack
     finally:
         stack.kill()
+
+
+@pytest.fixture(scope="session")
+def stack(gemini: FakeGemini, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """The pages' stack. A small history budget, so a long conversation's context is
+    visibly truncated."""
+    log = tmp_path_factory.mktemp("stack") / "stack.log"
+    with web_stack(gemini, log, HISTORY_CHAR_BUDGET="400") as started:
+        yield started
 
 
 @pytest.fixture

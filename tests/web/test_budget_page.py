@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.fake_gemini import FakeGemini, reply_text
-from tests.local_stack import MAKE_RUN, LocalStack
+from tests.local_stack import LocalStack
 from tests.web.browser import (
     Browser,
     call,
@@ -18,6 +18,7 @@ from tests.web.browser import (
     stored_replies,
     type_and_enter,
 )
+from tests.web.conftest import web_stack
 
 pytestmark = pytest.mark.timeout(90)
 # One reply of 80 tokens fits; then what is left is below the next send's bound (its
@@ -29,18 +30,8 @@ BUDGET = 150
 def stack(gemini: FakeGemini, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """A stack of this module's own, with a small budget the other pages' tests never meet."""
     log = tmp_path_factory.mktemp("budget-stack") / "stack.log"
-    env = {
-        "GOOGLE_GEMINI_BASE_URL": gemini.base_url,
-        "GEMINI_API_KEY": "fake-key",
-        "BUDGET_TOKENS_PER_DAY": str(BUDGET),
-        "WS_PORT": "0",
-    }
-    stack = LocalStack(log, env, MAKE_RUN)
-    try:
-        stack.wait_until_healthy()
-        yield stack
-    finally:
-        stack.kill()
+    with web_stack(gemini, log, BUDGET_TOKENS_PER_DAY=str(BUDGET)) as started:
+        yield started
 
 
 def test_a_spent_budget_says_so_and_when_it_resets(
