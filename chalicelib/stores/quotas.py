@@ -145,7 +145,8 @@ class QuotaStore:
         token_bound: int = 0,
     ) -> Reservation:
         """Count one message against the session's and the day's limits, and hold
-        `token_bound` tokens of the operator's budget, or refuse it.
+        `token_bound` tokens of each token budget in force (the operator's, the agent's),
+        or refuse it.
 
         The reservation is held for `lease_seconds`: an exchange stored later than that
         is refused. `also` adds conditional items to the same transaction (an

@@ -1,4 +1,4 @@
-"""The operator's token budget (BUDGET_TOKENS_PER_DAY): reserved before a call, settled after.
+"""Token budgets, the operator's and an agent's: reserved before a call, settled after.
 
 Sends run through the services in threads, against conftest's moto and the fake Gemini,
 which reports scripted token counts; the checks read the budget's items from moto.
