@@ -28,7 +28,8 @@ from chalicelib.api.http import (
     validate,
 )
 from chalicelib.core import logs
-from chalicelib.core.errors import AppError
+from chalicelib.core.clients import Caller
+from chalicelib.core.errors import AppError, AuthRequired
 from chalicelib.core.settings import get_settings
 from chalicelib.local import services as local_services
 from chalicelib.schemas import (
@@ -41,7 +42,9 @@ from chalicelib.schemas import (
     SessionCreate,
     SessionUpdate,
     TextBody,
+    UsageQuery,
 )
+from chalicelib.services import access
 from chalicelib.services import configs as config_service
 from chalicelib.services import conversation as message_service
 from chalicelib.services import files as file_service
@@ -83,6 +86,7 @@ WEB_ROUTES: set[str] = set()
 
 
 def _error(exc: AppError) -> Response:
+    access.count_refusal(exc)
     status, body, headers = error_response(exc)
     return Response(body=json_text(body), status_code=status, headers={**JSON, **headers})
 
@@ -183,6 +187,17 @@ def _query() -> dict[str, str]:
     return dict(_request().query_params or {})
 
 
+def _caller() -> Caller:
+    """Who sent the request: its client (API Gateway's sourceIp) and any operator's token."""
+    request = _request()
+    source_ip = request.context.get("identity", {}).get("sourceIp")
+    try:
+        bearer = optional_bearer_token(request.headers)
+    except AuthRequired:
+        bearer = None  # only the operator's token counts here, and this is none
+    return access.caller(source_ip, request.headers.get("x-forwarded-for"), bearer)
+
+
 @operation("/health", "GET")
 def health() -> BaseModel:
     return session_service.health()
@@ -200,7 +215,7 @@ def list_models() -> BaseModel:
 def create_chat() -> BaseModel:
     request = parse_body(ChatConfigCreate, _body())
     own_base_url = public_base_url(_request().headers, _request().context)
-    return config_service.create_chat_config(request, own_base_url)
+    return config_service.create_chat_config(request, own_base_url, _caller())
 
 
 @operation("/chat-config/{chat_config_id}", "GET")
@@ -231,14 +246,15 @@ def rotate_edit_token(chat_config_id: str) -> BaseModel:
 
 @operation("/chat-session", "POST", status=201)
 def create_session() -> BaseModel:
-    return session_service.create_session(parse_body(SessionCreate, _body()))
+    return session_service.create_session(parse_body(SessionCreate, _body()), _caller())
 
 
 @operation("/session-message", "POST")
 def send_message() -> BaseModel:
     token = _token()
     key = idempotency.parse_key(_request().headers.get(idempotency.HEADER.lower()))
-    return message_service.send_message(token, parse_body(MessageSend, _body()), key)
+    request = parse_body(MessageSend, _body())
+    return message_service.send_message(token, request, key, who=_caller())
 
 
 @operation("/session/{session_id}", "GET")
@@ -265,7 +281,7 @@ def list_messages(session_id: str) -> BaseModel:
 
 @operation("/session/{session_id}/regenerate", "POST")
 def regenerate(session_id: str) -> BaseModel:
-    return message_service.regenerate(session_id, _token())
+    return message_service.regenerate(session_id, _token(), who=_caller())
 
 
 @operation("/session/{session_id}/export", "GET")
@@ -331,6 +347,15 @@ def link_attachment_file(session_id: str, file_id: str) -> BaseModel:
     return file_service.file_link("session", session_id, _token(), file_id)
 
 
+# --- the operator's view ----------------------------------------------------------
+
+
+@operation("/operator/usage", "GET")
+def operator_usage() -> BaseModel:
+    token = optional_bearer_token(_request().headers)
+    return access.operator_usage(token, validate(UsageQuery, _query()))
+
+
 @operation("/openapi.json", "GET")
 def openapi_document() -> TextBody:
     """This API's OpenAPI 3.1 contract, generated from the models the routes validate with."""
@@ -354,7 +379,11 @@ def asyncapi_document() -> TextBody:
 def ws_message(event: WebsocketEvent) -> None:
     """One client frame; its request's frames go back through the @connections API."""
     endpoint = websocket.management_endpoint(event.domain_name, event.stage)
-    websocket.handle_frame(event.body, websocket.connection_post(endpoint, event.connection_id))
+    identity = event.to_dict().get("requestContext", {}).get("identity", {})
+    who = access.caller(identity.get("sourceIp"), None, None)
+    websocket.handle_frame(
+        event.body, websocket.connection_post(endpoint, event.connection_id), who
+    )
 
 
 # --- the web app: the pages behind / and the share link ----------------------------

@@ -8,6 +8,10 @@ known path to the app, which answers `405 method_not_allowed`. `install()` does 
 same here, by hooking two of chalice.local's classes, which it offers no other way to
 change; it runs wherever the app is served locally (`chalice local`, `make run`, the
 tests).
+
+chalice.local also gives every request the source address 127.0.0.1; the hooks put the
+socket's peer address there instead, as API Gateway's `sourceIp` is the client's, so
+per-client limits count each client apart here too.
 """
 
 from __future__ import annotations
@@ -37,10 +41,14 @@ def install(headers: Mapping[str, str]) -> None:
 
     def generate_lambda_event(self: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return find_route(self, *args, **kwargs)
+            event = find_route(self, *args, **kwargs)
         except ValueError as exc:  # No route matches the path.
             # A fresh dict each time: chalice.local pops Content-Type from it.
             raise UnknownPath(dict(headers), encoded) from exc
+        peer = getattr(self, "peer_address", None)
+        if peer:
+            event["requestContext"]["identity"]["sourceIp"] = peer
+        return event
 
     gateway._generate_lambda_event = generate_lambda_event
     gateway._answers_like_the_api = True
@@ -54,3 +62,11 @@ def install(headers: Mapping[str, str]) -> None:
         raise AttributeError(name)
 
     handler.__getattr__ = any_method
+    generic_handle = handler._generic_handle
+
+    def handle_with_peer(self: Any) -> None:
+        # One LocalGateway per request handler, so the address stays this request's.
+        self.local_gateway.peer_address = self.client_address[0]
+        generic_handle(self)
+
+    handler._generic_handle = handle_with_peer

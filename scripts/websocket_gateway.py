@@ -51,6 +51,12 @@ class _Connection:
     connected_at: float = field(default_factory=time.time)
     last_active_at: float = field(default_factory=time.time)
 
+    @property
+    def peer_address(self) -> str:
+        """The client's address, as API Gateway reports a connection's sourceIp."""
+        remote = self.socket.remote_address
+        return str(remote[0]) if remote else ""
+
 
 class LocalWebsocketGateway:
     """A running gateway: WebSocket clients at `url`, `@connections` at `management_url`."""
@@ -178,7 +184,7 @@ class LocalWebsocketGateway:
             "domainName": self.domain_name,
             "stage": STAGE,
             "apiId": "local",
-            "identity": {"sourceIp": self._host},
+            "identity": {"sourceIp": connection.peer_address if connection else self._host},
         }
         if event_type == "MESSAGE":
             context["messageId"] = secrets.token_hex(8)
@@ -221,7 +227,7 @@ class LocalWebsocketGateway:
         return {
             "ConnectedAt": time.strftime(stamp, time.gmtime(connection.connected_at)),
             "LastActiveAt": time.strftime(stamp, time.gmtime(connection.last_active_at)),
-            "Identity": {"SourceIp": self._host, "UserAgent": ""},
+            "Identity": {"SourceIp": connection.peer_address, "UserAgent": ""},
         }
 
 

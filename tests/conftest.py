@@ -23,13 +23,13 @@ import botocore.session
 import moto.core.botocore_stubber
 import pytest
 
-from chalicelib.core import aws
+from chalicelib.core import aws, parameters
 from chalicelib.local.aws import back_up_only_the_items_a_transaction_touches
 from chalicelib.model import gemini
 from chalicelib.stores.configs import ConfigStore
 from chalicelib.stores.sessions import SessionStore
 from tests.fake_gemini import FakeGemini
-from tests.local_stack import MAKE_RUN, PROJECT_DIR, LocalStack
+from tests.local_stack import MAKE_RUN, PER_CLIENT_LIMITS, PROJECT_DIR, LocalStack
 from tests.moto_state import MotoWorld
 from tests.utils import ApiClient
 
@@ -50,6 +50,15 @@ _FOREIGN_VARIABLES = (
     "LIMIT_MESSAGES_PER_SESSION",
     "LIMIT_MESSAGES_PER_DAY",
     "LIMIT_SESSIONS_PER_DAY",
+    "BUDGET_TOKENS_PER_DAY",
+    "LIMIT_TOKENS_PER_DAY",
+    "AGENT_CREATION",
+    "LIMIT_AGENTS_PER_DAY",
+    "TRUSTED_PROXY_HOPS",
+    "OPERATOR_TOKEN",
+    "OPERATOR_TOKEN_PARAMETER",
+    "CLIENT_HASH_SECRET",
+    "CLIENT_HASH_SECRET_PARAMETER",
     "FILE_MAX_BYTES",
     "LIMIT_FILES_PER_CONFIG",
     "LIMIT_FILES_PER_SESSION",
@@ -72,7 +81,6 @@ _FOREIGN_VARIABLES = (
     "FRONTEND_BASE_URL",
     "STAGE",
 )
-
 
 _moto_lock = threading.Lock()
 _moto_call = moto.core.botocore_stubber.BotocoreStubber.__call__
@@ -122,6 +130,9 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch, _moto: MotoWorld) -> Iterat
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("CONFIG_BUCKET", BUCKET)
     monkeypatch.setenv("SESSIONS_TABLE", TABLE)
+    # The tests' requests all come from one address: a test of these limits sets them.
+    for name in PER_CLIENT_LIMITS:
+        monkeypatch.setenv(name, "0")
     # moto applies a transaction by copying and mutating shared dicts with no lock, so
     # concurrent calls from threads race (and can even crash). Real DynamoDB applies
     # each conditional write atomically; one lock around moto gives the same guarantee.
@@ -131,6 +142,7 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch, _moto: MotoWorld) -> Iterat
     aws.reset_clients()
     gemini.reset_client()
     gemini.reset_key_cache()
+    parameters.reset_parameter_cache()
     _moto.fresh()
     yield
     aws.reset_clients()

@@ -85,6 +85,14 @@ def raw_request(
         connection.close()
 
 
+# Per-client rate limits: every test's requests come from one address.
+PER_CLIENT_LIMITS = (
+    "LIMIT_AGENTS_PER_CLIENT_PER_DAY",
+    "LIMIT_SESSIONS_PER_CLIENT_PER_HOUR",
+    "LIMIT_MESSAGES_PER_CLIENT_PER_MINUTE",
+)
+
+
 def local_environment(log_path: Path, extra_env: Mapping[str, str | None]) -> dict[str, str]:
     """A fresh clone's environment: no AWS or Gemini settings; `extra_env`'s None unsets."""
     env = {
@@ -100,6 +108,8 @@ def local_environment(log_path: Path, extra_env: Mapping[str, str | None]) -> di
     )
     # The WebSocket gateway beside it, on a free port too; its local data beside its log.
     env.update(WS_PORT=str(free_port()), LOCAL_DATA_DIR=str(log_path.with_suffix(".data")))
+    # Off unless a test sets them.
+    env.update(dict.fromkeys(PER_CLIENT_LIMITS, "0"))
     for name, value in extra_env.items():  # None: unset
         if value is None:
             env.pop(name, None)

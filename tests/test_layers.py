@@ -30,6 +30,7 @@ LAYERS: list[tuple[str, ...]] = [
 # Lowest first: a service may import the ones before it.
 SERVICE_ORDER = [
     "cost",
+    "access",
     "file_kinds",
     "file_removal",
     "file_context",

@@ -55,12 +55,17 @@ _AUTH_TEXT = {
     "edit token": "Needs the configuration's edit token.",
     "session token": "Needs the session's token.",
     "optional edit token": "No token needed; with the edit token, a private prompt is shown.",
+    "operator token": "Needs the operator's token (OPERATOR_TOKEN).",
+    "optional operator token": "No token needed unless AGENT_CREATION is `operator`; then "
+    "the operator's token.",
 }
 _SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "none": [],
     "edit token": [{"bearerAuth": []}],
     "session token": [{"bearerAuth": []}],
     "optional edit token": [{}, {"bearerAuth": []}],
+    "operator token": [{"bearerAuth": []}],
+    "optional operator token": [{}, {"bearerAuth": []}],
 }
 # Errors that may come with a Retry-After header (quota, rate limit, a send in progress).
 _RETRY_AFTER_STATUSES = {409, 429, 503}
@@ -273,7 +278,8 @@ def build_document() -> JsonSchema:
             "securitySchemes": {
                 "bearerAuth": {
                     "description": "An edit token (opens its configuration) or a session "
-                    "token (opens its session), as returned when it was created.",
+                    "token (opens its session), as returned when it was created; or the "
+                    "operator's token, for the operator's routes.",
                     "scheme": "bearer",
                     "type": "http",
                 }

@@ -16,7 +16,14 @@ from chalicelib.core import errors
 from chalicelib.stores import idempotency
 
 JsonSchema = dict[str, Any]
-Auth = Literal["none", "edit token", "session token", "optional edit token"]
+Auth = Literal[
+    "none",
+    "edit token",
+    "session token",
+    "optional edit token",
+    "operator token",
+    "optional operator token",
+]
 API_VERSION = "0.1.0"
 
 
@@ -65,6 +72,8 @@ MODEL = (
     errors.ModelUnavailable,
     errors.ModelTimeout,
     errors.QuotaExceeded,
+    errors.BudgetExhausted,
+    errors.RateLimited,
 )
 
 IDEMPOTENCY_KEY = Param(
@@ -110,13 +119,28 @@ OPERATIONS: tuple[Operation, ...] = (
         description="The streaming protocol: the frames a client sends and the server answers.",
     ),
     Operation(
+        "GET", "/operator/usage", "getOperatorUsage",
+        summary="What the whole server did on a UTC day",
+        tag=SERVICE,
+        auth="operator token",
+        query=s.UsageQuery,
+        response=s.OperatorUsage,
+        errors=(errors.ValidationFailed, *TOKEN, errors.NotFound, *STORAGE),
+        description="Tokens (against BUDGET_TOKENS_PER_DAY), agents, sessions, replies and "
+        "refusals. `404 not_found` when no operator token is configured.",
+    ),
+    Operation(
         "POST", "/create-chat", "createChatConfig",
         summary="Create a chat configuration",
         tag=CONFIGS,
         request=s.ChatConfigCreate,
         status=201,
+        auth="optional operator token",
         response=s.ChatConfigCreated,
-        errors=(*BODY, errors.ConcurrentUpdate, *STORAGE),
+        errors=(
+            *BODY, errors.CreationClosed, errors.QuotaExceeded, errors.RateLimited,
+            errors.ConcurrentUpdate, *STORAGE,
+        ),
         description="`model` must be one of the models `GET /models` lists. "
         "The edit token is shown only here: keep it.",
     ),
@@ -165,7 +189,8 @@ OPERATIONS: tuple[Operation, ...] = (
         status=201,
         response=s.SessionCreated,
         errors=(
-            *BODY, errors.ConfigNotFound, errors.SharingDisabled, errors.QuotaExceeded, *STORAGE
+            *BODY, errors.ConfigNotFound, errors.SharingDisabled, errors.QuotaExceeded,
+            errors.RateLimited, *STORAGE,
         ),
         description="The session token is shown only here: keep it.",
     ),

@@ -18,6 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 from chalicelib.api.http import error_response, parse_json_object, validation_failed
 from chalicelib.core import errors, logs
 from chalicelib.core.aws import get_connections_client
+from chalicelib.core.clients import ANONYMOUS, Caller
 from chalicelib.schemas.frames import (
     ClientFrame,
     DoneFrame,
@@ -27,7 +28,7 @@ from chalicelib.schemas.frames import (
     SendFrame,
     StopFrame,
 )
-from chalicelib.services import streaming
+from chalicelib.services import access, streaming
 from chalicelib.services.streaming import Channel, Post
 
 logger = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ def connection_post(endpoint: str, connection_id: str) -> Post:
     return post
 
 
-def handle_frame(body: str, post: Post) -> None:
+def handle_frame(body: str, post: Post, who: Caller = ANONYMOUS) -> None:
     """Read one client frame, answer it with its frames, and log one line for it."""
     logs.start_request()
     started = time.monotonic()
@@ -78,7 +79,7 @@ def handle_frame(body: str, post: Post) -> None:
     try:
         data = _json_object(body)
         channel.request_id = _readable_request_id(data)
-        _answer(_parse(data), channel)
+        _answer(_parse(data), channel, who)
     except errors.AppError as exc:
         _send_error(channel, exc)
     finally:
@@ -92,14 +93,14 @@ def handle_frame(body: str, post: Post) -> None:
         )
 
 
-def _answer(frame: SendFrame | RegenerateFrame | StopFrame, channel: Channel) -> None:
+def _answer(frame: SendFrame | RegenerateFrame | StopFrame, channel: Channel, who: Caller) -> None:
     channel.request_id = frame.request_id
     logs.note_ids(session_id=frame.session_id)
     try:
         if isinstance(frame, SendFrame):
-            streaming.stream_send(frame, channel)
+            streaming.stream_send(frame, channel, who)
         elif isinstance(frame, RegenerateFrame):
-            streaming.stream_regeneration(frame, channel)
+            streaming.stream_regeneration(frame, channel, who)
         else:
             assert isinstance(frame, StopFrame)
             streaming.stop(frame)
@@ -141,6 +142,7 @@ def _readable_request_id(data: dict[str, Any] | None) -> str | None:
 
 
 def _send_error(channel: Channel, error: errors.AppError) -> None:
+    access.count_refusal(error)
     _, body, _ = error_response(error)
     channel.send(
         ErrorFrame(

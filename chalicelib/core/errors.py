@@ -147,6 +147,16 @@ class BudgetExhausted(AppError):
     default_message = "This service has used today's token budget; it resets at midnight UTC."
 
 
+class RateLimited(AppError):
+    code = "rate_limited"
+    default_message = "Too many requests from your address; try again shortly."
+
+
+class CreationClosed(AppError):
+    code = "creation_closed"
+    default_message = "New agents can be created only by this service's operator."
+
+
 class SharingDisabled(AppError):
     code = "sharing_disabled"
     default_message = "The creator of this chat has turned off sharing; no new sessions."

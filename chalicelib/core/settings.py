@@ -47,6 +47,18 @@ LIMIT_MESSAGES_PER_DAY = "LIMIT_MESSAGES_PER_DAY"
 BUDGET_TOKENS_PER_DAY = "BUDGET_TOKENS_PER_DAY"
 LIMIT_TOKENS_PER_DAY = "LIMIT_TOKENS_PER_DAY"
 LIMIT_SESSIONS_PER_DAY = "LIMIT_SESSIONS_PER_DAY"
+# Running in public (see docs/public.md): who may create agents, and per-client limits.
+AGENT_CREATION = "AGENT_CREATION"
+AGENT_CREATION_MODES = ("open", "operator")
+LIMIT_AGENTS_PER_DAY = "LIMIT_AGENTS_PER_DAY"
+LIMIT_AGENTS_PER_CLIENT_PER_DAY = "LIMIT_AGENTS_PER_CLIENT_PER_DAY"
+LIMIT_SESSIONS_PER_CLIENT_PER_HOUR = "LIMIT_SESSIONS_PER_CLIENT_PER_HOUR"
+LIMIT_MESSAGES_PER_CLIENT_PER_MINUTE = "LIMIT_MESSAGES_PER_CLIENT_PER_MINUTE"
+TRUSTED_PROXY_HOPS = "TRUSTED_PROXY_HOPS"
+OPERATOR_TOKEN = "OPERATOR_TOKEN"
+OPERATOR_TOKEN_PARAMETER = "OPERATOR_TOKEN_PARAMETER"
+CLIENT_HASH_SECRET = "CLIENT_HASH_SECRET"
+CLIENT_HASH_SECRET_PARAMETER = "CLIENT_HASH_SECRET_PARAMETER"
 FILE_MAX_BYTES = "FILE_MAX_BYTES"
 LIMIT_FILES_PER_CONFIG = "LIMIT_FILES_PER_CONFIG"
 LIMIT_FILES_PER_SESSION = "LIMIT_FILES_PER_SESSION"
@@ -93,6 +105,13 @@ def _number(name: str, default: float, minimum: float, maximum: float = math.inf
 
 def _limit(name: str, default: int) -> int:
     return int(_number(name, default, minimum=0, maximum=MAX_LIMIT))
+
+
+def _choice(name: str, choices: tuple[str, ...]) -> str:
+    value = _text(name, choices[0]).lower()
+    if value not in choices:
+        raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
 
 
 # What a Gemini model id looks like: gemini-2.5-flash, gemini-3-pro-preview, gemma-3-27b-it.
@@ -159,6 +178,20 @@ class Settings:
     # Default and ceiling of an agent's tokensPerDay; 0 means no ceiling and no default.
     limit_tokens_per_day: int
     limit_sessions_per_day: int
+    # "open": anyone may create agents; "operator": only with the operator's token.
+    agent_creation: str
+    # Agents created per UTC day on the whole server, exactly.
+    limit_agents_per_day: int
+    # Per client address (a keyed hash of it); 0 switches a limit off.
+    limit_agents_per_client_per_day: int
+    limit_sessions_per_client_per_hour: int
+    limit_messages_per_client_per_minute: int
+    # Proxies in front of API Gateway (or chalice local) whose X-Forwarded-For is trusted.
+    trusted_proxy_hops: int
+    operator_token: str
+    operator_token_parameter: str
+    client_hash_secret: str
+    client_hash_secret_parameter: str
     # Files (see chalicelib/services/files.py): ceilings too, and creators may lower them.
     file_max_bytes: int
     limit_files_per_config: int
@@ -204,6 +237,16 @@ def get_settings() -> Settings:
         budget_tokens_per_day=int(_number(BUDGET_TOKENS_PER_DAY, 0, minimum=0)),
         limit_tokens_per_day=int(_number(LIMIT_TOKENS_PER_DAY, 0, minimum=0)),
         limit_sessions_per_day=_limit(LIMIT_SESSIONS_PER_DAY, 1000),
+        agent_creation=_choice(AGENT_CREATION, AGENT_CREATION_MODES),
+        limit_agents_per_day=_limit(LIMIT_AGENTS_PER_DAY, 1000),
+        limit_agents_per_client_per_day=_limit(LIMIT_AGENTS_PER_CLIENT_PER_DAY, 20),
+        limit_sessions_per_client_per_hour=_limit(LIMIT_SESSIONS_PER_CLIENT_PER_HOUR, 30),
+        limit_messages_per_client_per_minute=_limit(LIMIT_MESSAGES_PER_CLIENT_PER_MINUTE, 20),
+        trusted_proxy_hops=int(_number(TRUSTED_PROXY_HOPS, 0, minimum=0, maximum=10)),
+        operator_token=os.environ.get(OPERATOR_TOKEN, "").strip(),
+        operator_token_parameter=os.environ.get(OPERATOR_TOKEN_PARAMETER, "").strip(),
+        client_hash_secret=os.environ.get(CLIENT_HASH_SECRET, "").strip(),
+        client_hash_secret_parameter=os.environ.get(CLIENT_HASH_SECRET_PARAMETER, "").strip(),
         file_max_bytes=_limit(FILE_MAX_BYTES, 10 * 1024 * 1024),
         limit_files_per_config=_limit(LIMIT_FILES_PER_CONFIG, 10),
         limit_files_per_session=_limit(LIMIT_FILES_PER_SESSION, 20),

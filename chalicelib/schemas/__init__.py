@@ -69,8 +69,13 @@ from chalicelib.schemas.files import (
     FileUploadStarted,
     UploadForm,
 )
+from chalicelib.schemas.operator import OperatorUsage, Refusals, TokenUsage, UsageQuery
 
 __all__ = [
+    "OperatorUsage",
+    "Refusals",
+    "TokenUsage",
+    "UsageQuery",
     "AGENT_FIELDS",
     "AgentSettingsUpdate",
     "CitationSource",

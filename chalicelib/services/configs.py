@@ -16,6 +16,7 @@ import logging
 from typing import Any
 
 from chalicelib.core.aws import get_s3_client, get_sessions_table
+from chalicelib.core.clients import ANONYMOUS, Caller
 from chalicelib.core.clock import utc_now_iso
 from chalicelib.core.errors import ConcurrentUpdate, ConfigNotFound, Forbidden, StorageUnavailable
 from chalicelib.core.logs import note_ids
@@ -37,6 +38,7 @@ from chalicelib.schemas import (
     EditTokenRotated,
     ensure_tools_usable,
 )
+from chalicelib.services.access import agent_count, ensure_may_create
 from chalicelib.services.caching import agent_changed, agent_deleted
 from chalicelib.services.file_removal import delete_all_files
 from chalicelib.stores.configs import ConfigStore, StoredChatConfig
@@ -97,10 +99,15 @@ def _mirror(config: StoredChatConfig) -> None:
     )
 
 
-def create_chat_config(request: ChatConfigCreate, own_base_url: str) -> ChatConfigCreated:
+def create_chat_config(
+    request: ChatConfigCreate, own_base_url: str, who: Caller = ANONYMOUS
+) -> ChatConfigCreated:
     """A new config. Its share link is under FRONTEND_BASE_URL, else under `own_base_url`:
     the origin (and stage) the request came through, where this app serves the chat page.
+    It counts against the server's and the client's agents per day (services/access.py).
     """
+    settings = get_settings()
+    ensure_may_create(who, settings)
     edit_token = new_token(EDIT_TOKEN_PREFIX)
     now = utc_now_iso()
     # An agent setting left out or null takes its default.
@@ -115,10 +122,13 @@ def create_chat_config(request: ChatConfigCreate, own_base_url: str) -> ChatConf
     )
     ensure_tools_usable(config.model, config.tools)
     note_ids(config_id=config.chat_config_id)
-    base_url = get_settings().frontend_base_url or own_base_url
+    base_url = settings.frontend_base_url or own_base_url
     # The mirror first: without the S3 object, a lone mirror item is never used.
-    controls_store().create_controls(
-        config.chat_config_id, config.limits, config.limits_version, config.sharing
+    quota_store().create_agent(
+        config.chat_config_id,
+        (config.limits, config.limits_version, config.sharing),
+        settings.limit_agents_per_day,
+        agent_count(who, settings),
     )
     config_store().create(config)
     agent_changed(config.chat_config_id, config.model, config.prompt_text)

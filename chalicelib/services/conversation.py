@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.core.clients import ANONYMOUS, Caller
 from chalicelib.core.errors import IdempotencyConflict, IdempotencyInProgress, ModelError
 from chalicelib.core.logs import note_ids
 from chalicelib.core.settings import Settings, get_settings
@@ -18,6 +19,7 @@ from chalicelib.model.base import ModelReply
 from chalicelib.model.choice import get_model, model_mode
 from chalicelib.schemas import MessageReply, MessageSend
 from chalicelib.services import exchange
+from chalicelib.services.access import message_count
 from chalicelib.services.caching import cache_lost, inline_instead
 from chalicelib.services.configs import quota_store, reservation_store
 from chalicelib.services.cost import cost_bound, reply_cost
@@ -67,6 +69,7 @@ def send_message(
     request: MessageSend,
     idempotency_key: str | None,
     responder: ResponderFactory = whole_reply,
+    who: Caller = ANONYMOUS,
 ) -> MessageReply:
     settings = get_settings()
     store = session_store()
@@ -82,6 +85,7 @@ def send_message(
             settings,
             responder(settings),
             lambda reply, settle: exchange.store_exchange(store, prepared, reply, claim, settle),
+            who,
             claim,
         )
     except ClaimRefused:
@@ -100,6 +104,7 @@ def _answer(
     settings: Settings,
     responder: Responder,
     store_reply: Callable[[ModelReply, Any], MessageReply],
+    who: Caller,
     claim: Claim | None = None,
 ) -> MessageReply:
     """Reserve the quota (and claim the key), ask the model, and store its reply.
@@ -115,7 +120,12 @@ def _answer(
     claim_put = (claim.put(table_name, lease),) if claim else ()
     bound = cost_bound(prepared.request, thinks=model_mode(settings) == "gemini")
     reservation = quotas.reserve_message(
-        prepared.session, settings, lease, (*claim_put, *responder.reserve_also), bound
+        prepared.session,
+        settings,
+        lease,
+        (*claim_put, *responder.reserve_also),
+        bound,
+        message_count(who, settings),
     )
     try:
         reply = responder.respond(prepared)
@@ -144,7 +154,10 @@ def _replay(claim: Claim, settings: Settings) -> MessageReply:
 
 
 def regenerate(
-    session_id: str, token: str, responder: ResponderFactory = whole_reply
+    session_id: str,
+    token: str,
+    responder: ResponderFactory = whole_reply,
+    who: Caller = ANONYMOUS,
 ) -> MessageReply:
     settings = get_settings()
     store = session_store()
@@ -155,4 +168,5 @@ def regenerate(
         settings,
         responder(settings),
         lambda reply, settle: exchange.store_regeneration(store, prepared, reply, settle),
+        who,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic.alias_generators import to_camel
 
 from chalicelib.core.aws import get_sessions_table
+from chalicelib.core.clients import ANONYMOUS, Caller
 from chalicelib.core.clock import utc_now_iso
 from chalicelib.core.errors import (
     SessionNotFound,
@@ -36,6 +37,7 @@ from chalicelib.schemas import (
     ensure_tools_usable,
 )
 from chalicelib.services import exchange
+from chalicelib.services.access import session_count
 from chalicelib.services.configs import load_config, quota_store
 from chalicelib.services.file_context import ready_files
 from chalicelib.services.file_removal import delete_all_files
@@ -66,7 +68,7 @@ def list_models() -> ModelList:
     )
 
 
-def create_session(request: SessionCreate) -> SessionCreated:
+def create_session(request: SessionCreate, who: Caller = ANONYMOUS) -> SessionCreated:
     config, _ = load_config(request.chat_config_id)
     if not config.sharing:
         raise SharingDisabled()
@@ -86,7 +88,11 @@ def create_session(request: SessionCreate) -> SessionCreated:
         knowledge=ready_files(Owner("config", config.chat_config_id, config.chat_config_id)),
     )
     note_ids(session_id=session.session_id)
-    quota_store().create_session(session, config.limits.in_force().sessions_per_day)
+    quota_store().create_session(
+        session,
+        config.limits.in_force().sessions_per_day,
+        session_count(who, get_settings()),
+    )
     return SessionCreated(**session.public().model_dump(), session_token=token)
 
 

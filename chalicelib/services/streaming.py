@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from chalicelib.core.clients import ANONYMOUS, Caller
 from chalicelib.core.errors import ModelError, ModelTimeout
 from chalicelib.core.settings import Settings
 from chalicelib.model.base import ModelReply
@@ -83,20 +84,22 @@ class Channel:
             self.gone = True
 
 
-def stream_send(frame: SendFrame, channel: Channel) -> None:
+def stream_send(frame: SendFrame, channel: Channel, who: Caller = ANONYMOUS) -> None:
     request = MessageSend(
         session_id=frame.session_id, message=frame.message, attachments=frame.attachments
     )
     streamer = _Streamer(channel, frame.session_id)
     result = message_service.send_message(
-        frame.token, request, frame.idempotency_key, streamer.responder
+        frame.token, request, frame.idempotency_key, streamer.responder, who
     )
     streamer.finish(result)
 
 
-def stream_regeneration(frame: RegenerateFrame, channel: Channel) -> None:
+def stream_regeneration(frame: RegenerateFrame, channel: Channel, who: Caller = ANONYMOUS) -> None:
     streamer = _Streamer(channel, frame.session_id)
-    streamer.finish(message_service.regenerate(frame.session_id, frame.token, streamer.responder))
+    streamer.finish(
+        message_service.regenerate(frame.session_id, frame.token, streamer.responder, who)
+    )
 
 
 def stop(frame: StopFrame) -> None:

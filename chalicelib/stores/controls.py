@@ -9,6 +9,7 @@ conflicting in DynamoDB on one item; an edit writes all copies in one transactio
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -41,27 +42,28 @@ class ControlsStore:
         self._table = table
 
     def create_controls(
-        self, config_id: str, limits: CreatorLimits, limits_version: int, sharing: bool
-    ) -> None:
-        """Mirror a new config's controls: Puts, as nothing is there to keep.
+        self,
+        config_id: str,
+        limits: CreatorLimits,
+        limits_version: int,
+        sharing: bool,
+        also: Sequence[Any] = (),
+    ) -> list[str] | None:
+        """Mirror a new config's controls: Puts, as nothing is there to keep. `also` joins
+        the transaction (the counts of a new agent); None on success, else why each of
+        `also` was refused.
 
         A repeat writes the same items, so a retried transaction whose first answer was
         lost does no harm; a Put also costs DynamoDB less work than an update expression.
         """
         values = limits.model_dump(by_alias=True, exclude_none=True)
         values.update(limitsVersion=limits_version, sharing=sharing)
-        transact(
-            self._table,
-            [
-                {
-                    "Put": {
-                        "TableName": self._table.name,
-                        "Item": {**state_key(config_id, n), **values},
-                    }
-                }
-                for n in range(SHARDS)
-            ],
-        )
+        puts = [
+            {"Put": {"TableName": self._table.name, "Item": {**state_key(config_id, n), **values}}}
+            for n in range(SHARDS)
+        ]
+        refused = transact(self._table, [*puts, *also])
+        return None if refused is None else refused[SHARDS:]
 
     def put_controls(
         self, config_id: str, limits: CreatorLimits, limits_version: int, sharing: bool

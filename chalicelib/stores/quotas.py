@@ -35,9 +35,18 @@ from chalicelib.core.errors import (
 )
 from chalicelib.core.provisioning import TTL_ATTRIBUTE
 from chalicelib.core.settings import Settings
+from chalicelib.schemas import CreatorLimits
 from chalicelib.schemas.configs import limit_in_force, token_budget_in_force
 from chalicelib.stores.budget import OPERATOR, BudgetHolds, BudgetScope, BudgetStore, agent_scope
-from chalicelib.stores.controls import ControlsStore, config_partition, shares, state_key
+from chalicelib.stores.clients import ClientCount
+from chalicelib.stores.controls import (
+    SHARDS,
+    ControlsStore,
+    config_partition,
+    shares,
+    state_key,
+)
+from chalicelib.stores.operator import OperatorStore
 from chalicelib.stores.records import Reservation
 from chalicelib.stores.sessions import SESSION_SORT_KEY, SessionRecord, partition_key
 
@@ -71,6 +80,7 @@ class QuotaStore:
         self._table = table
         self._controls = ControlsStore(table)
         self._budget = BudgetStore(table)
+        self._operator = OperatorStore(table)
 
     def _day_update(
         self, config_id: str, day: datetime, counter: str, limit: int, shard: int
@@ -88,11 +98,44 @@ class QuotaStore:
             }
         }
 
+    # --- agents --------------------------------------------------------------------
+
+    def create_agent(
+        self,
+        config_id: str,
+        controls: tuple[CreatorLimits, int, bool],
+        agents_per_day: int,
+        client: ClientCount | None,
+    ) -> None:
+        """Mirror a new agent's controls, counted against the server's agents per day
+        (0: no limit) and the client's agents per day, in one transaction."""
+        now = _now()
+        day = now.date().isoformat()
+        extra = [client.item(self._table)] if client else []
+        # Without a limit, one try on any shard.
+        shards = shard_order(agents_per_day) if agents_per_day else [random.randrange(SHARDS)]
+        for shard in shards:
+            counted = [self._operator.agent_item(day, agents_per_day, shard), *extra]
+            refused = self._controls.create_controls(config_id, *controls, also=counted)
+            if refused is None:
+                return
+            if client and refused[-1] == CONDITION_FAILED:
+                raise client.refusal()
+        raise QuotaExceeded(
+            "This service has reached its limit of new agents for today.",
+            details={"limit": "agentsPerDay", "value": agents_per_day},
+            retry_after=seconds_until_midnight(now),
+        )
+
     # --- sessions ------------------------------------------------------------------
 
-    def create_session(self, session: SessionRecord, sessions_per_day: int) -> None:
-        """Store a new session, counted against the config's sessions per day."""
+    def create_session(
+        self, session: SessionRecord, sessions_per_day: int, client: ClientCount | None = None
+    ) -> None:
+        """Store a new session, counted against the config's sessions per day (and the
+        client's sessions per hour)."""
         now = _now()
+        day = now.date().isoformat()
         for shard in shard_order(sessions_per_day):
             items = [
                 {
@@ -117,10 +160,15 @@ class QuotaStore:
                         "ExpressionAttributeValues": {":on": True},
                     }
                 },
+                self._operator.count_item(day, {"sessions": 1}),
             ]
+            if client:
+                items.append(client.item(self._table))
             refused = transact(self._table, items)
             if refused is None:
                 return
+            if client and refused[4] == CONDITION_FAILED:
+                raise client.refusal()
             if refused[2] == CONDITION_FAILED:
                 state = self._controls.read(session.chat_config_id) or {}
                 if not state or "deletedAt" in state:
@@ -143,6 +191,7 @@ class QuotaStore:
         lease_seconds: float,
         also: tuple[Any, ...] = (),
         token_bound: int = 0,
+        client: ClientCount | None = None,
     ) -> Reservation:
         """Count one message against the session's and the day's limits, and hold
         `token_bound` tokens of each token budget in force (the operator's, the agent's),
@@ -151,6 +200,7 @@ class QuotaStore:
         The reservation is held for `lease_seconds`: an exchange stored later than that
         is refused. `also` adds conditional items to the same transaction (an
         idempotency claim); when one of them is refused, ClaimRefused says so first.
+        `client` counts the send against its client's messages per minute.
         """
         refreshes = 0
         full: set[int] = set()
@@ -181,13 +231,17 @@ class QuotaStore:
                 agent_pieces=holds.pieces("agent"),
             )
             items = self._reservation(session, now, per_session, shares(per_day)[shard], shard)
-            items += [self._hold(reservation), *hold_items, *also]
+            counted = [client.item(self._table)] if client else []
+            items += [self._hold(reservation), *counted, *hold_items, *also]
             refused = transact(self._table, items)
             if refused is None:
                 return reservation
-            if CONDITION_FAILED in refused[4 + len(hold_items) :]:
+            holds_start = 4 + len(counted)
+            if CONDITION_FAILED in refused[holds_start + len(hold_items) :]:
                 raise ClaimRefused()
-            if holds.refused(refused[4 : 4 + len(hold_items)]):
+            if client and refused[4] == CONDITION_FAILED:
+                raise client.refusal()
+            if holds.refused(refused[holds_start : holds_start + len(hold_items)]):
                 continue  # another send took the room: read what is left, and split
             if refused[2] == CONDITION_FAILED:
                 refreshes += 1

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.core.dynamo import give_back, transact
 from chalicelib.core.errors import StorageUnavailable
 from chalicelib.stores.budget import OPERATOR, BudgetStore, agent_scope
+from chalicelib.stores.operator import OperatorStore
 from chalicelib.stores.quotas import day_key
 from chalicelib.stores.records import SESSION_SORT_KEY, Reservation, partition_key
 
@@ -29,11 +30,13 @@ class ReservationStore:
     def __init__(self, table: Table) -> None:
         self._table = table
         self._budget = BudgetStore(table)
+        self._operator = OperatorStore(table)
 
     def settle(self, reservation: Reservation, cost: int) -> list[Any]:
         """Items for the exchange's transaction: its reservation, still in lease, is used up,
-        and the tokens it held of the budget become the call's `cost`. When the first is
-        refused, the lease is over and the exchange is not stored."""
+        and the tokens it held of the budget become the call's `cost`, which the operator's
+        day counters also add up. When the first is refused, the lease is over and the
+        exchange is not stored."""
         release = {
             "Delete": {
                 "TableName": self._table.name,
@@ -43,7 +46,8 @@ class ReservationStore:
                 "ExpressionAttributeValues": {":now": _now_ms()},
             }
         }
-        return [release, *self._budgets(reservation, cost)]
+        used = self._operator.count_item(reservation.day, {"messages": 1, "tokens": cost})
+        return [release, *self._budgets(reservation, cost), used]
 
     def release_message(self, reservation: Reservation, also: tuple[Any, ...] = ()) -> None:
         """Give back a reservation whose send failed. Best effort: a failure is logged,

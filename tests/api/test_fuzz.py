@@ -139,10 +139,15 @@ def _serve() -> tuple[LocalDevServer, threading.Thread]:
     return server, thread
 
 
+# The operator's routes exist only with an operator's token configured.
+OPERATOR_TOKEN = "fuzz-operator-token"
+
+
 @pytest.fixture
-def live(fake_gemini: FakeGemini) -> Iterator[LiveApi]:
+def live(fake_gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveApi]:
     from app import app
 
+    monkeypatch.setenv("OPERATOR_TOKEN", OPERATOR_TOKEN)
     original_class = app.__class__
     server, thread = _serve()
     try:
@@ -179,6 +184,8 @@ def _aim(case: schemathesis.Case, api: LiveApi) -> dict[str, str]:
     if case.query and isinstance(case.query.get("before"), str):
         case.query["before"] = api.cursor
     token = api.edit_token if case.path.startswith("/chat-config") else api.session_token
+    if case.path.startswith("/operator"):
+        token = OPERATOR_TOKEN
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -92,7 +92,12 @@ def test_error_responses_narrow_the_code_to_their_status() -> None:
         return list(schema["properties"]["code"]["enum"])
 
     assert codes("409") == ["idempotency_conflict", "idempotency_in_progress", "invalid_attachment"]
-    assert codes("429") == ["model_rate_limited", "quota_exceeded"]
+    assert codes("429") == [
+        "budget_exhausted",
+        "model_rate_limited",
+        "quota_exceeded",
+        "rate_limited",
+    ]
     assert codes("503") == ["model_unavailable", "storage_unavailable"]
     assert "Retry-After" in shared[send["429"]["$ref"].rsplit("/", 1)[1]]["headers"]
 
@@ -100,7 +105,9 @@ def test_error_responses_narrow_the_code_to_their_status() -> None:
 def test_auth_is_declared_per_operation() -> None:
     paths = openapi.build_document()["paths"]
     bearer: list[dict[str, list[str]]] = [{"bearerAuth": []}]
-    assert paths["/create-chat"]["post"]["security"] == []
+    # The operator's token is needed only when AGENT_CREATION is operator.
+    assert paths["/create-chat"]["post"]["security"] == [{}, *bearer]
+    assert paths["/operator/usage"]["get"]["security"] == bearer
     assert paths["/chat-config/{chat_config_id}"]["put"]["security"] == bearer
     assert paths["/chat-config/{chat_config_id}"]["get"]["security"] == [{}, *bearer]
     assert paths["/session/{session_id}/export"]["get"]["security"] == bearer

@@ -16,8 +16,8 @@ from chalicelib.core import aws
 from chalicelib.core.errors import AppError, BudgetExhausted
 from chalicelib.core.settings import get_settings
 from chalicelib.model.base import FilePart, ModelReply, ModelRequest, Turn
-from chalicelib.schemas import MessageSend
-from chalicelib.services import conversation
+from chalicelib.schemas import MessageSend, UsageQuery
+from chalicelib.services import access, conversation
 from chalicelib.services.cost import cost_bound, reply_cost, thinking_ceiling
 from chalicelib.stores.budget import OPERATOR, BudgetScope, BudgetStore, agent_scope
 from tests.fake_gemini import FakeGemini, blocked_prompt, reply_text
@@ -98,6 +98,11 @@ def test_concurrent_sends_never_overshoot_the_budget(
     # What is stored is what was used: nothing is left reserved.
     stored = budget_day(budget)
     assert (stored.held, stored.reserved) == (used, 0)
+    # The operator's view adds up the same tokens.
+    monkeypatch.setenv("OPERATOR_TOKEN", "operator")
+    usage = access.operator_usage("operator", UsageQuery())
+    assert (usage.tokens.used, usage.tokens.reserved, usage.messages) == (used, 0, len(replies))
+    assert (usage.agents_created, usage.sessions_created) == (5, 20)
     if budget == 500:
         assert refusals, "the budget ran out, so some sends were refused"
         # Refused only when the bound did not fit what was left.
