@@ -6,6 +6,7 @@ a fresh clone, and keeps its local data in a directory of its own.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -15,10 +16,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -205,3 +207,38 @@ def copy_of_the_project(into: Path, parts: tuple[str, ...] = PROJECT_PARTS) -> P
         else:
             shutil.copy2(source, target)
     return into
+
+
+@contextlib.contextmanager
+def serve_in_process() -> Iterator[str]:
+    """The app under chalice.local's own server in this process, as `chalice local` serves
+    it (with its local gateway's hooks), on a free port; yields its URL."""
+    from chalice.config import Config
+    from chalice.local import create_local_server
+
+    from app import CORS, JSON, app
+    from chalicelib.api.http import SECURITY_HEADERS
+    from scripts import local_gateway
+
+    config = Config(
+        chalice_stage="dev",
+        user_provided_params={"project_dir": str(PROJECT_DIR), "chalice_app": app},
+        config_from_disk={},
+    )
+    local_gateway.install({**CORS.get_access_control_headers(), **SECURITY_HEADERS, **JSON})
+    original_class = app.__class__
+    server = create_local_server(app, config, "127.0.0.1", 0)  # port 0: any free one
+    thread = threading.Thread(
+        target=server.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    try:
+        host, port = server.server.server_address[:2]
+        yield f"http://{host!s}:{port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server.server_close()
+        # create_local_server swaps the app's class for a thread-local one; undo it, or
+        # the next server's swap would make the class its own base.
+        app.__class__ = original_class

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import os
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +21,6 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
-from chalice.config import Config
-from chalice.local import LocalDevServer, create_local_server
 from hypothesis import HealthCheck, settings
 from requests.structures import CaseInsensitiveDict
 from schemathesis.checks import CHECKS, CheckFunction, load_all_checks
@@ -34,11 +31,9 @@ from schemathesis.specs.openapi.checks import (
     negative_data_rejection,
 )
 
-from app import CORS, JSON
 from chalicelib.api import openapi
-from chalicelib.api.http import SECURITY_HEADERS
-from scripts import local_gateway
 from tests.fake_gemini import FakeGemini
+from tests.local_stack import serve_in_process
 from tests.utils import DEFAULT_CONFIG
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -120,49 +115,18 @@ class LiveApi:
         self.cursor = page.json()["nextCursor"]
 
 
-def _serve() -> tuple[LocalDevServer, threading.Thread]:
-    from app import app
-
-    config = Config(
-        chalice_stage="dev",
-        user_provided_params={"project_dir": str(PROJECT_DIR), "chalice_app": app},
-        config_from_disk={},
-    )
-    # As `chalice local` does: unknown paths and methods answer as deployed.
-    local_gateway.install({**CORS.get_access_control_headers(), **SECURITY_HEADERS, **JSON})
-    # Port 0: the OS picks a free one.
-    server = create_local_server(app, config, "127.0.0.1", 0)
-    thread = threading.Thread(
-        target=server.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    return server, thread
-
-
 # The operator's routes exist only with an operator's token configured.
 OPERATOR_TOKEN = "fuzz-operator-token"
 
 
 @pytest.fixture
 def live(fake_gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveApi]:
-    from app import app
-
     monkeypatch.setenv("OPERATOR_TOKEN", OPERATOR_TOKEN)
-    original_class = app.__class__
-    server, thread = _serve()
-    try:
-        host, port = server.server.server_address[:2]
-        api = LiveApi(url=f"http://{host!s}:{port}")
+    with serve_in_process() as url:
+        api = LiveApi(url=url)
         api.new_config()
         api.new_session()
         yield api
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server.server_close()
-        # create_local_server swaps the app's class for a thread-local one; undo it, or
-        # the next test's swap would make the class its own base.
-        app.__class__ = original_class
 
 
 def _aim(case: schemathesis.Case, api: LiveApi) -> dict[str, str]:

@@ -58,7 +58,9 @@ def test_the_operator_route_needs_the_operators_token(
     assert usage(api, day="2020-01-01")["agentsCreated"] == 0
 
 
-def test_the_operator_token_may_live_in_ssm(api: ApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_operator_token_may_live_in_ssm(
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OPERATOR_TOKEN_PARAMETER", "/ai-maker/test/operator-token")
     assert_error(api.get("/operator/usage", token=OPERATOR), 404, "not_found")  # not made yet
     from chalicelib.core import parameters
@@ -272,7 +274,7 @@ def test_no_address_is_stored_or_logged(
     assert {str(i["sk"]).split("#")[0] for i in clients} == {"AGENTS", "SESSIONS", "MESSAGES"}
     keys = {str(i["pk"]).removeprefix("CLIENT#") for i in clients}
     assert len(keys) == 1 and all(len(k) == 32 and int(k, 16) >= 0 for k in keys)
-    assert all(int(i["expiresAt"]) > 0 for i in clients)
+    assert all(int(str(i["expiresAt"])) > 0 for i in clients)
     assert address not in caplog.text
 
 
@@ -310,3 +312,60 @@ def test_zero_switches_a_per_client_limit_off(
     assert statuses == [201] * 5
     items = aws.get_sessions_table().scan()["Items"]
     assert not [i for i in items if str(i["pk"]).startswith("CLIENT#")]
+
+
+# --- the client's address, as the local servers pass it on ----------------------------
+
+
+def _post_from(url: str, source: str, path: str, body: dict[str, Any], token: str = "") -> int:
+    """POST from a given loopback address: the server sees it as the socket's peer."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(
+        parts.hostname or "", parts.port, timeout=30, source_address=(source, 0)
+    )
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        connection.request("POST", path, json.dumps(body), headers)
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_chalice_local_counts_each_peer_address_apart(
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """chalice.local says 127.0.0.1 for every request; its hooks put the peer there."""
+    from tests.local_stack import serve_in_process
+
+    monkeypatch.setenv("LIMIT_SESSIONS_PER_CLIENT_PER_HOUR", "1")
+    body = {"chatConfigId": api.create_chat()["chatConfigId"]}
+    with serve_in_process() as url:
+        first = _post_from(url, "127.0.0.1", "/chat-session", body)
+        again = _post_from(url, "127.0.0.1", "/chat-session", body)
+        other = _post_from(url, "127.0.0.2", "/chat-session", body)
+    assert (first, again, other) == (201, 429, 201)
+
+
+def test_the_websocket_api_counts_each_peer_address_apart(
+    api: ApiClient, fake_gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch, ws_url: str
+) -> None:
+    from tests.ws_client import WsClient, ws_connect
+
+    monkeypatch.setenv("LIMIT_MESSAGES_PER_CLIENT_PER_MINUTE", "1")
+    session = api.new_session()
+    with ws_connect(ws_url) as ws:
+        assert ws.send_message(session, "One")[-1]["type"] == "done"
+        (refused,) = ws.send_message(session, "Two", request_id="r2")
+    assert refused["type"] == "error" and refused["code"] == "rate_limited"
+    assert refused["details"] == {"limit": "messagesPerClientPerMinute", "value": 1}
+    assert 1 <= refused["retryAfter"] <= 60
+    from websockets.sync.client import connect
+
+    with connect(ws_url, source_address=("127.0.0.2", 0)) as connection:
+        frames = WsClient(connection).send_message(session, "Three", request_id="r3")
+    assert frames[-1]["type"] == "done"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -39,7 +38,9 @@ def _items() -> dict[str, int]:
 def test_a_cancelled_transaction_leaves_every_item_as_it_was_and_copies_no_table(
     items_only: Any,
 ) -> None:
-    client = boto3.client("dynamodb")  # DynamoDB's own JSON, as chalicelib's transactions send it
+    # DynamoDB's own JSON, as chalicelib's transactions send it; the app's own client, not
+    # boto3's default session, which another test in this process may have made regionless.
+    client = get_sessions_table().meta.client
     client.transact_write_items(TransactItems=[_put("a", 1), _put("b", 1)])
     table = items_only.tables[TABLE]
     update_a: Any = {

@@ -147,9 +147,16 @@ def test_every_error_code_has_a_sentence_in_the_pages() -> None:
 
     script = (pages.STATIC_DIR / "api.js").read_text()
     # These are built from the error's details or Retry-After.
-    composed = {"quota_exceeded", "budget_exhausted", "model_rate_limited", "validation_error"}
+    composed = {
+        "quota_exceeded",
+        "budget_exhausted",
+        "rate_limited",
+        "model_rate_limited",
+        "validation_error",
+    }
     missing = {code for code in codes(errors.AppError) - composed if f"\n  {code}: " not in script}
     assert missing == set()
+    assert {code for code in composed if f'code === "{code}"' not in script} == set()
 
 
 @pytest.mark.parametrize("name", ["nope.js", "../pages.py", "pages.py", "..", ""])

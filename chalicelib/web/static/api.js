@@ -53,6 +53,13 @@ const LIMIT_NAMES = {
   filesPerConfig: (n) => `This agent already has its limit of ${plural(n, "knowledge file")}.`,
   filesPerSession: (n) => `This chat already has its limit of ${plural(n, "file")}.`,
   fileBytesPerDay: (n) => `This agent has reached its upload limit of ${(n / 1048576).toFixed(1)} MB a day.`,
+  agentsPerDay: (n) => `This service has reached its limit of ${plural(n, "new agent")} a day.`,
+};
+// The per-client rate limits (rate_limited), by details.limit.
+const RATE_NAMES = {
+  messagesPerClientPerMinute: (n) => `You are sending faster than this service allows (${plural(n, "message")} a minute).`,
+  sessionsPerClientPerHour: (n) => `You have started as many chats as this service allows in an hour (${n}).`,
+  agentsPerClientPerDay: (n) => `You have created as many agents as this service allows in a day (${n}).`,
 };
 
 /** "in 3 h 5 min (at 01:00)" for a wait in seconds. */
@@ -73,6 +80,7 @@ const SENTENCES = {
   config_not_found: "This agent does not exist, or its creator deleted it.",
   config_deleted: "The creator deleted this agent. You can still read this chat, not continue it.",
   sharing_disabled: "The creator has paused this agent for new chats.",
+  creation_closed: "On this service, only its operator can create agents.",
   settings_locked: "The creator of this agent does not allow changing that setting.",
   content_blocked: "The model's safety filters blocked this message or its reply.",
   model_timeout: "The model took too long to answer. Try again.",
@@ -114,6 +122,11 @@ export function sentenceFor(error) {
     const when = retryAfter === null ? "at midnight UTC" : `at midnight UTC, ${whenAfter(retryAfter)}`;
     const who = details?.scope === "agent" ? "This agent has" : "This service has";
     return `${who} used today's budget; it resets ${when}.`;
+  }
+  if (code === "rate_limited") {
+    const describe = RATE_NAMES[details?.limit];
+    const first = describe ? describe(details.value) : "Too many requests from your address.";
+    return `${first} Try again ${retryAfter === null ? "shortly" : whenAfter(retryAfter)}.`;
   }
   if (code === "model_rate_limited") {
     const when = retryAfter === null ? "in a moment" : whenAfter(retryAfter);
