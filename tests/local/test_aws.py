@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -38,9 +39,9 @@ def _items() -> dict[str, int]:
 def test_a_cancelled_transaction_leaves_every_item_as_it_was_and_copies_no_table(
     items_only: Any,
 ) -> None:
-    # DynamoDB's own JSON, as chalicelib's transactions send it; the app's own client, not
-    # boto3's default session, which another test in this process may have made regionless.
-    client = get_sessions_table().meta.client
+    # DynamoDB's own JSON, as chalicelib's transactions send it. The region is named: boto3's
+    # default session may have been made by another test of this process, without one.
+    client = boto3.client("dynamodb", region_name="us-east-1")
     client.transact_write_items(TransactItems=[_put("a", 1), _put("b", 1)])
     table = items_only.tables[TABLE]
     update_a: Any = {
