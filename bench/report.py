@@ -102,9 +102,11 @@ def _storage(result: StorageResult) -> list[str]:
         f"{failure.item_bytes:,} bytes by DynamoDB's sizing rules, over the "
         f"{ITEM_LIMIT_BYTES:,}-byte (400 KB) limit;",
         f"{'':10}{moto}",
-        f"{'':10}a first send, without token budgets / with the operator's and an agent's: "
-        f"{result.budget[0].dynamodb_calls} / {result.budget[1].dynamodb_calls} DynamoDB calls, "
-        f"{result.budget[0].write_units} / {result.budget[1].write_units} WCU",
+        f"{'':10}a first send, without token budgets / with the operator's and an agent's / "
+        f"and a per-client limit: "
+        f"{' / '.join(str(cost.dynamodb_calls) for cost in result.budget)} DynamoDB calls, "
+        f"{' / '.join(str(cost.write_units) for cost in result.budget)} WCU",
+        f"{'':10}{result.contention.line()}",
         "",
         *_lengths(result.lengths),
     ]

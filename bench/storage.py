@@ -21,6 +21,7 @@ from unittest import mock
 from botocore.exceptions import ClientError
 
 from bench import baseline, capacity
+from bench.contention import Contention, measure_contention
 from bench.counting import CallCounter, Measurement, ServiceCalls
 from bench.stack import REPLY_CHARS, USER_CHARS, Session, Stack, local_stack, text_of
 from chalicelib.core import aws
@@ -121,8 +122,10 @@ class StorageResult:
     long_conversation: LongConversation
     seed_check: SeedCheck
     history_max_messages: int  # the setting the sends ran with
-    # A first send without a token budget, and with the operator's and an agent's.
-    budget: tuple[SendCost, SendCost]
+    # A first send without a token budget, with the operator's and an agent's, and with
+    # those and the per-client message limit.
+    budget: tuple[SendCost, SendCost, SendCost]
+    contention: Contention
 
 
 def _exchange_messages(
@@ -195,20 +198,23 @@ def measure_lengths(
 
 # Budgets no send here meets: the sends hold and settle their tokens, and are never refused.
 BUDGETS = {"BUDGET_TOKENS_PER_DAY": "100000000", "LIMIT_TOKENS_PER_DAY": "100000000"}
+# As a public deployment runs: the budgets and the default per-client message limit.
+PUBLIC = {**BUDGETS, "LIMIT_MESSAGES_PER_CLIENT_PER_MINUTE": "20"}
 
 
 def measure_budget(
     stack: Stack, counter: CallCounter, fake: FakeGemini
-) -> tuple[SendCost, SendCost]:
-    """What the token budgets add to a send: the same first send without them, and with."""
+) -> tuple[SendCost, SendCost, SendCost]:
+    """What the token budgets and the per-client limit add to a send: the same first
+    send without them, with the budgets, and with both."""
     costs = []
-    for budgets in ({}, BUDGETS):
-        with mock.patch.dict(os.environ, budgets):
+    for limits in ({}, BUDGETS, PUBLIC):
+        with mock.patch.dict(os.environ, limits):
             session = stack.new_session()
             _, measured = _send(stack, counter, fake, session, (USER_CHARS, REPLY_CHARS))
         costs.append(SendCost.of(measured.by_service, stack.stored_size))
-        log.info("store, budgets %s: %s", budgets or "none", costs[-1])
-    return costs[0], costs[1]
+        log.info("store, limits %s: %s", limits or "none", costs[-1])
+    return costs[0], costs[1], costs[2]
 
 
 def check_seeding(stack: Stack, fake: FakeGemini, counter: CallCounter) -> SeedCheck:
@@ -302,6 +308,8 @@ def run(counter: CallCounter) -> StorageResult:
             baseline_costs, sizes = measure_baseline(seed_store, counter, stack)
             failure = find_failure(seed_store)
             budget = measure_budget(stack, counter, fake)
+            contention = measure_contention(stack, counter, fake)
+            log.info("store, %s", contention.line())
         cap = get_settings().history_max_messages
     return StorageResult(
         store_costs,
@@ -313,4 +321,5 @@ def run(counter: CallCounter) -> StorageResult:
         seed_check,
         cap,
         budget,
+        contention,
     )

@@ -178,6 +178,7 @@ def test_every_route_runs_from_the_zip_alone(
         CONFIG_BUCKET="zip-configs",
         SESSIONS_TABLE="zip-sessions",
         GEMINI_API_KEY_PARAMETER="/ai-maker/prod/gemini-api-key",
+        OPERATOR_TOKEN_PARAMETER="/ai-maker/prod/operator-token",
         GOOGLE_GEMINI_BASE_URL=fake_gemini.base_url,
         # prod: no offline model to fall back on, the replies must come from Gemini.
         STAGE="prod",

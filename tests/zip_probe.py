@@ -81,6 +81,11 @@ provisioning.ensure_table(aws.get_dynamodb_resource(), os.environ["SESSIONS_TABL
 aws.get_ssm_client().put_parameter(
     Name=os.environ["GEMINI_API_KEY_PARAMETER"], Value=sys.argv[3], Type="SecureString"
 )
+# The operator's token, where an operator puts it.
+OPERATOR_TOKEN = "zip-operator-token"
+aws.get_ssm_client().put_parameter(
+    Name=os.environ["OPERATOR_TOKEN_PARAMETER"], Value=OPERATOR_TOKEN, Type="SecureString"
+)
 
 call("POST", "/create-chat", {}, {"title": ""})
 chat = call("POST", "/create-chat", {}, CHAT)
@@ -134,7 +139,8 @@ for method, route in sorted(
     if route not in done:
         owner = "chat-config" if "chat-config" in route else "session"
         route_ids = {**ids, "file_id": file_ids[owner]}
-        answer = call(method, route, route_ids, bodies.get((method, route)), tokens[owner])
+        token = OPERATOR_TOKEN if route.startswith("/operator") else tokens[owner]
+        answer = call(method, route, route_ids, bodies.get((method, route)), token)
         if route.endswith("/rotate-token"):
             tokens["chat-config"] = answer["editToken"]
 

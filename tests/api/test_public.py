@@ -16,6 +16,9 @@ from typing import Any
 import pytest
 
 from chalicelib.core import aws
+from chalicelib.core.errors import AppError, QuotaExceeded
+from chalicelib.schemas import ChatConfigCreate
+from chalicelib.services import configs
 from tests.fake_gemini import FakeGemini, reply_text
 from tests.utils import DEFAULT_CONFIG, ApiClient, ApiResponse, assert_error
 
@@ -131,33 +134,46 @@ def test_closed_creation_without_an_operator_token_is_closed_to_all(
 def test_agents_per_day_holds_exactly_under_concurrency(
     api: ApiClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Through the service, in threads: Chalice's test client swaps os.environ per request,
+    which threads cannot share."""
     monkeypatch.setenv("LIMIT_AGENTS_PER_DAY", "5")
     monkeypatch.setenv("OPERATOR_TOKEN", OPERATOR)
-    answers: list[ApiResponse] = []
+    created: list[str] = []
+    refused: list[AppError] = []
     lock = threading.Lock()
     start = threading.Barrier(12)
+    request = ChatConfigCreate.model_validate(DEFAULT_CONFIG)
 
     def creator() -> None:
         start.wait()
-        response = create(api)
-        with lock:
-            answers.append(response)
+        try:
+            made = configs.create_chat_config(request, "")
+        except AppError as error:
+            with lock:
+                refused.append(error)
+        else:
+            with lock:
+                created.append(made.chat_config_id)
 
     threads = [threading.Thread(target=creator) for _ in range(12)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert sorted(r.status for r in answers) == [201] * 5 + [429] * 7
-    refused = [r for r in answers if r.status == 429]
-    for response in refused:
-        assert_error(response, 429, "quota_exceeded")
-        assert response.json["details"] == {"limit": "agentsPerDay", "value": 5}
-        assert int(response.headers["Retry-After"]) > 0
+    assert (len(created), len(refused)) == (5, 7)
+    for error in refused:
+        assert isinstance(error, QuotaExceeded)
+        assert error.details == {"limit": "agentsPerDay", "value": 5}
+        assert error.retry_after and error.retry_after > 0
     # Nothing of a refused agent is stored: five agents' controls, five S3 objects.
     items = aws.get_sessions_table().scan()["Items"]
     assert len({i["pk"] for i in items if str(i["sk"]).startswith("STATE#")}) == 5
     assert usage(api)["agentsCreated"] == 5
+    # And over HTTP, the sixth is refused with the same details.
+    response = create(api)
+    assert_error(response, 429, "quota_exceeded")
+    assert response.json["details"] == {"limit": "agentsPerDay", "value": 5}
+    assert int(response.headers["Retry-After"]) > 0
 
 
 # --- per-client limits ------------------------------------------------------------------

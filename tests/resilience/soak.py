@@ -178,6 +178,15 @@ def _counters_after_settling(
     reserved = sum(int(item.get("reserved", 0)) for item in budget)
     if (held, reserved) != (used, 0):
         mismatches.append(f"budget: {held} held, {reserved} reserved; replies used {used}")
+    # The operator's view adds up the same tokens, and one message per stored exchange.
+    days = storage.partition("OPERATOR", "DAY#")
+    counted_tokens = sum(int(item.get("tokens", 0)) for item in days)
+    counted_messages = sum(int(item.get("messages", 0)) for item in days)
+    if (counted_tokens, counted_messages) != (used, total):
+        mismatches.append(
+            f"operator's day: {counted_tokens} tokens, {counted_messages} messages; "
+            f"stored {used} tokens, {total} exchanges"
+        )
     return mismatches
 
 
