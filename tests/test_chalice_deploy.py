@@ -3,9 +3,10 @@
 The project is copied to a temporary folder, as a fresh clone would be, and every
 command runs there as a separate process with AWS_ENDPOINT_URL pointing at moto.
 moto serves CloudFormation (the bootstrap stack), IAM, Lambda function creation
-and updates, API Gateway and the Lambda permission. One step it cannot serve as
-chalice sends it, the REST API's Swagger 2.0 definition; tests/moto_apigateway.py
-names it and adapts only that. Invoking the function is not served by moto at all
+and updates, API Gateway and the Lambda permission. Two steps it cannot serve as
+sent, the REST API's Swagger 2.0 definition and the WebSocket stage's UpdateStage
+(its throttling); tests/moto_apigateway.py names them and adapts only those.
+Invoking the function is not served by moto at all
 (it needs Docker), so no request reaches the deployed code here: the routes are
 served by the same code in every other test.
 """
@@ -67,18 +68,32 @@ class Deployment:
             AWS_CONFIG_FILE=str(project / "no-aws-config"),
             AWS_SHARED_CREDENTIALS_FILE=str(project / "no-aws-credentials"),
         )
-        self.env.pop("CORS_ALLOW_ORIGIN", None)
+        for name in (
+            "CORS_ALLOW_ORIGIN",
+            "THROTTLE_RATE",
+            "THROTTLE_BURST",
+        ):
+            self.env.pop(name, None)
         self.outputs: dict[str, str] = {}
 
-    def run(self, *command: str) -> str:
+    def run(self, *command: str, **env: str) -> str:
+        # No terminal, as in CI: nothing waits for an answer.
         result = subprocess.run(
-            command, cwd=self.project, env=self.env, capture_output=True, text=True, timeout=300
+            command,
+            cwd=self.project,
+            env={**self.env, **env},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert result.returncode == 0, f"{command} failed:\n{result.stdout}\n{result.stderr}"
         return result.stdout + result.stderr
 
-    def python(self, module: str, *args: str) -> str:
-        return self.run(sys.executable, "-m", module, "--project-dir", str(self.project), *args)
+    def python(self, module: str, *args: str, **env: str) -> str:
+        return self.run(
+            sys.executable, "-m", module, "--project-dir", str(self.project), *args, **env
+        )
 
     def chalice(self, *args: str) -> str:
         return self.run(str(CHALICE), "--project-dir", str(self.project), *args)
@@ -340,6 +355,39 @@ def test_the_after_deploy_step_adds_cors_to_api_gateways_own_errors(
         assert origin == "'https://chat.example.com'"
 
 
+def test_the_after_deploy_step_throttles_both_apis_by_default(after_deploy: Deployment) -> None:
+    """THROTTLE_RATE and THROTTLE_BURST unset: 50 requests a second, bursts of 100."""
+    assert_throttled(after_deploy, rate=50, burst=100)
+
+
+def test_the_after_deploy_step_takes_the_throttling_from_a_flag_or_the_environment(
+    after_deploy: Deployment,
+) -> None:
+    after_deploy.python(
+        "infra.after_deploy", "--stage", STAGE, "--throttle-rate", "7", THROTTLE_BURST="9"
+    )
+    assert_throttled(after_deploy, rate=7, burst=9)
+    # The WebSocket stage's other settings went back as they were.
+    (update,) = after_deploy.adapter.websocket_stage_updates[-1:]
+    assert update["defaultRouteSettings"]["loggingLevel"] == "OFF"
+    after_deploy.python("infra.after_deploy", "--stage", STAGE)
+    assert_throttled(after_deploy, rate=50, burst=100)
+
+
+def assert_throttled(deployed: Deployment, rate: int, burst: int) -> None:
+    rest_id = deployed.deployed()["rest_api"]["rest_api_id"]
+    rest = deployed.client("apigateway").get_stage(restApiId=rest_id, stageName="api")
+    every_method = rest["methodSettings"]["*/*"]
+    assert (every_method["throttlingRateLimit"], every_method["throttlingBurstLimit"]) == (
+        rate,
+        burst,
+    )
+    socket_id = deployed.deployed()["websocket_api"]["websocket_api_id"]
+    socket = deployed.client("apigatewayv2").get_stage(ApiId=socket_id, StageName="api")
+    settings = socket["DefaultRouteSettings"]
+    assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == (rate, burst)
+
+
 def test_a_second_deploy_updates_the_function_and_the_api(after_deploy: Deployment) -> None:
     deployed = after_deploy
     api_id = deployed.deployed()["rest_api"]["rest_api_id"]
@@ -392,6 +440,32 @@ def test_moto_refuses_chalices_swagger_as_sent(deployed: Deployment) -> None:
         relabelled = {k: v for k, v in described.items() if k != "swagger"}
         with pytest.raises(ClientError, match="500"):
             client.import_rest_api(body=json.dumps({**relabelled, "openapi": "3.0.1"}).encode())
+    finally:
+        server.stop()
+
+
+def test_moto_does_not_serve_the_websocket_stages_update() -> None:
+    """The other adapted step: when moto serves UpdateStage of API Gateway v2, drop it."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        client = boto3.client(
+            "apigatewayv2",
+            endpoint_url=f"http://{host}:{port}",
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(retries={"max_attempts": 1}),
+        )
+        api_id = client.create_api(
+            Name="probe", ProtocolType="WEBSOCKET", RouteSelectionExpression="$request.body.action"
+        )["ApiId"]
+        client.create_stage(ApiId=api_id, StageName="api")
+        with pytest.raises(ClientError, match="500"):
+            client.update_stage(
+                ApiId=api_id, StageName="api", DefaultRouteSettings={"ThrottlingBurstLimit": 1}
+            )
     finally:
         server.stop()
 

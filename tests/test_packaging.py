@@ -21,6 +21,7 @@ import pytest
 
 from chalicelib.api.http import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS
 from chalicelib.core import provisioning, settings
+from infra import throttle
 from infra.gateway import ANY_METHOD, gateway_responses
 from infra.iam_audit import ALWAYS_NEEDED, actions_in_code
 from infra.package import ORIGIN_PLACEHOLDER, PackagingError, wire_allowed_origin
@@ -224,6 +225,28 @@ def test_role_reaches_only_this_stacks_resources(template: dict[str, Any]) -> No
     # Posting frames: only to this stack's WebSocket API's connections.
     (connections,) = by_service["execute-api"]
     assert connections["Fn::Sub"].endswith(":${WebsocketAPI}/*/POST/@connections/*")
+
+
+def test_both_apis_are_throttled_by_the_stacks_parameters(template: dict[str, Any]) -> None:
+    parameters, resources = template["Parameters"], template["Resources"]
+    assert parameters["ThrottleRate"]["Default"] == throttle.DEFAULT_RATE == 50
+    assert parameters["ThrottleBurst"]["Default"] == throttle.DEFAULT_BURST == 100
+    assert parameters["ThrottleRate"]["MinValue"] == parameters["ThrottleBurst"]["MinValue"] == 1
+    rate, burst = {"Ref": "ThrottleRate"}, {"Ref": "ThrottleBurst"}
+    # Every resource and method of the REST API (the `/*/*` of UpdateStage).
+    assert resources["RestAPI"]["Properties"]["MethodSettings"] == [
+        {
+            "ResourcePath": "/*",
+            "HttpMethod": "*",
+            "ThrottlingRateLimit": rate,
+            "ThrottlingBurstLimit": burst,
+        }
+    ]
+    (stage,) = resources_of_type(template, "AWS::ApiGatewayV2::Stage")
+    assert stage["Properties"]["DefaultRouteSettings"] == {
+        "ThrottlingRateLimit": rate,
+        "ThrottlingBurstLimit": burst,
+    }
 
 
 def test_the_websocket_api_streams_through_its_own_handler(template: dict[str, Any]) -> None:
