@@ -140,10 +140,12 @@ package: install
 	$(BIN)/cfn-lint $(BUILD_DIR)/sam.json
 
 # Needs AWS credentials, a region and the AWS CLI; creates or updates the stack.
+# First the client hash secret, which CloudFormation cannot create (infra/secrets.py).
 # The overrides: the throttling given, then PARAMS, which wins.
 deploy: package
 	@test -n "$(ARTIFACT_BUCKET)" || { \
 		echo "make deploy needs ARTIFACT_BUCKET=<an S3 bucket for the code upload>" >&2; exit 2; }
+	$(BIN)/python -m infra.secrets --stage $(STAGE)
 	$(AWS) cloudformation package --template-file $(BUILD_DIR)/sam.json \
 		--s3-bucket $(ARTIFACT_BUCKET) --s3-prefix $(STACK_NAME) \
 		--use-json --output-template-file $(BUILD_DIR)/packaged.json

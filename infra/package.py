@@ -10,7 +10,7 @@ then finishes what a merge cannot do:
 - API Gateway's own answers (an unknown path, throttling, a timeout) get the API's
   error shape and CORS headers, and a method a path does not serve reaches the
   function, which answers 405 (see infra/gateway.py).
-- The key parameter's default names the stage being packaged.
+- The SSM parameters' defaults name the stage being packaged.
 - `chalice package` makes the WebSocket handler its own function; it gets the API
   handler's role, logs and environment, and both learn the WebSocket API's URL
   (its stage name is only known here).
@@ -31,6 +31,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,32 @@ CACHED_ZIPS_KEPT = 3
 # A syntactically valid origin that can never be a real one (RFC 2606 .invalid).
 ORIGIN_PLACEHOLDER = "https://allowed-origin.invalid"
 ORIGIN_PARAMETER = "AllowedOrigin"
-KEY_PARAMETER = "GeminiApiKeyParameter"
+
+
+@dataclass(frozen=True)
+class SecureParameter:
+    """An SSM SecureString the function reads: the template parameter holding its name,
+    the environment variable that gives the name to the function, and its default name."""
+
+    template_name: str
+    variable: str
+    leaf: str  # the default name is /ai-maker/<stage>/<leaf>
+
+    def default_name(self, stage: str) -> str:
+        return f"/ai-maker/{stage}/{self.leaf}"
+
+
+GEMINI_KEY = SecureParameter("GeminiApiKeyParameter", "GEMINI_API_KEY_PARAMETER", "gemini-api-key")
+# The HMAC key of the app's per-client rate limits, created by a deploy (infra/secrets.py).
+CLIENT_HASH_SECRET = SecureParameter(
+    "ClientHashSecretParameter", "CLIENT_HASH_SECRET_PARAMETER", "client-hash-secret"
+)
+# Stored by the operator, to switch the operator's routes on; missing means off.
+OPERATOR_TOKEN = SecureParameter(
+    "OperatorTokenParameter", "OPERATOR_TOKEN_PARAMETER", "operator-token"
+)
+# Every SecureString the function reads, so exactly those the role may read.
+SECURE_PARAMETERS = (GEMINI_KEY, CLIENT_HASH_SECRET, OPERATOR_TOKEN)
 
 # Variables of the packaging machine that would change what chalice builds or reads.
 _SCRUBBED = ("CORS_ALLOW_ORIGIN", "AWS_ENDPOINT_URL", "AWS_PROFILE")
@@ -61,10 +87,6 @@ FALLBACK_REGION = "us-east-1"
 
 class PackagingError(RuntimeError):
     """The packaged template is not what the deployment needs."""
-
-
-def key_parameter_name(stage: str) -> str:
-    return f"/ai-maker/{stage}/gemini-api-key"
 
 
 def run_chalice(stage: str, out_dir: Path) -> None:
@@ -148,13 +170,19 @@ def wire_websocket_handler(template: dict[str, Any]) -> None:
         raise PackagingError("the WebSocket handler's timeout must exceed the longest stream")
 
 
+def set_defaults(parameters: dict[str, Any], stage: str) -> None:
+    """The stage's own parameter names as the defaults."""
+    for secure in SECURE_PARAMETERS:
+        parameters[secure.template_name]["Default"] = secure.default_name(stage)
+
+
 def finish_template(template: dict[str, Any], stage: str) -> dict[str, Any]:
     count = wire_allowed_origin(template)
     definition = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     definition["x-amazon-apigateway-gateway-responses"] = gateway_responses()
     route_every_method(definition)
     wire_websocket_handler(template)
-    template["Parameters"][KEY_PARAMETER]["Default"] = key_parameter_name(stage)
+    set_defaults(template["Parameters"], stage)
     log.info("wired %d preflight responses to the %s parameter", count, ORIGIN_PARAMETER)
     return template
 

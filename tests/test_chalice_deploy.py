@@ -2,11 +2,11 @@
 
 The project is copied to a temporary folder, as a fresh clone would be, and every
 command runs there as a separate process with AWS_ENDPOINT_URL pointing at moto.
-moto serves CloudFormation (the bootstrap stack), IAM, Lambda function creation
-and updates, API Gateway and the Lambda permission. Two steps it cannot serve as
-sent, the REST API's Swagger 2.0 definition and the WebSocket stage's UpdateStage
-(its throttling); tests/moto_apigateway.py names them and adapts only those.
-Invoking the function is not served by moto at all
+moto serves CloudFormation (the bootstrap stack), IAM, SSM (the client hash secret),
+Lambda function creation and updates, API Gateway and the Lambda permission. Two
+steps it cannot serve as sent, the REST API's Swagger 2.0 definition and the
+WebSocket stage's UpdateStage (its throttling); tests/moto_apigateway.py names them
+and adapts only those. Invoking the function is not served by moto at all
 (it needs Docker), so no request reaches the deployed code here: the routes are
 served by the same code in every other test.
 """
@@ -143,6 +143,13 @@ def bootstrapped(deployment: Deployment) -> Deployment:
     return deployment
 
 
+def client_hash_secret(deployment: Deployment) -> dict[str, Any]:
+    parameter: dict[str, Any] = deployment.client("ssm").get_parameter(
+        Name="/ai-maker/dev/client-hash-secret", WithDecryption=True
+    )["Parameter"]
+    return parameter
+
+
 @pytest.fixture(scope="module")
 def deployed(bootstrapped: Deployment) -> Deployment:
     output = bootstrapped.chalice("deploy", "--stage", STAGE)
@@ -185,6 +192,8 @@ def test_bootstrap_creates_the_stack_and_writes_the_stage(bootstrapped: Deployme
     assert variables["SESSIONS_TABLE"] == outputs["SessionsTableName"]
     assert variables["CONFIG_BUCKET"] == outputs["ConfigBucketName"]
     assert variables["GEMINI_API_KEY_PARAMETER"] == "/ai-maker/dev/gemini-api-key"
+    assert variables["CLIENT_HASH_SECRET_PARAMETER"] == "/ai-maker/dev/client-hash-secret"
+    assert variables["OPERATOR_TOKEN_PARAMETER"] == "/ai-maker/dev/operator-token"
     assert variables["CORS_ALLOW_ORIGIN"] == "https://chat.example.com"
     assert variables["STAGE"] == "dev"
     dynamodb = bootstrapped.client("dynamodb")
@@ -206,6 +215,18 @@ def test_bootstrap_creates_the_stack_and_writes_the_stage(bootstrapped: Deployme
     assert "iam_role_arn" not in bootstrapped.config()["stages"]["prod"]
 
 
+def test_bootstrap_creates_the_client_hash_secret_and_not_the_operator_token(
+    bootstrapped: Deployment,
+) -> None:
+    secret = client_hash_secret(bootstrapped)
+    assert secret["Type"] == "SecureString"
+    assert len(bytes.fromhex(secret["Value"])) == 32
+    # The operator's to create: until then, the operator's routes are off.
+    ssm = bootstrapped.client("ssm")
+    with pytest.raises(ssm.exceptions.ParameterNotFound):
+        ssm.get_parameter(Name="/ai-maker/dev/operator-token")
+
+
 def test_the_bootstrap_role_is_the_single_templates_role(bootstrapped: Deployment) -> None:
     """Exactly the least-privilege policy of infra/template.json, on this stack's resources."""
     iam = bootstrapped.client("iam")
@@ -222,7 +243,8 @@ def test_the_bootstrap_role_is_the_single_templates_role(bootstrapped: Deploymen
     variables = bootstrapped.config()["stages"][STAGE]["environment_variables"]
     assert f"table/{variables['SESSIONS_TABLE']}" in resources
     assert f"{variables['CONFIG_BUCKET']}/chat-configs/*" in resources
-    assert "parameter/ai-maker/dev/gemini-api-key" in resources
+    for name in ("gemini-api-key", "client-hash-secret", "operator-token"):
+        assert f"parameter/ai-maker/dev/{name}" in resources
     (logs,) = [s for s in document["Statement"] if s["Sid"] == "WriteOwnLogs"]
     # The two functions' groups and nothing else (AWS ends a group's ARN with ":*", moto not).
     assert sorted(arn.removesuffix(":*").rsplit(":", 1)[1] for arn in logs["Resource"]) == [
@@ -407,11 +429,13 @@ def test_a_second_deploy_updates_the_function_and_the_api(after_deploy: Deployme
 
 
 def test_bootstrap_again_rewrites_the_same_values_and_keeps_the_rest(deployed: Deployment) -> None:
-    before = deployed.config()
+    before, secret = deployed.config(), client_hash_secret(deployed)
     deployed.python(
         "infra.bootstrap", "--stage", STAGE, "--allowed-origin", "https://chat.example.com"
     )
     assert deployed.config() == before  # lambda_memory_size, set by hand above, included
+    # Never a new secret: every client's hash, so its rate limits, would start again.
+    assert client_hash_secret(deployed) == secret
 
 
 def test_moto_refuses_chalices_swagger_as_sent(deployed: Deployment) -> None:

@@ -142,14 +142,17 @@ def _deploy_overrides(calls: list[str]) -> list[str]:
     return words[words.index("--parameter-overrides") + 1 :]
 
 
-def test_make_deploy_passes_the_throttling_given_then_params(tmp_path: Path) -> None:
+def test_make_deploy_creates_the_secret_first_and_passes_the_throttling_then_params(
+    tmp_path: Path,
+) -> None:
     calls = _deploy(
         tmp_path,
         "THROTTLE_RATE=10",
         "THROTTLE_BURST=20",
         "PARAMS=FrontendBaseUrl=https://chat.example.com AllowedOrigin=https://chat.example.com",
     )
-    assert calls[0].startswith("aws cloudformation package ")
+    assert calls[0] == "python -m infra.secrets --stage dev"
+    assert calls[1].startswith("aws cloudformation package ")
     # PARAMS last, so what the operator writes there wins.
     assert _deploy_overrides(calls) == [
         "ThrottleRate=10",

@@ -23,8 +23,16 @@ from chalicelib.api.http import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS
 from chalicelib.core import provisioning, settings
 from infra import throttle
 from infra.gateway import ANY_METHOD, gateway_responses
-from infra.iam_audit import ALWAYS_NEEDED, actions_in_code
-from infra.package import ORIGIN_PLACEHOLDER, PackagingError, wire_allowed_origin
+from infra.iam_audit import ALWAYS_NEEDED, actions_in_code, parameter_settings
+from infra.package import (
+    CLIENT_HASH_SECRET,
+    OPERATOR_TOKEN,
+    ORIGIN_PLACEHOLDER,
+    SECURE_PARAMETERS,
+    PackagingError,
+    set_defaults,
+    wire_allowed_origin,
+)
 from tests.conftest import PACKAGING_REGION
 
 pytestmark = pytest.mark.timeout(900)
@@ -70,6 +78,8 @@ def test_template_does_not_depend_on_the_packaging_region(packaged: Path) -> Non
 def test_parameters(template: dict[str, Any]) -> None:
     parameters = template["Parameters"]
     assert parameters["GeminiApiKeyParameter"]["Default"] == "/ai-maker/dev/gemini-api-key"
+    assert parameters["ClientHashSecretParameter"]["Default"] == "/ai-maker/dev/client-hash-secret"
+    assert parameters["OperatorTokenParameter"]["Default"] == "/ai-maker/dev/operator-token"
     assert parameters["AllowedOrigin"]["Default"] == "*"
     # Empty by default: share links then open the API's own web app.
     assert parameters["FrontendBaseUrl"]["Default"] == ""
@@ -134,11 +144,16 @@ def test_environment_is_wired_to_the_stack(template: dict[str, Any]) -> None:
     assert variables["CONFIG_BUCKET"] == {"Ref": "ConfigBucket"}
     assert variables["SESSIONS_TABLE"] == {"Ref": "SessionsTable"}
     assert variables["GEMINI_API_KEY_PARAMETER"] == {"Ref": "GeminiApiKeyParameter"}
+    assert variables["CLIENT_HASH_SECRET_PARAMETER"] == {"Ref": "ClientHashSecretParameter"}
+    assert variables["OPERATOR_TOKEN_PARAMETER"] == {"Ref": "OperatorTokenParameter"}
     assert variables["CORS_ALLOW_ORIGIN"] == {"Ref": "AllowedOrigin"}
     assert variables["FRONTEND_BASE_URL"] == {"Ref": "FrontendBaseUrl"}
     assert variables["STAGE"] == "dev"
     # Every variable is one the app reads; the key itself is never in the template.
     known = {value for name, value in vars(settings).items() if name.isupper()}
+    # The app's side of the same change names the two new parameters in its settings;
+    # until then they are known from infra/package.py (see the parameters' test below).
+    known |= {CLIENT_HASH_SECRET.variable, OPERATOR_TOKEN.variable}
     assert set(variables) <= known
     assert "GEMINI_API_KEY" not in variables
 
@@ -213,11 +228,15 @@ def test_role_reaches_only_this_stacks_resources(template: dict[str, Any]) -> No
         json.dumps({"Fn::Sub": "${ConfigBucket.Arn}/file-uploads/*"}),
         json.dumps({"Fn::GetAtt": ["ConfigBucket", "Arn"]}),
     }
-    (parameter,) = by_service["ssm"]
-    assert parameter["Fn::Sub"].endswith(":parameter${GeminiApiKeyParameter}")
+    parameters = by_service["ssm"]
+    assert sorted(p["Fn::Sub"].rsplit(":", 1)[1] for p in parameters) == [
+        "parameter${ClientHashSecretParameter}",
+        "parameter${GeminiApiKeyParameter}",
+        "parameter${OperatorTokenParameter}",
+    ]
     (decrypt,) = [s for s in role_statements(template) if s["Action"] == "kms:Decrypt"]
     condition = decrypt["Condition"]["StringEquals"]
-    assert condition["kms:EncryptionContext:PARAMETER_ARN"] == parameter
+    assert condition["kms:EncryptionContext:PARAMETER_ARN"] == parameters
     assert condition["kms:ViaService"] == {"Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"}
     assert {json.dumps(r) for r in by_service["logs"]} == {
         json.dumps({"Fn::GetAtt": ["ApiHandlerLogGroup", "Arn"]})
@@ -225,6 +244,26 @@ def test_role_reaches_only_this_stacks_resources(template: dict[str, Any]) -> No
     # Posting frames: only to this stack's WebSocket API's connections.
     (connections,) = by_service["execute-api"]
     assert connections["Fn::Sub"].endswith(":${WebsocketAPI}/*/POST/@connections/*")
+
+
+def test_the_role_reads_exactly_the_parameters_the_function_is_given(
+    template: dict[str, Any],
+) -> None:
+    """Each SecureString the app reads: its name reaches the function, and only it is granted."""
+    variables = template["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    (read,) = [s for s in role_statements(template) if s["Action"] == "ssm:GetParameter"]
+    prefix = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
+    assert read["Resource"] == [
+        {"Fn::Sub": f"{prefix}${{{p.template_name}}}"} for p in SECURE_PARAMETERS
+    ]
+    for secure in SECURE_PARAMETERS:
+        assert variables[secure.variable] == {"Ref": secure.template_name}
+        assert template["Parameters"][secure.template_name]["Type"] == "String"
+    # Every parameter setting the app has is granted. The two new ones are the app side's
+    # of the same change; once its settings name them, nothing is left over.
+    granted = {p.variable for p in SECURE_PARAMETERS}
+    assert parameter_settings() <= granted
+    assert granted - parameter_settings() <= {CLIENT_HASH_SECRET.variable, OPERATOR_TOKEN.variable}
 
 
 def test_both_apis_are_throttled_by_the_stacks_parameters(template: dict[str, Any]) -> None:
@@ -247,6 +286,13 @@ def test_both_apis_are_throttled_by_the_stacks_parameters(template: dict[str, An
         "ThrottlingRateLimit": rate,
         "ThrottlingBurstLimit": burst,
     }
+
+
+def test_the_parameters_default_to_the_stages_names() -> None:
+    parameters: dict[str, Any] = {p.template_name: {} for p in SECURE_PARAMETERS}
+    set_defaults(parameters, "prod")
+    assert parameters["ClientHashSecretParameter"]["Default"] == "/ai-maker/prod/client-hash-secret"
+    assert parameters["OperatorTokenParameter"]["Default"] == "/ai-maker/prod/operator-token"
 
 
 def test_the_websocket_api_streams_through_its_own_handler(template: dict[str, Any]) -> None:
