@@ -5,10 +5,12 @@ function's least-privilege role and its log group come from one CloudFormation
 stack, `ai-maker-<stage>-bootstrap`, built from the same resources as the
 single-template route (infra/template.json), so both routes grant exactly the same.
 It creates the client hash secret, a SecureString CloudFormation cannot make, if
-it does not exist (infra/secrets.py). Bootstrap then writes the role's ARN and the
-resources' and parameters' names (as environment variables) into the stage's
-section of .chalice/config.json, where `chalice deploy` reads them. Running it
-again updates the stack and rewrites the same values.
+it does not exist (infra/secrets.py), and asks for the operator's daily token budget
+when none is given (infra/budget.py; the stage's current one is the default).
+Bootstrap then writes the role's ARN, the resources' and parameters' names and the
+budget (as environment variables) into the stage's section of .chalice/config.json,
+where `chalice deploy` reads them. Running it again updates the stack and rewrites
+the same values.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from infra import budget
 from infra.package import (
     CLIENT_HASH_SECRET,
     MERGE_TEMPLATE,
@@ -175,6 +178,7 @@ def stage_settings(
     outputs: dict[str, str],
     allowed_origin: str,
     frontend_base_url: str | None,
+    budget_tokens: int = budget.DEFAULT_BUDGET,
 ) -> dict[str, str]:
     """The environment variables `chalice deploy` gives the function."""
     variables = {
@@ -183,6 +187,7 @@ def stage_settings(
         **{p.variable: outputs[p.template_name] for p in SECURE_PARAMETERS},
         "CORS_ALLOW_ORIGIN": allowed_origin,
         "MODEL_TIMEOUT_SECONDS": MODEL_TIMEOUT_SECONDS,
+        budget.VARIABLE: str(budget_tokens),
     }
     if frontend_base_url:
         variables["FRONTEND_BASE_URL"] = frontend_base_url
@@ -201,17 +206,28 @@ def write_stage(project_dir: Path, stage: str, role_arn: str, variables: dict[st
     write_config(project_dir, config)
 
 
+def current_budget(project_dir: Path, stage: str) -> int:
+    """The stage's budget in .chalice/config.json, else the default: the one to offer."""
+    section = read_config(project_dir).get("stages", {}).get(stage, {})
+    written = section.get("environment_variables", {}).get(budget.VARIABLE)
+    try:
+        return budget.parse(str(written)) if written is not None else budget.DEFAULT_BUDGET
+    except budget.BudgetError:
+        return budget.DEFAULT_BUDGET
+
+
 def bootstrap(
     stage: str,
     project_dir: Path,
     allowed_origin: str = "*",
     frontend_base_url: str | None = None,
+    budget_tokens: int = budget.DEFAULT_BUDGET,
 ) -> dict[str, str]:
     config = read_config(project_dir)
     template = bootstrap_template(stage, function_name(config, stage), allowed_origin)
     outputs = deploy_stack(boto3.client("cloudformation"), stack_name(stage), template)
     ensure_client_hash_secret(boto3.client("ssm"), outputs[CLIENT_HASH_SECRET.template_name])
-    variables = stage_settings(outputs, allowed_origin, frontend_base_url)
+    variables = stage_settings(outputs, allowed_origin, frontend_base_url, budget_tokens)
     write_stage(project_dir, stage, outputs["RoleArn"], variables)
     log.info("wrote the %s stage's role and resources into .chalice/config.json", stage)
     return outputs
@@ -222,11 +238,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stage", default="dev", choices=STAGES)
     parser.add_argument("--allowed-origin", default="*", help="the browser origin CORS allows")
     parser.add_argument("--frontend-base-url", help="base of the share links")
+    parser.add_argument(
+        "--budget-tokens-per-day", help="the operator's daily token budget (asked when absent)"
+    )
     parser.add_argument("--project-dir", type=Path, default=ROOT)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     try:
-        bootstrap(args.stage, args.project_dir, args.allowed_origin, args.frontend_base_url)
+        default = current_budget(args.project_dir, args.stage)
+        chosen = budget.choose(args.budget_tokens_per_day, default)
+    except budget.BudgetError as exc:
+        log.error("%s", exc)
+        return 2
+    try:
+        bootstrap(
+            args.stage,
+            args.project_dir,
+            args.allowed_origin,
+            args.frontend_base_url,
+            chosen.tokens,
+        )
     except (BootstrapError, ClientError, BotoCoreError) as exc:
         log.error("bootstrap failed: %s", exc)
         return 1

@@ -70,6 +70,7 @@ class Deployment:
         )
         for name in (
             "CORS_ALLOW_ORIGIN",
+            "BUDGET_TOKENS_PER_DAY",
             "THROTTLE_RATE",
             "THROTTLE_BURST",
         ):
@@ -137,9 +138,11 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
 
 @pytest.fixture(scope="module")
 def bootstrapped(deployment: Deployment) -> Deployment:
-    deployment.python(
+    output = deployment.python(
         "infra.bootstrap", "--stage", STAGE, "--allowed-origin", "https://chat.example.com"
     )
+    # Not at a terminal and not given: the default, said in one line.
+    assert "BUDGET_TOKENS_PER_DAY not given and no terminal to ask" in output
     return deployment
 
 
@@ -194,6 +197,7 @@ def test_bootstrap_creates_the_stack_and_writes_the_stage(bootstrapped: Deployme
     assert variables["GEMINI_API_KEY_PARAMETER"] == "/ai-maker/dev/gemini-api-key"
     assert variables["CLIENT_HASH_SECRET_PARAMETER"] == "/ai-maker/dev/client-hash-secret"
     assert variables["OPERATOR_TOKEN_PARAMETER"] == "/ai-maker/dev/operator-token"
+    assert variables["BUDGET_TOKENS_PER_DAY"] == "2000000"
     assert variables["CORS_ALLOW_ORIGIN"] == "https://chat.example.com"
     assert variables["STAGE"] == "dev"
     dynamodb = bootstrapped.client("dynamodb")
@@ -436,6 +440,25 @@ def test_bootstrap_again_rewrites_the_same_values_and_keeps_the_rest(deployed: D
     assert deployed.config() == before  # lambda_memory_size, set by hand above, included
     # Never a new secret: every client's hash, so its rate limits, would start again.
     assert client_hash_secret(deployed) == secret
+
+
+def test_bootstrap_takes_a_given_budget_and_keeps_it_when_run_again(deployed: Deployment) -> None:
+    def budget() -> str:
+        return str(
+            deployed.config()["stages"][STAGE]["environment_variables"]["BUDGET_TOKENS_PER_DAY"]
+        )
+
+    def bootstrap(*args: str) -> str:
+        origin = ("--allowed-origin", "https://chat.example.com")
+        return deployed.python("infra.bootstrap", "--stage", STAGE, *origin, *args)
+
+    bootstrap("--budget-tokens-per-day", "5_000")
+    assert budget() == "5000"
+    # Not given again, and no terminal: the stage's own budget, not the default.
+    assert "5000 tokens/day" in bootstrap()
+    assert budget() == "5000"
+    bootstrap("--budget-tokens-per-day", "0")
+    assert budget() == "0"
 
 
 def test_moto_refuses_chalices_swagger_as_sent(deployed: Deployment) -> None:

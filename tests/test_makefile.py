@@ -115,11 +115,13 @@ def _fake(path: Path, script: str) -> Path:
     return path
 
 
-def _deploy(tmp_path: Path, *args: str) -> list[str]:
+def _deploy(tmp_path: Path, overrides: str, *args: str) -> list[str]:
     """`make deploy` with the package step already done (-o), its calls in order."""
     project = _project(tmp_path)
     _fake(project / ".venv" / "bin" / "python", FAKE_PYTHON)
     aws = _fake(tmp_path / "aws", FAKE_AWS)
+    (project / "build" / "dev").mkdir(parents=True)
+    (project / "build" / "dev" / "parameter-overrides").write_text(overrides)
     calls = tmp_path / "calls"
     env = {"PATH": os.environ["PATH"], "CALLS": str(calls)}
     result = subprocess.run(
@@ -142,11 +144,12 @@ def _deploy_overrides(calls: list[str]) -> list[str]:
     return words[words.index("--parameter-overrides") + 1 :]
 
 
-def test_make_deploy_creates_the_secret_first_and_passes_the_throttling_then_params(
+def test_make_deploy_creates_the_secret_first_and_passes_the_budget_and_throttling(
     tmp_path: Path,
 ) -> None:
     calls = _deploy(
         tmp_path,
+        "BudgetTokensPerDay=5000\n",
         "THROTTLE_RATE=10",
         "THROTTLE_BURST=20",
         "PARAMS=FrontendBaseUrl=https://chat.example.com AllowedOrigin=https://chat.example.com",
@@ -155,6 +158,7 @@ def test_make_deploy_creates_the_secret_first_and_passes_the_throttling_then_par
     assert calls[1].startswith("aws cloudformation package ")
     # PARAMS last, so what the operator writes there wins.
     assert _deploy_overrides(calls) == [
+        "BudgetTokensPerDay=5000",
         "ThrottleRate=10",
         "ThrottleBurst=20",
         "FrontendBaseUrl=https://chat.example.com",
@@ -163,9 +167,9 @@ def test_make_deploy_creates_the_secret_first_and_passes_the_throttling_then_par
 
 
 def test_make_deploy_without_overrides_leaves_the_stacks_values(tmp_path: Path) -> None:
-    """No throttling given: CloudFormation keeps a deployed stack's values (a new one gets
-    the template's defaults)."""
-    assert _deploy_overrides(_deploy(tmp_path)) == []
+    """A budget taken without asking and no throttling given: CloudFormation keeps a deployed
+    stack's values (a new one gets the template's defaults)."""
+    assert _deploy_overrides(_deploy(tmp_path, "")) == []
 
 
 def _dry_run(tmp_path: Path, *args: str, **env: str) -> str:
@@ -182,6 +186,17 @@ def _dry_run(tmp_path: Path, *args: str, **env: str) -> str:
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+def test_the_budget_given_to_make_reaches_package_and_bootstrap(tmp_path: Path) -> None:
+    assert "--budget-tokens-per-day '0'" in _dry_run(
+        tmp_path / "a", "package", "BUDGET_TOKENS_PER_DAY=0"
+    )
+    # From the environment too, as any make variable.
+    bootstrap = _dry_run(tmp_path / "b", "bootstrap", BUDGET_TOKENS_PER_DAY="750000")
+    assert "--budget-tokens-per-day '750000'" in bootstrap
+    # Not given: the step itself asks, or takes the default.
+    assert "--budget-tokens-per-day" not in _dry_run(tmp_path / "c", "package")
 
 
 def test_the_throttling_given_to_make_reaches_the_after_deploy_step(tmp_path: Path) -> None:

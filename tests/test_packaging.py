@@ -21,7 +21,7 @@ import pytest
 
 from chalicelib.api.http import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS
 from chalicelib.core import provisioning, settings
-from infra import throttle
+from infra import budget, throttle
 from infra.gateway import ANY_METHOD, gateway_responses
 from infra.iam_audit import ALWAYS_NEEDED, actions_in_code, parameter_settings
 from infra.package import (
@@ -30,10 +30,11 @@ from infra.package import (
     ORIGIN_PLACEHOLDER,
     SECURE_PARAMETERS,
     PackagingError,
+    parameter_overrides,
     set_defaults,
     wire_allowed_origin,
 )
-from tests.conftest import PACKAGING_REGION
+from tests.conftest import PACKAGING_REGION, Packaging
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -146,6 +147,7 @@ def test_environment_is_wired_to_the_stack(template: dict[str, Any]) -> None:
     assert variables["GEMINI_API_KEY_PARAMETER"] == {"Ref": "GeminiApiKeyParameter"}
     assert variables["CLIENT_HASH_SECRET_PARAMETER"] == {"Ref": "ClientHashSecretParameter"}
     assert variables["OPERATOR_TOKEN_PARAMETER"] == {"Ref": "OperatorTokenParameter"}
+    assert variables["BUDGET_TOKENS_PER_DAY"] == {"Ref": "BudgetTokensPerDay"}
     assert variables["CORS_ALLOW_ORIGIN"] == {"Ref": "AllowedOrigin"}
     assert variables["FRONTEND_BASE_URL"] == {"Ref": "FrontendBaseUrl"}
     assert variables["STAGE"] == "dev"
@@ -288,11 +290,30 @@ def test_both_apis_are_throttled_by_the_stacks_parameters(template: dict[str, An
     }
 
 
-def test_the_parameters_default_to_the_stages_names() -> None:
-    parameters: dict[str, Any] = {p.template_name: {} for p in SECURE_PARAMETERS}
-    set_defaults(parameters, "prod")
+def test_the_budget_taken_without_asking_is_the_default_and_overrides_nothing(
+    template: dict[str, Any], packaging: Packaging
+) -> None:
+    parameter = template["Parameters"]["BudgetTokensPerDay"]
+    assert parameter["Type"] == "Number" and parameter["MinValue"] == 0
+    assert parameter["Default"] == budget.DEFAULT_BUDGET == 2_000_000
+    # The fixture packages with no terminal and no value: one line says what was used.
+    assert "BUDGET_TOKENS_PER_DAY not given and no terminal to ask: using 2000000" in packaging.log
+    # So `make deploy` leaves an existing stack's budget alone.
+    assert (packaging.folder / "parameter-overrides").read_text() == ""
+    handler = template["Resources"]["WebsocketMessage"]["Properties"]["Environment"]
+    assert handler["Variables"]["BUDGET_TOKENS_PER_DAY"] == {"Ref": "BudgetTokensPerDay"}
+
+
+def test_a_chosen_budget_becomes_the_default_and_an_override() -> None:
+    parameters: dict[str, Any] = {
+        name: {} for name in ["BudgetTokensPerDay", *(p.template_name for p in SECURE_PARAMETERS)]
+    }
+    set_defaults(parameters, "prod", 5000)
+    assert parameters["BudgetTokensPerDay"]["Default"] == 5000
     assert parameters["ClientHashSecretParameter"]["Default"] == "/ai-maker/prod/client-hash-secret"
-    assert parameters["OperatorTokenParameter"]["Default"] == "/ai-maker/prod/operator-token"
+    assert parameter_overrides(budget.Budget(5000, chosen=True)) == "BudgetTokensPerDay=5000\n"
+    assert parameter_overrides(budget.Budget(0, chosen=True)) == "BudgetTokensPerDay=0\n"
+    assert parameter_overrides(budget.Budget(2_000_000, chosen=False)) == ""
 
 
 def test_the_websocket_api_streams_through_its_own_handler(template: dict[str, Any]) -> None:
