@@ -22,6 +22,19 @@ PARAMS ?=
 # For `make bootstrap`: the browser origin CORS allows, and the base of share links.
 ALLOWED_ORIGIN ?= *
 FRONTEND_BASE_URL ?=
+# The operator's daily token budget for `make package` and `make bootstrap` (0: none);
+# unset, they ask for it at a terminal and take the default elsewhere (infra/budget.py).
+BUDGET_TOKENS_PER_DAY ?=
+BUDGET_FLAG = $(if $(strip $(BUDGET_TOKENS_PER_DAY)),--budget-tokens-per-day '$(strip $(BUDGET_TOKENS_PER_DAY))')
+# API Gateway's throttling of both APIs, for `make deploy` and `make after-deploy`
+# (requests per second, and at once); unset, a new stack and after-deploy take the
+# defaults (50 and 100), and a deployed stack keeps its own.
+THROTTLE_RATE ?=
+THROTTLE_BURST ?=
+THROTTLE_PARAMS = $(if $(strip $(THROTTLE_RATE)),ThrottleRate=$(strip $(THROTTLE_RATE))) \
+	$(if $(strip $(THROTTLE_BURST)),ThrottleBurst=$(strip $(THROTTLE_BURST)))
+THROTTLE_FLAGS = $(if $(strip $(THROTTLE_RATE)),--throttle-rate '$(strip $(THROTTLE_RATE))') \
+	$(if $(strip $(THROTTLE_BURST)),--throttle-burst '$(strip $(THROTTLE_BURST))')
 
 .PHONY: install run reset-local test test-quick docs check lint typecheck clean package deploy bench browser
 .PHONY: bootstrap chalice-deploy after-deploy
@@ -127,20 +140,26 @@ browser:
 
 # The Lambda zip and the merged SAM template in build/<stage>/, linted.
 package: install
-	$(BIN)/python -m infra.package --stage $(STAGE) --out $(BUILD_DIR)
+	$(BIN)/python -m infra.package --stage $(STAGE) --out $(BUILD_DIR) $(BUDGET_FLAG)
 	$(BIN)/cfn-lint $(BUILD_DIR)/sam.json
 
 # Needs AWS credentials, a region and the AWS CLI; creates or updates the stack.
+# First the client hash secret, which CloudFormation cannot create (infra/secrets.py).
+# The overrides: the budget package chose (build/<stage>/parameter-overrides, empty when
+# it was taken without asking), the throttling given, then PARAMS, which wins.
 deploy: package
 	@test -n "$(ARTIFACT_BUCKET)" || { \
 		echo "make deploy needs ARTIFACT_BUCKET=<an S3 bucket for the code upload>" >&2; exit 2; }
+	$(BIN)/python -m infra.secrets --stage $(STAGE)
 	$(AWS) cloudformation package --template-file $(BUILD_DIR)/sam.json \
 		--s3-bucket $(ARTIFACT_BUCKET) --s3-prefix $(STACK_NAME) \
 		--use-json --output-template-file $(BUILD_DIR)/packaged.json
+	set -- $$(cat $(BUILD_DIR)/parameter-overrides) $(THROTTLE_PARAMS) $(PARAMS); \
+	if [ $$# -gt 0 ]; then set -- --parameter-overrides "$$@"; fi; \
 	$(AWS) cloudformation deploy --template-file $(BUILD_DIR)/packaged.json \
 		--stack-name $(STACK_NAME) --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
 		--s3-bucket $(ARTIFACT_BUCKET) --s3-prefix $(STACK_NAME) \
-		--no-fail-on-empty-changeset $(if $(strip $(PARAMS)),--parameter-overrides $(PARAMS))
+		--no-fail-on-empty-changeset "$$@"
 	@printf 'API URL: '
 	@$(AWS) cloudformation describe-stacks --stack-name $(STACK_NAME) --output text \
 		--query "Stacks[0].Outputs[?OutputKey=='EndpointURL'].OutputValue"
@@ -149,12 +168,13 @@ deploy: package
 # CloudFormation stack), written into the stage's section of .chalice/config.json.
 bootstrap: install
 	$(BIN)/python -m infra.bootstrap --stage $(STAGE) --allowed-origin '$(ALLOWED_ORIGIN)' \
-		$(if $(strip $(FRONTEND_BASE_URL)),--frontend-base-url '$(FRONTEND_BASE_URL)')
+		$(if $(strip $(FRONTEND_BASE_URL)),--frontend-base-url '$(FRONTEND_BASE_URL)') \
+		$(BUDGET_FLAG)
 
-# After every `chalice deploy`: API Gateway's own 4XX/5XX answers carry CORS again, and
-# the functions know the WebSocket API's URL (see infra/after_deploy.py).
+# After every `chalice deploy`: API Gateway's own 4XX/5XX answers carry CORS again, both
+# APIs are throttled, and the functions know the WebSocket API's URL (infra/after_deploy.py).
 after-deploy: install
-	$(BIN)/python -m infra.after_deploy --stage $(STAGE)
+	$(BIN)/python -m infra.after_deploy --stage $(STAGE) $(THROTTLE_FLAGS)
 
 chalice-deploy: install
 	$(BIN)/chalice deploy --stage $(STAGE)

@@ -13,6 +13,10 @@ this) reads what the deploy made from .chalice/deployed/<stage>.json and:
   so `GET /health` could not name `websocketUrl`. Its URL is written into the
   stage's `environment_variables` (`WEBSOCKET_URL`), which every later `chalice
   deploy` applies, and put on the deployed functions now, without a second deploy.
+- **Throttling.** Both APIs' stages get the single template's throttling
+  (infra/throttle.py): THROTTLE_RATE and THROTTLE_BURST, from the flags or the
+  environment, else the defaults, on every resource and method of the REST API and
+  on the WebSocket API's default route. Run without them, the step sets the defaults.
 """
 
 from __future__ import annotations
@@ -31,9 +35,11 @@ from chalicelib.core.settings import WEBSOCKET_URL
 from infra import gateway
 from infra.bootstrap import read_config, write_config
 from infra.package import ORIGIN_PARAMETER, ROOT, STAGES
+from infra.throttle import Throttle, ThrottleError, throttle_from
 
 if TYPE_CHECKING:
     from mypy_boto3_apigateway.client import APIGatewayClient
+    from mypy_boto3_apigatewayv2.client import ApiGatewayV2Client
     from mypy_boto3_lambda.client import LambdaClient
 
 log = logging.getLogger("infra.after_deploy")
@@ -103,12 +109,17 @@ def stage_variables(config: dict[str, Any], stage: str) -> dict[str, str]:
     return {**config.get("environment_variables", {}), **section.get("environment_variables", {})}
 
 
+def api_gateway_stage(config: dict[str, Any], stage: str) -> str:
+    """The API Gateway stage name of both APIs (chalice gives them the same one)."""
+    section = config.get("stages", {}).get(stage, {})
+    return str(section.get("api_gateway_stage", config.get("api_gateway_stage", DEFAULT_STAGE)))
+
+
 def apply_gateway_responses(
     config: dict[str, Any], stage: str, resources: list[dict[str, Any]]
 ) -> list[str]:
-    section = config.get("stages", {}).get(stage, {})
     origin = stage_variables(config, stage).get("CORS_ALLOW_ORIGIN", "*")
-    stage_name = section.get("api_gateway_stage", config.get("api_gateway_stage", DEFAULT_STAGE))
+    stage_name = api_gateway_stage(config, stage)
     api_id = rest_api_id(resources, stage)
     kinds = put_responses(boto3.client("apigateway"), api_id, stage_name, origin)
     log.info(
@@ -156,11 +167,55 @@ def apply_websocket_url(
     return url
 
 
-def apply(stage: str, project_dir: Path) -> list[str]:
-    """Both steps; returns the gateway response types put on the REST API."""
+def throttle_rest_api(
+    client: APIGatewayClient, api_id: str, stage_name: str, limits: Throttle
+) -> None:
+    # Stage settings apply at once: no deployment needed.
+    client.update_stage(
+        restApiId=api_id, stageName=stage_name, patchOperations=limits.rest_stage_operations()
+    )
+
+
+def throttle_websocket_api(
+    client: ApiGatewayV2Client, api_id: str, stage_name: str, limits: Throttle
+) -> None:
+    # UpdateStage sets the default route settings whole: the ones not about throttling
+    # (logging, metrics) are sent back as they are.
+    current = client.get_stage(ApiId=api_id, StageName=stage_name).get("DefaultRouteSettings", {})
+    client.update_stage(
+        ApiId=api_id,
+        StageName=stage_name,
+        DefaultRouteSettings=limits.websocket_route_settings(current),
+    )
+
+
+def apply_throttling(
+    config: dict[str, Any], stage: str, resources: list[dict[str, Any]], limits: Throttle
+) -> None:
+    stage_name = api_gateway_stage(config, stage)
+    api_id = rest_api_id(resources, stage)
+    throttle_rest_api(boto3.client("apigateway"), api_id, stage_name, limits)
+    throttled = [f"REST API {api_id}"]
+    for resource in resources:
+        if resource["resource_type"] == "websocket_api":
+            socket_id = str(resource["websocket_api_id"])
+            throttle_websocket_api(boto3.client("apigatewayv2"), socket_id, stage_name, limits)
+            throttled.append(f"WebSocket API {socket_id}")
+    log.info(
+        "%s, stage %s: throttled to %d requests/s, bursts of %d",
+        " and ".join(throttled),
+        stage_name,
+        limits.rate,
+        limits.burst,
+    )
+
+
+def apply(stage: str, project_dir: Path, limits: Throttle | None = None) -> list[str]:
+    """Every step; returns the gateway response types put on the REST API."""
     config = read_config(project_dir)
     resources = deployed_resources(project_dir, stage)
     kinds = apply_gateway_responses(config, stage, resources)
+    apply_throttling(config, stage, resources, limits or throttle_from())
     apply_websocket_url(project_dir, config, stage, resources)
     return kinds
 
@@ -169,10 +224,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", default="dev", choices=STAGES)
     parser.add_argument("--project-dir", type=Path, default=ROOT)
+    parser.add_argument("--throttle-rate", help="requests per second (default: THROTTLE_RATE)")
+    parser.add_argument("--throttle-burst", help="requests at once (default: THROTTLE_BURST)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     try:
-        apply(args.stage, args.project_dir)
+        limits = throttle_from(args.throttle_rate, args.throttle_burst)
+    except ThrottleError as exc:
+        log.error("%s", exc)
+        return 2
+    try:
+        apply(args.stage, args.project_dir, limits)
     except (NotDeployed, ClientError, BotoCoreError) as exc:
         log.error("after-deploy step failed: %s", exc)
         return 1

@@ -4,9 +4,13 @@
 function's least-privilege role and its log group come from one CloudFormation
 stack, `ai-maker-<stage>-bootstrap`, built from the same resources as the
 single-template route (infra/template.json), so both routes grant exactly the same.
-Bootstrap then writes the role's ARN and the resources' names (as environment
-variables) into the stage's section of .chalice/config.json, where `chalice deploy`
-reads them. Running it again updates the stack and rewrites the same values.
+It creates the client hash secret, a SecureString CloudFormation cannot make, if
+it does not exist (infra/secrets.py), and asks for the operator's daily token budget
+when none is given (infra/budget.py; the stage's current one is the default).
+Bootstrap then writes the role's ARN, the resources' and parameters' names and the
+budget (as environment variables) into the stage's section of .chalice/config.json,
+where `chalice deploy` reads them. Running it again updates the stack and rewrites
+the same values.
 """
 
 from __future__ import annotations
@@ -22,7 +26,15 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.package import KEY_PARAMETER, MERGE_TEMPLATE, ROOT, STAGES, key_parameter_name
+from infra import budget
+from infra.package import (
+    CLIENT_HASH_SECRET,
+    MERGE_TEMPLATE,
+    ROOT,
+    SECURE_PARAMETERS,
+    STAGES,
+)
+from infra.secrets import ensure_client_hash_secret
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation.client import CloudFormationClient
@@ -41,7 +53,7 @@ RESOURCES = (
 # `chalice deploy` makes the WebSocket handler a function of its own, with this suffix.
 WEBSOCKET_FUNCTION = "websocket_message"
 # AllowedOrigin: the bucket's CORS rule lets that origin's browsers POST uploads.
-PARAMETERS = (KEY_PARAMETER, "LogRetentionDays", "AllowedOrigin")
+PARAMETERS = (*(p.template_name for p in SECURE_PARAMETERS), "LogRetentionDays", "AllowedOrigin")
 # API Gateway answers in about 29 s; the app's own 504 must come first.
 MODEL_TIMEOUT_SECONDS = "25"
 WAIT: WaiterConfigTypeDef = {"Delay": 5, "MaxAttempts": 120}
@@ -82,7 +94,8 @@ def bootstrap_template(stage: str, function: str, allowed_origin: str = "*") -> 
     _logs_of_both_functions(resources["ApiHandlerRole"])
     _connections_of_any_websocket_api(resources["ApiHandlerRole"])
     parameters = {name: copy.deepcopy(merged["Parameters"][name]) for name in PARAMETERS}
-    parameters[KEY_PARAMETER]["Default"] = key_parameter_name(stage)
+    for secure in SECURE_PARAMETERS:
+        parameters[secure.template_name]["Default"] = secure.default_name(stage)
     parameters["AllowedOrigin"]["Default"] = allowed_origin
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
@@ -93,7 +106,7 @@ def bootstrap_template(stage: str, function: str, allowed_origin: str = "*") -> 
             "RoleArn": {"Value": {"Fn::GetAtt": ["ApiHandlerRole", "Arn"]}},
             "SessionsTableName": {"Value": {"Ref": "SessionsTable"}},
             "ConfigBucketName": {"Value": {"Ref": "ConfigBucket"}},
-            "GeminiApiKeyParameter": {"Value": {"Ref": KEY_PARAMETER}},
+            **{p.template_name: {"Value": {"Ref": p.template_name}} for p in SECURE_PARAMETERS},
         },
     }
 
@@ -162,15 +175,19 @@ def deploy_stack(cfn: CloudFormationClient, name: str, template: dict[str, Any])
 
 
 def stage_settings(
-    outputs: dict[str, str], allowed_origin: str, frontend_base_url: str | None
+    outputs: dict[str, str],
+    allowed_origin: str,
+    frontend_base_url: str | None,
+    budget_tokens: int = budget.DEFAULT_BUDGET,
 ) -> dict[str, str]:
     """The environment variables `chalice deploy` gives the function."""
     variables = {
         "CONFIG_BUCKET": outputs["ConfigBucketName"],
         "SESSIONS_TABLE": outputs["SessionsTableName"],
-        "GEMINI_API_KEY_PARAMETER": outputs["GeminiApiKeyParameter"],
+        **{p.variable: outputs[p.template_name] for p in SECURE_PARAMETERS},
         "CORS_ALLOW_ORIGIN": allowed_origin,
         "MODEL_TIMEOUT_SECONDS": MODEL_TIMEOUT_SECONDS,
+        budget.VARIABLE: str(budget_tokens),
     }
     if frontend_base_url:
         variables["FRONTEND_BASE_URL"] = frontend_base_url
@@ -189,16 +206,28 @@ def write_stage(project_dir: Path, stage: str, role_arn: str, variables: dict[st
     write_config(project_dir, config)
 
 
+def current_budget(project_dir: Path, stage: str) -> int:
+    """The stage's budget in .chalice/config.json, else the default: the one to offer."""
+    section = read_config(project_dir).get("stages", {}).get(stage, {})
+    written = section.get("environment_variables", {}).get(budget.VARIABLE)
+    try:
+        return budget.parse(str(written)) if written is not None else budget.DEFAULT_BUDGET
+    except budget.BudgetError:
+        return budget.DEFAULT_BUDGET
+
+
 def bootstrap(
     stage: str,
     project_dir: Path,
     allowed_origin: str = "*",
     frontend_base_url: str | None = None,
+    budget_tokens: int = budget.DEFAULT_BUDGET,
 ) -> dict[str, str]:
     config = read_config(project_dir)
     template = bootstrap_template(stage, function_name(config, stage), allowed_origin)
     outputs = deploy_stack(boto3.client("cloudformation"), stack_name(stage), template)
-    variables = stage_settings(outputs, allowed_origin, frontend_base_url)
+    ensure_client_hash_secret(boto3.client("ssm"), outputs[CLIENT_HASH_SECRET.template_name])
+    variables = stage_settings(outputs, allowed_origin, frontend_base_url, budget_tokens)
     write_stage(project_dir, stage, outputs["RoleArn"], variables)
     log.info("wrote the %s stage's role and resources into .chalice/config.json", stage)
     return outputs
@@ -209,11 +238,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stage", default="dev", choices=STAGES)
     parser.add_argument("--allowed-origin", default="*", help="the browser origin CORS allows")
     parser.add_argument("--frontend-base-url", help="base of the share links")
+    parser.add_argument(
+        "--budget-tokens-per-day", help="the operator's daily token budget (asked when absent)"
+    )
     parser.add_argument("--project-dir", type=Path, default=ROOT)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     try:
-        bootstrap(args.stage, args.project_dir, args.allowed_origin, args.frontend_base_url)
+        default = current_budget(args.project_dir, args.stage)
+        chosen = budget.choose(args.budget_tokens_per_day, default)
+    except budget.BudgetError as exc:
+        log.error("%s", exc)
+        return 2
+    try:
+        bootstrap(
+            args.stage,
+            args.project_dir,
+            args.allowed_origin,
+            args.frontend_base_url,
+            chosen.tokens,
+        )
     except (BootstrapError, ClientError, BotoCoreError) as exc:
         log.error("bootstrap failed: %s", exc)
         return 1

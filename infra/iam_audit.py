@@ -2,7 +2,9 @@
 
 `tests/test_packaging.py` compares them with the role in the packaged template,
 so the role grants exactly what the code calls: a new boto3 call without its
-permission, or a permission no code uses any more, fails the suite.
+permission, or a permission no code uses any more, fails the suite. The same goes
+for the SSM parameters the app reads: each is named by a `*_PARAMETER` setting, and
+the role may read exactly the parameters of infra/package.py's SECURE_PARAMETERS.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import ast
 from pathlib import Path
 
 CHALICELIB = Path(__file__).resolve().parent.parent / "chalicelib"
+SETTINGS = CHALICELIB / "core" / "settings.py"
 
 # boto3 method -> the IAM action it needs, per service.
 DYNAMODB_CALLS = {
@@ -123,3 +126,17 @@ def actions_in_code(source: Path = CHALICELIB) -> set[str]:
         uses_transactions |= "transact_write_items" in called
         transactions |= _transaction_parts(tree)
     return actions | (transactions if uses_transactions else set())
+
+
+def parameter_settings(settings: Path = SETTINGS) -> set[str]:
+    """The environment variables that name an SSM parameter the app reads: settings.py's
+    constants `NAME = "NAME"` whose name ends in _PARAMETER."""
+    return {
+        target.id
+        for node in ast.parse(settings.read_text()).body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+        and target.id.endswith("_PARAMETER")
+        and node.value.value == target.id
+    }

@@ -10,7 +10,11 @@ then finishes what a merge cannot do:
 - API Gateway's own answers (an unknown path, throttling, a timeout) get the API's
   error shape and CORS headers, and a method a path does not serve reaches the
   function, which answers 405 (see infra/gateway.py).
-- The key parameter's default names the stage being packaged.
+- The SSM parameters' defaults name the stage being packaged, and the operator's
+  daily token budget, asked for when not given (infra/budget.py), becomes the
+  default of BudgetTokensPerDay. Unless it was taken without asking, it is also
+  written to build/<stage>/parameter-overrides for `make deploy`: CloudFormation
+  keeps an existing stack's parameter values over a template's new defaults.
 - `chalice package` makes the WebSocket handler its own function; it gets the API
   handler's role, logs and environment, and both learn the WebSocket API's URL
   (its stage name is only known here).
@@ -31,9 +35,11 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra import budget
 from infra.bytecode import add_bytecode
 from infra.gateway import gateway_responses, route_every_method
 from infra.prune import prune_zip
@@ -45,6 +51,9 @@ MERGE_TEMPLATE = ROOT / "infra" / "template.json"
 STAGES = ("dev", "prod")
 TEMPLATE_NAME = "sam.json"
 ZIP_NAME = "deployment.zip"
+# `make deploy` passes what this file holds to `cloudformation deploy`.
+OVERRIDES_NAME = "parameter-overrides"
+BUDGET_PARAMETER = "BudgetTokensPerDay"
 # chalice caches one zip per version of the code here; a few are enough.
 CHALICE_CACHE = ROOT / ".chalice" / "deployments"
 CACHED_ZIPS_KEPT = 3
@@ -52,7 +61,32 @@ CACHED_ZIPS_KEPT = 3
 # A syntactically valid origin that can never be a real one (RFC 2606 .invalid).
 ORIGIN_PLACEHOLDER = "https://allowed-origin.invalid"
 ORIGIN_PARAMETER = "AllowedOrigin"
-KEY_PARAMETER = "GeminiApiKeyParameter"
+
+
+@dataclass(frozen=True)
+class SecureParameter:
+    """An SSM SecureString the function reads: the template parameter holding its name,
+    the environment variable that gives the name to the function, and its default name."""
+
+    template_name: str
+    variable: str
+    leaf: str  # the default name is /ai-maker/<stage>/<leaf>
+
+    def default_name(self, stage: str) -> str:
+        return f"/ai-maker/{stage}/{self.leaf}"
+
+
+GEMINI_KEY = SecureParameter("GeminiApiKeyParameter", "GEMINI_API_KEY_PARAMETER", "gemini-api-key")
+# The HMAC key of the app's per-client rate limits, created by a deploy (infra/secrets.py).
+CLIENT_HASH_SECRET = SecureParameter(
+    "ClientHashSecretParameter", "CLIENT_HASH_SECRET_PARAMETER", "client-hash-secret"
+)
+# Stored by the operator, to switch the operator's routes on; missing means off.
+OPERATOR_TOKEN = SecureParameter(
+    "OperatorTokenParameter", "OPERATOR_TOKEN_PARAMETER", "operator-token"
+)
+# Every SecureString the function reads, so exactly those the role may read.
+SECURE_PARAMETERS = (GEMINI_KEY, CLIENT_HASH_SECRET, OPERATOR_TOKEN)
 
 # Variables of the packaging machine that would change what chalice builds or reads.
 _SCRUBBED = ("CORS_ALLOW_ORIGIN", "AWS_ENDPOINT_URL", "AWS_PROFILE")
@@ -61,10 +95,6 @@ FALLBACK_REGION = "us-east-1"
 
 class PackagingError(RuntimeError):
     """The packaged template is not what the deployment needs."""
-
-
-def key_parameter_name(stage: str) -> str:
-    return f"/ai-maker/{stage}/gemini-api-key"
 
 
 def run_chalice(stage: str, out_dir: Path) -> None:
@@ -148,26 +178,43 @@ def wire_websocket_handler(template: dict[str, Any]) -> None:
         raise PackagingError("the WebSocket handler's timeout must exceed the longest stream")
 
 
-def finish_template(template: dict[str, Any], stage: str) -> dict[str, Any]:
+def set_defaults(parameters: dict[str, Any], stage: str, budget_tokens: int) -> None:
+    """The stage's own parameter names, and the budget chosen, as the defaults."""
+    for secure in SECURE_PARAMETERS:
+        parameters[secure.template_name]["Default"] = secure.default_name(stage)
+    parameters[BUDGET_PARAMETER]["Default"] = budget_tokens
+
+
+def finish_template(
+    template: dict[str, Any], stage: str, budget_tokens: int = budget.DEFAULT_BUDGET
+) -> dict[str, Any]:
     count = wire_allowed_origin(template)
     definition = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     definition["x-amazon-apigateway-gateway-responses"] = gateway_responses()
     route_every_method(definition)
     wire_websocket_handler(template)
-    template["Parameters"][KEY_PARAMETER]["Default"] = key_parameter_name(stage)
+    set_defaults(template["Parameters"], stage, budget_tokens)
     log.info("wired %d preflight responses to the %s parameter", count, ORIGIN_PARAMETER)
     return template
 
 
-def package(stage: str, out_dir: Path) -> Path:
+def parameter_overrides(chosen: budget.Budget) -> str:
+    """What `make deploy` overrides: a budget taken without asking leaves a stack's own."""
+    return f"{BUDGET_PARAMETER}={chosen.tokens}\n" if chosen.chosen else ""
+
+
+def package(stage: str, out_dir: Path, chosen: budget.Budget | None = None) -> Path:
     """Build out_dir/sam.json and out_dir/deployment.zip; returns the template's path."""
     if stage not in STAGES:
         raise PackagingError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
+    chosen = chosen or budget.Budget(budget.DEFAULT_BUDGET, chosen=False)
     run_chalice(stage, out_dir)
     prune_chalice_cache()
     template_path = out_dir / TEMPLATE_NAME
-    template = finish_template(json.loads(template_path.read_text()), stage)
+    template = finish_template(json.loads(template_path.read_text()), stage, chosen.tokens)
     template_path.write_text(json.dumps(template, indent=2) + "\n")
+    (out_dir / OVERRIDES_NAME).write_text(parameter_overrides(chosen))
+    log.info("%s defaults to %d tokens/day (0: none)", BUDGET_PARAMETER, chosen.tokens)
     prune_zip(out_dir / ZIP_NAME)
     add_bytecode(out_dir / ZIP_NAME, template["Resources"]["APIHandler"]["Properties"]["Runtime"])
     size = (out_dir / ZIP_NAME).stat().st_size
@@ -179,10 +226,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", default="dev", choices=STAGES)
     parser.add_argument("--out", type=Path, help="output folder (default: build/<stage>)")
+    parser.add_argument(
+        "--budget-tokens-per-day", help="the operator's daily token budget (asked when absent)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     try:
-        package(args.stage, args.out or ROOT / "build" / args.stage)
+        chosen = budget.choose(args.budget_tokens_per_day)
+        package(args.stage, args.out or ROOT / "build" / args.stage, chosen)
+    except budget.BudgetError as exc:
+        log.error("%s", exc)
+        return 2
     except (PackagingError, subprocess.CalledProcessError) as exc:
         log.error("packaging failed: %s", exc)
         return 1

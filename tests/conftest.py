@@ -235,6 +235,7 @@ def _package(out: Path) -> str:
         [sys.executable, "-m", "infra.package", "--stage", "dev", "--out", str(out)],
         cwd=ROOT,
         env=env,
+        stdin=subprocess.DEVNULL,  # no terminal, as in CI: the budget is not asked for
         capture_output=True,
         text=True,
     )

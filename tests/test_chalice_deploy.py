@@ -2,10 +2,11 @@
 
 The project is copied to a temporary folder, as a fresh clone would be, and every
 command runs there as a separate process with AWS_ENDPOINT_URL pointing at moto.
-moto serves CloudFormation (the bootstrap stack), IAM, Lambda function creation
-and updates, API Gateway and the Lambda permission. One step it cannot serve as
-chalice sends it, the REST API's Swagger 2.0 definition; tests/moto_apigateway.py
-names it and adapts only that. Invoking the function is not served by moto at all
+moto serves CloudFormation (the bootstrap stack), IAM, SSM (the client hash secret),
+Lambda function creation and updates, API Gateway and the Lambda permission. Two
+steps it cannot serve as sent, the REST API's Swagger 2.0 definition and the
+WebSocket stage's UpdateStage (its throttling); tests/moto_apigateway.py names them
+and adapts only those. Invoking the function is not served by moto at all
 (it needs Docker), so no request reaches the deployed code here: the routes are
 served by the same code in every other test.
 """
@@ -67,18 +68,33 @@ class Deployment:
             AWS_CONFIG_FILE=str(project / "no-aws-config"),
             AWS_SHARED_CREDENTIALS_FILE=str(project / "no-aws-credentials"),
         )
-        self.env.pop("CORS_ALLOW_ORIGIN", None)
+        for name in (
+            "CORS_ALLOW_ORIGIN",
+            "BUDGET_TOKENS_PER_DAY",
+            "THROTTLE_RATE",
+            "THROTTLE_BURST",
+        ):
+            self.env.pop(name, None)
         self.outputs: dict[str, str] = {}
 
-    def run(self, *command: str) -> str:
+    def run(self, *command: str, **env: str) -> str:
+        # No terminal, as in CI: nothing waits for an answer.
         result = subprocess.run(
-            command, cwd=self.project, env=self.env, capture_output=True, text=True, timeout=300
+            command,
+            cwd=self.project,
+            env={**self.env, **env},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert result.returncode == 0, f"{command} failed:\n{result.stdout}\n{result.stderr}"
         return result.stdout + result.stderr
 
-    def python(self, module: str, *args: str) -> str:
-        return self.run(sys.executable, "-m", module, "--project-dir", str(self.project), *args)
+    def python(self, module: str, *args: str, **env: str) -> str:
+        return self.run(
+            sys.executable, "-m", module, "--project-dir", str(self.project), *args, **env
+        )
 
     def chalice(self, *args: str) -> str:
         return self.run(str(CHALICE), "--project-dir", str(self.project), *args)
@@ -122,10 +138,19 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
 
 @pytest.fixture(scope="module")
 def bootstrapped(deployment: Deployment) -> Deployment:
-    deployment.python(
+    output = deployment.python(
         "infra.bootstrap", "--stage", STAGE, "--allowed-origin", "https://chat.example.com"
     )
+    # Not at a terminal and not given: the default, said in one line.
+    assert "BUDGET_TOKENS_PER_DAY not given and no terminal to ask" in output
     return deployment
+
+
+def client_hash_secret(deployment: Deployment) -> dict[str, Any]:
+    parameter: dict[str, Any] = deployment.client("ssm").get_parameter(
+        Name="/ai-maker/dev/client-hash-secret", WithDecryption=True
+    )["Parameter"]
+    return parameter
 
 
 @pytest.fixture(scope="module")
@@ -170,6 +195,9 @@ def test_bootstrap_creates_the_stack_and_writes_the_stage(bootstrapped: Deployme
     assert variables["SESSIONS_TABLE"] == outputs["SessionsTableName"]
     assert variables["CONFIG_BUCKET"] == outputs["ConfigBucketName"]
     assert variables["GEMINI_API_KEY_PARAMETER"] == "/ai-maker/dev/gemini-api-key"
+    assert variables["CLIENT_HASH_SECRET_PARAMETER"] == "/ai-maker/dev/client-hash-secret"
+    assert variables["OPERATOR_TOKEN_PARAMETER"] == "/ai-maker/dev/operator-token"
+    assert variables["BUDGET_TOKENS_PER_DAY"] == "2000000"
     assert variables["CORS_ALLOW_ORIGIN"] == "https://chat.example.com"
     assert variables["STAGE"] == "dev"
     dynamodb = bootstrapped.client("dynamodb")
@@ -191,6 +219,18 @@ def test_bootstrap_creates_the_stack_and_writes_the_stage(bootstrapped: Deployme
     assert "iam_role_arn" not in bootstrapped.config()["stages"]["prod"]
 
 
+def test_bootstrap_creates_the_client_hash_secret_and_not_the_operator_token(
+    bootstrapped: Deployment,
+) -> None:
+    secret = client_hash_secret(bootstrapped)
+    assert secret["Type"] == "SecureString"
+    assert len(bytes.fromhex(secret["Value"])) == 32
+    # The operator's to create: until then, the operator's routes are off.
+    ssm = bootstrapped.client("ssm")
+    with pytest.raises(ssm.exceptions.ParameterNotFound):
+        ssm.get_parameter(Name="/ai-maker/dev/operator-token")
+
+
 def test_the_bootstrap_role_is_the_single_templates_role(bootstrapped: Deployment) -> None:
     """Exactly the least-privilege policy of infra/template.json, on this stack's resources."""
     iam = bootstrapped.client("iam")
@@ -207,7 +247,8 @@ def test_the_bootstrap_role_is_the_single_templates_role(bootstrapped: Deploymen
     variables = bootstrapped.config()["stages"][STAGE]["environment_variables"]
     assert f"table/{variables['SESSIONS_TABLE']}" in resources
     assert f"{variables['CONFIG_BUCKET']}/chat-configs/*" in resources
-    assert "parameter/ai-maker/dev/gemini-api-key" in resources
+    for name in ("gemini-api-key", "client-hash-secret", "operator-token"):
+        assert f"parameter/ai-maker/dev/{name}" in resources
     (logs,) = [s for s in document["Statement"] if s["Sid"] == "WriteOwnLogs"]
     # The two functions' groups and nothing else (AWS ends a group's ARN with ":*", moto not).
     assert sorted(arn.removesuffix(":*").rsplit(":", 1)[1] for arn in logs["Resource"]) == [
@@ -340,6 +381,39 @@ def test_the_after_deploy_step_adds_cors_to_api_gateways_own_errors(
         assert origin == "'https://chat.example.com'"
 
 
+def test_the_after_deploy_step_throttles_both_apis_by_default(after_deploy: Deployment) -> None:
+    """THROTTLE_RATE and THROTTLE_BURST unset: 50 requests a second, bursts of 100."""
+    assert_throttled(after_deploy, rate=50, burst=100)
+
+
+def test_the_after_deploy_step_takes_the_throttling_from_a_flag_or_the_environment(
+    after_deploy: Deployment,
+) -> None:
+    after_deploy.python(
+        "infra.after_deploy", "--stage", STAGE, "--throttle-rate", "7", THROTTLE_BURST="9"
+    )
+    assert_throttled(after_deploy, rate=7, burst=9)
+    # The WebSocket stage's other settings went back as they were.
+    (update,) = after_deploy.adapter.websocket_stage_updates[-1:]
+    assert update["defaultRouteSettings"]["loggingLevel"] == "OFF"
+    after_deploy.python("infra.after_deploy", "--stage", STAGE)
+    assert_throttled(after_deploy, rate=50, burst=100)
+
+
+def assert_throttled(deployed: Deployment, rate: int, burst: int) -> None:
+    rest_id = deployed.deployed()["rest_api"]["rest_api_id"]
+    rest = deployed.client("apigateway").get_stage(restApiId=rest_id, stageName="api")
+    every_method = rest["methodSettings"]["*/*"]
+    assert (every_method["throttlingRateLimit"], every_method["throttlingBurstLimit"]) == (
+        rate,
+        burst,
+    )
+    socket_id = deployed.deployed()["websocket_api"]["websocket_api_id"]
+    socket = deployed.client("apigatewayv2").get_stage(ApiId=socket_id, StageName="api")
+    settings = socket["DefaultRouteSettings"]
+    assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == (rate, burst)
+
+
 def test_a_second_deploy_updates_the_function_and_the_api(after_deploy: Deployment) -> None:
     deployed = after_deploy
     api_id = deployed.deployed()["rest_api"]["rest_api_id"]
@@ -359,11 +433,32 @@ def test_a_second_deploy_updates_the_function_and_the_api(after_deploy: Deployme
 
 
 def test_bootstrap_again_rewrites_the_same_values_and_keeps_the_rest(deployed: Deployment) -> None:
-    before = deployed.config()
+    before, secret = deployed.config(), client_hash_secret(deployed)
     deployed.python(
         "infra.bootstrap", "--stage", STAGE, "--allowed-origin", "https://chat.example.com"
     )
     assert deployed.config() == before  # lambda_memory_size, set by hand above, included
+    # Never a new secret: every client's hash, so its rate limits, would start again.
+    assert client_hash_secret(deployed) == secret
+
+
+def test_bootstrap_takes_a_given_budget_and_keeps_it_when_run_again(deployed: Deployment) -> None:
+    def budget() -> str:
+        return str(
+            deployed.config()["stages"][STAGE]["environment_variables"]["BUDGET_TOKENS_PER_DAY"]
+        )
+
+    def bootstrap(*args: str) -> str:
+        origin = ("--allowed-origin", "https://chat.example.com")
+        return deployed.python("infra.bootstrap", "--stage", STAGE, *origin, *args)
+
+    bootstrap("--budget-tokens-per-day", "5_000")
+    assert budget() == "5000"
+    # Not given again, and no terminal: the stage's own budget, not the default.
+    assert "5000 tokens/day" in bootstrap()
+    assert budget() == "5000"
+    bootstrap("--budget-tokens-per-day", "0")
+    assert budget() == "0"
 
 
 def test_moto_refuses_chalices_swagger_as_sent(deployed: Deployment) -> None:
@@ -392,6 +487,32 @@ def test_moto_refuses_chalices_swagger_as_sent(deployed: Deployment) -> None:
         relabelled = {k: v for k, v in described.items() if k != "swagger"}
         with pytest.raises(ClientError, match="500"):
             client.import_rest_api(body=json.dumps({**relabelled, "openapi": "3.0.1"}).encode())
+    finally:
+        server.stop()
+
+
+def test_moto_does_not_serve_the_websocket_stages_update() -> None:
+    """The other adapted step: when moto serves UpdateStage of API Gateway v2, drop it."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        client = boto3.client(
+            "apigatewayv2",
+            endpoint_url=f"http://{host}:{port}",
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(retries={"max_attempts": 1}),
+        )
+        api_id = client.create_api(
+            Name="probe", ProtocolType="WEBSOCKET", RouteSelectionExpression="$request.body.action"
+        )["ApiId"]
+        client.create_stage(ApiId=api_id, StageName="api")
+        with pytest.raises(ClientError, match="500"):
+            client.update_stage(
+                ApiId=api_id, StageName="api", DefaultRouteSettings={"ThrottlingBurstLimit": 1}
+            )
     finally:
         server.stop()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -94,3 +95,114 @@ def test_make_reset_local_empties_the_local_data_and_needs_no_venv(tmp_path: Pat
     assert not data.exists()
     assert (project / "keep.txt").exists()
     assert not (project / ".venv").exists()
+
+
+# A venv's python that answers the Makefile's version check and logs the rest, and an AWS
+# CLI that logs: what `make deploy` runs, in order, without AWS.
+FAKE_PYTHON = """#!/bin/sh
+if [ "$1" = -c ]; then echo True; exit 0; fi
+echo "python $*" >> "$CALLS"
+"""
+FAKE_AWS = """#!/bin/sh
+echo "aws $*" >> "$CALLS"
+"""
+
+
+def _fake(path: Path, script: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(script)
+    path.chmod(0o755)
+    return path
+
+
+def _deploy(tmp_path: Path, overrides: str, *args: str) -> list[str]:
+    """`make deploy` with the package step already done (-o), its calls in order."""
+    project = _project(tmp_path)
+    _fake(project / ".venv" / "bin" / "python", FAKE_PYTHON)
+    aws = _fake(tmp_path / "aws", FAKE_AWS)
+    (project / "build" / "dev").mkdir(parents=True)
+    (project / "build" / "dev" / "parameter-overrides").write_text(overrides)
+    calls = tmp_path / "calls"
+    env = {"PATH": os.environ["PATH"], "CALLS": str(calls)}
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-o", "package", "deploy", "ARTIFACT_BUCKET=artifacts"]
+        + [f"AWS={aws}", f"PYTHON={sys.executable}", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return calls.read_text().splitlines()
+
+
+def _deploy_overrides(calls: list[str]) -> list[str]:
+    (deploy,) = [call for call in calls if call.startswith("aws cloudformation deploy ")]
+    words = deploy.split()
+    if "--parameter-overrides" not in words:
+        return []
+    return words[words.index("--parameter-overrides") + 1 :]
+
+
+def test_make_deploy_creates_the_secret_first_and_passes_the_budget_and_throttling(
+    tmp_path: Path,
+) -> None:
+    calls = _deploy(
+        tmp_path,
+        "BudgetTokensPerDay=5000\n",
+        "THROTTLE_RATE=10",
+        "THROTTLE_BURST=20",
+        "PARAMS=FrontendBaseUrl=https://chat.example.com AllowedOrigin=https://chat.example.com",
+    )
+    assert calls[0] == "python -m infra.secrets --stage dev"
+    assert calls[1].startswith("aws cloudformation package ")
+    # PARAMS last, so what the operator writes there wins.
+    assert _deploy_overrides(calls) == [
+        "BudgetTokensPerDay=5000",
+        "ThrottleRate=10",
+        "ThrottleBurst=20",
+        "FrontendBaseUrl=https://chat.example.com",
+        "AllowedOrigin=https://chat.example.com",
+    ]
+
+
+def test_make_deploy_without_overrides_leaves_the_stacks_values(tmp_path: Path) -> None:
+    """A budget taken without asking and no throttling given: CloudFormation keeps a deployed
+    stack's values (a new one gets the template's defaults)."""
+    assert _deploy_overrides(_deploy(tmp_path, "")) == []
+
+
+def _dry_run(tmp_path: Path, *args: str, **env: str) -> str:
+    tmp_path.mkdir()
+    project = _project(tmp_path)
+    (project / ".venv" / "bin").mkdir(parents=True)
+    (project / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-n", *args],
+        cwd=project,
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_the_budget_given_to_make_reaches_package_and_bootstrap(tmp_path: Path) -> None:
+    assert "--budget-tokens-per-day '0'" in _dry_run(
+        tmp_path / "a", "package", "BUDGET_TOKENS_PER_DAY=0"
+    )
+    # From the environment too, as any make variable.
+    bootstrap = _dry_run(tmp_path / "b", "bootstrap", BUDGET_TOKENS_PER_DAY="750000")
+    assert "--budget-tokens-per-day '750000'" in bootstrap
+    # Not given: the step itself asks, or takes the default.
+    assert "--budget-tokens-per-day" not in _dry_run(tmp_path / "c", "package")
+
+
+def test_the_throttling_given_to_make_reaches_the_after_deploy_step(tmp_path: Path) -> None:
+    output = _dry_run(tmp_path / "a", "chalice-deploy", "THROTTLE_RATE=10", "THROTTLE_BURST=20")
+    (step,) = [line for line in output.splitlines() if "infra.after_deploy" in line]
+    assert step.split()[-4:] == ["--throttle-rate", "'10'", "--throttle-burst", "'20'"]
+    output = _dry_run(tmp_path / "b", "after-deploy")
+    (step,) = [line for line in output.splitlines() if "infra.after_deploy" in line]
+    assert "--throttle" not in step

@@ -21,10 +21,20 @@ import pytest
 
 from chalicelib.api.http import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS
 from chalicelib.core import provisioning, settings
+from infra import budget, throttle
 from infra.gateway import ANY_METHOD, gateway_responses
-from infra.iam_audit import ALWAYS_NEEDED, actions_in_code
-from infra.package import ORIGIN_PLACEHOLDER, PackagingError, wire_allowed_origin
-from tests.conftest import PACKAGING_REGION
+from infra.iam_audit import ALWAYS_NEEDED, actions_in_code, parameter_settings
+from infra.package import (
+    CLIENT_HASH_SECRET,
+    OPERATOR_TOKEN,
+    ORIGIN_PLACEHOLDER,
+    SECURE_PARAMETERS,
+    PackagingError,
+    parameter_overrides,
+    set_defaults,
+    wire_allowed_origin,
+)
+from tests.conftest import PACKAGING_REGION, Packaging
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -69,6 +79,8 @@ def test_template_does_not_depend_on_the_packaging_region(packaged: Path) -> Non
 def test_parameters(template: dict[str, Any]) -> None:
     parameters = template["Parameters"]
     assert parameters["GeminiApiKeyParameter"]["Default"] == "/ai-maker/dev/gemini-api-key"
+    assert parameters["ClientHashSecretParameter"]["Default"] == "/ai-maker/dev/client-hash-secret"
+    assert parameters["OperatorTokenParameter"]["Default"] == "/ai-maker/dev/operator-token"
     assert parameters["AllowedOrigin"]["Default"] == "*"
     # Empty by default: share links then open the API's own web app.
     assert parameters["FrontendBaseUrl"]["Default"] == ""
@@ -133,11 +145,17 @@ def test_environment_is_wired_to_the_stack(template: dict[str, Any]) -> None:
     assert variables["CONFIG_BUCKET"] == {"Ref": "ConfigBucket"}
     assert variables["SESSIONS_TABLE"] == {"Ref": "SessionsTable"}
     assert variables["GEMINI_API_KEY_PARAMETER"] == {"Ref": "GeminiApiKeyParameter"}
+    assert variables["CLIENT_HASH_SECRET_PARAMETER"] == {"Ref": "ClientHashSecretParameter"}
+    assert variables["OPERATOR_TOKEN_PARAMETER"] == {"Ref": "OperatorTokenParameter"}
+    assert variables["BUDGET_TOKENS_PER_DAY"] == {"Ref": "BudgetTokensPerDay"}
     assert variables["CORS_ALLOW_ORIGIN"] == {"Ref": "AllowedOrigin"}
     assert variables["FRONTEND_BASE_URL"] == {"Ref": "FrontendBaseUrl"}
     assert variables["STAGE"] == "dev"
     # Every variable is one the app reads; the key itself is never in the template.
     known = {value for name, value in vars(settings).items() if name.isupper()}
+    # The app's side of the same change names the two new parameters in its settings;
+    # until then they are known from infra/package.py (see the parameters' test below).
+    known |= {CLIENT_HASH_SECRET.variable, OPERATOR_TOKEN.variable}
     assert set(variables) <= known
     assert "GEMINI_API_KEY" not in variables
 
@@ -212,11 +230,15 @@ def test_role_reaches_only_this_stacks_resources(template: dict[str, Any]) -> No
         json.dumps({"Fn::Sub": "${ConfigBucket.Arn}/file-uploads/*"}),
         json.dumps({"Fn::GetAtt": ["ConfigBucket", "Arn"]}),
     }
-    (parameter,) = by_service["ssm"]
-    assert parameter["Fn::Sub"].endswith(":parameter${GeminiApiKeyParameter}")
+    parameters = by_service["ssm"]
+    assert sorted(p["Fn::Sub"].rsplit(":", 1)[1] for p in parameters) == [
+        "parameter${ClientHashSecretParameter}",
+        "parameter${GeminiApiKeyParameter}",
+        "parameter${OperatorTokenParameter}",
+    ]
     (decrypt,) = [s for s in role_statements(template) if s["Action"] == "kms:Decrypt"]
     condition = decrypt["Condition"]["StringEquals"]
-    assert condition["kms:EncryptionContext:PARAMETER_ARN"] == parameter
+    assert condition["kms:EncryptionContext:PARAMETER_ARN"] == parameters
     assert condition["kms:ViaService"] == {"Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"}
     assert {json.dumps(r) for r in by_service["logs"]} == {
         json.dumps({"Fn::GetAtt": ["ApiHandlerLogGroup", "Arn"]})
@@ -224,6 +246,74 @@ def test_role_reaches_only_this_stacks_resources(template: dict[str, Any]) -> No
     # Posting frames: only to this stack's WebSocket API's connections.
     (connections,) = by_service["execute-api"]
     assert connections["Fn::Sub"].endswith(":${WebsocketAPI}/*/POST/@connections/*")
+
+
+def test_the_role_reads_exactly_the_parameters_the_function_is_given(
+    template: dict[str, Any],
+) -> None:
+    """Each SecureString the app reads: its name reaches the function, and only it is granted."""
+    variables = template["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    (read,) = [s for s in role_statements(template) if s["Action"] == "ssm:GetParameter"]
+    prefix = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
+    assert read["Resource"] == [
+        {"Fn::Sub": f"{prefix}${{{p.template_name}}}"} for p in SECURE_PARAMETERS
+    ]
+    for secure in SECURE_PARAMETERS:
+        assert variables[secure.variable] == {"Ref": secure.template_name}
+        assert template["Parameters"][secure.template_name]["Type"] == "String"
+    # Every parameter setting the app has is granted. The two new ones are the app side's
+    # of the same change; once its settings name them, nothing is left over.
+    granted = {p.variable for p in SECURE_PARAMETERS}
+    assert parameter_settings() <= granted
+    assert granted - parameter_settings() <= {CLIENT_HASH_SECRET.variable, OPERATOR_TOKEN.variable}
+
+
+def test_both_apis_are_throttled_by_the_stacks_parameters(template: dict[str, Any]) -> None:
+    parameters, resources = template["Parameters"], template["Resources"]
+    assert parameters["ThrottleRate"]["Default"] == throttle.DEFAULT_RATE == 50
+    assert parameters["ThrottleBurst"]["Default"] == throttle.DEFAULT_BURST == 100
+    assert parameters["ThrottleRate"]["MinValue"] == parameters["ThrottleBurst"]["MinValue"] == 1
+    rate, burst = {"Ref": "ThrottleRate"}, {"Ref": "ThrottleBurst"}
+    # Every resource and method of the REST API (the `/*/*` of UpdateStage).
+    assert resources["RestAPI"]["Properties"]["MethodSettings"] == [
+        {
+            "ResourcePath": "/*",
+            "HttpMethod": "*",
+            "ThrottlingRateLimit": rate,
+            "ThrottlingBurstLimit": burst,
+        }
+    ]
+    (stage,) = resources_of_type(template, "AWS::ApiGatewayV2::Stage")
+    assert stage["Properties"]["DefaultRouteSettings"] == {
+        "ThrottlingRateLimit": rate,
+        "ThrottlingBurstLimit": burst,
+    }
+
+
+def test_the_budget_taken_without_asking_is_the_default_and_overrides_nothing(
+    template: dict[str, Any], packaging: Packaging
+) -> None:
+    parameter = template["Parameters"]["BudgetTokensPerDay"]
+    assert parameter["Type"] == "Number" and parameter["MinValue"] == 0
+    assert parameter["Default"] == budget.DEFAULT_BUDGET == 2_000_000
+    # The fixture packages with no terminal and no value: one line says what was used.
+    assert "BUDGET_TOKENS_PER_DAY not given and no terminal to ask: using 2000000" in packaging.log
+    # So `make deploy` leaves an existing stack's budget alone.
+    assert (packaging.folder / "parameter-overrides").read_text() == ""
+    handler = template["Resources"]["WebsocketMessage"]["Properties"]["Environment"]
+    assert handler["Variables"]["BUDGET_TOKENS_PER_DAY"] == {"Ref": "BudgetTokensPerDay"}
+
+
+def test_a_chosen_budget_becomes_the_default_and_an_override() -> None:
+    parameters: dict[str, Any] = {
+        name: {} for name in ["BudgetTokensPerDay", *(p.template_name for p in SECURE_PARAMETERS)]
+    }
+    set_defaults(parameters, "prod", 5000)
+    assert parameters["BudgetTokensPerDay"]["Default"] == 5000
+    assert parameters["ClientHashSecretParameter"]["Default"] == "/ai-maker/prod/client-hash-secret"
+    assert parameter_overrides(budget.Budget(5000, chosen=True)) == "BudgetTokensPerDay=5000\n"
+    assert parameter_overrides(budget.Budget(0, chosen=True)) == "BudgetTokensPerDay=0\n"
+    assert parameter_overrides(budget.Budget(2_000_000, chosen=False)) == ""
 
 
 def test_the_websocket_api_streams_through_its_own_handler(template: dict[str, Any]) -> None:
