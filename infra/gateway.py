@@ -43,6 +43,9 @@ def _headers() -> dict[str, Any]:
     return {f"gatewayresponse.header.{name}": value for name, value in values.items()}
 
 
+THROTTLED_MESSAGE = "This service is receiving too many requests; try again shortly."
+
+
 def _response(body: str, status: int | None = None) -> dict[str, Any]:
     response: dict[str, Any] = {
         "responseParameters": _headers(),
@@ -64,6 +67,8 @@ def gateway_responses() -> dict[str, Any]:
         # API Gateway's answer to an unknown path, and to a method no path declares.
         "MISSING_AUTHENTICATION_TOKEN": _response(_error_body(errors.NotFound()), 404),
         "REQUEST_TOO_LARGE": _response(_error_body(errors.PayloadTooLarge())),
+        # The stage's throttling (THROTTLE_RATE, THROTTLE_BURST): a code clients already know.
+        "THROTTLED": _response(_error_body(errors.RateLimited(THROTTLED_MESSAGE)), 429),
         "DEFAULT_4XX": _response(own_message),
         "DEFAULT_5XX": _response(own_message),
     }

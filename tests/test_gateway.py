@@ -30,7 +30,7 @@ def test_an_unknown_path_is_404_not_found() -> None:
 
 def test_every_gateway_answer_has_the_error_shape_and_a_documented_code() -> None:
     codes = openapi.build_document()["components"]["schemas"]["ErrorBody"]["properties"]["code"]
-    for kind in ("MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX"):
+    for kind in ("MISSING_AUTHENTICATION_TOKEN", "THROTTLED", "DEFAULT_4XX", "DEFAULT_5XX"):
         body = rendered_body(gateway_responses()[kind])
         assert set(body) == {"error", "code"}, kind
         assert body["code"] in codes["enum"], kind
@@ -68,3 +68,9 @@ def test_every_method_of_a_known_path_reaches_the_function() -> None:
     assert health[ANY_METHOD]["x-amazon-apigateway-integration"] == proxy
     assert set(health) == {"get", "options", ANY_METHOD}
     assert ANY_METHOD not in definition["paths"]["/only-a-mock"]
+
+
+def test_throttling_is_429_rate_limited() -> None:
+    throttled = gateway_responses()["THROTTLED"]
+    assert throttled["statusCode"] == "429"
+    assert rendered_body(throttled)["code"] == "rate_limited"

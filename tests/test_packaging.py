@@ -25,8 +25,6 @@ from infra import budget, throttle
 from infra.gateway import ANY_METHOD, gateway_responses
 from infra.iam_audit import ALWAYS_NEEDED, actions_in_code, parameter_settings
 from infra.package import (
-    CLIENT_HASH_SECRET,
-    OPERATOR_TOKEN,
     ORIGIN_PLACEHOLDER,
     SECURE_PARAMETERS,
     PackagingError,
@@ -153,9 +151,6 @@ def test_environment_is_wired_to_the_stack(template: dict[str, Any]) -> None:
     assert variables["STAGE"] == "dev"
     # Every variable is one the app reads; the key itself is never in the template.
     known = {value for name, value in vars(settings).items() if name.isupper()}
-    # The app's side of the same change names the two new parameters in its settings;
-    # until then they are known from infra/package.py (see the parameters' test below).
-    known |= {CLIENT_HASH_SECRET.variable, OPERATOR_TOKEN.variable}
     assert set(variables) <= known
     assert "GEMINI_API_KEY" not in variables
 
@@ -261,11 +256,8 @@ def test_the_role_reads_exactly_the_parameters_the_function_is_given(
     for secure in SECURE_PARAMETERS:
         assert variables[secure.variable] == {"Ref": secure.template_name}
         assert template["Parameters"][secure.template_name]["Type"] == "String"
-    # Every parameter setting the app has is granted. The two new ones are the app side's
-    # of the same change; once its settings name them, nothing is left over.
-    granted = {p.variable for p in SECURE_PARAMETERS}
-    assert parameter_settings() <= granted
-    assert granted - parameter_settings() <= {CLIENT_HASH_SECRET.variable, OPERATOR_TOKEN.variable}
+    # Every parameter setting the app has is granted, and nothing else.
+    assert {p.variable for p in SECURE_PARAMETERS} == parameter_settings()
 
 
 def test_both_apis_are_throttled_by_the_stacks_parameters(template: dict[str, Any]) -> None:

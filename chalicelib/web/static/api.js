@@ -125,7 +125,7 @@ export function sentenceFor(error) {
   }
   if (code === "rate_limited") {
     const describe = RATE_NAMES[details?.limit];
-    const first = describe ? describe(details.value) : "Too many requests from your address.";
+    const first = describe ? describe(details.value) : "This service is receiving too many requests.";
     return `${first} Try again ${retryAfter === null ? "shortly" : whenAfter(retryAfter)}.`;
   }
   if (code === "model_rate_limited") {
