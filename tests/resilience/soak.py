@@ -66,8 +66,10 @@ def soak(
     sessions: int,
     threads: int,
     fault_rate: float,
+    refusals: tuple[str, ...] = (),
 ) -> SoakReport:
-    """Send `sends` messages over `sessions` sessions while DynamoDB calls fail at random."""
+    """Send `sends` messages over `sessions` sessions while DynamoDB calls fail at random.
+    A 429 with one of the `refusals` codes is an expected answer, as a 503 is."""
     started = time.monotonic()
     config = call(port, "POST", "/create-chat", CONFIG).body
     opened = [
@@ -99,10 +101,15 @@ def soak(
         retries=during.retries,
     )
     for text, answer in answers.items():
-        if answer.status != 200 and not (
-            answer.status == 503
-            and answer.body.get("code") == "storage_unavailable"
-            and int(answer.headers.get("retry-after", "0")) >= 1
+        refused = answer.status == 429 and answer.body.get("code") in refusals
+        if (
+            answer.status != 200
+            and not refused
+            and not (
+                answer.status == 503
+                and answer.body.get("code") == "storage_unavailable"
+                and int(answer.headers.get("retry-after", "0")) >= 1
+            )
         ):
             report.bad_errors.append(f"{text}: {answer.status} {answer.body}")
     _check_storage(report, storage, opened, answers, config["chatConfigId"], port)

@@ -32,6 +32,37 @@ def test_sends_under_dynamodb_faults_store_exactly_what_was_answered(
     assert report.counter_mismatches == []
 
 
+@pytest.mark.timeout(300)
+def test_a_tight_token_budget_holds_under_dynamodb_faults(
+    proxy: FaultProxy, storage: Storage, start_app: Callable[..., LocalStack]
+) -> None:
+    """Concurrent sends run the budget out while DynamoDB calls fail: the tokens of what
+    was answered never pass the budget, and every hold is settled or given back."""
+    budget = 4000
+    app = start_app(**{**LIMITS, "BUDGET_TOKENS_PER_DAY": str(budget), "MAX_OUTPUT_TOKENS": "40"})
+    report = soak(
+        app.port,
+        proxy,
+        storage,
+        sends=60,
+        sessions=10,
+        threads=10,
+        fault_rate=0.2,
+        refusals=("budget_exhausted",),
+    )
+    print(f"\ntight budget: {report.line()}")
+    assert report.faults > 0
+    assert report.statuses[200] > 0 and report.statuses[429] > 0, report.statuses
+    assert report.bad_errors == []
+    assert (report.lost, report.stray, report.duplicated, report.half_stored) == (0, 0, 0, 0)
+    # The budget's items hold what the stored replies used, nothing reserved (checked
+    # there), and that is within the budget.
+    assert report.counter_mismatches == []
+    budget_items = storage.partition("OPERATOR", "BUDGET#")
+    used = sum(int(str(item.get("tokens", 0))) for item in budget_items)
+    assert 0 < used <= budget
+
+
 @pytest.mark.timeout(240)
 def test_a_hot_config_stays_exact_under_transaction_conflicts(
     proxy: FaultProxy, storage: Storage, start_app: Callable[..., LocalStack]
