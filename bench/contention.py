@@ -11,8 +11,13 @@ chance that two sends in flight together could conflict. Unsharded, it would be 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from unittest import mock
+
+from moto.core.botocore_stubber import BotocoreStubber
 
 from bench.counting import CallCounter
 from bench.stack import Session, Stack, text_of
@@ -57,6 +62,21 @@ def _budget_keys(request: dict[str, Any]) -> list[str]:
     return keys
 
 
+@contextmanager
+def _moto_one_call_at_a_time() -> Iterator[None]:
+    """moto's in-process backends are not thread-safe; DynamoDB applies each write
+    atomically, and one lock around moto's stub does the same (as the tests' moto does)."""
+    lock = threading.Lock()
+    stub = BotocoreStubber.__call__
+
+    def serialized(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return stub(self, *args, **kwargs)
+
+    with mock.patch.object(BotocoreStubber, "__call__", serialized):
+        yield
+
+
 def measure_contention(stack: Stack, counter: CallCounter, fake: FakeGemini) -> Contention:
     from bench.stack import environment
 
@@ -76,7 +96,7 @@ def measure_contention(stack: Stack, counter: CallCounter, fake: FakeGemini) -> 
             except Exception as exc:  # noqa: BLE001 - counted and reported
                 failures.append(exc)
 
-        with counter.measure() as measured:
+        with counter.measure() as measured, _moto_one_call_at_a_time():
             threads = [threading.Thread(target=sender, args=(s,)) for s in sessions]
             for thread in threads:
                 thread.start()
