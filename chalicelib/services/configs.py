@@ -43,6 +43,7 @@ from chalicelib.services.caching import agent_changed, agent_deleted
 from chalicelib.services.file_removal import delete_all_files
 from chalicelib.stores.configs import ConfigStore, StoredChatConfig
 from chalicelib.stores.controls import ControlsStore
+from chalicelib.stores.creations import CreationStore
 from chalicelib.stores.files import Owner
 from chalicelib.stores.quotas import QuotaStore
 from chalicelib.stores.reservations import ReservationStore
@@ -52,6 +53,10 @@ logger = logging.getLogger(__name__)
 
 def config_store() -> ConfigStore:
     return ConfigStore(get_s3_client(), get_settings().config_bucket)
+
+
+def creation_store() -> CreationStore:
+    return CreationStore(get_sessions_table())
 
 
 def quota_store() -> QuotaStore:
@@ -124,7 +129,7 @@ def create_chat_config(
     note_ids(config_id=config.chat_config_id)
     base_url = settings.frontend_base_url or own_base_url
     # The mirror first: without the S3 object, a lone mirror item is never used.
-    quota_store().create_agent(
+    creation_store().create_agent(
         config.chat_config_id,
         (config.limits, config.limits_version, config.sharing),
         settings.limit_agents_per_day,

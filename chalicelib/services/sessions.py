@@ -38,7 +38,7 @@ from chalicelib.schemas import (
 )
 from chalicelib.services import exchange
 from chalicelib.services.access import session_count
-from chalicelib.services.configs import load_config, quota_store
+from chalicelib.services.configs import creation_store, load_config
 from chalicelib.services.file_context import ready_files
 from chalicelib.services.file_removal import delete_all_files
 from chalicelib.services.markdown import to_markdown
@@ -88,7 +88,7 @@ def create_session(request: SessionCreate, who: Caller = ANONYMOUS) -> SessionCr
         knowledge=ready_files(Owner("config", config.chat_config_id, config.chat_config_id)),
     )
     note_ids(session_id=session.session_id)
-    quota_store().create_session(
+    creation_store().create_session(
         session,
         config.limits.in_force().sessions_per_day,
         session_count(who, get_settings()),

@@ -1,3 +1,3 @@
-"""Every store: sessions, messages, configs, quotas, the budget, files, caches, claims, runs.
+"""Every store: sessions, messages, configs, quotas and counters, budgets, files, caches, runs.
 May import: core, schemas.
 """

@@ -28,25 +28,20 @@ from chalicelib.core.clock import seconds_until_midnight
 from chalicelib.core.dynamo import CONDITION_FAILED, transact
 from chalicelib.core.errors import (
     ConfigDeleted,
-    ConfigNotFound,
     QuotaExceeded,
-    SharingDisabled,
     StorageUnavailable,
 )
 from chalicelib.core.provisioning import TTL_ATTRIBUTE
 from chalicelib.core.settings import Settings
-from chalicelib.schemas import CreatorLimits
 from chalicelib.schemas.configs import limit_in_force, token_budget_in_force
 from chalicelib.stores.budget import OPERATOR, BudgetHolds, BudgetScope, BudgetStore, agent_scope
 from chalicelib.stores.clients import ClientCount
 from chalicelib.stores.controls import (
-    SHARDS,
     ControlsStore,
     config_partition,
     shares,
     state_key,
 )
-from chalicelib.stores.operator import OperatorStore
 from chalicelib.stores.records import Reservation
 from chalicelib.stores.sessions import SESSION_SORT_KEY, SessionRecord, partition_key
 
@@ -80,107 +75,6 @@ class QuotaStore:
         self._table = table
         self._controls = ControlsStore(table)
         self._budget = BudgetStore(table)
-        self._operator = OperatorStore(table)
-
-    def _day_update(
-        self, config_id: str, day: datetime, counter: str, limit: int, shard: int
-    ) -> Any:
-        """Count one on a shard of the day's counter, unless that shard's share is used up."""
-        expires = int((day + COUNTER_RETENTION).timestamp())
-        return {
-            "Update": {
-                "TableName": self._table.name,
-                "Key": day_key(config_id, day.date().isoformat(), shard),
-                "UpdateExpression": "ADD #count :one SET #expires = :expires",
-                "ConditionExpression": "attribute_not_exists(#count) OR #count < :limit",
-                "ExpressionAttributeNames": {"#count": counter, "#expires": TTL_ATTRIBUTE},
-                "ExpressionAttributeValues": {":one": 1, ":limit": limit, ":expires": expires},
-            }
-        }
-
-    # --- agents --------------------------------------------------------------------
-
-    def create_agent(
-        self,
-        config_id: str,
-        controls: tuple[CreatorLimits, int, bool],
-        agents_per_day: int,
-        client: ClientCount | None,
-    ) -> None:
-        """Mirror a new agent's controls, counted against the server's agents per day
-        (0: no limit) and the client's agents per day, in one transaction."""
-        now = _now()
-        day = now.date().isoformat()
-        extra = [client.item(self._table)] if client else []
-        # Without a limit, one try on any shard.
-        shards = shard_order(agents_per_day) if agents_per_day else [random.randrange(SHARDS)]
-        for shard in shards:
-            counted = [self._operator.agent_item(day, agents_per_day, shard), *extra]
-            refused = self._controls.create_controls(config_id, *controls, also=counted)
-            if refused is None:
-                return
-            if client and refused[-1] == CONDITION_FAILED:
-                raise client.refusal()
-        raise QuotaExceeded(
-            "This service has reached its limit of new agents for today.",
-            details={"limit": "agentsPerDay", "value": agents_per_day},
-            retry_after=seconds_until_midnight(now),
-        )
-
-    # --- sessions ------------------------------------------------------------------
-
-    def create_session(
-        self, session: SessionRecord, sessions_per_day: int, client: ClientCount | None = None
-    ) -> None:
-        """Store a new session, counted against the config's sessions per day (and the
-        client's sessions per hour)."""
-        now = _now()
-        day = now.date().isoformat()
-        for shard in shard_order(sessions_per_day):
-            items = [
-                {
-                    "Put": {
-                        "TableName": self._table.name,
-                        "Item": session.to_item(),
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
-                self._day_update(
-                    session.chat_config_id, now, "sessions", shares(sessions_per_day)[shard], shard
-                ),
-                {
-                    "ConditionCheck": {
-                        "TableName": self._table.name,
-                        "Key": state_key(session.chat_config_id, shard),
-                        "ConditionExpression": "attribute_not_exists(#deleted) AND #sharing = :on",
-                        "ExpressionAttributeNames": {
-                            "#deleted": "deletedAt",
-                            "#sharing": "sharing",
-                        },
-                        "ExpressionAttributeValues": {":on": True},
-                    }
-                },
-                self._operator.count_item(day, {"sessions": 1}),
-            ]
-            if client:
-                items.append(client.item(self._table))
-            refused = transact(self._table, items)
-            if refused is None:
-                return
-            if client and refused[4] == CONDITION_FAILED:
-                raise client.refusal()
-            if refused[2] == CONDITION_FAILED:
-                state = self._controls.read(session.chat_config_id) or {}
-                if not state or "deletedAt" in state:
-                    raise ConfigNotFound()
-                raise SharingDisabled()
-            if refused[1] != CONDITION_FAILED:
-                raise StorageUnavailable("A session with this id already exists; try again.")
-        raise QuotaExceeded(
-            "This chat has reached its limit of new sessions for today.",
-            details={"limit": "sessionsPerDay", "value": sessions_per_day},
-            retry_after=seconds_until_midnight(now),
-        )
 
     # --- messages ------------------------------------------------------------------
 
@@ -304,7 +198,7 @@ class QuotaStore:
                     "ExpressionAttributeValues": {":one": 1, ":limit": per_session, **limits},
                 }
             },
-            self._day_update(session.chat_config_id, now, "messages", day_share, shard),
+            day_update(self._table.name, session.chat_config_id, now, "messages", day_share, shard),
             {
                 "ConditionCheck": {
                     "TableName": self._table.name,
@@ -342,6 +236,23 @@ def _budgets_in_force(session: SessionRecord, settings: Settings) -> list[tuple[
     if per_agent is not None:
         budgets.append((agent_scope(session.chat_config_id), per_agent))
     return budgets
+
+
+def day_update(
+    table_name: str, config_id: str, day: datetime, counter: str, limit: int, shard: int
+) -> Any:
+    """Count one on a shard of the day's counter, unless that shard's share is used up."""
+    expires = int((day + COUNTER_RETENTION).timestamp())
+    return {
+        "Update": {
+            "TableName": table_name,
+            "Key": day_key(config_id, day.date().isoformat(), shard),
+            "UpdateExpression": "ADD #count :one SET #expires = :expires",
+            "ConditionExpression": "attribute_not_exists(#count) OR #count < :limit",
+            "ExpressionAttributeNames": {"#count": counter, "#expires": TTL_ATTRIBUTE},
+            "ExpressionAttributeValues": {":one": 1, ":limit": limit, ":expires": expires},
+        }
+    }
 
 
 def day_key(config_id: str, day: str, shard: int) -> dict[str, str]:
