@@ -385,3 +385,21 @@ def test_the_websocket_api_counts_each_peer_address_apart(
     with connect(ws_url, source_address=("127.0.0.2", 0)) as connection:
         frames = WsClient(connection).send_message(session, "Three", request_id="r3")
     assert frames[-1]["type"] == "done"
+
+
+def test_a_budget_refusal_over_the_websocket_api_is_an_error_frame(
+    api: ApiClient, fake_gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch, ws_url: str
+) -> None:
+    from tests.ws_client import ws_connect
+
+    monkeypatch.setenv("BUDGET_TOKENS_PER_DAY", "10")
+    monkeypatch.setenv("OPERATOR_TOKEN", OPERATOR)
+    session = api.new_session()
+    with ws_connect(ws_url) as ws:
+        (refused,) = ws.send_message(session, "Hello")
+    assert (refused["type"], refused["code"]) == ("error", "budget_exhausted")
+    assert refused["details"]["scope"] == "operator" and refused["details"]["limit"] == 10
+    assert refused["details"]["remaining"] < refused["details"]["needed"]
+    assert 0 < refused["retryAfter"] <= 24 * 60 * 60
+    assert fake_gemini.answered_count == 0
+    assert usage(api)["refused"]["budget"] == 1
