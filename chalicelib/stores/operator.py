@@ -1,7 +1,7 @@
 """The operator's day counters: what the whole server did on a UTC day.
 
 The partition `OPERATOR` holds, beside the budget's shards (budget.py),
-`DAY#{yyyy-mm-dd}#{n}` items, sharded like the agents' day counters: `agents`
+`DAY#{yyyy-mm-dd}#{n}` items, sharded wider than the agents' day counters: `agents`
 (created, held under LIMIT_AGENTS_PER_DAY exactly, as shares per shard), `sessions`,
 `messages` and `tokens` (settled exchanges and their cost), and the refusals
 (`refusedBudget`, `refusedQuota`, `refusedRateLimited`). Each count rides in the
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 PARTITION = "OPERATOR"
 # Long enough to look back over a month in GET /operator/usage.
 RETENTION = timedelta(days=40)
+# Every send of the server counts here, so its counts spread wider than an agent's day
+# counters; the agents' limit keeps to the first SHARDS, as shares of it.
+USAGE_SHARDS = 4 * SHARDS
 REFUSAL_COUNTERS = {
     "budget": "refusedBudget",
     "quota": "refusedQuota",
@@ -64,7 +67,7 @@ class OperatorStore:
         return {
             "Update": {
                 "TableName": self._table.name,
-                "Key": day_key(day, random.randrange(SHARDS) if shard is None else shard),
+                "Key": day_key(day, random.randrange(USAGE_SHARDS) if shard is None else shard),
                 "UpdateExpression": f"ADD {adds} SET #expires = :expires",
                 "ExpressionAttributeNames": {**names, "#expires": TTL_ATTRIBUTE},
                 "ExpressionAttributeValues": {**values, ":expires": _expires(day)},
