@@ -4,7 +4,8 @@
 The operator's partition `OPERATOR` holds `BUDGET#{yyyy-mm-dd}#{n}`, and an agent's
 partition `CONFIG#{id}` holds `TOKENS#{yyyy-mm-dd}#{n}`: one share of that UTC
 day's budget per shard, as many shards as the day counters have (the shares add up
-to it exactly), with `tokens` (what calls hold or used) and `reserved` (what calls in
+to it exactly; the operator's budget has four times as many, as every send of the
+server meets it), with `tokens` (what calls hold or used) and `reserved` (what calls in
 flight hold). Before a model
 call, a send reserves an upper bound of its cost as pieces on one or more shards,
 each Update conditioned on its shard's room, in the transaction that reserves its
@@ -24,7 +25,7 @@ from chalicelib.core.clock import seconds_until_midnight
 from chalicelib.core.dynamo import CONDITION_FAILED, query_items
 from chalicelib.core.errors import BudgetExhausted
 from chalicelib.core.provisioning import TTL_ATTRIBUTE
-from chalicelib.stores.controls import config_partition, shares
+from chalicelib.stores.controls import SHARDS, config_partition, shares
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -41,12 +42,14 @@ class BudgetScope:
     name: str  # as refusals name it: "operator" or "agent"
     partition: str
     prefix: str
+    shards: int = SHARDS
 
     def key(self, day: str, shard: int) -> dict[str, str]:
         return {"pk": self.partition, "sk": f"{self.prefix}#{day}#{shard}"}
 
 
-OPERATOR = BudgetScope("operator", "OPERATOR", "BUDGET")
+# Every send of the server holds and settles the operator's budget: it spreads wider.
+OPERATOR = BudgetScope("operator", "OPERATOR", "BUDGET", shards=4 * SHARDS)
 
 
 def agent_scope(config_id: str) -> BudgetScope:
@@ -61,6 +64,7 @@ class BudgetDay:
     budget: int
     tokens_by_shard: dict[int, int]
     reserved: int
+    shards: int = SHARDS
 
     @property
     def held(self) -> int:
@@ -71,7 +75,7 @@ class BudgetDay:
         return max(0, self.budget - self.held)
 
     def free_by_shard(self) -> dict[int, int]:
-        share_of = shares(self.budget)
+        share_of = shares(self.budget, self.shards)
         return {
             s: max(0, share - self.tokens_by_shard.get(s, 0)) for s, share in enumerate(share_of)
         }
@@ -95,12 +99,12 @@ class BudgetStore:
         )
         tokens = {int(str(i["sk"]).rsplit("#", 1)[1]): int(i.get("tokens", 0)) for i in items}
         reserved = sum(int(i.get("reserved", 0)) for i in items)
-        return BudgetDay(budget, tokens, reserved)
+        return BudgetDay(budget, tokens, reserved, scope.shards)
 
-    def guess_pieces(self, budget: int, bound: int) -> Pieces | None:
+    def guess_pieces(self, scope: BudgetScope, budget: int, bound: int) -> Pieces | None:
         """Pieces for a first try without reading: the whole bound on one random shard
         whose share can hold it; None when no single share can."""
-        fitting = [s for s, share in enumerate(shares(budget)) if share >= bound]
+        fitting = [s for s, share in enumerate(shares(budget, scope.shards)) if share >= bound]
         return ((random.choice(fitting), bound),) if fitting else None
 
     @staticmethod
@@ -123,7 +127,7 @@ class BudgetStore:
         self, scope: BudgetScope, day: datetime, budget: int, pieces: Pieces
     ) -> list[Any]:
         """Transaction items that hold `pieces`, each refused if its shard lacks room."""
-        share_of = shares(budget)
+        share_of = shares(budget, scope.shards)
         expires = int((day + RETENTION).timestamp())
         return [
             {
@@ -215,7 +219,7 @@ class BudgetHolds:
     def _place(self, scope: BudgetScope, budget: int, now: datetime) -> Pieces:
         if scope.name not in self._guessed:
             self._guessed.add(scope.name)
-            guessed = self._store.guess_pieces(budget, self._bound)
+            guessed = self._store.guess_pieces(scope, budget, self._bound)
             if guessed:
                 return guessed
         day = self._store.read(scope, now.date().isoformat(), budget)

@@ -24,9 +24,9 @@ STATE_PREFIX = "STATE#"
 SHARDS = 8
 
 
-def shares(limit: int) -> list[int]:
+def shares(limit: int, shards: int = SHARDS) -> list[int]:
     """A daily limit or budget split over the shards: whole numbers that add up to it."""
-    return [limit // SHARDS + (1 if shard < limit % SHARDS else 0) for shard in range(SHARDS)]
+    return [limit // shards + (1 if shard < limit % shards else 0) for shard in range(shards)]
 
 
 def config_partition(config_id: str) -> str:

@@ -71,6 +71,7 @@ def soak(
     """Send `sends` messages over `sessions` sessions while DynamoDB calls fail at random.
     A 429 with one of the `refusals` codes is an expected answer, as a 503 is."""
     started = time.monotonic()
+    server_before = server_counts(storage)
     config = call(port, "POST", "/create-chat", CONFIG).body
     opened = [
         call(port, "POST", "/chat-session", {"chatConfigId": config["chatConfigId"]}).body
@@ -112,7 +113,7 @@ def soak(
             )
         ):
             report.bad_errors.append(f"{text}: {answer.status} {answer.body}")
-    _check_storage(report, storage, opened, answers, config["chatConfigId"], port)
+    _check_storage(report, storage, opened, answers, config["chatConfigId"], port, server_before)
     report.seconds = time.monotonic() - started
     return report
 
@@ -143,6 +144,7 @@ def _check_storage(
     answers: dict[str, Answer],
     config_id: str,
     port: int,
+    server_before: ServerCounts,
 ) -> None:
     stored: dict[str, str] = {}
     for session in sessions:
@@ -156,13 +158,47 @@ def _check_storage(
         for text in answered & set(stored)
         if answers[text].body["reply"]["content"] != stored[text]
     )
-    report.counter_mismatches += _counters_after_settling(storage, sessions, config_id, port)
+    report.counter_mismatches += _counters_after_settling(
+        storage, sessions, config_id, port, server_before
+    )
+
+
+ServerCounts = tuple[int, int, int, int]
+
+
+def server_counts(storage: Storage) -> ServerCounts:
+    """The operator's budget (held, reserved) and day counters (tokens, messages)."""
+    budget = storage.partition("OPERATOR", "BUDGET#")
+    days = storage.partition("OPERATOR", "DAY#")
+
+    def total(items: list[dict[str, Any]], name: str) -> int:
+        return sum(int(str(item.get(name, 0))) for item in items)
+
+    return (
+        total(budget, "tokens"),
+        total(budget, "reserved"),
+        total(days, "tokens"),
+        total(days, "messages"),
+    )
+
+
+def _minus(after: ServerCounts, before: ServerCounts) -> ServerCounts:
+    return (
+        after[0] - before[0],
+        after[1] - before[1],
+        after[2] - before[2],
+        after[3] - before[3],
+    )
 
 
 def _counters_after_settling(
-    storage: Storage, sessions: list[dict[str, Any]], config_id: str, port: int
+    storage: Storage,
+    sessions: list[dict[str, Any]],
+    config_id: str,
+    port: int,
+    server_before: ServerCounts,
 ) -> list[str]:
-    """Where a session's or the config's counter is not what storage holds."""
+    """Where a session's, the config's or the server's counter is not what storage holds."""
     _settle_dead_reservations(storage, sessions, port)
     mismatches: list[str] = []
     total = 0
@@ -180,15 +216,12 @@ def _counters_after_settling(
         for session in sessions
         for name in TOKEN_TOTALS
     )
-    budget = storage.partition("OPERATOR", "BUDGET#")
-    held = sum(int(item.get("tokens", 0)) for item in budget)
-    reserved = sum(int(item.get("reserved", 0)) for item in budget)
+    # The server's own counters also hold what ran before on this storage: compare what
+    # changed since `server_before`.
+    held, reserved, counted_tokens, counted_messages = _minus(server_counts(storage), server_before)
     if (held, reserved) != (used, 0):
         mismatches.append(f"budget: {held} held, {reserved} reserved; replies used {used}")
     # The operator's view adds up the same tokens, and one message per stored exchange.
-    days = storage.partition("OPERATOR", "DAY#")
-    counted_tokens = sum(int(item.get("tokens", 0)) for item in days)
-    counted_messages = sum(int(item.get("messages", 0)) for item in days)
     if (counted_tokens, counted_messages) != (used, total):
         mismatches.append(
             f"operator's day: {counted_tokens} tokens, {counted_messages} messages; "
@@ -251,6 +284,7 @@ def hot_config(
 ) -> HotConfigReport:
     """Many sessions of one config sending at once, with DynamoDB's transaction conflicts
     (a transaction works on its items for `conflict_window` seconds)."""
+    server_before = server_counts(storage)
     config = call(port, "POST", "/create-chat", CONFIG).body
     opened = [
         call(port, "POST", "/chat-session", {"chatConfigId": config["chatConfigId"]}).body
@@ -291,6 +325,6 @@ def hot_config(
     # too) holds a reservation until its lease ends, as the soak's do.
     report.held_after = sum(len(storage.reservations(s["sessionId"])) for s in opened)
     report.counter_mismatches += _counters_after_settling(
-        storage, opened, config["chatConfigId"], port
+        storage, opened, config["chatConfigId"], port, server_before
     )
     return report
