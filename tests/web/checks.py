@@ -74,3 +74,39 @@ def assert_accessible(browser: Browser, where: str = "") -> None:
     assert not found, (
         f"axe-core finds serious or critical problems on {where or 'the page'}: {found}"
     )
+
+
+# Runs in the page: the visible controls smaller than `min` CSS pixels either way. A
+# checkbox counts by its label when the label holds it (the whole line is the target);
+# a link inside running text is exempt, as WCAG's target-size rule exempts it.
+TARGETS_SCRIPT = """
+const [min, root] = arguments;
+const small = [];
+const selector = 'button, summary, select, textarea, a.button, [role=switch], '
+  + 'input:not([type=hidden])';
+for (const el of (root || document).querySelectorAll(selector)) {
+  const style = getComputedStyle(el);
+  if (el.closest('[hidden], .visually-hidden') || style.visibility === 'hidden') continue;
+  let target = el;
+  if (el.type === 'checkbox' || el.type === 'radio') target = el.closest('label') || el;
+  const box = target.getBoundingClientRect();
+  if (!box.width || !box.height) continue;
+  if (box.width < min || box.height < min) {
+    const name = el.id ? `${el.tagName.toLowerCase()}#${el.id}` : el.tagName.toLowerCase();
+    small.push({element: `${name} "${(el.innerText || el.value || '').trim().slice(0, 30)}"`,
+                width: box.width, height: box.height});
+  }
+}
+return small;
+"""
+
+
+def small_targets(browser: Browser, minimum: int = 44) -> list[dict[str, Any]]:
+    """The visible controls smaller than `minimum` CSS pixels wide or high."""
+    found: list[dict[str, Any]] = browser.js(TARGETS_SCRIPT, minimum, None)
+    return found
+
+
+def assert_touch_targets(browser: Browser, where: str = "", minimum: int = 44) -> None:
+    found = small_targets(browser, minimum)
+    assert not found, f"controls smaller than {minimum} px on {where or 'the page'}: {found}"

@@ -13,7 +13,9 @@ from tests.web.checks import (
     accessibility_violations,
     assert_accessible,
     assert_no_overflow,
+    assert_touch_targets,
     overflows,
+    small_targets,
 )
 
 pytestmark = pytest.mark.timeout(90)
@@ -65,3 +67,16 @@ def test_axe_runs_under_the_pages_policy_and_fails_on_serious_problems(
     assert any(v["rule"] == "button-name" and v["impact"] == "critical" for v in found), found
     with pytest.raises(AssertionError, match="button-name"):
         assert_accessible(page)
+
+
+def test_the_touch_target_check_finds_small_controls(browser: OpenBrowser) -> None:
+    page = browser(PHONE_390)
+    open_create_page(page)
+    page.js(
+        """const b = document.createElement('button'); b.id = 'tiny'; b.textContent = 'x';
+        b.style.cssText = 'min-height: 0; min-width: 0; padding: 0; height: 20px; width: 20px';
+        document.querySelector('main').append(b);"""
+    )
+    assert [t["element"] for t in small_targets(page)] == ['button#tiny "x"']
+    with pytest.raises(AssertionError, match="tiny"):
+        assert_touch_targets(page)
