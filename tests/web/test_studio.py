@@ -77,6 +77,10 @@ def test_the_studio_fits_the_screen_and_passes_axe(
     check(page, "the studio opened, in the dark theme")
     submit_agent(page)
     check(page, "the agent made, in the dark theme")
+    card = page.driver.find_elements(By.CSS_SELECTOR, "#my-agents li.agent-card")[-1]
+    card.find_element(By.XPATH, ".//button[normalize-space()='Knowledge']").click()
+    page.wait(lambda _: "No knowledge files yet." in card.text)
+    check(page, "an agent's knowledge panel")
     # The model menu shows its whole names; links show their id.
     share = page.driver.find_element(By.ID, "share-link")
     assert page.js("return arguments[0].scrollHeight <= arguments[0].clientHeight", share)
@@ -227,3 +231,32 @@ def test_my_agents_are_cards_whose_destructive_actions_ask_first(
     delete.click()
     page.wait(lambda d: "Deleted" in d.find_element(By.ID, "agents-status").text)
     assert stack.call("GET", f"/chat-config/{config_id}")[0] == 404
+
+
+def test_editing_fills_the_studio_and_shows_the_agents_files(
+    stack: LocalStack, browser: OpenBrowser
+) -> None:
+    page = browser(PHONE_390)
+    open_create_page(page)
+    find = page.driver.find_element
+    find(By.ID, "title").send_keys("Edit tutor")
+    find(By.ID, "starter-1").send_keys("Hi")
+    find(By.CSS_SELECTOR, "label.toggle:has(#top-p-on)").click()
+    config_id = submit_agent(page).rsplit("/", 1)[1]
+    card = find(By.CSS_SELECTOR, f'li.agent-card[data-config-id="{config_id}"]')
+    card.find_element(By.XPATH, ".//button[normalize-space()='Edit']").click()
+    page.wait(lambda _: find(By.ID, "submit").text == "Save changes")
+    assert find(By.ID, "studio").is_displayed() and not find(By.ID, "created").is_displayed()
+    assert find(By.ID, "title").get_attribute("value") == "Edit tutor"
+    assert find(By.ID, "preview-title").text == "Edit tutor"
+    assert find(By.ID, "top-p-value").text == "0.95" and find(By.ID, "top-p").is_enabled()
+    assert find(By.ID, "top-k-value").text == "model's default"
+    find(By.CSS_SELECTOR, "#panel-files summary").click()
+    page.wait(lambda _: "No knowledge files yet." in find(By.ID, "edit-knowledge").text)
+    assert not find(By.ID, "files-note").is_displayed()
+    check(page, "the studio editing an agent")
+    find(By.CSS_SELECTOR, "label.toggle:has(#top-p-on)").click()
+    find(By.ID, "submit").click()
+    page.wait(lambda _: find(By.ID, "form-status").text == "Saved.")
+    assert call(stack, "GET", f"/chat-config/{config_id}")["topP"] is None
+    assert find(By.ID, "edit-knowledge").text == ""
