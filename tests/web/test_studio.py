@@ -88,6 +88,21 @@ def test_the_studio_fits_the_screen_and_passes_axe(
     assert made["chatConfigId"] in cards[-1].text
 
 
+def test_the_switches_work_by_keyboard(browser: OpenBrowser) -> None:
+    page = browser(PHONE_390)
+    open_create_page(page)
+    find = page.driver.find_element
+    find(By.CSS_SELECTOR, "#panel-tools summary").send_keys(Keys.ENTER)
+    switch = find(By.ID, "tool-search")
+    assert switch.get_attribute("role") == "switch"
+    find(By.CSS_SELECTOR, "#panel-tools summary").send_keys(Keys.TAB)
+    assert page.js("return document.activeElement.id") == "tool-search"
+    switch.send_keys(Keys.SPACE)
+    assert switch.is_selected()
+    find(By.ID, "top-k-on").send_keys(Keys.SPACE)
+    assert find(By.ID, "top-k").is_enabled() and find(By.ID, "top-k-value").text == "40"
+
+
 def test_no_nested_fieldsets_large_switches_and_the_servers_limits(
     stack: LocalStack, browser: OpenBrowser
 ) -> None:
@@ -150,6 +165,9 @@ def test_the_preview_shows_the_agent_as_a_visitor_will(
     starters = page.driver.find_elements(By.CSS_SELECTOR, "#preview-starters .starter")
     assert [s.text for s in starters] == ["<b>Which</b> knot?", "A bowline"]
     assert not page.driver.find_elements(By.CSS_SELECTOR, "#preview-starters b")
+    if size == WIDE:
+        page.js("window.scrollTo(0, 0)")
+        page.shot("studio", docs="studio")
     # Beside the form on a wide screen, under it on a phone.
     form = find(By.ID, "agent-form").rect
     preview = find(By.CSS_SELECTOR, "aside.preview").rect
@@ -228,6 +246,12 @@ def test_my_agents_are_cards_whose_destructive_actions_ask_first(
     pause.click()
     assert pause.text == "Really stop new chats?"
     assert call(stack, "GET", f"/chat-config/{config_id}")["sharing"] is True
+    # Moving on (here by keyboard) takes a question back.
+    assert delete.text == "Delete"
+    pause.send_keys(Keys.TAB)
+    assert pause.text == "Turn sharing off"
+    delete.click()
+    assert delete.text == "Really delete?"
     delete.click()
     page.wait(lambda d: "Deleted" in d.find_element(By.ID, "agents-status").text)
     assert stack.call("GET", f"/chat-config/{config_id}")[0] == 404

@@ -33,6 +33,12 @@ function confirmButton(icon, text, confirmText, act) {
     node.classList.add("danger");
     node.querySelector(".label").textContent = confirmText;
   });
+  // Leaving the button (Tab, a click elsewhere) takes the question back.
+  node.addEventListener("blur", () => {
+    delete node.dataset.armed;
+    node.classList.remove("danger");
+    node.querySelector(".label").textContent = text;
+  });
   return node;
 }
 
