@@ -124,6 +124,12 @@ def test_no_nested_fieldsets_large_switches_and_the_servers_limits(
         number = f"{in_force[name]:,}"
         assert f"Up to {number}" in find(By.ID, f"{field}-server").text
         assert find(By.ID, field).get_attribute("placeholder") == number
+    for field, name in [
+        ("limit-file-size", "fileMaxBytes"),
+        ("limit-upload-day", "fileBytesPerDay"),
+    ]:
+        megabytes = f"{in_force[name] / 1048576:,.1f}".removesuffix(".0")
+        assert f"Up to {megabytes} MB" in find(By.ID, f"{field}-server").text
     assert in_force["tokensPerDay"] is None
     assert find(By.ID, "limit-tokens-server").text == "No limit unless you set one."
     # Switches: the whole line is the target, at least 44 px high.
@@ -140,11 +146,13 @@ def test_no_nested_fieldsets_large_switches_and_the_servers_limits(
     assert find(By.ID, "top-k-value").text == "38"
     find(By.ID, "title").send_keys("Slider tutor")
     find(By.ID, "limit-day").send_keys("30")
+    find(By.ID, "limit-file-size").send_keys("2.5")
     find(By.CSS_SELECTOR, "label.toggle:has(#tool-search)").click()
     config_id = submit_agent(page).rsplit("/", 1)[1]
     config = call(stack, "GET", f"/chat-config/{config_id}")
     assert (config["temperature"], config["topK"], config["topP"]) == (0.8, 38, None)
     assert config["limits"]["messagesPerDay"] == 30
+    assert config["limits"]["fileMaxBytes"] == 2.5 * 1048576
     assert config["tools"]["googleSearch"] is True
 
 

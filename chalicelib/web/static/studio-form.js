@@ -6,14 +6,18 @@ import { api, saved } from "./api.js";
 const $ = (id) => document.getElementById(id);
 const form = $("agent-form");
 const STARTERS = ["starter-1", "starter-2", "starter-3", "starter-4"];
-// Each limit: its name in the API, and the id of its field.
+// Each limit: its name in the API, the id of its field, and the bytes of its unit (the
+// file sizes are asked in MB).
+const MB = 1048576;
 const LIMITS = [
-  ["messagesPerSession", "limit-session"],
-  ["messagesPerDay", "limit-day"],
-  ["sessionsPerDay", "limit-sessions"],
-  ["tokensPerDay", "limit-tokens"],
-  ["filesPerConfig", "limit-files"],
-  ["filesPerSession", "limit-attachments"],
+  ["messagesPerSession", "limit-session", 1],
+  ["messagesPerDay", "limit-day", 1],
+  ["sessionsPerDay", "limit-sessions", 1],
+  ["tokensPerDay", "limit-tokens", 1],
+  ["filesPerConfig", "limit-files", 1],
+  ["filesPerSession", "limit-attachments", 1],
+  ["fileMaxBytes", "limit-file-size", MB],
+  ["fileBytesPerDay", "limit-upload-day", MB],
 ];
 // The optional sliders: the API's name, the id, and what "off" means.
 const OPTIONAL = [
@@ -59,9 +63,9 @@ export function wireSliders() {
 export function settingsFromForm(editing) {
   const data = new FormData(form);
   const limits = {};
-  for (const [name, id] of LIMITS) {
+  for (const [name, id, unit] of LIMITS) {
     const value = $(id).value.trim();
-    if (value) limits[name] = Number(value);
+    if (value) limits[name] = Math.round(Number(value) * unit);
     else if (editing) limits[name] = null;
   }
   const generation = {};
@@ -104,10 +108,13 @@ export function fillForm(config) {
   $("stop-sequences").value = (config.stopSequences || []).join("\n");
   for (const [name, id] of OPTIONAL) setOptional(id, config[name]);
   const agent = saved.agent(config.chatConfigId);
-  for (const [name, id] of LIMITS) $(id).value = agent?.limits?.[name] ?? "";
+  for (const [name, id, unit] of LIMITS) {
+    const value = agent?.limits?.[name];
+    $(id).value = value === null || value === undefined ? "" : value / unit;
+  }
 }
 
-const number = (n) => n.toLocaleString("en");
+const number = (n) => n.toLocaleString("en", { maximumFractionDigits: 1 });
 
 /** This server's ceilings, from the maxima of its OpenAPI document (they are its defaults
  * too): shown by each limit, and the longest reply's slider goes up to its own. */
@@ -115,15 +122,16 @@ export async function showServerLimits() {
   const document_ = await api("GET", "/openapi.json");
   const schemas = document_.components.schemas;
   const maximum = (property) => property?.anyOf?.find((b) => b.type === "integer")?.maximum;
-  for (const [name, id] of LIMITS) {
+  for (const [name, id, unit] of LIMITS) {
     const ceiling = maximum(schemas.LimitsUpdate.properties[name]);
     const hint = $(`${id}-server`);
     if (ceiling === undefined) {
       hint.textContent = "No limit unless you set one.";
     } else {
-      hint.textContent = `Up to ${number(ceiling)}; empty: ${number(ceiling)}.`;
-      $(id).max = ceiling;
-      $(id).placeholder = number(ceiling);
+      const shown = number(ceiling / unit) + (unit === MB ? " MB" : "");
+      hint.textContent = `Up to ${shown}; empty: ${shown}.`;
+      $(id).max = ceiling / unit;
+      $(id).placeholder = number(ceiling / unit);
     }
   }
   const replyCeiling = maximum(schemas.ChatConfigCreate.properties.maxOutputTokens);
