@@ -43,6 +43,9 @@ CHROMIUM_FLAGS = (
 )
 DESKTOP = (1200, 900)
 PHONE = (360, 740)
+# The sizes the layout checks (tests/web/checks.py) run at: a laptop and a large phone.
+WIDE = (1280, 900)
+PHONE_390 = (390, 844)
 
 
 class Browser:
@@ -53,6 +56,7 @@ class Browser:
         self.base_url = base_url
         self.downloads = downloads
         self.allowed_statuses: set[int] = set()
+        self.allowed_messages: set[str] = set()
 
     def open(self, path: str) -> None:
         self.driver.get(path if path.startswith("http") else self.base_url + path)
@@ -80,6 +84,10 @@ class Browser:
         """Let the console note these HTTP statuses: the test provokes them on purpose."""
         self.allowed_statuses.update(statuses)
 
+    def expect_console_errors(self, *fragments: str) -> None:
+        """Let the console log errors holding these words: the test provokes them."""
+        self.allowed_messages.update(fragments)
+
     def console_errors(self) -> list[str]:
         """Severe console entries, but failed requests with a status the test expects."""
         errors = []
@@ -90,6 +98,7 @@ class Browser:
             expected = entry["source"] == "network" and any(
                 f"status of {status} " in entry["message"] for status in self.allowed_statuses
             )
+            expected = expected or any(part in entry["message"] for part in self.allowed_messages)
             if not expected:
                 errors.append(entry["message"])
         return errors

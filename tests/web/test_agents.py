@@ -36,12 +36,17 @@ def test_a_visitor_sees_the_greeting_clicks_a_starter_and_gets_cited_sources(
     open_create_page(creator)
     find = creator.driver.find_element
     find(By.ID, "title").send_keys("Knot tutor")
-    find(By.CSS_SELECTOR, "#agent-extras summary").click()
     find(By.ID, "greeting").send_keys(GREETING)
     find(By.ID, "starter-1").send_keys(STARTERS[0])
     find(By.ID, "starter-3").send_keys(STARTERS[1])
+    find(By.CSS_SELECTOR, "#panel-tools summary").click()
     find(By.ID, "tool-search").click()
-    find(By.ID, "top-p").send_keys("0.9")
+    find(By.ID, "top-p-on").click()
+    creator.js(
+        "const s = arguments[0]; s.value = '0.9'; s.dispatchEvent(new Event('input'))",
+        find(By.ID, "top-p"),
+    )
+    assert find(By.ID, "top-p-value").text == "0.9"
     find(By.ID, "stop-sequences").send_keys("THE END")
     creator.shot("agent-extras")
     share_link = submit_agent(creator)

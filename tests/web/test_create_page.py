@@ -35,7 +35,7 @@ def test_a_creator_makes_an_agent_and_a_visitor_chats_with_it(
     find = creator.driver.find_element
     find(By.ID, "title").send_keys("Pirate tutor")
     find(By.ID, "system-prompt").send_keys("Answer like a pirate.")
-    find(By.CSS_SELECTOR, "details.controls summary").click()
+    find(By.CSS_SELECTOR, "#panel-limits summary").click()
     find(By.ID, "limit-session").send_keys("50")
     find(By.ID, "limit-tokens").send_keys("100000")
     share_link = submit_agent(creator)
@@ -124,7 +124,10 @@ def test_the_creator_edits_pauses_rotates_and_deletes_from_my_agents(
 
     def click(label: str) -> None:
         buttons = creator.driver.find_elements(By.CSS_SELECTOR, f"{item} button")
-        next(b for b in buttons if b.text == label).click()
+        found = next(b for b in buttons if (b.get_attribute("textContent") or "").strip() == label)
+        if not found.is_displayed():  # what cannot be undone is tucked away
+            creator.driver.find_element(By.CSS_SELECTOR, f"{item} .danger-zone summary").click()
+        found.click()
 
     def agent_status() -> str:
         return str(find(By.ID, "agents-status").text)
@@ -138,6 +141,7 @@ def test_the_creator_edits_pauses_rotates_and_deletes_from_my_agents(
     assert call(stack, "GET", f"/chat-config/{config_id}")["title"] == "Quiz master 2"
 
     click("Turn sharing off")
+    click("Really stop new chats?")
     creator.wait(lambda _: "Sharing is off" in agent_status())
     visitor = browser()
     visitor.expect_failed_requests(403)
@@ -148,6 +152,7 @@ def test_the_creator_edits_pauses_rotates_and_deletes_from_my_agents(
     creator.wait(lambda _: "Sharing is on" in agent_status())
 
     click("New edit token")
+    click("Really replace the token?")
     creator.wait(lambda _: "old one no longer works" in agent_status())
     second_token = creator.attribute("edit-token")
     assert second_token != first_token

@@ -56,7 +56,7 @@ def test_knowledge_and_an_attachment_reach_the_model(
     item = creator.wait(
         lambda d: d.find_element(By.CSS_SELECTOR, f'li[data-config-id="{config_id}"]')
     )
-    item.find_element(By.XPATH, ".//button[text()='Knowledge']").click()
+    item.find_element(By.XPATH, ".//button[normalize-space()='Knowledge']").click()
     creator.wait(lambda d: d.find_element(By.ID, f"knowledge-{config_id}")).send_keys(str(pdf))
     panel = item.find_element(By.CLASS_NAME, "knowledge")
     creator.wait(lambda _: "handbook.pdf (" in panel.text and "Added" in panel.text)

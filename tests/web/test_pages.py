@@ -163,3 +163,34 @@ def test_every_error_code_has_a_sentence_in_the_pages() -> None:
 def test_asset_reads_only_the_listed_files(name: str) -> None:
     with pytest.raises(NotFound):
         pages.asset(name)
+
+
+def test_the_studios_icons_are_lucides_served_files_with_their_licence(api: ApiClient) -> None:
+    styles = (pages.STATIC_DIR / "studio.css").read_text()
+    used = set(re.findall(r'url\("(lucide-[a-z0-9-]+\.svg)"\)', styles))
+    assert used and used <= pages.asset_names()
+    for name in used:
+        response = api.get(f"/static/{name}")
+        assert response.status == 200 and response.headers["Content-Type"] == "image/svg+xml"
+        assert response.raw.decode().startswith("<!-- @license lucide-static")
+    # Every icon class the pages' scripts and markup name has its rule.
+    named = set(re.findall(r'icon-([a-z0-9-]+)"', (pages.WEB_DIR / "index.html").read_text()))
+    named |= set(
+        re.findall(r'iconButton\("([a-z0-9-]+)"', (pages.STATIC_DIR / "my-agents.js").read_text())
+    )
+    named |= set(
+        re.findall(
+            r'confirmButton\(\s*"([a-z0-9-]+)"', (pages.STATIC_DIR / "my-agents.js").read_text()
+        )
+    )
+    assert {f"lucide-{icon}.svg" for icon in named} <= used
+    # The licence goes with the files (and into the zip), though it is not served.
+    licence = (pages.STATIC_DIR / "LICENSE-lucide.txt").read_text()
+    assert licence.startswith("ISC License")
+    assert "LICENSE-lucide.txt" not in pages.asset_names()
+
+
+def test_the_test_tools_are_never_served() -> None:
+    # axe-core is vendored for the browser tests only.
+    assert not {name for name in pages.asset_names() if "axe" in name}
+    assert not list(pages.WEB_DIR.rglob("axe*"))

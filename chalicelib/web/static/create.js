@@ -1,85 +1,64 @@
-// GET /: make an agent, and manage the ones this browser made ("My agents").
-import { agentFromForm, fillAgentFields } from "./agent-fields.js";
+// GET /: the creator studio. Make an agent (with a live preview of its share link's
+// first screen), see it ready to share, and manage the ones this browser made.
 import { ApiError, api, fillModels, saved, sentenceFor, showStatus } from "./api.js";
 import { knowledgePanel } from "./knowledge.js";
+import { copyText, renderAgents } from "./my-agents.js";
+import { wirePreview } from "./preview.js";
+import { fillForm, settingsFromForm, showServerLimits, wireSliders } from "./studio-form.js";
 
 const $ = (id) => document.getElementById(id);
 const form = $("agent-form");
 const formStatus = $("form-status");
 const agentsStatus = $("agents-status");
-const LIMITS = ["messagesPerSession", "messagesPerDay", "sessionsPerDay", "tokensPerDay"];
 let editing = null; // the config id being edited, or null when creating
-
-function settingsFromForm() {
-  const data = new FormData(form);
-  const limits = {};
-  for (const name of LIMITS) {
-    const value = String(data.get(name) || "").trim();
-    // In an edit, an emptied limit goes back to the server's default (null).
-    if (value) limits[name] = Number(value);
-    else if (editing) limits[name] = null;
-  }
-  return {
-    title: String(data.get("title")).trim(),
-    model: String(data.get("model")),
-    systemPrompt: String(data.get("systemPrompt")),
-    temperature: Number(data.get("temperature")),
-    promptVisibility: data.get("privatePrompt") ? "private" : "public",
-    sharing: Boolean(data.get("sharing")),
-    allowSessionOverrides: Boolean(data.get("allowSessionOverrides")),
-    limits,
-    ...agentFromForm(),
-  };
-}
-
-function fillForm(config) {
-  $("title").value = config.title;
-  $("model").value = config.model;
-  $("temperature").value = config.temperature;
-  $("system-prompt").value = config.systemPrompt ?? "";
-  $("private-prompt").checked = config.promptVisibility === "private";
-  $("sharing").checked = config.sharing;
-  $("overrides").checked = config.allowSessionOverrides;
-  fillAgentFields(config);
-  // Only a limit the creator lowered is shown; the rest stay at the default.
-  const agent = saved.agent(config.chatConfigId);
-  for (const [name, id] of [
-    ["messagesPerSession", "limit-session"],
-    ["messagesPerDay", "limit-day"],
-    ["sessionsPerDay", "limit-sessions"],
-    ["tokensPerDay", "limit-tokens"],
-  ]) {
-    $(id).value = agent?.limits?.[name] ?? "";
-  }
-}
 
 function setEditing(configId, title) {
   editing = configId;
   $("form-heading").textContent = configId ? `Edit “${title}”` : "Make an agent";
   $("submit").textContent = configId ? "Save changes" : "Create agent";
   $("cancel-edit").hidden = !configId;
+  $("files-note").hidden = Boolean(configId);
+  $("edit-knowledge").replaceChildren(
+    ...(configId ? [knowledgePanel(configId, saved.agent(configId).editToken)] : []),
+  );
   if (!configId) form.reset();
 }
 
-function showCreated(title, shareableUrl, editToken) {
-  $("created-heading").textContent = `“${title}” is ready to share`;
+/** Open the studio (closing the ready card). */
+function openStudio() {
+  $("created").hidden = true;
+  $("studio").hidden = false;
+}
+
+/** The "ready to share" state: the form closes, the link and its copy button show, and
+ * the page goes back to its top, header included, with focus on the news. */
+function showCreated(heading, shareableUrl, editToken) {
+  $("created-heading").lastChild.textContent = ` ${heading}`;
   $("share-link").value = shareableUrl;
   $("open-link").href = shareableUrl;
   $("edit-token").value = editToken;
+  $("studio").hidden = true;
   $("created").hidden = false;
-  $("created").scrollIntoView({ block: "nearest" });
+  $("form-heading").textContent = "Ready to share";
+  window.scrollTo({ top: 0 });
+  $("created").focus({ preventScroll: true });
 }
 
 async function submit(event) {
   event.preventDefault();
-  const settings = settingsFromForm();
+  const settings = settingsFromForm(editing);
   showStatus(formStatus, editing ? "Saving…" : "Creating…", "busy");
   $("submit").disabled = true;
   try {
     if (editing) {
       const agent = saved.agent(editing);
       await api("PUT", `/chat-config/${editing}`, { body: settings, token: agent.editToken });
-      saved.saveAgent(editing, { ...agent, title: settings.title, limits: settings.limits });
+      saved.saveAgent(editing, {
+        ...agent,
+        title: settings.title,
+        limits: settings.limits,
+        sharing: settings.sharing,
+      });
       showStatus(formStatus, "Saved.", "ok");
       setEditing(null);
     } else {
@@ -90,12 +69,14 @@ async function submit(event) {
         shareableUrl: created.shareableUrl,
         createdAt: created.config.createdAt,
         limits: settings.limits,
+        sharing: settings.sharing,
       });
-      showCreated(created.config.title, created.shareableUrl, created.editToken);
-      showStatus(formStatus, "Created.", "ok");
       form.reset();
+      showStatus(formStatus, "");
+      showCreated(`“${created.config.title}” is ready to share`, created.shareableUrl, created.editToken);
+      showStatus(agentsStatus, `Created “${created.config.title}”.`, "ok");
     }
-    renderAgents();
+    draw();
   } catch (error) {
     showStatus(formStatus, sentenceFor(error), "error");
   } finally {
@@ -103,43 +84,18 @@ async function submit(event) {
   }
 }
 
-async function copyFrom(inputId, button) {
-  const input = $(inputId);
-  input.select();
-  try {
-    await navigator.clipboard.writeText(input.value);
-    button.textContent = "Copied";
-  } catch {
-    // No clipboard permission: the text is selected, ready for Ctrl+C.
-    button.textContent = "Press Ctrl+C";
-  }
-  setTimeout(() => {
-    button.textContent = inputId === "share-link" ? "Copy link" : "Copy token";
-  }, 2000);
-}
-
 async function loadConfig(configId) {
   const agent = saved.agent(configId);
   return api("GET", `/chat-config/${configId}`, { token: agent.editToken });
 }
 
-async function run(action, busyText) {
-  showStatus(agentsStatus, busyText, "busy");
-  try {
-    const done = await action();
-    showStatus(agentsStatus, done, "ok");
-  } catch (error) {
-    const gone = error instanceof ApiError && error.status === 404;
-    showStatus(agentsStatus, gone ? "That agent no longer exists." : sentenceFor(error), "error");
-  }
-  renderAgents();
-}
-
 const actions = {
   async edit(configId) {
     const config = await loadConfig(configId);
+    openStudio();
     fillForm(config);
     setEditing(configId, config.title);
+    preview();
     $("form-heading").scrollIntoView();
     $("title").focus();
     return `Editing “${config.title}”.`;
@@ -158,7 +114,7 @@ const actions = {
       token: agent.editToken,
     });
     saved.saveAgent(configId, { ...agent, editToken });
-    showCreated(agent.title, agent.shareableUrl, editToken);
+    showCreated(`A new edit token for “${agent.title}”`, agent.shareableUrl, editToken);
     return "A new edit token is saved in this browser; the old one no longer works.";
   },
   async delete(configId) {
@@ -170,70 +126,40 @@ const actions = {
   },
 };
 
-function button(text, onClick) {
-  const node = document.createElement("button");
-  node.type = "button";
-  node.textContent = text;
-  node.addEventListener("click", onClick);
-  return node;
+async function run(action, configId) {
+  const busy = { edit: "Loading…", sharing: "Saving…", rotate: "Rotating…", delete: "Deleting…" };
+  showStatus(agentsStatus, busy[action], "busy");
+  try {
+    showStatus(agentsStatus, await actions[action](configId), "ok");
+  } catch (error) {
+    const gone = error instanceof ApiError && error.status === 404;
+    showStatus(agentsStatus, gone ? "That agent no longer exists." : sentenceFor(error), "error");
+  }
+  draw();
 }
 
-function renderAgents() {
-  const list = $("my-agents");
-  const agents = saved.agents();
-  list.replaceChildren();
-  if (!agents.length) {
-    const empty = document.createElement("li");
-    empty.className = "empty";
-    empty.textContent = "None yet. Agents you create here are listed here.";
-    list.append(empty);
-  }
-  for (const agent of agents) {
-    const id = agent.chatConfigId;
-    const item = document.createElement("li");
-    item.dataset.configId = id;
-    const link = document.createElement("a");
-    link.href = agent.shareableUrl;
-    link.textContent = agent.title;
-    link.className = "agent-title";
-    const remove = button("Delete", () => {
-      // A second click confirms, so one slip deletes nothing.
-      if (remove.dataset.armed) run(() => actions.delete(id), "Deleting…");
-      else {
-        remove.dataset.armed = "yes";
-        remove.textContent = "Really delete?";
-        remove.classList.add("danger");
-      }
-    });
-    const tools = document.createElement("div");
-    tools.className = "tools";
-    const knowledge = button("Knowledge", () => {
-      const open = item.querySelector(".knowledge");
-      if (open) open.remove();
-      else item.append(knowledgePanel(id, saved.agent(id).editToken));
-      knowledge.setAttribute("aria-expanded", String(!open));
-    });
-    knowledge.setAttribute("aria-expanded", "false");
-    tools.append(
-      knowledge,
-      button("Edit", () => run(() => actions.edit(id), "Loading…")),
-      button(agent.sharing === false ? "Turn sharing on" : "Turn sharing off", () =>
-        run(() => actions.sharing(id), "Saving…"),
-      ),
-      button("New edit token", () => run(() => actions.rotate(id), "Rotating…")),
-      remove,
-    );
-    item.append(link, tools);
-    list.append(item);
-  }
-}
+const draw = () => renderAgents(run);
 
 form.addEventListener("submit", submit);
 $("cancel-edit").addEventListener("click", () => {
   setEditing(null);
   showStatus(formStatus, "");
 });
-$("copy-link").addEventListener("click", (event) => copyFrom("share-link", event.target));
-$("copy-token").addEventListener("click", (event) => copyFrom("edit-token", event.target));
-renderAgents();
+$("make-another").addEventListener("click", () => {
+  setEditing(null);
+  openStudio();
+  $("title").focus();
+});
+$("copy-link").addEventListener("click", () =>
+  copyText($("share-link").value, $("copy-link"), $("share-link")),
+);
+$("copy-token").addEventListener("click", () =>
+  copyText($("edit-token").value, $("copy-token"), $("edit-token")),
+);
+wireSliders();
+const preview = wirePreview(form);
+draw();
 fillModels($("model")).catch((error) => showStatus(formStatus, sentenceFor(error), "error"));
+showServerLimits().catch(() => {
+  // The limits still work without the numbers; their hints stay general.
+});

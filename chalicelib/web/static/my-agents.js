@@ -1,0 +1,134 @@
+// "My agents": a card per agent this browser made, with its share link and a copy
+// button, its everyday actions, and the ones that cannot be undone set apart, each
+// asking once more before it acts.
+import { saved } from "./api.js";
+import { knowledgePanel } from "./knowledge.js";
+
+const $ = (id) => document.getElementById(id);
+
+/** A button with a Lucide icon (by name) before its text. */
+export function iconButton(icon, text, onClick, className = "") {
+  const node = document.createElement("button");
+  node.type = "button";
+  if (className) node.className = className;
+  const glyph = document.createElement("span");
+  glyph.className = `icon icon-${icon}`;
+  glyph.setAttribute("aria-hidden", "true");
+  const label = document.createElement("span");
+  label.className = "label";
+  label.textContent = text;
+  node.append(glyph, " ", label);
+  node.addEventListener("click", onClick);
+  return node;
+}
+
+/** A button that asks first: its first click turns it into "confirm", the second acts. */
+function confirmButton(icon, text, confirmText, act) {
+  const node = iconButton(icon, text, () => {
+    if (node.dataset.armed) {
+      act();
+      return;
+    }
+    node.dataset.armed = "yes";
+    node.classList.add("danger");
+    node.querySelector(".label").textContent = confirmText;
+  });
+  // Leaving the button (Tab, a click elsewhere) takes the question back.
+  node.addEventListener("blur", () => {
+    delete node.dataset.armed;
+    node.classList.remove("danger");
+    node.querySelector(".label").textContent = text;
+  });
+  return node;
+}
+
+/** Copy `text` to the clipboard; the button says how it went for two seconds. */
+export async function copyText(text, button, field = null) {
+  const label = button.querySelector(".label") || button;
+  const before = label.textContent;
+  field?.select();
+  try {
+    await navigator.clipboard.writeText(text);
+    label.textContent = "Copied";
+  } catch {
+    // No clipboard permission: the text is selected, ready for Ctrl+C.
+    label.textContent = field ? "Press Ctrl+C" : "Copy failed";
+  }
+  setTimeout(() => {
+    label.textContent = before;
+  }, 2000);
+}
+
+function card(agent, run) {
+  const id = agent.chatConfigId;
+  const item = document.createElement("li");
+  item.className = "agent-card";
+  item.dataset.configId = id;
+  const heading = document.createElement("h3");
+  const link = document.createElement("a");
+  link.href = agent.shareableUrl;
+  link.textContent = agent.title;
+  link.className = "agent-title";
+  link.id = `agent-title-${id}`;
+  link.target = "_blank";
+  link.rel = "noopener noreferrer";
+  heading.append(link);
+  const state = document.createElement("p");
+  state.className = "hint agent-state";
+  state.textContent = agent.sharing === false ? "Paused: no new chats" : "Sharing on";
+  const url = document.createElement("code");
+  url.className = "share-url";
+  url.textContent = agent.shareableUrl;
+  const copy = iconButton("copy", "Copy link", () => copyText(agent.shareableUrl, copy));
+  copy.classList.add("copy-share");
+  copy.setAttribute("aria-describedby", link.id);
+  const share = document.createElement("div");
+  share.className = "share-row";
+  share.append(url, copy);
+
+  const tools = document.createElement("div");
+  tools.className = "button-row tools";
+  const knowledge = iconButton("paperclip", "Knowledge", () => {
+    const open = item.querySelector(".knowledge");
+    if (open) open.remove();
+    else item.insertBefore(knowledgePanel(id, saved.agent(id).editToken), danger);
+    knowledge.setAttribute("aria-expanded", String(!open));
+  });
+  knowledge.setAttribute("aria-expanded", "false");
+  tools.append(iconButton("pencil", "Edit", () => run("edit", id)), knowledge);
+
+  const danger = document.createElement("details");
+  danger.className = "danger-zone";
+  const summary = document.createElement("summary");
+  summary.textContent = "Pause, new token, delete";
+  const dangerRow = document.createElement("div");
+  dangerRow.className = "button-row";
+  const paused = agent.sharing === false;
+  dangerRow.append(
+    paused
+      ? iconButton("play", "Turn sharing on", () => run("sharing", id))
+      : confirmButton("pause", "Turn sharing off", "Really stop new chats?", () =>
+          run("sharing", id),
+        ),
+    confirmButton("key-round", "New edit token", "Really replace the token?", () =>
+      run("rotate", id),
+    ),
+    confirmButton("trash-2", "Delete", "Really delete?", () => run("delete", id)),
+  );
+  danger.append(summary, dangerRow);
+  item.append(heading, state, share, tools, danger);
+  return item;
+}
+
+/** Draw the cards; `run(action, configId)` does what a button asks. */
+export function renderAgents(run) {
+  const list = $("my-agents");
+  const agents = saved.agents();
+  list.replaceChildren(...agents.map((agent) => card(agent, run)));
+  if (!agents.length) {
+    const empty = document.createElement("li");
+    empty.className = "empty";
+    empty.textContent = "None yet. Agents you create here are listed here.";
+    list.append(empty);
+  }
+}
