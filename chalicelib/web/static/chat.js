@@ -166,7 +166,10 @@ async function send(text, again = null) {
   store.change(session.sessionId, { updatedAt: new Date().toISOString() });
   sidebar.render();
   let userItem = again?.item;
-  if (userItem) $("messages").append(userItem);
+  if (userItem) {
+    $("messages").append(userItem); // a retried message goes last, where its reply will be
+    view.setNote(userItem, "", "sending");
+  }
   else {
     const mine = { role: "user", content: text, createdAt: new Date().toISOString(), attachments };
     userItem = view.append(mine);
