@@ -101,6 +101,11 @@ def test_the_header_and_the_composer_stay_while_the_messages_scroll(
     assert [card.text for card in cards] == STARTERS
     composer = rect(visitor, "#composer")
     assert abs(composer["bottom"] - height) < 2 and rect(visitor, ".chat-header")["top"] == 0
+    placeholder = visitor.attribute("message", "placeholder")
+    assert ("Shift+Enter" in placeholder) == (size == WIDE)  # no room for it on a phone
+    # The messages' column is the reading width, not the width of its words.
+    column = rect(visitor, ".conversation")
+    assert column["right"] - column["left"] >= min(size[0] - 20, 700)
     if size == PHONE:
         fits_the_phone(visitor)
     visitor.shot(f"chat-empty-{size[0]}")

@@ -62,9 +62,13 @@ export function wireShell() {
   });
 
   const box = $("message");
-  box.placeholder = TOUCH
-    ? "Message"
-    : "Message (Enter sends, Shift+Enter adds a line; drop files here)";
+  // The keys are worth a word only where there is a keyboard and room to say it.
+  const roomy = window.matchMedia("(min-width: 40rem)");
+  const fit = () => {
+    box.placeholder = TOUCH || !roomy.matches ? "Message" : "Message (Enter sends, Shift+Enter adds a line)";
+  };
+  fit();
+  roomy.addEventListener("change", fit);
   box.addEventListener("input", grow);
   grow();
 }
