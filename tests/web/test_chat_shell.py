@@ -430,3 +430,34 @@ def test_a_touch_screen_gets_a_placeholder_and_an_enter_key_of_its_own(
     assert messages(phone)[0]["text"] == "Ahoy\nmatey"
     fits_the_phone(phone)
     assert state_line(phone) == ""
+
+
+def test_the_menu_by_keyboard_on_a_phone_and_in_the_dark(
+    stack: LocalStack, browser: OpenBrowser
+) -> None:
+    config_id = new_agent(stack, allowSessionOverrides=True)["chatConfigId"]
+    visitor = browser(PHONE)
+    visitor.driver.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia",
+        {"features": [{"name": "prefers-color-scheme", "value": "dark"}]},
+    )
+    open_chat(visitor, config_id)
+    # The dark theme: a dark page, light text, and icons drawn in the text's colour.
+    colour = "return getComputedStyle(document.querySelector(arguments[0])).color"
+    background = "return getComputedStyle(document.querySelector(arguments[0])).backgroundColor"
+    assert visitor.js(background, "body") == "rgb(22, 22, 24)"
+    assert visitor.js(colour, "#menu-button") == "rgb(236, 236, 236)"
+    assert visitor.js(background, "#menu-button .icon") == "rgb(236, 236, 236)"
+
+    button = visitor.driver.find_element(By.ID, "menu-button")
+    button.send_keys(Keys.ENTER)
+    visitor.wait(lambda _: shown(visitor, "#chat-menu"))
+    assert button.get_attribute("aria-expanded") == "true"
+    visitor.driver.find_element(By.CSS_SELECTOR, "#settings-box summary").click()
+    visitor.wait(lambda _: shown(visitor, "#session-temperature"))
+    fits_the_phone(visitor)
+    visitor.shot("chat-menu-dark-390")
+    visitor.driver.find_element(By.ID, "session-title").send_keys(Keys.ESCAPE)
+    visitor.wait(lambda _: not shown(visitor, "#chat-menu"))
+    assert visitor.js("return document.activeElement.id") == "menu-button"
+    assert button.get_attribute("aria-expanded") == "false"
