@@ -357,6 +357,7 @@ def test_a_dead_link_says_so_before_anyone_types(
     link = page.find_element(By.TAG_NAME, "a")
     assert link.get_attribute("href") == f"{visitor.base_url}/"
     assert not shown(visitor, "#composer") and not shown(visitor, "#welcome")
+    assert not shown(visitor, "#new-chat") and not shown(visitor, "#menu-button")
     if size == PHONE:
         fits_the_phone(visitor)
     visitor.shot(f"chat-dead-link-{size[0]}")

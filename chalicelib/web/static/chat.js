@@ -79,6 +79,8 @@ function reset() {
   unlockChat();
   $("unavailable").hidden = true;
   $("composer").hidden = false;
+  $("new-chat").hidden = false;
+  $("menu-button").hidden = false;
   setState("");
 }
 

@@ -33,6 +33,9 @@ export function unavailable(title, text) {
   $("unavailable").hidden = false;
   $("composer").hidden = true;
   $("welcome").hidden = true;
+  // Nothing to start or set here; the visitor's past chats stay a tap away.
+  $("new-chat").hidden = true;
+  $("menu-button").hidden = true;
 }
 
 export function usageLine(total, context) {
