@@ -159,6 +159,12 @@ def past_chats(browser: Browser) -> list[str]:
     return names
 
 
+def first_text(browser: Browser) -> str | None:
+    """The first message shown (read once: a chat being opened empties the list first)."""
+    shown_now = messages(browser)
+    return shown_now[0]["text"] if shown_now else None
+
+
 def chat_row(browser: Browser, name: str) -> Any:
     rows = browser.driver.find_elements(By.CSS_SELECTOR, "#past-chats li")
     return next(row for row in rows if row.find_element(By.CLASS_NAME, "past-name").text == name)
@@ -188,7 +194,7 @@ def test_past_chats_stay_reachable_and_can_be_renamed_and_deleted(
     visitor.wait(lambda _: len(stored_replies(visitor)) == 1)
     visitor.wait(lambda _: past_chats(visitor) == ["A new voyage", "An old voyage"])
     chat_row(visitor, "An old voyage").find_element(By.CLASS_NAME, "past-open").click()
-    visitor.wait(lambda _: messages(visitor) and messages(visitor)[0]["text"] == "An old voyage")
+    visitor.wait(lambda _: first_text(visitor) == "An old voyage")
     current = visitor.driver.find_element(By.CSS_SELECTOR, '#past-chats li[aria-current="true"]')
     assert current.get_attribute("data-session-id") == old["sessionId"]
     kept = visitor.js(
@@ -249,7 +255,7 @@ def test_on_a_phone_the_past_chats_are_a_drawer(
     visitor.wait(lambda _: shown(visitor, "#sidebar") and rect(visitor, "#sidebar")["left"] == 0)
     visitor.wait(lambda _: past_chats(visitor) == ["First voyage"])
     chat_row(visitor, "First voyage").find_element(By.CLASS_NAME, "past-open").click()
-    visitor.wait(lambda _: messages(visitor) and messages(visitor)[0]["text"] == "First voyage")
+    visitor.wait(lambda _: first_text(visitor) == "First voyage")
     visitor.wait(lambda _: not shown(visitor, "#sidebar"))
 
 

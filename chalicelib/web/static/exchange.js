@@ -78,6 +78,20 @@ export async function exchange(kind, session, fields, items, controls) {
     view.setNote(userItem, "not sent", "error");
   };
 
+  // Stop is offered at once, before the page knows how it will send.
+  const handle = {
+    wanted: false,
+    now: null,
+    stop() {
+      this.wanted = true;
+      this.now?.();
+    },
+  };
+  const stopWith = (now) => {
+    handle.now = now;
+    if (handle.wanted) now();
+  };
+  controls.setRunning(handle);
   const client = await streamOrNull();
   const { sessionId, sessionToken } = session;
   if (client) {
@@ -104,11 +118,11 @@ export async function exchange(kind, session, fields, items, controls) {
           },
         },
       );
-      controls.setRunning({ stop: () => client.stop(requestId, sessionId, sessionToken) });
+      stopWith(() => client.stop(requestId, sessionId, sessionToken));
     });
   } else {
     const abort = new AbortController();
-    controls.setRunning({ stop: () => abort.abort() });
+    stopWith(() => abort.abort());
     const path =
       kind === "send" ? "/session-message" : `/session/${encodeURIComponent(sessionId)}/regenerate`;
     try {
