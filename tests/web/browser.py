@@ -130,7 +130,7 @@ AGENT = {"title": "Pirate tutor", "model": "gemini-2.5-flash", "temperature": 0.
 
 def messages(browser: Browser) -> list[dict[str, Any]]:
     """The conversation as shown: role, text, state (waiting, streaming, stopped...)."""
-    script = """return [...document.querySelectorAll('#messages li.message')].map(li => ({
+    script = """return [...document.querySelectorAll('#messages .message')].map(li => ({
         role: li.classList.contains('user') ? 'user' : 'model', id: li.dataset.id || null,
         state: li.dataset.state || null, text: li.querySelector('.body').innerText}))"""
     found: list[dict[str, Any]] = browser.js(script)
@@ -153,6 +153,12 @@ def state_line(browser: Browser) -> str:
 def type_and_enter(browser: Browser, text: str) -> None:
     box = browser.driver.find_element(By.ID, "message")
     box.send_keys(text, Keys.ENTER)
+
+
+def open_menu(browser: Browser) -> None:
+    """Open the chat header's menu (settings, prompt, export), unless it is open."""
+    if not browser.driver.find_element(By.ID, "chat-menu").is_displayed():
+        browser.driver.find_element(By.ID, "menu-button").click()
 
 
 def open_chat(browser: Browser, config_id: str) -> None:

@@ -18,6 +18,7 @@ from tests.web.browser import (
     new_agent,
     open_chat,
     open_create_page,
+    open_menu,
     stored_replies,
     submit_agent,
     type_and_enter,
@@ -89,7 +90,7 @@ def test_a_visitor_sees_the_greeting_clicks_a_starter_and_gets_cited_sources(
     assert not visitor.driver.find_element(By.ID, "welcome").is_displayed()
     body = fake.last_request.body
     assert "Ahoy" not in str(body["contents"]) and body["tools"] == [{"googleSearch": {}}]
-    links = visitor.driver.find_elements(By.CSS_SELECTOR, "li.message.model .citations a")
+    links = visitor.driver.find_elements(By.CSS_SELECTOR, ".message.model .citations a")
     assert [(a.text, a.get_attribute("href"), a.get_attribute("rel")) for a in links] == [
         ("knots.example", "https://knots.example/bowline", "noopener noreferrer")
     ]
@@ -98,7 +99,7 @@ def test_a_visitor_sees_the_greeting_clicks_a_starter_and_gets_cited_sources(
     # Back later, the sources come with the history.
     visitor.driver.refresh()
     visitor.wait(lambda _: stored_replies(visitor))
-    again = visitor.driver.find_elements(By.CSS_SELECTOR, "li.message.model .citations a")
+    again = visitor.driver.find_elements(By.CSS_SELECTOR, ".message.model .citations a")
     assert [a.get_attribute("href") for a in again] == ["https://knots.example/bowline"]
     assert not visitor.driver.find_element(By.ID, "welcome").is_displayed()
 
@@ -110,6 +111,7 @@ def test_a_visitor_changes_the_generation_settings_of_their_chat(
     visitor = browser()
     open_chat(visitor, config_id)
     find = visitor.driver.find_element
+    open_menu(visitor)
     find(By.CSS_SELECTOR, "#settings-box summary").click()
     fields = ("session-top-p", "session-top-k", "session-max-output-tokens")
     assert [find(By.ID, field).get_attribute("value") for field in fields] == ["0.9", "", ""]

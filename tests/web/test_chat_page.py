@@ -18,6 +18,7 @@ from tests.web.browser import (
     messages,
     new_agent,
     open_chat,
+    open_menu,
     state_line,
     stored_replies,
     type_and_enter,
@@ -44,7 +45,7 @@ def test_a_reply_renders_markdown_and_runs_nothing(
     fake.queue(reply_text(hostile))
     type_and_enter(visitor, "Show me something")
     visitor.wait(lambda _: stored_replies(visitor))
-    body = visitor.driver.find_element(By.CSS_SELECTOR, "li.message.model .body")
+    body = visitor.driver.find_element(By.CSS_SELECTOR, ".message.model .body")
     with pytest.raises(NoAlertPresentException):
         visitor.driver.switch_to.alert.text  # noqa: B018 (reading it is the check)
     # The page's only elements that could run or load anything are its own.
@@ -82,9 +83,20 @@ def test_a_quota_says_which_limit_and_when_it_resets(
     sentence = state_line(visitor)
     assert sentence.startswith("This agent has reached its limit of 1 message a day.")
     assert " It resets in " in sentence and " h " in sentence or " min " in sentence
-    # The refused message is marked and goes back into the box, to send later.
-    assert messages(visitor)[-1]["state"] == "error"
-    assert visitor.driver.find_element(By.ID, "message").get_attribute("value") == "Two"
+    # The refused message is marked, once, with a Retry button; Send is off, with the reason.
+    assert [m["state"] for m in messages(visitor)] == [None, "done", "error"]
+    failed = visitor.driver.find_elements(By.CSS_SELECTOR, '.message.user[data-state="error"]')
+    assert len(failed) == 1
+    retry = failed[0].find_element(By.CSS_SELECTOR, ".retry")
+    assert retry.is_displayed() and not retry.is_enabled()
+    assert not visitor.driver.find_element(By.ID, "send").is_enabled()
+    lock = visitor.driver.find_element(By.ID, "lock")
+    assert lock.text.startswith("This agent has reached its limit of 1 message a day.")
+    assert visitor.driver.find_element(By.ID, "send").get_attribute("aria-describedby") == "lock"
+    assert not visitor.driver.find_element(By.CSS_SELECTOR, ".last-reply .regenerate").is_enabled()
+    # Enter does not stack another "not sent" bubble while the quota is spent.
+    type_and_enter(visitor, "Three")
+    assert len(messages(visitor)) == 3
     visitor.shot("quota")
 
 
@@ -152,10 +164,11 @@ def test_regenerate_settings_and_export(
     fake.queue(reply_text("First try."), reply_text("Second try."))
     type_and_enter(visitor, "Tell me a joke")
     visitor.wait(lambda _: stored_replies(visitor) == ["First try."])
-    visitor.driver.find_element(By.ID, "regenerate").click()
+    visitor.driver.find_element(By.CSS_SELECTOR, ".message.last-reply .regenerate").click()
     visitor.wait(lambda _: stored_replies(visitor) == ["Second try."])
     assert len(messages(visitor)) == 2
 
+    open_menu(visitor)
     visitor.driver.find_element(By.CSS_SELECTOR, "#settings-box summary").click()
     temperature = visitor.driver.find_element(By.ID, "session-temperature")
     temperature.clear()
@@ -167,11 +180,13 @@ def test_regenerate_settings_and_export(
     assert fake.last_request.body["generationConfig"]["temperature"] == 1.5
 
     # Export builds the file in the page (the token stays in a header) and downloads it.
+    open_menu(visitor)
     visitor.driver.find_element(By.ID, "export-md").click()
     exported = visitor.downloads / "Pirate-tutor.md"
     visitor.wait(lambda _: exported.exists())
     markdown = exported.read_text()
     assert "Tell me a joke" in markdown and "Second try." in markdown
+    open_menu(visitor)
     visitor.driver.find_element(By.ID, "export-json").click()
     exported = visitor.downloads / "Pirate-tutor.json"
     visitor.wait(lambda _: exported.exists())

@@ -17,7 +17,6 @@ from tests.web.browser import (
     messages,
     open_chat,
     open_create_page,
-    state_line,
     stored_replies,
     submit_agent,
     type_and_enter,
@@ -89,7 +88,7 @@ def test_a_creator_makes_an_agent_and_a_visitor_chats_with_it(
     assert [m["role"] for m in shown] == ["user", "model"]
     assert shown[0]["text"] == "Ahoy\nmatey"
     assert fake.last_request.body["contents"][-1]["parts"][0]["text"] == "Ahoy\nmatey"
-    reply = visitor.driver.find_element(By.CSS_SELECTOR, "li.message.model .body")
+    reply = visitor.driver.find_element(By.CSS_SELECTOR, ".message.model .body")
     assert reply.find_element(By.TAG_NAME, "strong").text == "welcome"
     assert [li.text for li in reply.find_elements(By.TAG_NAME, "li")] == ["a ship", "a parrot"]
     assert "tokens used in this chat" in visitor.driver.find_element(By.ID, "usage").text
@@ -144,10 +143,11 @@ def test_the_creator_edits_pauses_rotates_and_deletes_from_my_agents(
     click("Really stop new chats?")
     creator.wait(lambda _: "Sharing is off" in agent_status())
     visitor = browser()
-    visitor.expect_failed_requests(403)
     open_chat(visitor, config_id)
-    type_and_enter(visitor, "Hello?")
-    visitor.wait(lambda _: "paused this agent" in state_line(visitor))
+    # The visitor learns it before typing anything: no message box, a page that says so.
+    paused = visitor.wait(lambda d: d.find_element(By.ID, "unavailable"))
+    visitor.wait(lambda _: "paused this agent" in paused.text)
+    assert not visitor.driver.find_element(By.ID, "message").is_displayed()
     click("Turn sharing on")
     creator.wait(lambda _: "Sharing is on" in agent_status())
 

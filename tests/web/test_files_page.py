@@ -71,7 +71,7 @@ def test_knowledge_and_an_attachment_reach_the_model(
     visitor.wait(lambda _: stored_replies(visitor))
     request = next(r for r in reversed(fake.requests) if "enerateContent" in r.path)
     assert request.inline_files() == [("application/pdf", PDF), ("image/png", tiny_png())]
-    user = visitor.driver.find_element(By.CSS_SELECTOR, "li.message.user")
+    user = visitor.driver.find_element(By.CSS_SELECTOR, ".message.user")
     assert "cat.png" in user.text
     thumbnail = user.find_element(By.CSS_SELECTOR, "img.thumbnail")
     visitor.wait(lambda _: visitor.js("return arguments[0].naturalWidth", thumbnail) == 1)

@@ -1,67 +1,48 @@
-// GET /chat/{id}: the share link. A visitor's own session, its history, and the chat.
-import { fillGenerationFields, generationFromForm } from "./agent-fields.js";
-import { ApiError, api, fillModels, saved, sentenceFor, showStatus } from "./api.js";
+// GET /chat/{id}: the share link. A visitor's own sessions, their history, and the chat.
+import { ApiError, api, sentenceFor, showStatus } from "./api.js";
 import { attachmentTray } from "./attach.js";
+import { lock, locked, showControls, unlockChat } from "./controls.js";
+import { fillSettings, wireMenu } from "./chat-menu.js";
 import { exchange } from "./exchange.js";
 import { fileLink } from "./files.js";
+import { chatStore, pastChats } from "./history.js";
 import * as view from "./messages.js";
+import { TOUCH, closeDrawerOnPhone, fitComposer, wireShell } from "./shell.js";
+import { unavailable, usageLine, welcome } from "./welcome.js";
 
 const PAGE_SIZE = 20;
 const $ = (id) => document.getElementById(id);
 const configId = decodeURIComponent(window.location.pathname.split("/").pop());
-const page = { settings: null, session: null, cursor: null, running: null, usage: null };
+const page = {
+  agent: null, settings: null, session: null, cursor: null, running: null, usage: null,
+};
 const setState = (text, kind = "") => showStatus($("state"), text, kind);
+const store = chatStore(configId);
+const unsent = new WeakMap(); // a failed message's <article> -> what to send again
 let tray;
+let sidebar;
+
+function showTitle() {
+  const title = page.agent?.title || page.settings?.title || "";
+  $("agent-title").textContent = title;
+  document.title = `${title} · AI Maker`;
+}
 
 function showSettings(settings) {
   page.settings = settings;
-  $("agent-title").textContent = settings.title;
-  document.title = `${settings.title} · AI Maker`;
-  $("agent-model").textContent = `Model: ${settings.model} · temperature ${settings.temperature}`;
-  const prompt = settings.systemPromptHidden ? null : settings.systemPrompt;
-  $("agent-prompt-box").hidden = !prompt;
-  $("agent-prompt").textContent = prompt || "";
-  $("settings-box").hidden = !settings.allowSessionOverrides;
-  $("session-title").value = settings.title;
-  $("session-temperature").value = settings.temperature;
-  $("session-prompt").value = settings.systemPrompt || "";
-  $("session-prompt-field").hidden = Boolean(settings.systemPromptHidden);
-  fillGenerationFields(settings, "session-");
-  fillModels($("session-model"), settings.model).catch(() => {});
+  showTitle();
+  $("agent-model").textContent = `${settings.model} · temperature ${settings.temperature}`;
+  fillSettings(settings);
 }
 
-/** Before the first message: the agent's greeting (never sent, never stored) and its
- * starters, buttons that send their text. */
 function showWelcome() {
-  const empty = view.isEmpty() && !page.cursor;
-  const greeting = empty ? page.settings?.greeting || "" : "";
-  const starters = empty ? page.settings?.starters || [] : [];
-  $("greeting").textContent = greeting;
-  $("greeting").hidden = !greeting;
-  $("starters").replaceChildren(
-    ...starters.map((text) => {
-      const button = document.createElement("button");
-      button.type = "button";
-      button.className = "starter";
-      button.textContent = text;
-      button.addEventListener("click", () => send(text));
-      return button;
-    }),
-  );
-  $("starters").hidden = !starters.length;
-  $("welcome").hidden = !greeting && !starters.length;
+  const empty = view.isEmpty() && !page.cursor && $("unavailable").hidden;
+  welcome(empty, page.agent || page.settings, send);
 }
 
 function showUsage(total, context) {
   page.usage = total;
-  const parts = [];
-  if (total) parts.push(`${total.totalTokens.toLocaleString()} tokens used in this chat`);
-  if (context?.truncated) {
-    parts.push(
-      `the model saw only the latest ${context.messagesSent} of ${context.messagesTotal} messages`,
-    );
-  }
-  $("usage").textContent = parts.join(" · ");
+  usageLine(total, context);
 }
 
 function addUsage(usage, context) {
@@ -70,12 +51,7 @@ function addUsage(usage, context) {
 
 function setRunning(running) {
   page.running = running;
-  $("stop").hidden = !running;
-  $("send").disabled = Boolean(running);
-  $("regenerate").hidden = Boolean(running) || !view.lastReply();
-  const hasSession = Boolean(page.session);
-  $("export-md").disabled = !hasSession;
-  $("export-json").disabled = !hasSession;
+  showControls(running, Boolean(page.session));
 }
 
 function setCursor(cursor) {
@@ -94,133 +70,137 @@ async function loadEarlier() {
   return result.messages;
 }
 
-/** Return to the session this browser keeps for this agent, if it still exists. */
-async function resume() {
-  const stored = saved.session(configId);
-  if (!stored) return false;
+function reset() {
+  page.session = null;
+  view.clear();
+  setCursor(null);
+  showUsage(null);
+  tray?.clear();
+  unlockChat();
+  $("unavailable").hidden = true;
+  $("composer").hidden = false;
+  $("new-chat").hidden = false;
+  $("menu-button").hidden = false;
+  setState("");
+}
+
+/** Show one of this browser's chats; false if the server no longer has it. */
+async function openChat(chat) {
   let session;
   try {
-    session = await api("GET", `/session/${stored.sessionId}`, { token: stored.sessionToken });
+    session = await api("GET", `/session/${chat.sessionId}`, { token: chat.sessionToken });
   } catch (error) {
     if (error instanceof ApiError && [401, 403, 404].includes(error.status)) {
-      saved.forgetSession(configId);
+      store.forget(chat.sessionId);
       return false;
     }
     throw error;
   }
-  page.session = stored;
+  reset();
+  page.session = { sessionId: chat.sessionId, sessionToken: chat.sessionToken };
   showSettings(session);
   showUsage(session.usage);
-  view.clear();
   for (const message of await loadEarlier()) view.append(message);
+  const seen = { title: session.title, updatedAt: session.updatedAt };
+  if (!page.cursor && view.firstUserText()) seen.firstMessage = view.firstUserText().slice(0, 80);
+  store.change(chat.sessionId, seen);
+  store.opened(chat.sessionId);
+  showWelcome();
   view.followEnd(true);
   return true;
 }
 
+/** A chat not started yet: the agent as it is now (it may be gone, or paused). */
 async function startFresh() {
-  page.session = null;
-  view.clear();
-  setCursor(null);
-  page.usage = null;
-  showUsage(null);
-  showSettings(await api("GET", `/chat-config/${configId}`));
+  reset();
+  try {
+    page.agent = await api("GET", `/chat-config/${configId}`);
+  } catch (error) {
+    if (error.code === "config_not_found") {
+      unavailable("This link no longer works", `${sentenceFor(error)} You can make an agent of your own.`);
+      return;
+    }
+    throw error;
+  }
+  showSettings(page.agent);
+  if (!page.agent.sharing) {
+    unavailable(
+      "This agent is paused",
+      `${sentenceFor({ code: "sharing_disabled" })} Come back later, or make an agent of your own.`,
+    );
+    return;
+  }
+  showWelcome();
+  setState("Say hello to start.");
 }
 
 async function ensureSession() {
   if (page.session) return page.session;
   const created = await api("POST", "/chat-session", { body: { chatConfigId: configId } });
   page.session = { sessionId: created.sessionId, sessionToken: created.sessionToken };
-  saved.saveSession(configId, page.session);
+  store.add({ ...page.session, title: created.title });
   showSettings(created);
+  sidebar.render();
   return page.session;
 }
 
-async function send(text) {
-  if (page.running || !text.trim()) return;
+async function send(text, again = null) {
+  if (page.running || locked() || !text.trim()) return;
   let session;
   try {
     session = await ensureSession();
   } catch (error) {
     setState(sentenceFor(error), "error");
+    if (error.code === "sharing_disabled") await startFresh().catch(() => {});
     return;
   }
-  if (tray.busy()) {
+  if (!again && tray.busy()) {
     setState("Wait for the files to finish uploading.", "error");
     return;
   }
-  const attachments = tray.ready();
-  tray.clear();
-  $("message").value = "";
-  const mine = { role: "user", content: text, createdAt: new Date().toISOString(), attachments };
-  const userItem = view.append(mine);
+  const attachments = again ? again.attachments : tray.ready();
+  if (!again) {
+    tray.clear();
+    $("message").value = "";
+    fitComposer();
+  }
+  if (view.isEmpty()) store.change(session.sessionId, { firstMessage: text.slice(0, 80) });
+  store.change(session.sessionId, { updatedAt: new Date().toISOString() });
+  sidebar.render();
+  let userItem = again?.item;
+  if (userItem) {
+    $("messages").append(userItem); // a retried message goes last, where its reply will be
+    view.setNote(userItem, "", "sending");
+  }
+  else {
+    const mine = { role: "user", content: text, createdAt: new Date().toISOString(), attachments };
+    userItem = view.append(mine);
+  }
+  unsent.set(userItem, { text, attachments });
   showWelcome();
   const replyItem = view.append({ role: "model", content: "" });
   view.followEnd(true);
   const fields = { message: text };
   if (attachments.length) fields.attachments = attachments.map((file) => file.fileId);
   await run("send", session, fields, { userItem, replyItem, text });
+  if (userItem.dataset.id) unsent.delete(userItem);
 }
 
 async function regenerate() {
   const replyItem = view.lastReply();
-  if (page.running || !replyItem || !page.session) return;
+  if (page.running || locked() || !replyItem || !page.session) return;
   await run("regenerate", page.session, {}, { replyItem });
 }
 
+async function retry(item) {
+  const what = unsent.get(item);
+  if (what) await send(what.text, { ...what, item });
+}
+
 async function run(kind, session, fields, items) {
-  const controls = { setRunning, setState, addUsage };
-  await exchange(kind, session, fields, items, controls);
-  $("message").focus();
-}
-
-async function download(format) {
-  const { sessionId, sessionToken } = page.session;
-  try {
-    const body = await api("GET", `/session/${sessionId}/export?format=${format}`, {
-      token: sessionToken,
-    });
-    const markdown = format === "markdown";
-    const blob = new Blob([markdown ? body : JSON.stringify(body, null, 2)], {
-      type: markdown ? "text/markdown" : "application/json",
-    });
-    const link = document.createElement("a");
-    link.href = URL.createObjectURL(blob);
-    const name = (page.settings?.title || "chat").replace(/[^\w-]+/g, "-").slice(0, 60);
-    link.download = `${name}.${markdown ? "md" : "json"}`;
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
-    setState(`Exported as ${markdown ? "Markdown" : "JSON"}.`, "ok");
-  } catch (error) {
-    setState(sentenceFor(error), "error");
-  }
-}
-
-async function saveSettings(event) {
-  event.preventDefault();
-  const status = $("settings-status");
-  const wanted = {
-    title: $("session-title").value.trim(),
-    model: $("session-model").value,
-    temperature: Number($("session-temperature").value),
-    ...generationFromForm("session-"),
-  };
-  if (!page.settings.systemPromptHidden) wanted.systemPrompt = $("session-prompt").value;
-  // Only what changed, so a setting the agent locks is never sent unchanged.
-  const same = (name, value) => JSON.stringify(value) === JSON.stringify(page.settings[name] ?? null);
-  const body = Object.fromEntries(Object.entries(wanted).filter(([name, value]) => !same(name, value)));
-  if (!Object.keys(body).length) {
-    showStatus(status, "Nothing changed.", "ok");
-    return;
-  }
-  try {
-    const { sessionId, sessionToken } = await ensureSession();
-    showSettings(await api("PUT", `/session/${sessionId}`, { body, token: sessionToken }));
-    showStatus(status, "Saved. The next message uses these settings.", "ok");
-  } catch (error) {
-    showStatus(status, sentenceFor(error), "error");
-  }
+  const refused = (error) => lock(error, () => setRunning(page.running));
+  await exchange(kind, session, fields, items, { setRunning, setState, addUsage, refused });
+  if (!TOUCH) $("message").focus();
 }
 
 /** A thumbnail's address: a short-lived link, for this chat's token holder only. */
@@ -230,22 +210,62 @@ async function thumbnail(fileId) {
   return url;
 }
 
+async function newChat() {
+  if (page.running) return;
+  closeDrawerOnPhone();
+  await startFresh().catch((error) => setState(sentenceFor(error), "error"));
+  sidebar.render();
+  setRunning(null);
+  $("message").focus();
+}
+
+async function pick(chat) {
+  if (page.running) return;
+  closeDrawerOnPhone();
+  try {
+    if (!(await openChat(chat))) {
+      setState("That chat no longer exists on the server.", "error");
+      await startFresh();
+    }
+  } catch (error) {
+    setState(sentenceFor(error), "error");
+  }
+  sidebar.render();
+  setRunning(null);
+}
+
 function wire() {
   const input = $("message");
+  wireShell();
   tray = attachmentTray({ session: ensureSession, setState });
   view.setThumbnails(thumbnail);
+  view.setActions({ regenerate, retry });
+  sidebar = pastChats(store, {
+    open: pick,
+    current: () => page.session?.sessionId,
+    deleted: () => newChat(),
+  });
+  wireMenu({
+    page: () => ({ ...page, agentTitle: page.agent?.title || page.settings?.title }),
+    ensureSession,
+    saved: (settings) => {
+      showSettings(settings);
+      if (page.session) store.change(page.session.sessionId, { title: settings.title });
+    },
+    setState,
+  });
   $("composer").addEventListener("submit", (event) => {
     event.preventDefault();
     send(input.value);
   });
   input.addEventListener("keydown", (event) => {
+    if (TOUCH) return; // a phone's Enter adds a line; its send button sends
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       send(input.value);
     }
   });
   $("stop").addEventListener("click", () => page.running?.stop());
-  $("regenerate").addEventListener("click", regenerate);
   $("load-earlier").addEventListener("click", async () => {
     try {
       view.prepend(await loadEarlier());
@@ -253,26 +273,26 @@ function wire() {
       setState(sentenceFor(error), "error");
     }
   });
-  $("new-chat").addEventListener("click", async () => {
-    if (page.running) return;
-    saved.forgetSession(configId);
-    setState("");
-    await startFresh().catch((error) => setState(sentenceFor(error), "error"));
-    showWelcome();
-    setRunning(null);
-    input.focus();
-  });
-  $("export-md").addEventListener("click", () => download("markdown"));
-  $("export-json").addEventListener("click", () => download("json"));
-  $("settings-form").addEventListener("submit", saveSettings);
+  $("new-chat").addEventListener("click", newChat);
 }
 
 async function main() {
   wire();
   try {
-    if (!(await resume())) await startFresh();
-    showWelcome();
-    setState(view.isEmpty() ? "Say hello to start." : "");
+    if (store.latest()) {
+      // The agent's own title for the header (a chat's title may be the visitor's).
+      api("GET", `/chat-config/${configId}`)
+        .then((agent) => {
+          page.agent = agent;
+          showTitle();
+        })
+        .catch(() => {});
+    }
+    let shown = false;
+    for (let chat = store.latest(); chat && !shown; chat = store.latest()) {
+      shown = await openChat(chat);
+    }
+    if (!shown) await startFresh();
   } catch (error) {
     $("agent-title").textContent = "This agent is not available";
     document.title = "Agent not available · AI Maker";
@@ -280,8 +300,9 @@ async function main() {
     $("send").disabled = true;
     return;
   }
+  sidebar.render();
   setRunning(null);
-  $("message").focus();
+  if (!TOUCH && !$("composer").hidden) $("message").focus();
 }
 
 main();

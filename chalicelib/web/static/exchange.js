@@ -34,11 +34,12 @@ function frameError(frame) {
 
 /**
  * Run one exchange. `items` holds the reply's <li> (and, for a send, the user's);
- * `controls` updates the page: setRunning(handle|null), setState(text, kind), addUsage().
+ * `controls` updates the page: setRunning(handle|null), setState(text, kind), addUsage(),
+ * and refused(error) when the server refuses (a quota, a budget...).
  */
 export async function exchange(kind, session, fields, items, controls) {
   const { replyItem, userItem } = items;
-  const previous = kind === "regenerate" ? replyItem.querySelector(".body").cloneNode(true) : null;
+  const previous = kind === "regenerate" ? replyItem.dataset.text : null;
   let text = "";
   let drawing = false;
   view.setContent(replyItem, "");
@@ -66,18 +67,31 @@ export async function exchange(kind, session, fields, items, controls) {
   };
   const fail = (error) => {
     controls.setState(sentenceFor(error), "error");
-    if (previous) {
-      replyItem.querySelector(".body").replaceWith(previous);
+    controls.refused?.(error);
+    if (previous !== null) {
+      view.setContent(replyItem, previous);
       view.setNote(replyItem, "", "done");
       return;
     }
     replyItem.remove();
-    // Nothing was stored: the message goes back to the box, to send again.
+    // Nothing was stored: the one bubble of this message says so, with its Retry button.
     view.setNote(userItem, "not sent", "error");
-    const input = document.getElementById("message");
-    if (!input.value) input.value = items.text;
   };
 
+  // Stop is offered at once, before the page knows how it will send.
+  const handle = {
+    wanted: false,
+    now: null,
+    stop() {
+      this.wanted = true;
+      this.now?.();
+    },
+  };
+  const stopWith = (now) => {
+    handle.now = now;
+    if (handle.wanted) now();
+  };
+  controls.setRunning(handle);
   const client = await streamOrNull();
   const { sessionId, sessionToken } = session;
   if (client) {
@@ -104,11 +118,11 @@ export async function exchange(kind, session, fields, items, controls) {
           },
         },
       );
-      controls.setRunning({ stop: () => client.stop(requestId, sessionId, sessionToken) });
+      stopWith(() => client.stop(requestId, sessionId, sessionToken));
     });
   } else {
     const abort = new AbortController();
-    controls.setRunning({ stop: () => abort.abort() });
+    stopWith(() => abort.abort());
     const path =
       kind === "send" ? "/session-message" : `/session/${encodeURIComponent(sessionId)}/regenerate`;
     try {

@@ -1,13 +1,55 @@
-// The conversation's DOM: one <li> per message, replies rendered as safe Markdown.
+// The conversation's DOM: one <article> per message (never a list item, so a reply's own
+// lists keep first-level bullets), replies rendered as safe Markdown, each with actions.
 import { renderMarkdown } from "./markdown.js";
 
 const list = document.getElementById("messages");
-const LABELS = { user: "You", model: "Agent" };
+const scroller = document.getElementById("scroller");
+const LABELS = { user: "You said", model: "The agent said" };
 let thumbnailOf = null; // fileId -> Promise of an image URL
+let onRegenerate = () => {};
+let onRetry = () => {};
 
 /** How images among the attachments get their thumbnails. */
 export function setThumbnails(loader) {
   thumbnailOf = loader;
+}
+
+/** What the per-message Regenerate and Retry buttons do. */
+export function setActions({ regenerate, retry }) {
+  onRegenerate = regenerate;
+  onRetry = retry;
+}
+
+/** A button holding a Lucide icon (a CSS mask, so it takes the text's colour). */
+export function iconButton(icon, label, className = "") {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = `icon-button ${className}`.trim();
+  button.setAttribute("aria-label", label);
+  button.title = label;
+  const glyph = document.createElement("span");
+  glyph.className = `icon i-${icon}`;
+  glyph.setAttribute("aria-hidden", "true");
+  button.append(glyph);
+  return button;
+}
+
+/** Copy text, and say so on the button for a moment. */
+export async function copyWith(button, text) {
+  const glyph = button.querySelector(".icon");
+  try {
+    await navigator.clipboard.writeText(text);
+    button.dataset.copied = "yes";
+    glyph.className = "icon i-check";
+    button.setAttribute("aria-label", "Copied");
+  } catch {
+    button.setAttribute("aria-label", "Copy failed");
+  }
+  setTimeout(() => {
+    delete button.dataset.copied;
+    glyph.className = "icon i-copy";
+    button.setAttribute("aria-label", button.title);
+  }, 1500);
 }
 
 function attachmentsNode(attachments) {
@@ -37,28 +79,56 @@ function attachmentsNode(attachments) {
 function time(iso) {
   const node = document.createElement("time");
   if (iso) {
+    const when = new Date(iso);
     node.dateTime = iso;
-    node.textContent = new Date(iso).toLocaleString([], { dateStyle: "short", timeStyle: "short" });
+    const today = when.toDateString() === new Date().toDateString();
+    node.textContent = today
+      ? when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
+      : when.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+    node.title = when.toLocaleString();
   }
   return node;
 }
 
-/** A message's <li>; `content` is text, rendered as Markdown for the model's replies. */
-export function messageNode({ id, role, content, createdAt, stopped, citations, attachments }) {
-  const item = document.createElement("li");
-  item.className = `message ${role}`;
-  if (id) item.dataset.id = id;
-  const header = document.createElement("div");
-  header.className = "who";
-  const name = document.createElement("span");
-  name.textContent = LABELS[role] || role;
+function actionsNode(role) {
+  const bar = document.createElement("div");
+  bar.className = "message-actions";
+  const copy = iconButton("copy", "Copy message", "copy");
+  copy.addEventListener("click", () => {
+    const item = copy.closest(".message");
+    copyWith(copy, item.dataset.text ?? item.querySelector(".body").innerText);
+  });
+  bar.append(copy);
+  if (role === "model") {
+    const again = iconButton("refresh-cw", "Regenerate reply", "regenerate");
+    again.addEventListener("click", () => onRegenerate());
+    bar.append(again);
+  } else {
+    const retry = document.createElement("button");
+    retry.type = "button";
+    retry.className = "retry";
+    retry.textContent = "Retry";
+    retry.addEventListener("click", () => onRetry(retry.closest(".message")));
+    bar.append(retry);
+  }
   const note = document.createElement("span");
   note.className = "note";
-  header.append(name, time(createdAt), note);
+  bar.append(note, time(null));
+  return bar;
+}
+
+/** A message's <article>; `content` is text, rendered as Markdown for the model's replies. */
+export function messageNode({ id, role, content, createdAt, stopped, citations, attachments }) {
+  const item = document.createElement("article");
+  item.className = `message ${role}`;
+  item.setAttribute("aria-label", LABELS[role] || role);
+  if (id) item.dataset.id = id;
   const body = document.createElement("div");
   body.className = "body";
-  item.append(header, body);
+  item.append(body);
   if (attachments?.length) item.append(attachmentsNode(attachments));
+  item.append(actionsNode(role));
+  item.querySelector("time").replaceWith(time(createdAt));
   setContent(item, content);
   setCitations(item, citations);
   if (stopped) setNote(item, "stopped");
@@ -86,7 +156,7 @@ export function setCitations(item, citations) {
   box.className = "citations";
   const heading = document.createElement("p");
   heading.textContent = "Sources";
-  const list = document.createElement("ol");
+  const sources = document.createElement("ol");
   for (const { title, href } of links) {
     const link = document.createElement("a");
     link.href = href;
@@ -95,19 +165,41 @@ export function setCitations(item, citations) {
     link.target = "_blank";
     const entry = document.createElement("li");
     entry.append(link);
-    list.append(entry);
+    sources.append(entry);
   }
-  box.append(heading, list);
-  item.append(box);
+  box.append(heading, sources);
+  item.querySelector(".body").after(box);
+}
+
+/** Give each code block a head: its language, and a button that copies the code. */
+function decorateCode(body) {
+  for (const pre of body.querySelectorAll("pre")) {
+    const code = pre.querySelector("code");
+    const block = document.createElement("div");
+    block.className = "code-block";
+    const head = document.createElement("div");
+    head.className = "code-head";
+    const language = document.createElement("span");
+    language.className = "language";
+    language.textContent = code?.dataset.language || "text";
+    const copy = iconButton("copy", "Copy code", "copy-code");
+    copy.addEventListener("click", () => copyWith(copy, code?.textContent || ""));
+    head.append(language, copy);
+    pre.replaceWith(block);
+    block.append(head, pre);
+  }
 }
 
 export function setContent(item, content) {
   const body = item.querySelector(".body");
-  if (item.classList.contains("model")) body.replaceChildren(renderMarkdown(content));
-  else body.textContent = content;
+  item.dataset.text = content;
+  if (item.classList.contains("model")) {
+    body.replaceChildren(renderMarkdown(content));
+    decorateCode(body);
+  } else body.textContent = content;
 }
 
-/** A small note beside the author: "waiting", "streaming", "stopped", "not sent"... */
+/** A small note among the actions: "waiting", "streaming", "stopped", "not sent"... */
 export function setNote(item, text, state = text) {
   const note = item.querySelector(".note");
   note.textContent = text;
@@ -129,19 +221,18 @@ export function append(message) {
 
 /** Put older messages (oldest first) above the ones shown, keeping the reader's place. */
 export function prepend(messages) {
-  const before = document.documentElement.scrollHeight;
+  const before = scroller.scrollHeight;
   list.prepend(...messages.map(messageNode));
-  window.scrollBy(0, document.documentElement.scrollHeight - before);
+  scroller.scrollTop += scroller.scrollHeight - before;
 }
 
 /** Keep the newest text in view, unless the reader has scrolled up to read. */
 export function followEnd(wasAtEnd) {
-  if (wasAtEnd) window.scrollTo(0, document.documentElement.scrollHeight);
+  if (wasAtEnd) scroller.scrollTop = scroller.scrollHeight;
 }
 
 export function isAtEnd() {
-  const page = document.documentElement;
-  return page.scrollHeight - (window.scrollY + window.innerHeight) < 120;
+  return scroller.scrollHeight - (scroller.scrollTop + scroller.clientHeight) < 120;
 }
 
 export function clear() {
@@ -149,10 +240,15 @@ export function clear() {
 }
 
 export function lastReply() {
-  const replies = list.querySelectorAll("li.message.model");
+  const replies = list.querySelectorAll(".message.model");
   return replies.length ? replies[replies.length - 1] : null;
 }
 
 export function isEmpty() {
-  return !list.querySelector("li.message");
+  return !list.querySelector(".message");
+}
+
+/** The first thing the visitor said, as shown: a past chat's name. */
+export function firstUserText() {
+  return list.querySelector(".message.user")?.dataset.text || "";
 }
