@@ -256,3 +256,27 @@ def test_on_a_phone_the_past_chats_are_a_drawer(
     chat_row(visitor, "First voyage").find_element(By.CLASS_NAME, "past-open").click()
     visitor.wait(lambda _: first_text(visitor) == "First voyage")
     visitor.wait(lambda _: not shown(visitor, "#sidebar"))
+
+
+def test_a_second_enter_while_a_new_chat_starts_sends_nothing_more(
+    stack: LocalStack, fake: FakeGemini, browser: OpenBrowser
+) -> None:
+    """Enter twice, fast, in a new chat: one session, one message, one reply."""
+    config_id = new_agent(stack)["chatConfigId"]
+    visitor = browser(WIDE)
+    open_chat(visitor, config_id)
+    box = visitor.driver.find_element(By.ID, "message")
+    box.send_keys("Only once")
+    # Both before the session exists: the second comes while the first awaits it.
+    visitor.js(
+        """const box = document.getElementById('message');
+        for (let n = 0; n < 3; n++) {
+          box.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true}));
+        }"""
+    )
+    visitor.wait(lambda _: len(stored_replies(visitor)) == 1)
+    assert [m["text"] for m in messages(visitor) if m["role"] == "user"] == ["Only once"]
+    kept = visitor.js(
+        "return JSON.parse(localStorage.getItem(arguments[0]))", f"ai-maker:sessions:{config_id}"
+    )
+    assert len(kept) == 1, kept

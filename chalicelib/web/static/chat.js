@@ -144,8 +144,21 @@ async function ensureSession() {
   return page.session;
 }
 
+// One send at a time, from its Enter on: a second Enter while a new chat's session is
+// still being made must start neither a second send nor a second session.
+let sending = false;
+
 async function send(text, again = null) {
-  if (page.running || locked() || !text.trim()) return;
+  if (page.running || sending || locked() || !text.trim()) return;
+  sending = true;
+  try {
+    await sendNow(text, again);
+  } finally {
+    sending = false;
+  }
+}
+
+async function sendNow(text, again) {
   let session;
   try {
     session = await ensureSession();
