@@ -13,6 +13,8 @@ from selenium.webdriver.common.keys import Keys
 from tests.fake_gemini import FakeGemini, reply_text, streamed
 from tests.local_stack import LocalStack
 from tests.web.browser import (
+    PHONE_390,
+    WIDE,
     Browser,
     call,
     last_state,
@@ -23,25 +25,14 @@ from tests.web.browser import (
     stored_replies,
     type_and_enter,
 )
+from tests.web.checks import assert_no_overflow
 
 pytestmark = pytest.mark.timeout(120)
 OpenBrowser = Callable[..., Browser]
-WIDE = (1280, 900)
-PHONE = (390, 844)
+# The sizes every web test shares.
+PHONE = PHONE_390
 STARTERS = ["Teach me a knot", "Tell me about the sea"]
 
-# Every element that is shown, but lies (partly) outside the viewport's width: what a
-# phone would clip. Code blocks scroll sideways on purpose, so what is inside them is left.
-OVERFLOWING = """
-const width = document.documentElement.clientWidth;
-return [...document.body.querySelectorAll('*')].filter((node) => {
-  const style = getComputedStyle(node);
-  if (style.visibility === 'hidden' || node.closest('pre')) return false;
-  const box = node.getBoundingClientRect();
-  if (!box.width && !box.height) return false;
-  return box.left < -0.5 || box.right > width + 0.5;
-}).map((node) => `${node.tagName.toLowerCase()}#${node.id}.${node.className}`);
-"""
 # Every control shown that a thumb must hit, smaller than 44 px either way (the links in a
 # reply's text are words, not targets).
 SMALL_TARGETS = """
@@ -70,7 +61,9 @@ def shown(browser: Browser, selector: str) -> bool:
 
 
 def fits_the_phone(browser: Browser) -> None:
-    assert browser.js(OVERFLOWING) == []
+    # The shared overflow check (viewport, containers, content); the targets here also
+    # count the chat's links, which the shared target check leaves to running text.
+    assert_no_overflow(browser, "the chat on a phone")
     assert browser.js(SMALL_TARGETS) == []
 
 
