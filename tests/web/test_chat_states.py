@@ -14,6 +14,7 @@ from selenium.webdriver.common.keys import Keys
 from tests.fake_gemini import FakeGemini, error, reply_text
 from tests.local_stack import LocalStack
 from tests.web.browser import (
+    WIDE,
     Browser,
     call,
     last_state,
@@ -24,7 +25,7 @@ from tests.web.browser import (
     stored_replies,
     type_and_enter,
 )
-from tests.web.test_chat_shell import PHONE, WIDE, fits_the_phone, shown
+from tests.web.test_chat_shell import PHONE, fits_the_phone, shown
 
 pytestmark = pytest.mark.timeout(120)
 OpenBrowser = Callable[..., Browser]
