@@ -187,14 +187,18 @@ def _query() -> dict[str, str]:
     return dict(_request().query_params or {})
 
 
-def _caller() -> Caller:
-    """Who sent the request: its client (API Gateway's sourceIp) and any operator's token."""
+def _caller(operator_may_call: bool = True) -> Caller:
+    """Who sent the request: its client (API Gateway's sourceIp) and, on a route the
+    operator's token may call, whether it bears it. A send bears a session token, so it
+    never looks the operator's token up (on AWS, an SSM read)."""
     request = _request()
     source_ip = request.context.get("identity", {}).get("sourceIp")
-    try:
-        bearer = optional_bearer_token(request.headers)
-    except AuthRequired:
-        bearer = None  # only the operator's token counts here, and this is none
+    bearer = None
+    if operator_may_call:
+        try:
+            bearer = optional_bearer_token(request.headers)
+        except AuthRequired:
+            bearer = None  # only the operator's token counts here, and this is none
     return access.caller(source_ip, request.headers.get("x-forwarded-for"), bearer)
 
 
@@ -254,7 +258,7 @@ def send_message() -> BaseModel:
     token = _token()
     key = idempotency.parse_key(_request().headers.get(idempotency.HEADER.lower()))
     request = parse_body(MessageSend, _body())
-    return message_service.send_message(token, request, key, who=_caller())
+    return message_service.send_message(token, request, key, who=_caller(False))
 
 
 @operation("/session/{session_id}", "GET")
@@ -281,7 +285,7 @@ def list_messages(session_id: str) -> BaseModel:
 
 @operation("/session/{session_id}/regenerate", "POST")
 def regenerate(session_id: str) -> BaseModel:
-    return message_service.regenerate(session_id, _token(), who=_caller())
+    return message_service.regenerate(session_id, _token(), who=_caller(False))
 
 
 @operation("/session/{session_id}/export", "GET")
