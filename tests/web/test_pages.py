@@ -165,25 +165,12 @@ def test_asset_reads_only_the_listed_files(name: str) -> None:
         pages.asset(name)
 
 
-def test_the_studios_icons_are_lucides_served_files_with_their_licence(api: ApiClient) -> None:
-    styles = (pages.STATIC_DIR / "studio.css").read_text()
-    used = set(re.findall(r'url\("(lucide-[a-z0-9-]+\.svg)"\)', styles))
-    assert used and used <= pages.asset_names()
-    for name in used:
+def test_the_icons_are_lucides_served_files_with_their_licence(api: ApiClient) -> None:
+    for name in {path.name for path in pages.STATIC_DIR.glob("lucide-*.svg")}:
+        assert name in pages.asset_names()
         response = api.get(f"/static/{name}")
         assert response.status == 200 and response.headers["Content-Type"] == "image/svg+xml"
         assert response.raw.decode().startswith("<!-- @license lucide-static")
-    # Every icon class the pages' scripts and markup name has its rule.
-    named = set(re.findall(r'icon-([a-z0-9-]+)"', (pages.WEB_DIR / "index.html").read_text()))
-    named |= set(
-        re.findall(r'iconButton\("([a-z0-9-]+)"', (pages.STATIC_DIR / "my-agents.js").read_text())
-    )
-    named |= set(
-        re.findall(
-            r'confirmButton\(\s*"([a-z0-9-]+)"', (pages.STATIC_DIR / "my-agents.js").read_text()
-        )
-    )
-    assert {f"lucide-{icon}.svg" for icon in named} <= used
     # The licence goes with the files (and into the zip), though it is not served.
     licence = (pages.STATIC_DIR / "LICENSE-lucide.txt").read_text()
     assert licence.startswith("ISC License")
@@ -194,3 +181,33 @@ def test_the_test_tools_are_never_served() -> None:
     # axe-core is vendored for the browser tests only.
     assert not {name for name in pages.asset_names() if "axe" in name}
     assert not list(pages.WEB_DIR.rglob("axe*"))
+
+
+# How the pages name an icon: a class in the HTML, or the first argument of a button helper.
+ICON_IN_HTML = re.compile(r'class="icon icon-([a-z0-9-]+)"')
+ICON_IN_SCRIPT = re.compile(r'(?:\bicon|iconButton|labelledButton|confirmButton)\("([a-z0-9-]+)"')
+ICON_RULE = re.compile(r'\.icon-([a-z0-9-]+) \{ --icon: url\("lucide-\1\.svg"\); \}')
+
+
+def test_every_icon_a_page_names_is_a_lucide_file_with_one_rule() -> None:
+    sources = [*pages.WEB_DIR.glob("*.html"), *pages.STATIC_DIR.glob("*.js")]
+    named = {
+        name
+        for source in sources
+        for pattern in (ICON_IN_HTML, ICON_IN_SCRIPT)
+        for name in pattern.findall(source.read_text())
+    }
+    shipped = {path.stem.removeprefix("lucide-") for path in pages.STATIC_DIR.glob("lucide-*.svg")}
+    styles = {path.name: path.read_text() for path in pages.STATIC_DIR.glob("*.css")}
+    assert ICON_RULE.findall(styles["app.css"]) == sorted(shipped)
+    # One icon set, styled in one place: no page's own sheet redefines an icon.
+    assert all(
+        ".icon-" not in text.replace(".icon-button", "")
+        for name, text in styles.items()
+        if name != "app.css"
+    )
+    assert {"copy", "check", "pencil", "arrow-up"} <= named
+    assert named <= shipped, f"no Lucide file for {sorted(named - shipped)}"
+    assert shipped <= named | {"check"}, (
+        f"shipped but unused: {sorted(shipped - named - {'check'})}"
+    )

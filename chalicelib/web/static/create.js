@@ -1,8 +1,9 @@
 // GET /: the creator studio. Make an agent (with a live preview of its share link's
 // first screen), see it ready to share, and manage the ones this browser made.
 import { ApiError, api, fillModels, saved, sentenceFor, showStatus } from "./api.js";
+import { copyText } from "./icons.js";
 import { knowledgePanel } from "./knowledge.js";
-import { copyText, renderAgents } from "./my-agents.js";
+import { renderAgents } from "./my-agents.js";
 import { wirePreview } from "./preview.js";
 import { fillForm, settingsFromForm, showServerLimits, wireSliders } from "./studio-form.js";
 

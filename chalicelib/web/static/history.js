@@ -1,7 +1,7 @@
 // Past chats: every session this browser started with an agent, kept in localStorage,
 // and the sidebar that lists them (open, rename, delete).
 import { ApiError, api, sentenceFor, showStatus } from "./api.js";
-import { iconButton } from "./messages.js";
+import { iconButton } from "./icons.js";
 
 const LIST = "ai-maker:sessions:";
 // The one session per agent that earlier versions kept: still read, so nobody loses it.

@@ -1,5 +1,6 @@
 // The conversation's DOM: one <article> per message (never a list item, so a reply's own
 // lists keep first-level bullets), replies rendered as safe Markdown, each with actions.
+import { copyText, iconButton } from "./icons.js";
 import { renderMarkdown } from "./markdown.js";
 
 const list = document.getElementById("messages");
@@ -18,38 +19,6 @@ export function setThumbnails(loader) {
 export function setActions({ regenerate, retry }) {
   onRegenerate = regenerate;
   onRetry = retry;
-}
-
-/** A button holding a Lucide icon (a CSS mask, so it takes the text's colour). */
-export function iconButton(icon, label, className = "") {
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = `icon-button ${className}`.trim();
-  button.setAttribute("aria-label", label);
-  button.title = label;
-  const glyph = document.createElement("span");
-  glyph.className = `icon i-${icon}`;
-  glyph.setAttribute("aria-hidden", "true");
-  button.append(glyph);
-  return button;
-}
-
-/** Copy text, and say so on the button for a moment. */
-export async function copyWith(button, text) {
-  const glyph = button.querySelector(".icon");
-  try {
-    await navigator.clipboard.writeText(text);
-    button.dataset.copied = "yes";
-    glyph.className = "icon i-check";
-    button.setAttribute("aria-label", "Copied");
-  } catch {
-    button.setAttribute("aria-label", "Copy failed");
-  }
-  setTimeout(() => {
-    delete button.dataset.copied;
-    glyph.className = "icon i-copy";
-    button.setAttribute("aria-label", button.title);
-  }, 1500);
 }
 
 function attachmentsNode(attachments) {
@@ -96,7 +65,7 @@ function actionsNode(role) {
   const copy = iconButton("copy", "Copy message", "copy");
   copy.addEventListener("click", () => {
     const item = copy.closest(".message");
-    copyWith(copy, item.dataset.text ?? item.querySelector(".body").innerText);
+    copyText(item.dataset.text ?? item.querySelector(".body").innerText, copy);
   });
   bar.append(copy);
   if (role === "model") {
@@ -183,7 +152,7 @@ function decorateCode(body) {
     language.className = "language";
     language.textContent = code?.dataset.language || "text";
     const copy = iconButton("copy", "Copy code", "copy-code");
-    copy.addEventListener("click", () => copyWith(copy, code?.textContent || ""));
+    copy.addEventListener("click", () => copyText(code?.textContent || "", copy));
     head.append(language, copy);
     pre.replaceWith(block);
     block.append(head, pre);

@@ -2,29 +2,14 @@
 // button, its everyday actions, and the ones that cannot be undone set apart, each
 // asking once more before it acts.
 import { saved } from "./api.js";
+import { copyText, labelledButton } from "./icons.js";
 import { knowledgePanel } from "./knowledge.js";
 
 const $ = (id) => document.getElementById(id);
 
-/** A button with a Lucide icon (by name) before its text. */
-export function iconButton(icon, text, onClick, className = "") {
-  const node = document.createElement("button");
-  node.type = "button";
-  if (className) node.className = className;
-  const glyph = document.createElement("span");
-  glyph.className = `icon icon-${icon}`;
-  glyph.setAttribute("aria-hidden", "true");
-  const label = document.createElement("span");
-  label.className = "label";
-  label.textContent = text;
-  node.append(glyph, " ", label);
-  node.addEventListener("click", onClick);
-  return node;
-}
-
 /** A button that asks first: its first click turns it into "confirm", the second acts. */
 function confirmButton(icon, text, confirmText, act) {
-  const node = iconButton(icon, text, () => {
+  const node = labelledButton(icon, text, () => {
     if (node.dataset.armed) {
       act();
       return;
@@ -40,23 +25,6 @@ function confirmButton(icon, text, confirmText, act) {
     node.querySelector(".label").textContent = text;
   });
   return node;
-}
-
-/** Copy `text` to the clipboard; the button says how it went for two seconds. */
-export async function copyText(text, button, field = null) {
-  const label = button.querySelector(".label") || button;
-  const before = label.textContent;
-  field?.select();
-  try {
-    await navigator.clipboard.writeText(text);
-    label.textContent = "Copied";
-  } catch {
-    // No clipboard permission: the text is selected, ready for Ctrl+C.
-    label.textContent = field ? "Press Ctrl+C" : "Copy failed";
-  }
-  setTimeout(() => {
-    label.textContent = before;
-  }, 2000);
 }
 
 function card(agent, run) {
@@ -79,7 +47,7 @@ function card(agent, run) {
   const url = document.createElement("code");
   url.className = "share-url";
   url.textContent = agent.shareableUrl;
-  const copy = iconButton("copy", "Copy link", () => copyText(agent.shareableUrl, copy));
+  const copy = labelledButton("copy", "Copy link", () => copyText(agent.shareableUrl, copy));
   copy.classList.add("copy-share");
   copy.setAttribute("aria-describedby", link.id);
   const share = document.createElement("div");
@@ -88,14 +56,14 @@ function card(agent, run) {
 
   const tools = document.createElement("div");
   tools.className = "button-row tools";
-  const knowledge = iconButton("paperclip", "Knowledge", () => {
+  const knowledge = labelledButton("paperclip", "Knowledge", () => {
     const open = item.querySelector(".knowledge");
     if (open) open.remove();
     else item.insertBefore(knowledgePanel(id, saved.agent(id).editToken), danger);
     knowledge.setAttribute("aria-expanded", String(!open));
   });
   knowledge.setAttribute("aria-expanded", "false");
-  tools.append(iconButton("pencil", "Edit", () => run("edit", id)), knowledge);
+  tools.append(labelledButton("pencil", "Edit", () => run("edit", id)), knowledge);
 
   const danger = document.createElement("details");
   danger.className = "danger-zone";
@@ -106,7 +74,7 @@ function card(agent, run) {
   const paused = agent.sharing === false;
   dangerRow.append(
     paused
-      ? iconButton("play", "Turn sharing on", () => run("sharing", id))
+      ? labelledButton("play", "Turn sharing on", () => run("sharing", id))
       : confirmButton("pause", "Turn sharing off", "Really stop new chats?", () =>
           run("sharing", id),
         ),
