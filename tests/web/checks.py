@@ -77,16 +77,20 @@ def assert_accessible(browser: Browser, where: str = "") -> None:
 
 
 # Runs in the page: the visible controls smaller than `min` CSS pixels either way. A
-# checkbox counts by its label when the label holds it (the whole line is the target);
-# a link inside running text is exempt, as WCAG's target-size rule exempts it.
+# checkbox counts by its label when the label holds it (the whole line is the target).
+# A link counts unless it sits in running text, as WCAG's target-size rule exempts it:
+# text of its own around it, or a reply's rendered Markdown and its sources.
 TARGETS_SCRIPT = """
 const [min, root] = arguments;
 const small = [];
-const selector = 'button, summary, select, textarea, a.button, [role=switch], '
-  + 'input:not([type=hidden])';
+const selector = 'button, summary, select, textarea, a[href], [role=switch], '
+  + 'input:not([type=hidden]):not([type=file])';
+const inText = (link) => link.closest('.body, .citations')
+  || link.parentElement.textContent.trim().length > link.textContent.trim().length;
 for (const el of (root || document).querySelectorAll(selector)) {
   const style = getComputedStyle(el);
   if (el.closest('[hidden], .visually-hidden') || style.visibility === 'hidden') continue;
+  if (el.matches('a:not(.button)') && inText(el)) continue;
   let target = el;
   if (el.type === 'checkbox' || el.type === 'radio') target = el.closest('label') || el;
   const box = target.getBoundingClientRect();

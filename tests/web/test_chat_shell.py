@@ -25,26 +25,13 @@ from tests.web.browser import (
     stored_replies,
     type_and_enter,
 )
-from tests.web.checks import assert_no_overflow
+from tests.web.checks import assert_no_overflow, assert_touch_targets
 
 pytestmark = pytest.mark.timeout(120)
 OpenBrowser = Callable[..., Browser]
 # The sizes every web test shares.
 PHONE = PHONE_390
 STARTERS = ["Teach me a knot", "Tell me about the sea"]
-
-# Every control shown that a thumb must hit, smaller than 44 px either way (the links in a
-# reply's text are words, not targets).
-SMALL_TARGETS = """
-return [...document.querySelectorAll('button, a, summary, textarea, input:not([type=file])')]
-  .filter((node) => node.checkVisibility({ visibilityProperty: true }))
-  .filter((node) => !node.closest('.body, .citations'))
-  .filter((node) => {
-    const box = node.getBoundingClientRect();
-    return box.width < 44 || box.height < 44;
-  })
-  .map((node) => `${node.tagName.toLowerCase()}#${node.id}.${node.className}`);
-"""
 
 
 def rect(browser: Browser, selector: str) -> dict[str, float]:
@@ -61,10 +48,8 @@ def shown(browser: Browser, selector: str) -> bool:
 
 
 def fits_the_phone(browser: Browser) -> None:
-    # The shared overflow check (viewport, containers, content); the targets here also
-    # count the chat's links, which the shared target check leaves to running text.
     assert_no_overflow(browser, "the chat on a phone")
-    assert browser.js(SMALL_TARGETS) == []
+    assert_touch_targets(browser, "the chat on a phone")
 
 
 def hold_session(browser: Browser, config_id: str, session: dict[str, Any], key: str) -> None:

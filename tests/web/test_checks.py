@@ -75,8 +75,14 @@ def test_the_touch_target_check_finds_small_controls(browser: OpenBrowser) -> No
     page.js(
         """const b = document.createElement('button'); b.id = 'tiny'; b.textContent = 'x';
         b.style.cssText = 'min-height: 0; min-width: 0; padding: 0; height: 20px; width: 20px';
-        document.querySelector('main').append(b);"""
+        document.querySelector('main').append(b);
+        // A link on its own is a target; a link inside a sentence is words (WCAG exempts it).
+        const alone = document.createElement('p');
+        alone.innerHTML = '<a id="lone" href="#">lone</a>';
+        const sentence = document.createElement('p');
+        sentence.innerHTML = 'Read <a id="inline" href="#">this</a> first.';
+        document.querySelector('main').append(alone, sentence);"""
     )
-    assert [t["element"] for t in small_targets(page)] == ['button#tiny "x"']
+    assert [t["element"] for t in small_targets(page)] == ['button#tiny "x"', 'a#lone "lone"']
     with pytest.raises(AssertionError, match="tiny"):
         assert_touch_targets(page)
