@@ -94,7 +94,7 @@ def test_a_visitor_sees_the_greeting_clicks_a_starter_and_gets_cited_sources(
     assert [(a.text, a.get_attribute("href"), a.get_attribute("rel")) for a in links] == [
         ("knots.example", "https://knots.example/bowline", "noopener noreferrer")
     ]
-    visitor.shot("agent-citations")
+    visitor.shot("agent-citations", docs="chat-citations")
 
     # Back later, the sources come with the history.
     visitor.driver.refresh()

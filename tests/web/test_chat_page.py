@@ -97,7 +97,7 @@ def test_a_quota_says_which_limit_and_when_it_resets(
     # Enter does not stack another "not sent" bubble while the quota is spent.
     type_and_enter(visitor, "Three")
     assert len(messages(visitor)) == 3
-    visitor.shot("quota")
+    visitor.shot("quota", docs="chat-quota")
 
 
 def test_load_earlier_pages_back_through_a_long_history(
@@ -209,7 +209,7 @@ def test_the_reply_streams_in_and_grows_before_it_completes(
     partial = messages(visitor)[-1]["text"]
     assert "The agent is writing" in state_line(visitor)
     assert visitor.driver.find_element(By.ID, "stop").is_displayed()
-    visitor.shot("streaming")
+    visitor.shot("streaming", docs="chat-streaming")
     visitor.wait(lambda _: last_state(visitor) == "done")
     final = messages(visitor)[-1]["text"]
     assert final == "".join(pieces)

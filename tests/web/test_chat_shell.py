@@ -85,7 +85,7 @@ def test_the_header_and_the_composer_stay_while_the_messages_scroll(
     assert column["right"] - column["left"] >= min(size[0] - 20, 700)
     if size == PHONE:
         fits_the_phone(visitor)
-    visitor.shot(f"chat-empty-{size[0]}")
+    visitor.shot(f"chat-empty-{size[0]}", docs=f"chat-welcome-{size[0]}")
 
     # One box: the textarea grows with its lines, the attach and send buttons inside it.
     box = visitor.driver.find_element(By.ID, "message")
@@ -187,7 +187,7 @@ def test_past_chats_stay_reachable_and_can_be_renamed_and_deleted(
     visitor.wait(lambda _: "Treasure island" in past_chats(visitor))
     session = call(stack, "GET", f"/session/{old['sessionId']}", token=old["sessionToken"])
     assert session["title"] == "Treasure island"
-    visitor.shot("chat-past-chats")
+    visitor.shot("chat-past-chats", docs="chat-past-chats")
 
     # Delete asks first; then the session is gone from the server too.
     new = next(chat for chat in kept if chat["sessionId"] != old["sessionId"])
@@ -222,7 +222,7 @@ def test_on_a_phone_the_past_chats_are_a_drawer(
     assert toggle.get_attribute("aria-expanded") == "true"
     assert past_chats(visitor) == ["First voyage"]
     fits_the_phone(visitor)
-    visitor.shot("chat-drawer-390")
+    visitor.shot("chat-drawer-390", docs="chat-drawer-390")
     visitor.driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
     visitor.wait(lambda _: not shown(visitor, "#sidebar"))
     # "New chat", from the header, and the first chat is one tap away.

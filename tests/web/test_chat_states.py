@@ -96,7 +96,7 @@ def test_messages_read_as_a_conversation_with_actions_and_code_blocks(
     assert block.find_element(By.CLASS_NAME, "language").text == "py"
     block.find_element(By.CLASS_NAME, "copy-code").click()
     visitor.wait(lambda _: clipboard(visitor) == code)
-    visitor.shot("chat-messages")
+    visitor.shot("chat-messages", docs="chat-conversation")
 
 
 def test_a_failed_send_is_one_bubble_with_retry(
@@ -111,6 +111,7 @@ def test_a_failed_send_is_one_bubble_with_retry(
     assert [m["text"] for m in messages(visitor)] == ["Hello?"]
     retry = visitor.driver.find_element(By.CSS_SELECTOR, ".message.user .retry")
     assert retry.is_displayed() and retry.is_enabled()
+    visitor.shot("chat-retry", docs="chat-retry")
     fake.clear()
     fake.queue(reply_text("Here I am."))
     retry.click()
@@ -138,7 +139,7 @@ def test_a_dead_link_says_so_before_anyone_types(
     assert not shown(visitor, "#new-chat") and not shown(visitor, "#menu-button")
     if size == PHONE:
         fits_the_phone(visitor)
-    visitor.shot(f"chat-dead-link-{size[0]}")
+    visitor.shot(f"chat-dead-link-{size[0]}", docs=f"chat-dead-link-{size[0]}")
 
 
 def test_a_paused_agent_says_so_before_anyone_types(
@@ -162,6 +163,7 @@ def test_a_paused_agent_says_so_before_anyone_types(
     assert "paused this agent" in page.text and not shown(visitor, "#composer")
     assert page.find_element(By.TAG_NAME, "a").get_attribute("href") == f"{visitor.base_url}/"
     fits_the_phone(visitor)
+    visitor.shot("chat-paused-390", docs="chat-paused-390")
 
 
 def test_send_stays_off_with_its_reason_until_retry_after_passes(
@@ -235,7 +237,7 @@ def test_the_menu_by_keyboard_on_a_phone_and_in_the_dark(
     visitor.driver.find_element(By.CSS_SELECTOR, "#settings-box summary").click()
     visitor.wait(lambda _: shown(visitor, "#session-temperature"))
     fits_the_phone(visitor)
-    visitor.shot("chat-menu-dark-390")
+    visitor.shot("chat-menu-dark-390", docs="chat-dark-390")
     visitor.driver.find_element(By.ID, "session-title").send_keys(Keys.ESCAPE)
     visitor.wait(lambda _: not shown(visitor, "#chat-menu"))
     assert visitor.js("return document.activeElement.id") == "menu-button"

@@ -77,4 +77,4 @@ def test_knowledge_and_an_attachment_reach_the_model(
     visitor.wait(lambda _: visitor.js("return arguments[0].naturalWidth", thumbnail) == 1)
     assert visitor.driver.find_elements(By.CSS_SELECTOR, "#attachments li") == []
     assert "handbook.pdf" not in visitor.driver.find_element(By.TAG_NAME, "body").text
-    visitor.shot("attachment")
+    visitor.shot("attachment", docs="chat-attachment")

@@ -247,6 +247,8 @@ def test_my_agents_are_cards_whose_destructive_actions_ask_first(
     delete = danger.find_element(By.XPATH, ".//button[normalize-space()='Delete']")
     assert not delete.is_displayed()
     danger.find_element(By.TAG_NAME, "summary").click()
+    page.js("arguments[0].scrollIntoView({block: 'center'})", card)
+    page.shot(f"studio-my-agents-{size[0]}", docs="studio-my-agents" if size[0] == 390 else None)
     # ...and each asks once more: one click does nothing yet.
     delete.click()
     assert delete.text == "Really delete?"
