@@ -110,18 +110,22 @@ async function openChat(chat) {
   return true;
 }
 
+/** The agent as it is now; null, with the dead-link page up, once it is gone. */
+async function loadAgent() {
+  try {
+    page.agent = await api("GET", `/chat-config/${configId}`);
+    return page.agent;
+  } catch (error) {
+    if (error.code !== "config_not_found") throw error;
+    unavailable("This link no longer works", `${sentenceFor(error)} You can make an agent of your own.`);
+    return null;
+  }
+}
+
 /** A chat not started yet: the agent as it is now (it may be gone, or paused). */
 async function startFresh() {
   reset();
-  try {
-    page.agent = await api("GET", `/chat-config/${configId}`);
-  } catch (error) {
-    if (error.code === "config_not_found") {
-      unavailable("This link no longer works", `${sentenceFor(error)} You can make an agent of your own.`);
-      return;
-    }
-    throw error;
-  }
+  if (!(await loadAgent())) return;
   showSettings(page.agent);
   if (!page.agent.sharing) {
     unavailable(
@@ -292,20 +296,15 @@ function wire() {
 async function main() {
   wire();
   try {
-    if (store.latest()) {
-      // The agent's own title for the header (a chat's title may be the visitor's).
-      api("GET", `/chat-config/${configId}`)
-        .then((agent) => {
-          page.agent = agent;
-          showTitle();
-        })
-        .catch(() => {});
+    // The agent decides the page: a deleted one's link is dead, whatever chats are kept
+    // here (and none of them is asked for). Its title heads the page, not a chat's.
+    if (await loadAgent()) {
+      let shown = false;
+      for (let chat = store.latest(); chat && !shown; chat = store.latest()) {
+        shown = await openChat(chat);
+      }
+      if (!shown) await startFresh();
     }
-    let shown = false;
-    for (let chat = store.latest(); chat && !shown; chat = store.latest()) {
-      shown = await openChat(chat);
-    }
-    if (!shown) await startFresh();
   } catch (error) {
     $("agent-title").textContent = "This agent is not available";
     document.title = "Agent not available · AI Maker";
