@@ -147,8 +147,13 @@ def test_a_deleted_agents_link_says_so_though_its_chats_are_kept_here(
     created = new_agent(stack)
     config_id = created["chatConfigId"]
     old = call(stack, "POST", "/chat-session", {"chatConfigId": config_id})
-    call(stack, "POST", "/session-message", {"sessionId": old["sessionId"], "message": "Hi"},
-         old["sessionToken"])
+    call(
+        stack,
+        "POST",
+        "/session-message",
+        {"sessionId": old["sessionId"], "message": "Hi"},
+        old["sessionToken"],
+    )
     call(stack, "DELETE", f"/chat-config/{config_id}", None, created["editToken"])
     visitor = browser(WIDE)
     visitor.open("/")
