@@ -261,13 +261,16 @@ function wire() {
     open: pick,
     current: () => page.session?.sessionId,
     deleted: () => newChat(),
+    renamed: (sessionId, settings) => sessionId === page.session?.sessionId && showSettings(settings),
   });
   wireMenu({
     page: () => ({ ...page, agentTitle: page.agent?.title || page.settings?.title }),
     ensureSession,
     saved: (settings) => {
+      const renamed = settings.title !== page.settings.title;
       showSettings(settings);
-      if (page.session) store.change(page.session.sessionId, { title: settings.title });
+      store.change(page.session.sessionId, { title: settings.title, ...(renamed && { renamed }) });
+      sidebar.render();
     },
     setState,
   });
