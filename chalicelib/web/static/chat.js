@@ -1,7 +1,7 @@
 // GET /chat/{id}: the share link. A visitor's own sessions, their history, and the chat.
 import { ApiError, api, sentenceFor, showStatus } from "./api.js";
 import { attachmentTray } from "./attach.js";
-import { lock, locked, showControls, unlockChat } from "./controls.js";
+import { lock, locked, restoreLock, showControls, unlockChat } from "./controls.js";
 import { fillSettings, wireMenu } from "./chat-menu.js";
 import { exchange } from "./exchange.js";
 import { fileLink } from "./files.js";
@@ -98,6 +98,7 @@ async function openChat(chat) {
   }
   reset();
   page.session = { sessionId: chat.sessionId, sessionToken: chat.sessionToken };
+  restoreLock({ configId, sessionId: chat.sessionId }, () => setRunning(page.running));
   showSettings(session);
   showUsage(session.usage);
   for (const message of await loadEarlier()) view.append(message);
@@ -125,6 +126,7 @@ async function loadAgent() {
 /** A chat not started yet: the agent as it is now (it may be gone, or paused). */
 async function startFresh() {
   reset();
+  restoreLock({ configId }, () => setRunning(page.running));
   if (!(await loadAgent())) return;
   showSettings(page.agent);
   if (!page.agent.sharing) {
@@ -215,7 +217,8 @@ async function retry(item) {
 }
 
 async function run(kind, session, fields, items) {
-  const refused = (error) => lock(error, () => setRunning(page.running));
+  const where = { configId, sessionId: session.sessionId };
+  const refused = (error) => lock(error, () => setRunning(page.running), where);
   await exchange(kind, session, fields, items, { setRunning, setState, addUsage, refused });
   if (!TOUCH) $("message").focus();
 }
