@@ -8,7 +8,7 @@ import { fileLink } from "./files.js";
 import { chatStore, pastChats } from "./history.js";
 import * as view from "./messages.js";
 import { TOUCH, closeDrawerOnPhone, fitComposer, wireShell } from "./shell.js";
-import { unavailable, usageLine, welcome } from "./welcome.js";
+import { deadLink, notAvailable, paused, usageLine, welcome } from "./welcome.js";
 
 const PAGE_SIZE = 20;
 const $ = (id) => document.getElementById(id);
@@ -118,7 +118,7 @@ async function loadAgent() {
     return page.agent;
   } catch (error) {
     if (error.code !== "config_not_found") throw error;
-    unavailable("This link no longer works", `${sentenceFor(error)} You can make an agent of your own.`);
+    deadLink(error);
     return null;
   }
 }
@@ -130,10 +130,7 @@ async function startFresh() {
   if (!(await loadAgent())) return;
   showSettings(page.agent);
   if (!page.agent.sharing) {
-    unavailable(
-      "This agent is paused",
-      `${sentenceFor({ code: "sharing_disabled" })} Come back later, or make an agent of your own.`,
-    );
+    paused();
     return;
   }
   showWelcome();
@@ -312,10 +309,7 @@ async function main() {
       if (!shown) await startFresh();
     }
   } catch (error) {
-    $("agent-title").textContent = "This agent is not available";
-    document.title = "Agent not available · AI Maker";
-    setState(sentenceFor(error), "error");
-    $("send").disabled = true;
+    notAvailable(error);
     return;
   }
   sidebar.render();
