@@ -99,6 +99,16 @@ def test_a_quota_says_which_limit_and_when_it_resets(
     assert len(messages(visitor)) == 3
     visitor.shot("quota", docs="chat-quota")
 
+    # A reload keeps Send off, with its reason, until the quota resets; this agent only.
+    visitor.driver.refresh()
+    visitor.wait(lambda _: stored_replies(visitor))
+    lock = visitor.wait(lambda d: d.find_element(By.ID, "lock"))
+    visitor.wait(lambda _: lock.text.startswith("This agent has reached its limit of 1 message"))
+    assert " It resets in " in lock.text
+    assert not visitor.driver.find_element(By.ID, "send").is_enabled()
+    open_chat(visitor, new_agent(stack)["chatConfigId"])
+    assert visitor.driver.find_element(By.ID, "send").is_enabled()
+
 
 def test_load_earlier_pages_back_through_a_long_history(
     stack: LocalStack, fake: FakeGemini, browser: OpenBrowser

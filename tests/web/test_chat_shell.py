@@ -21,6 +21,7 @@ from tests.web.browser import (
     messages,
     new_agent,
     open_chat,
+    open_menu,
     state_line,
     stored_replies,
     type_and_enter,
@@ -204,6 +205,17 @@ def test_past_chats_stay_reachable_and_can_be_renamed_and_deleted(
     assert past_chats(visitor) == ["Treasure island"]
     assert stack.call("GET", f"/session/{new['sessionId']}", token=new["sessionToken"])[0] == 404
     assert messages(visitor)[0]["text"] == "An old voyage"  # the chat shown stays
+
+    # The shown chat's settings carry the name given in the list, and a name given there
+    # is the list's.
+    open_menu(visitor)
+    visitor.driver.find_element(By.CSS_SELECTOR, "#settings-box summary").click()
+    assert visitor.attribute("session-title") == "Treasure island"
+    field = visitor.driver.find_element(By.ID, "session-title")
+    field.send_keys(Keys.CONTROL, "a", Keys.NULL, "Spanish main")
+    visitor.driver.find_element(By.CSS_SELECTOR, "#settings-form button[type=submit]").click()
+    visitor.wait(lambda d: "Saved" in d.find_element(By.ID, "settings-status").text)
+    visitor.wait(lambda _: past_chats(visitor) == ["Spanish main"])
 
 
 def test_on_a_phone_the_past_chats_are_a_drawer(

@@ -25,7 +25,7 @@ from tests.web.browser import (
     stored_replies,
     type_and_enter,
 )
-from tests.web.test_chat_shell import PHONE, fits_the_phone, shown
+from tests.web.test_chat_shell import PHONE, fits_the_phone, hold_session, shown
 
 pytestmark = pytest.mark.timeout(120)
 OpenBrowser = Callable[..., Browser]
@@ -140,6 +140,31 @@ def test_a_dead_link_says_so_before_anyone_types(
     if size == PHONE:
         fits_the_phone(visitor)
     visitor.shot(f"chat-dead-link-{size[0]}", docs=f"chat-dead-link-{size[0]}")
+
+
+def test_a_deleted_agents_link_says_so_though_its_chats_are_kept_here(
+    stack: LocalStack, browser: OpenBrowser
+) -> None:
+    created = new_agent(stack)
+    config_id = created["chatConfigId"]
+    old = call(stack, "POST", "/chat-session", {"chatConfigId": config_id})
+    call(
+        stack,
+        "POST",
+        "/session-message",
+        {"sessionId": old["sessionId"], "message": "Hi"},
+        old["sessionToken"],
+    )
+    call(stack, "DELETE", f"/chat-config/{config_id}", None, created["editToken"])
+    visitor = browser(WIDE)
+    visitor.open("/")
+    hold_session(visitor, config_id, old, "ai-maker:session:")
+    # The one call that decides the page may fail; nothing after it is asked.
+    visitor.expect_console_errors(f"/chat-config/{config_id} - Failed to load resource")
+    open_chat(visitor, config_id)
+    page = visitor.wait(lambda d: d.find_element(By.ID, "unavailable"))
+    visitor.wait(lambda _: "This link no longer works" in page.text)
+    assert not shown(visitor, "#composer")
 
 
 def test_a_paused_agent_says_so_before_anyone_types(

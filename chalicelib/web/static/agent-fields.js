@@ -1,7 +1,6 @@
-// The agent fields: greeting, starters and tools on the create page, and the generation
-// settings, which the chat page's settings show too (their ids there start "session-").
+// The generation settings fields, which the chat page's settings show (their ids there
+// start "session-"); the create page's fields are studio-form.js's.
 const $ = (id) => document.getElementById(id);
-const STARTERS = ["starter-1", "starter-2", "starter-3", "starter-4"];
 const NUMBERS = [
   ["topP", "top-p"],
   ["topK", "top-k"],
@@ -26,25 +25,4 @@ export function generationFromForm(prefix = "") {
 export function fillGenerationFields(settings, prefix = "") {
   $(`${prefix}stop-sequences`).value = (settings.stopSequences || []).join("\n");
   for (const [name, id] of NUMBERS) $(prefix + id).value = settings[name] ?? "";
-}
-
-/** The fields as the API takes them; an empty one is null (the default). */
-export function agentFromForm() {
-  return {
-    greeting: $("greeting").value.trim() || null,
-    starters: STARTERS.map((id) => $(id).value.trim()).filter(Boolean),
-    tools: { googleSearch: $("tool-search").checked, urlContext: $("tool-url").checked },
-    ...generationFromForm(),
-  };
-}
-
-/** Show a config's agent fields in the form, for an edit. */
-export function fillAgentFields(config) {
-  $("greeting").value = config.greeting || "";
-  STARTERS.forEach((id, index) => {
-    $(id).value = config.starters?.[index] || "";
-  });
-  $("tool-search").checked = Boolean(config.tools?.googleSearch);
-  $("tool-url").checked = Boolean(config.tools?.urlContext);
-  fillGenerationFields(config);
 }

@@ -136,10 +136,9 @@ export function sentenceFor(error) {
   return SENTENCES[code] || error.message || "Something went wrong.";
 }
 
-// --- localStorage: the creator's edit tokens and the visitor's session tokens ----
+// --- localStorage: the creator's edit tokens (the visitor's chats are history.js's) ---
 
 const AGENT = "ai-maker:agent:";
-const SESSION = "ai-maker:session:";
 
 function read(key) {
   try {
@@ -166,11 +165,6 @@ export const saved = {
     localStorage.setItem(AGENT + configId, JSON.stringify(agent));
   },
   forgetAgent: (configId) => localStorage.removeItem(AGENT + configId),
-  session: (configId) => read(SESSION + configId),
-  saveSession(configId, session) {
-    localStorage.setItem(SESSION + configId, JSON.stringify(session));
-  },
-  forgetSession: (configId) => localStorage.removeItem(SESSION + configId),
 };
 
 /** Fill a <select> with the allowed models, selecting `chosen` or the default. */

@@ -1,14 +1,14 @@
 // GET /chat/{id}: the share link. A visitor's own sessions, their history, and the chat.
 import { ApiError, api, sentenceFor, showStatus } from "./api.js";
 import { attachmentTray } from "./attach.js";
-import { lock, locked, showControls, unlockChat } from "./controls.js";
+import { lock, locked, restoreLock, showControls, unlockChat } from "./controls.js";
 import { fillSettings, wireMenu } from "./chat-menu.js";
 import { exchange } from "./exchange.js";
 import { fileLink } from "./files.js";
 import { chatStore, pastChats } from "./history.js";
 import * as view from "./messages.js";
 import { TOUCH, closeDrawerOnPhone, fitComposer, wireShell } from "./shell.js";
-import { unavailable, usageLine, welcome } from "./welcome.js";
+import { deadLink, notAvailable, paused, usageLine, welcome } from "./welcome.js";
 
 const PAGE_SIZE = 20;
 const $ = (id) => document.getElementById(id);
@@ -98,6 +98,7 @@ async function openChat(chat) {
   }
   reset();
   page.session = { sessionId: chat.sessionId, sessionToken: chat.sessionToken };
+  restoreLock({ configId, sessionId: chat.sessionId }, () => setRunning(page.running));
   showSettings(session);
   showUsage(session.usage);
   for (const message of await loadEarlier()) view.append(message);
@@ -110,24 +111,26 @@ async function openChat(chat) {
   return true;
 }
 
+/** The agent as it is now; null, with the dead-link page up, once it is gone. */
+async function loadAgent() {
+  try {
+    page.agent = await api("GET", `/chat-config/${configId}`);
+    return page.agent;
+  } catch (error) {
+    if (error.code !== "config_not_found") throw error;
+    deadLink(error);
+    return null;
+  }
+}
+
 /** A chat not started yet: the agent as it is now (it may be gone, or paused). */
 async function startFresh() {
   reset();
-  try {
-    page.agent = await api("GET", `/chat-config/${configId}`);
-  } catch (error) {
-    if (error.code === "config_not_found") {
-      unavailable("This link no longer works", `${sentenceFor(error)} You can make an agent of your own.`);
-      return;
-    }
-    throw error;
-  }
+  restoreLock({ configId }, () => setRunning(page.running));
+  if (!(await loadAgent())) return;
   showSettings(page.agent);
   if (!page.agent.sharing) {
-    unavailable(
-      "This agent is paused",
-      `${sentenceFor({ code: "sharing_disabled" })} Come back later, or make an agent of your own.`,
-    );
+    paused();
     return;
   }
   showWelcome();
@@ -211,7 +214,8 @@ async function retry(item) {
 }
 
 async function run(kind, session, fields, items) {
-  const refused = (error) => lock(error, () => setRunning(page.running));
+  const where = { configId, sessionId: session.sessionId };
+  const refused = (error) => lock(error, () => setRunning(page.running), where);
   await exchange(kind, session, fields, items, { setRunning, setState, addUsage, refused });
   if (!TOUCH) $("message").focus();
 }
@@ -257,13 +261,16 @@ function wire() {
     open: pick,
     current: () => page.session?.sessionId,
     deleted: () => newChat(),
+    renamed: (sessionId, settings) => sessionId === page.session?.sessionId && showSettings(settings),
   });
   wireMenu({
     page: () => ({ ...page, agentTitle: page.agent?.title || page.settings?.title }),
     ensureSession,
     saved: (settings) => {
+      const renamed = settings.title !== page.settings.title;
       showSettings(settings);
-      if (page.session) store.change(page.session.sessionId, { title: settings.title });
+      store.change(page.session.sessionId, { title: settings.title, ...(renamed && { renamed }) });
+      sidebar.render();
     },
     setState,
   });
@@ -292,25 +299,17 @@ function wire() {
 async function main() {
   wire();
   try {
-    if (store.latest()) {
-      // The agent's own title for the header (a chat's title may be the visitor's).
-      api("GET", `/chat-config/${configId}`)
-        .then((agent) => {
-          page.agent = agent;
-          showTitle();
-        })
-        .catch(() => {});
+    // The agent decides the page: a deleted one's link is dead, whatever chats are kept
+    // here (and none of them is asked for). Its title heads the page, not a chat's.
+    if (await loadAgent()) {
+      let shown = false;
+      for (let chat = store.latest(); chat && !shown; chat = store.latest()) {
+        shown = await openChat(chat);
+      }
+      if (!shown) await startFresh();
     }
-    let shown = false;
-    for (let chat = store.latest(); chat && !shown; chat = store.latest()) {
-      shown = await openChat(chat);
-    }
-    if (!shown) await startFresh();
   } catch (error) {
-    $("agent-title").textContent = "This agent is not available";
-    document.title = "Agent not available · AI Maker";
-    setState(sentenceFor(error), "error");
-    $("send").disabled = true;
+    notAvailable(error);
     return;
   }
   sidebar.render();

@@ -10,13 +10,48 @@ let held = null; // {reason, until: ms, or null for "until another chat"}
 
 export const locked = () => Boolean(held) && (!held.until || Date.now() < held.until);
 
-/** Hold Send off after a lasting refusal; `changed()` runs again when it passes. */
-export function lock(error, changed) {
-  if (!LOCKING.has(error.code)) return;
-  const until = error.retryAfter === null ? null : Date.now() + error.retryAfter * 1000;
-  held = { reason: sentenceFor(error), until };
+// A lock outlives a reload in this browser's storage, where its refusal's scope is: one
+// chat's limits, this browser's rate limits, or else the agent's (or operator's) quotas.
+const KEY = "ai-maker:lock:";
+const CHAT_LIMITS = new Set(["messagesPerSession", "filesPerSession"]);
+
+function scopeOf(error, { configId, sessionId }) {
+  if (CHAT_LIMITS.has(error.details?.limit)) return `session:${sessionId}`;
+  return error.code === "rate_limited" ? "client" : `agent:${configId}`;
+}
+
+function hold(refusal, until, changed) {
+  const retryAfter = until ? Math.max(0, (until - Date.now()) / 1000) : null;
+  held = { reason: sentenceFor({ ...refusal, retryAfter }), until };
   if (until) setTimeout(changed, until - Date.now() + 50);
   changed();
+}
+
+/** Hold Send off after a lasting refusal; `changed()` runs again when it passes. */
+export function lock(error, changed, where) {
+  if (!LOCKING.has(error.code)) return;
+  const until = error.retryAfter === null ? null : Date.now() + error.retryAfter * 1000;
+  const refusal = { code: error.code, details: error.details };
+  if (where) localStorage.setItem(KEY + scopeOf(error, where), JSON.stringify({ refusal, until }));
+  hold(refusal, until, changed);
+}
+
+/** Hold Send off again for a refusal kept from before a reload; forget passed ones. */
+export function restoreLock({ configId, sessionId }, changed) {
+  const scopes = ["client", `agent:${configId}`, ...(sessionId ? [`session:${sessionId}`] : [])];
+  for (const scope of scopes) {
+    let kept = null;
+    try {
+      kept = JSON.parse(localStorage.getItem(KEY + scope) || "null");
+    } catch {
+      kept = null;
+    }
+    if (kept && (!kept.until || Date.now() < kept.until)) {
+      hold(kept.refusal, kept.until, changed);
+      return;
+    }
+    localStorage.removeItem(KEY + scope);
+  }
 }
 
 /** A limit of one chat (no Retry-After) ends with that chat. */

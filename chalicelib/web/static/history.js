@@ -67,9 +67,10 @@ function when(iso) {
 
 /**
  * The sidebar. `open(chat)` shows a chat; `current()` is the session id shown;
- * `deleted(chat)` runs after the shown chat was deleted.
+ * `deleted(chat)` runs after the shown chat was deleted; `renamed(sessionId, settings)`
+ * after a chat was renamed here, with its settings as the server now has them.
  */
-export function pastChats(store, { open, current, deleted }) {
+export function pastChats(store, { open, current, deleted, renamed }) {
   const $ = (id) => document.getElementById(id);
   const list = $("past-chats");
   const status = $("past-status");
@@ -131,8 +132,10 @@ export function pastChats(store, { open, current, deleted }) {
       if (!title) return;
       try {
         const body = { title };
-        await api("PUT", `/session/${chat.sessionId}`, { body, token: chat.sessionToken });
+        const token = chat.sessionToken;
+        const settings = await api("PUT", `/session/${chat.sessionId}`, { body, token });
         store.change(chat.sessionId, { title, renamed: true });
+        renamed(chat.sessionId, settings);
         showStatus(status, "Renamed.", "ok");
       } catch (error) {
         showStatus(status, sentenceFor(error), "error");

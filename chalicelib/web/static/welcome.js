@@ -1,5 +1,7 @@
+import { sentenceFor, showStatus } from "./api.js";
+
 // What the chat area says besides the messages: the welcome before the first one, the
-// page of an agent that cannot be talked to, and the tokens used.
+// pages of an agent that cannot be talked to (gone, paused, unreachable), and the tokens used.
 const $ = (id) => document.getElementById(id);
 
 /** Before the first message: the agent's greeting (never sent, never stored) and its
@@ -24,10 +26,14 @@ export function welcome(empty, agent, send) {
   $("welcome").hidden = !empty;
 }
 
-/** A page that says the chat cannot go on, before anyone types. */
-export function unavailable(title, text) {
+function notAvailableTitle() {
   $("agent-title").textContent = "This agent is not available";
   document.title = "Agent not available · AI Maker";
+}
+
+/** A page that says the chat cannot go on, before anyone types. */
+export function unavailable(title, text) {
+  notAvailableTitle();
   $("unavailable-title").textContent = title;
   $("unavailable-text").textContent = text;
   $("unavailable").hidden = false;
@@ -36,6 +42,24 @@ export function unavailable(title, text) {
   // Nothing to start or set here; the visitor's past chats stay a tap away.
   $("new-chat").hidden = true;
   $("menu-button").hidden = true;
+}
+
+/** The page of a link whose agent is gone (`error`: the API's config_not_found). */
+export function deadLink(error) {
+  unavailable("This link no longer works", `${sentenceFor(error)} You can make an agent of your own.`);
+}
+
+/** The page of an agent its creator paused for new chats. */
+export function paused() {
+  const text = `${sentenceFor({ code: "sharing_disabled" })} Come back later, or make an agent of your own.`;
+  unavailable("This agent is paused", text);
+}
+
+/** The page when the agent could not even be asked for (`error`: why). */
+export function notAvailable(error) {
+  notAvailableTitle();
+  showStatus($("state"), sentenceFor(error), "error");
+  $("send").disabled = true;
 }
 
 export function usageLine(total, context) {
