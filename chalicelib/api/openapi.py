@@ -202,7 +202,11 @@ def _success(op: Operation, refs: dict[Any, JsonSchema]) -> JsonSchema:
         return {"description": "Done; no body."}
     schema = refs[(op.response, "serialization")] if isinstance(op.response, type) else op.response
     content: JsonSchema = {"application/json": {"schema": schema}}
-    if op.text_media_type:
+    if op.text_media_type == "text/event-stream":
+        # Each event's data is a JSON object of OpenAI's (or `[DONE]`), in one buffered body.
+        events = "OpenAI's server-sent events, the last `data: [DONE]` (completions)"
+        content[op.text_media_type] = {"schema": {"description": events}}
+    elif op.text_media_type:
         content[op.text_media_type] = {"schema": {"type": "string"}}
     response: JsonSchema = {"content": content, "description": op.summary}
     if op.operation_id in LINKS:

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from chalicelib.schemas.agents import MAX_STOP_SEQUENCE_CHARS, MAX_STOP_SEQUENCES
-from chalicelib.schemas.base import MAX_MESSAGE_CHARS, MAX_SYSTEM_PROMPT_CHARS
+from chalicelib.schemas.base import MAX_SYSTEM_PROMPT_CHARS, MessageText, integral
 
 MAX_INPUT_MESSAGES = 1000
 OWNED_BY = "ai-maker"
 
-Text = Annotated[str, Field(max_length=MAX_MESSAGE_CHARS)]
+# As a visitor's message: 1-32,000 characters, not only white space.
+Text = MessageText
 Stop = Annotated[str, Field(min_length=1, max_length=MAX_STOP_SEQUENCE_CHARS)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Temperature = Annotated[float, Field(ge=0, le=2, allow_inf_nan=False)]
-TokenCount = Annotated[int, Field(ge=1)]
+TokenCount = Annotated[int, Field(ge=1), BeforeValidator(integral)]
 
 
 class OpenAIRequest(BaseModel):
@@ -85,7 +86,7 @@ class ChatCompletionCreate(GenerationOptions):
     """Up to 5 strings (1-50 characters each) at which the model stops."""
     stream_options: StreamOptions | None = None
     """With `stream`: whether a last chunk carries the usage."""
-    n: Annotated[int, Field(ge=1, le=1)] | None = None
+    n: Annotated[int, Field(ge=1, le=1), BeforeValidator(integral)] | None = None
     """Only 1."""
 
 
