@@ -20,6 +20,7 @@ from chalicelib.api.http import (
     bearer_token,
     error_response,
     json_text,
+    openai_error_response,
     optional_bearer_token,
     parse_body,
     public_base_url,
@@ -27,6 +28,7 @@ from chalicelib.api.http import (
     stage_prefix,
     validate,
 )
+from chalicelib.api.openai_events import EVENT_STREAM, completion_events, response_events
 from chalicelib.core import logs
 from chalicelib.core.clients import Caller
 from chalicelib.core.errors import AppError, AuthRequired
@@ -44,10 +46,13 @@ from chalicelib.schemas import (
     TextBody,
     UsageQuery,
 )
-from chalicelib.services import access
+from chalicelib.schemas.keys import ApiKeyCreate
+from chalicelib.schemas.openai import ChatCompletionCreate, ResponseCreate
+from chalicelib.services import access, agent_api
 from chalicelib.services import configs as config_service
 from chalicelib.services import conversation as message_service
 from chalicelib.services import files as file_service
+from chalicelib.services import keys as key_service
 from chalicelib.services import sessions as session_service
 from chalicelib.stores import idempotency
 from chalicelib.web import pages
@@ -85,14 +90,16 @@ WebView = Callable[..., pages.WebFile]
 WEB_ROUTES: set[str] = set()
 
 
-def _error(exc: AppError) -> Response:
+def _error(exc: AppError, openai: bool = False) -> Response:
     access.count_refusal(exc)
-    status, body, headers = error_response(exc)
+    status, body, headers = (openai_error_response if openai else error_response)(exc)
     return Response(body=json_text(body), status_code=status, headers={**JSON, **headers})
 
 
 def operation(path: str, method: str, status: int = 200) -> Callable[[View], View]:
-    """Register a route whose view returns a response model, a text body, or None (204)."""
+    """Register a route whose view returns a response model, a text body, or None (204).
+    A /v1 route answers its errors in OpenAI's shape."""
+    openai = path.startswith("/v1/")
 
     def register(view: View) -> View:
         @functools.wraps(view)
@@ -100,7 +107,7 @@ def operation(path: str, method: str, status: int = 200) -> Callable[[View], Vie
             try:
                 result = view(**path_params)
             except AppError as exc:
-                return _error(exc)
+                return _error(exc, openai)
             if result is None:
                 return Response(body="", status_code=204)
             if isinstance(result, TextBody):
@@ -349,6 +356,55 @@ def delete_attachment_file(session_id: str, file_id: str) -> None:
 @operation("/session/{session_id}/files/{file_id}/link", "GET")
 def link_attachment_file(session_id: str, file_id: str) -> BaseModel:
     return file_service.file_link("session", session_id, _token(), file_id)
+
+
+# --- an agent's API keys (the creator's), and the agent as an OpenAI-compatible API ----
+
+
+@operation("/chat-config/{chat_config_id}/api-keys", "POST", status=201)
+def create_api_key(chat_config_id: str) -> BaseModel:
+    token = _token()
+    request = parse_body(ApiKeyCreate, _body())
+    return key_service.create_key(chat_config_id, token, request)
+
+
+@operation("/chat-config/{chat_config_id}/api-keys", "GET")
+def list_api_keys(chat_config_id: str) -> BaseModel:
+    return key_service.list_keys(chat_config_id, _token())
+
+
+@operation("/chat-config/{chat_config_id}/api-keys/{key_id}", "DELETE")
+def revoke_api_key(chat_config_id: str, key_id: str) -> None:
+    key_service.revoke_key(chat_config_id, _token(), key_id)
+
+
+@operation("/v1/models", "GET")
+def openai_models() -> BaseModel:
+    return agent_api.list_models(key_service.authenticate(_token()))
+
+
+@operation("/v1/models/{model_id}", "GET")
+def openai_model(model_id: str) -> BaseModel:
+    return agent_api.get_model(key_service.authenticate(_token()), model_id)
+
+
+@operation("/v1/chat/completions", "POST")
+def openai_chat_completion() -> BaseModel | TextBody:
+    agent = key_service.authenticate(_token())
+    request = parse_body(ChatCompletionCreate, _body())
+    completion = agent_api.chat_completion(agent, request, _caller(False))
+    if not request.stream:
+        return completion
+    usage = bool(request.stream_options and request.stream_options.include_usage)
+    return TextBody(completion_events(completion, usage), EVENT_STREAM)
+
+
+@operation("/v1/responses", "POST")
+def openai_response() -> BaseModel | TextBody:
+    agent = key_service.authenticate(_token())
+    request = parse_body(ResponseCreate, _body())
+    response = agent_api.create_response(agent, request, _caller(False))
+    return TextBody(response_events(response), EVENT_STREAM) if request.stream else response
 
 
 # --- the operator's view ----------------------------------------------------------

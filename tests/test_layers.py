@@ -37,11 +37,13 @@ SERVICE_ORDER = [
     "markdown",
     "caching",
     "configs",
+    "keys",
     "exchange",
     "sessions",
     "conversation",
     "files",
     "streaming",
+    "agent_api",
 ]
 
 

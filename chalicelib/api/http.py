@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from chalicelib.core import errors
 from chalicelib.schemas import ErrorBody
+from chalicelib.schemas.openai import OpenAIErrorBody, OpenAIErrorDetail
 from chalicelib.stores import idempotency
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ STATUS_BY_ERROR: dict[type[errors.AppError], int] = {
     errors.InvalidJson: 400,
     errors.ValidationFailed: 400,
     errors.AuthRequired: 401,
+    errors.InvalidApiKey: 401,
     errors.Forbidden: 403,
     errors.CreationClosed: 403,
     errors.SettingsLocked: 403,
@@ -56,6 +58,8 @@ STATUS_BY_ERROR: dict[type[errors.AppError], int] = {
     errors.ConfigNotFound: 404,
     errors.SessionNotFound: 404,
     errors.FileNotFound: 404,
+    errors.ModelNotFound: 404,
+    errors.ResponseNotFound: 404,
     errors.MethodNotAllowed: 405,
     errors.ConcurrentUpdate: 409,
     errors.IdempotencyConflict: 409,
@@ -63,6 +67,7 @@ STATUS_BY_ERROR: dict[type[errors.AppError], int] = {
     errors.NothingToRegenerate: 409,
     errors.UploadIncomplete: 409,
     errors.InvalidAttachment: 409,
+    errors.TooManyApiKeys: 409,
     errors.ConfigDeleted: 410,
     errors.UploadExpired: 410,
     errors.PayloadTooLarge: 413,
@@ -109,6 +114,43 @@ def error_response(error: errors.AppError) -> tuple[int, dict[str, Any], dict[st
     body = ErrorBody(error=message, code=error.code, details=error.details)
     headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else {}
     return status, body.model_dump(mode="json", exclude_none=True), headers
+
+
+# OpenAI's error types by status, so its SDKs raise their own typed exceptions.
+_OPENAI_TYPES = {
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    409: "conflict_error",
+    429: "rate_limit_error",
+}
+
+
+def openai_error_response(error: errors.AppError) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """The same status and headers as error_response, in OpenAI's body (for /v1 paths):
+    `{"error": {"message", "type", "code", "param"}}`."""
+    status, body, headers = error_response(error)
+    default = "server_error" if status >= 500 else "invalid_request_error"
+    detail = OpenAIErrorDetail(
+        message=body["error"],
+        type=_OPENAI_TYPES.get(status, default),
+        code=body["code"],
+        param=_param(error.details),
+    )
+    return status, OpenAIErrorBody(error=detail).model_dump(mode="json"), headers
+
+
+def _param(details: Any) -> str | None:
+    """The request field an error names: its `param`, or the first invalid field."""
+    if not isinstance(details, dict):
+        return None
+    if isinstance(details.get("param"), str):
+        return str(details["param"])
+    fields = details.get("fields")
+    if isinstance(fields, list) and fields and isinstance(fields[0], dict):
+        field = fields[0].get("field")
+        return str(field) if field else None
+    return None
 
 
 def rewrite_framework_error(status: int, body: Any) -> dict[str, Any] | None:

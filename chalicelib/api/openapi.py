@@ -31,6 +31,7 @@ from chalicelib.api.operations import (
 from chalicelib.core import errors
 from chalicelib.core.tokens import ID_PATTERN
 from chalicelib.schemas import ErrorBody
+from chalicelib.schemas.openai import OpenAIErrorBody
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 _PATH_PARAM = re.compile(r"{([^}]+)}")
@@ -58,6 +59,7 @@ _AUTH_TEXT = {
     "operator token": "Needs the operator's token (OPERATOR_TOKEN).",
     "optional operator token": "No token needed unless AGENT_CREATION is `operator`; then "
     "the operator's token.",
+    "api key": "Needs an API key of the agent (`aim_...`); errors come in OpenAI's shape.",
 }
 _SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "none": [],
@@ -66,6 +68,7 @@ _SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "optional edit token": [{}, {"bearerAuth": []}],
     "operator token": [{"bearerAuth": []}],
     "optional operator token": [{}, {"bearerAuth": []}],
+    "api key": [{"bearerAuth": []}],
 }
 # Errors that may come with a Retry-After header (quota, rate limit, a send in progress).
 _RETRY_AFTER_STATUSES = {409, 429, 503}
@@ -141,7 +144,10 @@ def _without_null(schema: JsonSchema) -> JsonSchema:
 
 def _components() -> tuple[dict[Any, JsonSchema], dict[str, JsonSchema]]:
     """References to each model, and the component schemas they point to."""
-    wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ErrorBody, "serialization")]
+    wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        (ErrorBody, "serialization"),
+        (OpenAIErrorBody, "serialization"),
+    ]
     for op in OPERATIONS:
         if op.request is not None:
             wanted.append((op.request, "validation"))
@@ -196,7 +202,11 @@ def _success(op: Operation, refs: dict[Any, JsonSchema]) -> JsonSchema:
         return {"description": "Done; no body."}
     schema = refs[(op.response, "serialization")] if isinstance(op.response, type) else op.response
     content: JsonSchema = {"application/json": {"schema": schema}}
-    if op.text_media_type:
+    if op.text_media_type == "text/event-stream":
+        # Each event's data is a JSON object of OpenAI's (or `[DONE]`), in one buffered body.
+        events = "OpenAI's server-sent events, the last `data: [DONE]` (completions)"
+        content[op.text_media_type] = {"schema": {"description": events}}
+    elif op.text_media_type:
         content[op.text_media_type] = {"schema": {"type": "string"}}
     response: JsonSchema = {"content": content, "description": op.summary}
     if op.operation_id in LINKS:
@@ -204,17 +214,18 @@ def _success(op: Operation, refs: dict[Any, JsonSchema]) -> JsonSchema:
     return response
 
 
-def _error_response(status: int, codes: list[str]) -> JsonSchema:
-    """A shared response: ErrorBody with `code` narrowed to the codes given."""
+def _error_response(status: int, codes: list[str], openai: bool = False) -> JsonSchema:
+    """A shared response: ErrorBody (or, on /v1, OpenAIErrorBody) with `code` narrowed to
+    the codes given."""
+    code: JsonSchema = {"code": {"enum": codes}}
+    schema: JsonSchema = {
+        "allOf": [
+            {"$ref": REF_TEMPLATE.format(model="OpenAIErrorBody" if openai else "ErrorBody")}
+        ],
+        "properties": {"error": {"properties": code}} if openai else code,
+    }
     response: JsonSchema = {
-        "content": {
-            "application/json": {
-                "schema": {
-                    "allOf": [{"$ref": REF_TEMPLATE.format(model="ErrorBody")}],
-                    "properties": {"code": {"enum": codes}},
-                }
-            }
-        },
+        "content": {"application/json": {"schema": schema}},
         "description": f"{status} " + ", ".join(f"`{code}`" for code in codes),
     }
     if status in _RETRY_AFTER_STATUSES:
@@ -237,7 +248,9 @@ def _errors(op: Operation, shared: dict[str, JsonSchema]) -> dict[str, JsonSchem
         ordered = sorted(codes)
         # Named after its codes, so operations answering alike share one definition.
         name = "Or".join(code.title().replace("_", "") for code in ordered)
-        shared[name] = _error_response(status, ordered)
+        openai = op.path.startswith("/v1/")
+        name = f"OpenAI{name}" if openai else name
+        shared[name] = _error_response(status, ordered, openai)
         responses[str(status)] = {"$ref": f"#/components/responses/{name}"}
     return responses
 
@@ -278,8 +291,9 @@ def build_document() -> JsonSchema:
             "securitySchemes": {
                 "bearerAuth": {
                     "description": "An edit token (opens its configuration) or a session "
-                    "token (opens its session), as returned when it was created; or the "
-                    "operator's token, for the operator's routes.",
+                    "token (opens its session), as returned when it was created; the "
+                    "operator's token, for the operator's routes; or an agent's API key, "
+                    "for the /v1 routes.",
                     "scheme": "bearer",
                     "type": "http",
                 }

@@ -13,6 +13,8 @@ from pydantic import BaseModel
 
 from chalicelib import schemas as s
 from chalicelib.core import errors
+from chalicelib.schemas import keys as _keys
+from chalicelib.schemas import openai as _openai
 from chalicelib.stores import idempotency
 
 JsonSchema = dict[str, Any]
@@ -23,6 +25,7 @@ Auth = Literal[
     "optional edit token",
     "operator token",
     "optional operator token",
+    "api key",
 ]
 API_VERSION = "0.1.0"
 
@@ -268,6 +271,91 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(errors.ValidationFailed, *TOKEN, errors.SessionNotFound, *STORAGE),
         description="`format=json` (the default), or `format=markdown` for "
         "`text/markdown; charset=utf-8`.",
+    ),
+)  # fmt: skip
+
+
+OPENAI = "OpenAI-compatible API"
+KEYS_PATH = f"{CONFIG_PATH}/api-keys"
+API_KEY = (errors.AuthRequired, errors.InvalidApiKey, *STORAGE)
+EVENT_STREAM = "text/event-stream"
+STREAMED = (
+    "With `stream: true`, `text/event-stream`: OpenAI's streamed events, written into one "
+    "buffered body (Chalice and a Python Lambda cannot stream an HTTP body)."
+)
+
+OPERATIONS += (
+    Operation(
+        "POST", KEYS_PATH, "createApiKey",
+        summary="Make an API key of the agent",
+        tag=CONFIGS,
+        auth="edit token",
+        request=_keys.ApiKeyCreate,
+        status=201,
+        response=_keys.ApiKeyCreated,
+        errors=(*BODY, *TOKEN, errors.ConfigNotFound, errors.TooManyApiKeys, *STORAGE),
+        description="The key opens the agent's `/v1` endpoints. It is shown only here: only "
+        f"its hash is stored. An agent holds at most {_keys.MAX_API_KEYS} keys.",
+    ),
+    Operation(
+        "GET", KEYS_PATH, "listApiKeys",
+        summary="List the agent's API keys",
+        tag=CONFIGS,
+        auth="edit token",
+        response=_keys.ApiKeyList,
+        errors=(*TOKEN, errors.ConfigNotFound, *STORAGE),
+    ),
+    Operation(
+        "DELETE", f"{KEYS_PATH}/{{key_id}}", "revokeApiKey",
+        summary="Revoke an API key",
+        tag=CONFIGS,
+        auth="edit token",
+        status=204,
+        response=None,
+        errors=(*TOKEN, errors.ConfigNotFound, errors.NotFound, *STORAGE),
+        description="The key is refused from this moment.",
+    ),
+    Operation(
+        "GET", "/v1/models", "listOpenAIModels",
+        summary="The key's agent, as OpenAI's model list",
+        tag=OPENAI,
+        auth="api key",
+        response=_openai.ModelObjectList,
+        errors=API_KEY,
+    ),
+    Operation(
+        "GET", "/v1/models/{model_id}", "getOpenAIModel",
+        summary="The key's agent, as an OpenAI model",
+        tag=OPENAI,
+        auth="api key",
+        response=_openai.ModelObject,
+        errors=(*API_KEY, errors.ModelNotFound),
+    ),
+    Operation(
+        "POST", "/v1/chat/completions", "createChatCompletion",
+        summary="OpenAI's Chat Completions, answered by the agent; nothing is stored",
+        tag=OPENAI,
+        auth="api key",
+        request=_openai.ChatCompletionCreate,
+        response=_openai.ChatCompletion,
+        text_media_type=EVENT_STREAM,
+        errors=(*BODY, *API_KEY, errors.ModelNotFound, errors.SharingDisabled, *MODEL),
+        description="`model` is the agent's `chatConfigId`. " + STREAMED,
+    ),
+    Operation(
+        "POST", "/v1/responses", "createResponse",
+        summary="OpenAI's Responses, answered by the agent, in a stored conversation",
+        tag=OPENAI,
+        auth="api key",
+        request=_openai.ResponseCreate,
+        response=_openai.Response,
+        text_media_type=EVENT_STREAM,
+        errors=(
+            *BODY, *API_KEY, errors.ModelNotFound, errors.ResponseNotFound,
+            errors.SharingDisabled, *MODEL,
+        ),
+        description="The first call starts a conversation; `previous_response_id` continues "
+        "it. " + STREAMED,
     ),
 )  # fmt: skip
 

@@ -210,3 +210,26 @@ class FileRejected(AppError):
 class InvalidAttachment(AppError):
     code = "invalid_attachment"
     default_message = "An attachment is not a completed file of this session."
+
+
+class InvalidApiKey(AppError):
+    code = "invalid_api_key"
+    default_message = (
+        "Send an API key of this agent as 'Authorization: Bearer aim_...'; this one is "
+        "not valid, was revoked, or its agent was deleted."
+    )
+
+
+class TooManyApiKeys(AppError):
+    code = "too_many_api_keys"
+    default_message = "This agent has as many API keys as it may; revoke one first."
+
+
+class ModelNotFound(AppError):
+    code = "model_not_found"
+    default_message = "This API key's agent is not that model; use its chatConfigId."
+
+
+class ResponseNotFound(AppError):
+    code = "response_not_found"
+    default_message = "No response of this API key's agent has that id."

@@ -13,6 +13,8 @@ import secrets
 
 EDIT_TOKEN_PREFIX = "et_"
 SESSION_TOKEN_PREFIX = "st_"
+# An agent's API key, for its OpenAI-compatible endpoints.
+API_KEY_PREFIX = "aim_"
 
 # Ids appear in URLs and S3 keys; anything else cannot name a stored item.
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"

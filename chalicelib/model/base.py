@@ -63,6 +63,8 @@ class ModelReply:
     tool_use_prompt_tokens: int = 0
     thinking_tokens: int = 0
     citations: Citations | None = None
+    # The reply ended at max_output_tokens, not where the model chose to stop.
+    cut_short: bool = False
 
 
 class ChatModel(Protocol):

@@ -206,6 +206,7 @@ def _reply_from_response(response: Any) -> ModelReply:
         thinking_tokens=thinking,
         cached_tokens=cached,
         citations=citations_of(candidate),
+        cut_short=finish_reason == "MAX_TOKENS",
     )
 
 

@@ -91,7 +91,7 @@ def _finish_mirroring(config: StoredChatConfig, etag: str) -> tuple[StoredChatCo
         return config, etag
 
 
-def _load_as_creator(config_id: str, token: str) -> tuple[StoredChatConfig, str]:
+def load_as_creator(config_id: str, token: str) -> tuple[StoredChatConfig, str]:
     config, etag = load_config(config_id)
     if not token_matches(token, config.edit_token_hash):
         raise Forbidden("That token is not this configuration's edit token.")
@@ -150,7 +150,7 @@ def get_chat_config(config_id: str, token: str | None) -> ChatConfigPublic:
     if token is None:
         config, _ = load_config(config_id)
         return config.to_public()
-    config, _ = _load_as_creator(config_id, token)
+    config, _ = load_as_creator(config_id, token)
     return config.to_public(reveal_prompt=True)
 
 
@@ -179,7 +179,7 @@ def _replace(old: StoredChatConfig, new: StoredChatConfig, etag: str) -> None:
 
 
 def update_chat_config(config_id: str, token: str, request: ChatConfigUpdate) -> ChatConfigPublic:
-    config, etag = _load_as_creator(config_id, token)
+    config, etag = load_as_creator(config_id, token)
     changes = request.model_dump(exclude_none=True, exclude={"limits", *AGENT_FIELDS})
     changes.update(_agent_changes(request))
     limits = config.limits.merged(request.limits) if request.limits else config.limits
@@ -207,7 +207,7 @@ def _agent_changes(request: ChatConfigUpdate) -> dict[str, Any]:
 
 
 def rotate_edit_token(config_id: str, token: str) -> EditTokenRotated:
-    config, etag = _load_as_creator(config_id, token)
+    config, etag = load_as_creator(config_id, token)
     new_token_value = new_token(EDIT_TOKEN_PREFIX)
     updated = config.model_copy(
         update={"edit_token_hash": hash_token(new_token_value), "updated_at": utc_now_iso()}
@@ -219,7 +219,7 @@ def rotate_edit_token(config_id: str, token: str) -> EditTokenRotated:
 
 def delete_chat_config(config_id: str, token: str) -> None:
     """Delete a config. Its sessions keep their history but can no longer send."""
-    config, _ = _load_as_creator(config_id, token)
+    config, _ = load_as_creator(config_id, token)
     controls = controls_store()
     # Mark it deleted first, so no send slips through once the object is gone.
     controls.set_deleted(config.chat_config_id, True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from chalicelib.core.clients import ANONYMOUS, Caller
 from chalicelib.core.errors import IdempotencyConflict, IdempotencyInProgress, ModelError
@@ -48,6 +48,8 @@ class Responder:
 
 # Chosen before the quota is reserved, so an unavailable model costs nothing.
 ResponderFactory = Callable[[Settings], Responder]
+# What storing a reply gives back: the stored exchange (a send), or the reply (a stateless call).
+Stored = TypeVar("Stored")
 
 
 def whole_reply(settings: Settings) -> Responder:
@@ -80,7 +82,7 @@ def send_message(
     note_ids(config_id=prepared.session.chat_config_id)
     claim = Claim(request.session_id, idempotency_key, request.message) if idempotency_key else None
     try:
-        return _answer(
+        return answer(
             prepared,
             settings,
             responder(settings),
@@ -99,19 +101,21 @@ def lease_seconds(settings: Settings) -> float:
     return min(settings.model_timeout_seconds + STORE_SECONDS, settings.request_deadline_seconds)
 
 
-def _answer(
+def answer(
     prepared: exchange.PreparedExchange,
     settings: Settings,
     responder: Responder,
-    store_reply: Callable[[ModelReply, Any], MessageReply],
+    store_reply: Callable[[ModelReply, Any], Stored],
     who: Caller,
     claim: Claim | None = None,
-) -> MessageReply:
+    holder: str | None = None,
+) -> Stored:
     """Reserve the quota (and claim the key), ask the model, and store its reply.
 
     The quota of sends of this session that died is given back first. Whatever fails
     after the reservation gives the quota and the key back; a reply that comes after
-    the reservation's lease is not stored (ReplyTooLate).
+    the reservation's lease is not stored (ReplyTooLate). A `holder` holds the reservation
+    of a call that has no stored session (see QuotaStore.reserve_message).
     """
     quotas, reservations = quota_store(), reservation_store()
     table_name = session_store().table.name
@@ -126,6 +130,7 @@ def _answer(
         (*claim_put, *responder.reserve_also),
         bound,
         message_count(who, settings),
+        holder,
     )
     try:
         reply = responder.respond(prepared)
@@ -163,7 +168,7 @@ def regenerate(
     store = session_store()
     prepared = exchange.prepare_regeneration(store, settings, session_id, token)
     note_ids(config_id=prepared.session.chat_config_id, session_id=session_id)
-    return _answer(
+    return answer(
         prepared,
         settings,
         responder(settings),

@@ -187,6 +187,32 @@ def prepare_exchange(
     return _prepare(conversation, conversation.messages, user_message, settings)
 
 
+def prepare_for_caller(
+    session: SessionRecord,
+    earlier: Sequence[StoredMessage],
+    text: str,
+    settings: Settings,
+    held: tuple[Reservation, ...] = (),
+) -> PreparedExchange:
+    """An exchange whose history the caller holds (an API call's), newest first: the
+    agent's settings, knowledge and tools as for a visitor's send."""
+    user_message = StoredMessage(id="", role="user", content=text, created_at=utc_now_iso())
+    conversation = Conversation(session, list(earlier), True, held)
+    return _prepare(conversation, earlier, user_message, settings)
+
+
+def load_conversation(store: SessionStore, settings: Settings, session_id: str) -> Conversation:
+    """A session's history as a send reads it, for a caller its holder has already checked."""
+    conversation = store.load_recent(
+        session_id,
+        max_messages=settings.history_max_messages,
+        char_budget=settings.history_char_budget,
+    )
+    if conversation is None:
+        raise SessionNotFound()
+    return conversation
+
+
 def prepare_regeneration(
     store: SessionStore, settings: Settings, session_id: str, token: str
 ) -> PreparedExchange:

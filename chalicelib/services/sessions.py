@@ -6,6 +6,8 @@ errors the API reports.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic.alias_generators import to_camel
 
 from chalicelib.core.aws import get_sessions_table
@@ -42,6 +44,7 @@ from chalicelib.services.configs import creation_store, load_config
 from chalicelib.services.file_context import ready_files
 from chalicelib.services.file_removal import delete_all_files
 from chalicelib.services.markdown import to_markdown
+from chalicelib.stores.configs import StoredChatConfig
 from chalicelib.stores.files import Owner
 from chalicelib.stores.sessions import SessionRecord, SessionStore
 
@@ -70,15 +73,19 @@ def list_models() -> ModelList:
 
 def create_session(request: SessionCreate, who: Caller = ANONYMOUS) -> SessionCreated:
     config, _ = load_config(request.chat_config_id)
-    if not config.sharing:
-        raise SharingDisabled()
     token = new_token(SESSION_TOKEN_PREFIX)
+    session = start_session(config, hash_token(token), who)
+    return SessionCreated(**session.public().model_dump(), session_token=token)
+
+
+def session_record(config: StoredChatConfig, token_hash: str, **extra: Any) -> SessionRecord:
+    """A new session of the config: its settings, limits and knowledge as they are now."""
     now = utc_now_iso()
-    session = SessionRecord(
+    return SessionRecord(
         **config.chat_settings(),
         session_id=new_id(),
         chat_config_id=config.chat_config_id,
-        token_hash=hash_token(token),
+        token_hash=token_hash,
         limits_version=config.limits_version,
         session_message_limit=config.limits.messages_per_session,
         daily_message_limit=config.limits.messages_per_day,
@@ -86,14 +93,24 @@ def create_session(request: SessionCreate, who: Caller = ANONYMOUS) -> SessionCr
         created_at=now,
         updated_at=now,
         knowledge=ready_files(Owner("config", config.chat_config_id, config.chat_config_id)),
+        **extra,
     )
+
+
+def start_session(
+    config: StoredChatConfig, token_hash: str, who: Caller = ANONYMOUS, **extra: Any
+) -> SessionRecord:
+    """Store a new session of a shared config, counted against its sessions per day."""
+    if not config.sharing:
+        raise SharingDisabled()
+    session = session_record(config, token_hash, **extra)
     note_ids(session_id=session.session_id)
     creation_store().create_session(
         session,
         config.limits.in_force().sessions_per_day,
         session_count(who, get_settings()),
     )
-    return SessionCreated(**session.public().model_dump(), session_token=token)
+    return session
 
 
 def _authorized(session_id: str, token: str, *, including_deleting: bool = False) -> SessionRecord:

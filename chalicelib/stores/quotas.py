@@ -86,6 +86,7 @@ class QuotaStore:
         also: tuple[Any, ...] = (),
         token_bound: int = 0,
         client: ClientCount | None = None,
+        holder: str | None = None,
     ) -> Reservation:
         """Count one message against the session's and the day's limits, and hold
         `token_bound` tokens of each token budget in force (the operator's, the agent's),
@@ -94,8 +95,12 @@ class QuotaStore:
         The reservation is held for `lease_seconds`: an exchange stored later than that
         is refused. `also` adds conditional items to the same transaction (an
         idempotency claim); when one of them is refused, ClaimRefused says so first.
-        `client` counts the send against its client's messages per minute.
+        `client` counts the send against its client's messages per minute. A `holder`
+        (a stateless call's partition) holds the reservation instead of the session,
+        which is then not counted (it is not stored: messagesPerSession does not apply).
         """
+        # Where each item is in the transaction: the session's counter comes first, if any.
+        first = 0 if holder else 1
         refreshes = 0
         full: set[int] = set()
         holds = BudgetHolds(self._budget, token_bound, _budgets_in_force(session, settings))
@@ -106,7 +111,7 @@ class QuotaStore:
                 session.session_message_limit, settings.limit_messages_per_session
             )
             per_day = limit_in_force(session.daily_message_limit, settings.limit_messages_per_day)
-            if per_session == 0:
+            if per_session == 0 and not holder:
                 raise _session_full(per_session)
             open_shards = [shard for shard in shard_order(per_day) if shard not in full]
             if not open_shards:
@@ -118,6 +123,7 @@ class QuotaStore:
                 now.date().isoformat(),
                 lease_seconds,
                 shard,
+                holder,
             )
             reservation = replace(
                 reservation,
@@ -125,26 +131,27 @@ class QuotaStore:
                 agent_pieces=holds.pieces("agent"),
             )
             items = self._reservation(session, now, per_session, shares(per_day)[shard], shard)
+            items = items[1 - first :]
             counted = [client.item(self._table)] if client else []
             items += [self._hold(reservation), *counted, *hold_items, *also]
             refused = transact(self._table, items)
             if refused is None:
                 return reservation
-            holds_start = 4 + len(counted)
+            holds_start = first + 3 + len(counted)
             if CONDITION_FAILED in refused[holds_start + len(hold_items) :]:
                 raise ClaimRefused()
-            if client and refused[4] == CONDITION_FAILED:
+            if client and refused[first + 3] == CONDITION_FAILED:
                 raise client.refusal()
             if holds.refused(refused[holds_start : holds_start + len(hold_items)]):
                 continue  # another send took the room: read what is left, and split
-            if refused[2] == CONDITION_FAILED:
+            if refused[first + 1] == CONDITION_FAILED:
                 refreshes += 1
                 if refreshes == ATTEMPTS:
                     raise StorageUnavailable()
                 session, full = self._refreshed(session), set()
                 holds = BudgetHolds(self._budget, token_bound, _budgets_in_force(session, settings))
                 continue
-            if refused[0] == CONDITION_FAILED:
+            if first and refused[0] == CONDITION_FAILED:
                 raise _session_full(per_session)
             full.add(shard)
 

@@ -48,6 +48,8 @@ class SessionRecord(SessionSettings):
     deleting_at: str | None = None
     # The config's knowledge files when the session started (never shown to its holder).
     knowledge: list[Attachment] = []
+    # The API key that started it (a Responses conversation), which no session token opens.
+    api_key_id: str | None = None
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> SessionRecord:
@@ -105,18 +107,31 @@ class Reservation:
     # of that day's budget.
     budget_pieces: tuple[tuple[int, int], ...] = ()
     agent_pieces: tuple[tuple[int, int], ...] = ()
+    # The partition holding it when it is no session's (a stateless call's: its API key's);
+    # then no session counted it.
+    holder: str | None = None
 
     @classmethod
     def new(
-        cls, session_id: str, config_id: str, day: str, lease_seconds: float, shard: int
+        cls,
+        session_id: str,
+        config_id: str,
+        day: str,
+        lease_seconds: float,
+        shard: int,
+        holder: str | None = None,
     ) -> Reservation:
         lease_until_ms = int((time.time() + lease_seconds) * 1000)
-        return cls(session_id, config_id, day, secrets.token_hex(8), lease_until_ms, shard)
+        token = secrets.token_hex(8)
+        return cls(session_id, config_id, day, token, lease_until_ms, shard, holder=holder)
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Reservation:
+        pk = str(item["pk"])
+        in_session = pk.startswith("SESSION#")
         return cls(
-            session_id=str(item["pk"]).removeprefix("SESSION#"),
+            session_id=pk.removeprefix("SESSION#") if in_session else "",
+            holder=None if in_session else pk,
             config_id=str(item["configId"]),
             day=str(item["day"]),
             reservation_id=str(item["sk"]).removeprefix(RESERVATION_PREFIX),
@@ -128,7 +143,7 @@ class Reservation:
 
     def key(self) -> dict[str, str]:
         return {
-            "pk": partition_key(self.session_id),
+            "pk": self.holder or partition_key(self.session_id),
             "sk": RESERVATION_PREFIX + self.reservation_id,
         }
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.dynamo import give_back, transact
-from chalicelib.core.errors import StorageUnavailable
+from chalicelib.core.errors import ReplyTooLate, StorageUnavailable
 from chalicelib.stores.budget import OPERATOR, BudgetStore, agent_scope
 from chalicelib.stores.operator import OperatorStore
 from chalicelib.stores.quotas import day_key
@@ -48,6 +48,12 @@ class ReservationStore:
         }
         used = self._operator.count_item(reservation.day, {"messages": 1, "tokens": cost})
         return [release, *self._budgets(reservation, cost), used]
+
+    def apply(self, settle: list[Any]) -> None:
+        """Run `settle`'s items alone, for a call that stores nothing (a stateless
+        completion): ReplyTooLate when the reservation's lease is over."""
+        if transact(self._table, list(settle)) is not None:
+            raise ReplyTooLate()
 
     def release_message(self, reservation: Reservation, also: tuple[Any, ...] = ()) -> None:
         """Give back a reservation whose send failed. Best effort: a failure is logged,
@@ -106,6 +112,7 @@ class ReservationStore:
                 }
             }
             for key, counter in ((session_key, "messageCount"), (day, "messages"))
+            if counter == "messages" or reservation.holder is None
         ]
         budgets = self._budgets(reservation, None)
         return give_back(self._table, [{"Delete": release}, *counters, *budgets, *also])
