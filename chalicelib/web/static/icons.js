@@ -33,6 +33,26 @@ export function labelledButton(name, text, onClick, className = "") {
   return button;
 }
 
+/** A button that asks first: its first click turns it into "confirm", the second acts. */
+export function confirmButton(icon, text, confirmText, act) {
+  const node = labelledButton(icon, text, () => {
+    if (node.dataset.armed) {
+      act();
+      return;
+    }
+    node.dataset.armed = "yes";
+    node.classList.add("danger");
+    node.querySelector(".label").textContent = confirmText;
+  });
+  // Leaving the button (Tab, a click elsewhere) takes the question back.
+  node.addEventListener("blur", () => {
+    delete node.dataset.armed;
+    node.classList.remove("danger");
+    node.querySelector(".label").textContent = text;
+  });
+  return node;
+}
+
 /**
  * Copy `text`, and say how it went on the button for two seconds: its icon turns into a
  * check, and its words (or, for an icon-only button, its accessible name) say "Copied".

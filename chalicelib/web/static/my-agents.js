@@ -2,30 +2,11 @@
 // button, its everyday actions, and the ones that cannot be undone set apart, each
 // asking once more before it acts.
 import { saved } from "./api.js";
-import { copyText, labelledButton } from "./icons.js";
+import { apiKeysPanel } from "./api-keys.js";
+import { confirmButton, copyText, labelledButton } from "./icons.js";
 import { knowledgePanel } from "./knowledge.js";
 
 const $ = (id) => document.getElementById(id);
-
-/** A button that asks first: its first click turns it into "confirm", the second acts. */
-function confirmButton(icon, text, confirmText, act) {
-  const node = labelledButton(icon, text, () => {
-    if (node.dataset.armed) {
-      act();
-      return;
-    }
-    node.dataset.armed = "yes";
-    node.classList.add("danger");
-    node.querySelector(".label").textContent = confirmText;
-  });
-  // Leaving the button (Tab, a click elsewhere) takes the question back.
-  node.addEventListener("blur", () => {
-    delete node.dataset.armed;
-    node.classList.remove("danger");
-    node.querySelector(".label").textContent = text;
-  });
-  return node;
-}
 
 function card(agent, run) {
   const id = agent.chatConfigId;
@@ -56,14 +37,22 @@ function card(agent, run) {
 
   const tools = document.createElement("div");
   tools.className = "button-row tools";
-  const knowledge = labelledButton("paperclip", "Knowledge", () => {
-    const open = item.querySelector(".knowledge");
-    if (open) open.remove();
-    else item.insertBefore(knowledgePanel(id, saved.agent(id).editToken), danger);
-    knowledge.setAttribute("aria-expanded", String(!open));
-  });
-  knowledge.setAttribute("aria-expanded", "false");
-  tools.append(labelledButton("pencil", "Edit", () => run("edit", id)), knowledge);
+  // Knowledge and API keys each open a panel of their own above the destructive actions.
+  const panelButton = (icon, text, className, makePanel) => {
+    const button = labelledButton(icon, text, () => {
+      const open = item.querySelector(`.${className}`);
+      if (open) open.remove();
+      else item.insertBefore(makePanel(id, saved.agent(id).editToken), danger);
+      button.setAttribute("aria-expanded", String(!open));
+    });
+    button.setAttribute("aria-expanded", "false");
+    return button;
+  };
+  tools.append(
+    labelledButton("pencil", "Edit", () => run("edit", id)),
+    panelButton("paperclip", "Knowledge", "knowledge", knowledgePanel),
+    panelButton("key-round", "API keys", "api-keys", apiKeysPanel),
+  );
 
   const danger = document.createElement("details");
   danger.className = "danger-zone";
