@@ -294,3 +294,44 @@ def test_editing_fills_the_studio_and_shows_the_agents_files(
     page.wait(lambda _: find(By.ID, "form-status").text == "Saved.")
     assert call(stack, "GET", f"/chat-config/{config_id}")["topP"] is None
     assert find(By.ID, "edit-knowledge").text == ""
+
+
+@SIZES
+def test_my_agents_makes_an_api_key_shown_once_with_a_snippet_and_revokes_it(
+    stack: LocalStack, browser: OpenBrowser, size: tuple[int, int]
+) -> None:
+    page = browser(size)
+    open_create_page(page)
+    page.driver.find_element(By.ID, "title").send_keys("Key tutor")
+    config_id = submit_agent(page).rsplit("/", 1)[1]
+    card = page.driver.find_element(By.CSS_SELECTOR, f'li.agent-card[data-config-id="{config_id}"]')
+    opener = card.find_element(By.XPATH, ".//button[normalize-space()='API keys']")
+    opener.click()
+    assert opener.get_attribute("aria-expanded") == "true"
+    panel = page.wait(lambda _: card.find_element(By.CSS_SELECTOR, ".api-keys"))
+    page.wait(lambda _: "No keys yet." in panel.text)
+    panel.find_element(By.TAG_NAME, "input").send_keys("my script")
+    panel.find_element(By.CSS_SELECTOR, ".new-key-form button").click()
+    key = page.wait(lambda _: panel.find_element(By.CSS_SELECTOR, ".new-key .key code")).text
+    assert key.startswith("aim_")
+    assert "shown only now" in panel.find_element(By.CSS_SELECTOR, ".new-key .warning").text
+    snippet = panel.find_element(By.CSS_SELECTOR, ".new-key .snippet pre").text
+    assert f'api_key="{key}"' in snippet and f'model="{config_id}"' in snippet
+    assert f'base_url="{page.base_url}/v1"' in snippet and len(snippet.splitlines()) == 5
+    # The list never shows the key again, only its name and dates.
+    page.wait(lambda _: "my script · made" in panel.find_element(By.CSS_SELECTOR, ".key-list").text)
+    assert key not in panel.find_element(By.CSS_SELECTOR, ".key-list").text
+    assert stack.call("GET", "/v1/models", token=key)[0] == 200
+    assert_no_overflow(page, "the API keys panel")
+    assert_touch_targets(page, "the API keys panel")
+    page.js("arguments[0].scrollIntoView({block: 'center'})", panel)
+    page.shot(f"studio-api-keys-{size[0]}", docs="studio-api-keys" if size[0] == 390 else None)
+    # Revoking asks once more, then the key is refused from that moment.
+    revoke = panel.find_element(By.XPATH, ".//button[normalize-space()='Revoke']")
+    revoke.click()
+    assert revoke.text == "Really revoke?"
+    assert stack.call("GET", "/v1/models", token=key)[0] == 200
+    revoke.click()
+    page.wait(lambda _: "Revoked" in panel.find_element(By.CSS_SELECTOR, ".status").text)
+    page.wait(lambda _: "No keys yet." in panel.text)
+    assert stack.call("GET", "/v1/models", token=key)[0] == 401
