@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from selenium.webdriver.common.by import By
 
 from tests.fake_gemini import FakeGemini, reply_text
 from tests.local_stack import LocalStack
@@ -45,8 +46,10 @@ def test_a_spent_budget_says_so_and_when_it_resets(
     type_and_enter(visitor, "One")
     visitor.wait(lambda _: stored_replies(visitor))
     type_and_enter(visitor, "Two")
-    visitor.wait(lambda _: "budget" in state_line(visitor))
-    sentence = state_line(visitor)
+    lock = visitor.wait(lambda d: d.find_element(By.ID, "lock"))
+    visitor.wait(lambda _: "budget" in lock.text)
+    sentence = lock.text
+    assert state_line(visitor) == ""
     assert sentence.startswith("This service has used today's budget; it resets at midnight UTC")
     assert " in " in sentence and "(at " in sentence
     assert messages(visitor)[-1]["state"] == "error"

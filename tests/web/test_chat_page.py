@@ -79,8 +79,11 @@ def test_a_quota_says_which_limit_and_when_it_resets(
     type_and_enter(visitor, "One")
     visitor.wait(lambda _: stored_replies(visitor))
     type_and_enter(visitor, "Two")
-    visitor.wait(lambda _: "limit" in state_line(visitor))
-    sentence = state_line(visitor)
+    lock = visitor.wait(lambda d: d.find_element(By.ID, "lock"))
+    visitor.wait(lambda _: "limit" in lock.text)
+    sentence = lock.text
+    # Said once: by the lock beside Send (a live region), not again in the status line.
+    assert state_line(visitor) == "" and lock.get_attribute("role") == "status"
     assert sentence.startswith("This agent has reached its limit of 1 message a day.")
     assert " It resets in " in sentence and " h " in sentence or " min " in sentence
     # The refused message is marked, once, with a Retry button; Send is off, with the reason.
@@ -90,8 +93,6 @@ def test_a_quota_says_which_limit_and_when_it_resets(
     retry = failed[0].find_element(By.CSS_SELECTOR, ".retry")
     assert retry.is_displayed() and not retry.is_enabled()
     assert not visitor.driver.find_element(By.ID, "send").is_enabled()
-    lock = visitor.driver.find_element(By.ID, "lock")
-    assert lock.text.startswith("This agent has reached its limit of 1 message a day.")
     assert visitor.driver.find_element(By.ID, "send").get_attribute("aria-describedby") == "lock"
     assert not visitor.driver.find_element(By.CSS_SELECTOR, ".last-reply .regenerate").is_enabled()
     # Enter does not stack another "not sent" bubble while the quota is spent.

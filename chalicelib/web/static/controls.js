@@ -27,13 +27,14 @@ function hold(refusal, until, changed) {
   changed();
 }
 
-/** Hold Send off after a lasting refusal; `changed()` runs again when it passes. */
+/** Hold Send off after a lasting refusal (true if it is one); `changed()` runs when it passes. */
 export function lock(error, changed, where) {
-  if (!LOCKING.has(error.code)) return;
+  if (!LOCKING.has(error.code)) return false;
   const until = error.retryAfter === null ? null : Date.now() + error.retryAfter * 1000;
   const refusal = { code: error.code, details: error.details };
   if (where) localStorage.setItem(KEY + scopeOf(error, where), JSON.stringify({ refusal, until }));
   hold(refusal, until, changed);
+  return true;
 }
 
 /** Hold Send off again for a refusal kept from before a reload; forget passed ones. */

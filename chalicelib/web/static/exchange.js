@@ -66,8 +66,9 @@ export async function exchange(kind, session, fields, items, controls) {
     controls.setState(stopped ? "Stopped. The partial reply is saved." : "", stopped ? "stopped" : "");
   };
   const fail = (error) => {
-    controls.setState(sentenceFor(error), "error");
-    controls.refused?.(error);
+    // A lasting refusal is said once, by the lock beside Send; any other, by the status.
+    const held = controls.refused?.(error);
+    controls.setState(held ? "" : sentenceFor(error), held ? "" : "error");
     if (previous !== null) {
       view.setContent(replyItem, previous);
       view.setNote(replyItem, "", "done");
