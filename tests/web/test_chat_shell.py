@@ -235,8 +235,18 @@ def test_on_a_phone_the_past_chats_are_a_drawer(
     assert past_chats(visitor) == ["First voyage"]
     fits_the_phone(visitor)
     visitor.shot("chat-drawer-390", docs="chat-drawer-390")
-    visitor.driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+    # The open drawer is modal: focus starts in it, Tab never reaches the chat behind it,
+    # and Escape closes it and gives focus back to the button that opened it.
+    in_drawer = "return document.activeElement.closest('#sidebar') !== null"
+    assert visitor.js(in_drawer)
+    assert visitor.js("return document.querySelector('.chat-column').inert")
+    for _ in range(8):
+        visitor.driver.switch_to.active_element.send_keys(Keys.TAB)
+        assert visitor.js(in_drawer + " || document.activeElement === document.body")
+    visitor.driver.switch_to.active_element.send_keys(Keys.ESCAPE)
     visitor.wait(lambda _: not shown(visitor, "#sidebar"))
+    assert visitor.js("return document.activeElement.id") == "toggle-sidebar"
+    assert not visitor.js("return document.querySelector('.chat-column').inert")
     # "New chat", from the header, and the first chat is one tap away.
     visitor.driver.find_element(By.ID, "new-chat").click()
     visitor.wait(lambda _: messages(visitor) == [] and "Say hello" in state_line(visitor))

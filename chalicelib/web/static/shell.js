@@ -10,6 +10,9 @@ function setDrawer(open) {
   page.dataset.sidebar = open ? "open" : "closed";
   $("toggle-sidebar").setAttribute("aria-expanded", String(open));
   $("scrim").hidden = !open || WIDE.matches;
+  // On a phone the open drawer is modal: the chat behind it takes no focus and no clicks,
+  // so Tab stays in the drawer.
+  document.querySelector(".chat-column").inert = open && !WIDE.matches;
 }
 
 /** Close the drawer on a phone (it covers the chat); on a wide screen it stays. */
@@ -44,7 +47,10 @@ export function wireShell() {
     setDrawer(false);
     $("toggle-sidebar").focus();
   });
-  $("scrim").addEventListener("click", () => setDrawer(false));
+  $("scrim").addEventListener("click", () => {
+    setDrawer(false);
+    $("toggle-sidebar").focus();
+  });
 
   $("menu-button").addEventListener("click", () => setMenu($("chat-menu").hidden));
   document.addEventListener("click", (event) => {
