@@ -119,8 +119,19 @@ for owner, path in (
         tokens[owner],
     )
 
+# A key of the agent: the /v1 routes bear it, and it is revoked before the agent goes.
+key = call(
+    "POST", "/chat-config/{chat_config_id}/api-keys", ids, {"name": "probe"}, tokens["chat-config"]
+)
+ids |= {"key_id": key["keyId"], "model_id": ids["chat_config_id"]}
+tokens["v1"] = key["apiKey"]
+HELLO = [{"role": "user", "content": "hello"}]
+
 # Every other route once, deletions last so that the others find their data.
 bodies = {
+    ("POST", "/chat-config/{chat_config_id}/api-keys"): {"name": "probe two"},
+    ("POST", "/v1/chat/completions"): {"model": ids["chat_config_id"], "messages": HELLO},
+    ("POST", "/v1/responses"): {"model": ids["chat_config_id"], "input": "hello"},
     ("PUT", "/chat-config/{chat_config_id}"): CHAT,
     ("PUT", "/session/{session_id}"): CHAT,
     ("POST", "/chat-config/{chat_config_id}/files"): UPLOAD,
@@ -132,14 +143,16 @@ done |= {
     path + "/files/{file_id}/complete"
     for path in ("/chat-config/{chat_config_id}", "/session/{session_id}")
 }
-# A file before its owner, a session before its config.
+# A file or a key before its owner, a session before its config.
 for method, route in sorted(
-    routes, key=lambda r: (r[0] == "DELETE", "chat-config" in r[1], "/files" not in r[1])
+    routes,
+    key=lambda r: (r[0] == "DELETE", "chat-config" in r[1], "/files" not in r[1], -r[1].count("{")),
 ):
     if route not in done:
         owner = "chat-config" if "chat-config" in route else "session"
         route_ids = {**ids, "file_id": file_ids[owner]}
         token = OPERATOR_TOKEN if route.startswith("/operator") else tokens[owner]
+        token = tokens["v1"] if route.startswith("/v1/") else token
         answer = call(method, route, route_ids, bodies.get((method, route)), token)
         if route.endswith("/rotate-token"):
             tokens["chat-config"] = answer["editToken"]
