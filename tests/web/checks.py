@@ -53,7 +53,12 @@ def accessibility_violations(
         browser.js(_source(AXE))
     results: dict[str, Any] = browser.driver.execute_async_script(
         """const done = arguments[arguments.length - 1];
-        axe.run(document, {resultTypes: ['violations']})
+        // Colours are judged once the page is still: a fade half done is no page's contrast.
+        // (Endless ones, such as a spinner, are not waited for.)
+        const ending = document.getAnimations()
+          .filter((a) => a.effect?.getComputedTiming().endTime !== Infinity);
+        Promise.all(ending.map((a) => a.finished.catch(() => {})))
+          .then(() => axe.run(document, {resultTypes: ['violations']}))
           .then((r) => done(r.violations), (e) => done({error: String(e)}));"""
     )
     assert not isinstance(results, dict), results
