@@ -4,7 +4,8 @@ A key has two items: its own partition `APIKEY#{hash}`, found from the key a cal
 bears, whose `KEY` item names the agent (and which holds, as `RESV#` items, the quota
 reservations of the key's calls in flight: a stateless call has no session to hold
 them); and `APIKEY#{keyId}` in its agent's partition `CONFIG#{id}`, to list and revoke
-it by. `APIKEYS` there counts the agent's keys, so a cap holds without a read.
+it by. Both carry `lastUsedAt`, so a listing is one Query. `APIKEYS` there counts the
+agent's keys, so a cap holds without a read.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.core.dynamo import CONDITION_FAILED, conditional, get_item, query_items, transact
+from chalicelib.core.dynamo import CONDITION_FAILED, get_item, query_items, transact
 from chalicelib.core.errors import ConfigNotFound, StorageUnavailable, TooManyApiKeys
 from chalicelib.stores.controls import config_partition, state_key
 from chalicelib.stores.records import RESERVATION_PREFIX, Reservation
@@ -69,8 +70,7 @@ class ApiKeyStore:
             "createdAt": key.created_at,
         }
         index = {
-            "pk": config_partition(key.config_id),
-            "sk": INDEX_PREFIX + key.key_id,
+            **self._index_key(key.config_id, key.key_id),
             "name": key.name,
             "createdAt": key.created_at,
             "keyHash": key.key_hash,
@@ -149,20 +149,38 @@ class ApiKeyStore:
         return KeyInUse(key, tuple(held))
 
     def touch(self, key: ApiKeyRecord, now: str) -> None:
-        """Set when the key was last used, unless another call just did."""
+        """Set when the key was last used, on both its items (so a listing reads it with the
+        keys), unless another call just did or the key was revoked."""
         seen = key.last_used_at
         condition = "attribute_exists(pk) AND " + (
             "#used = :seen" if seen else "attribute_not_exists(#used)"
         )
         values: dict[str, Any] = {":now": now, **({":seen": seen} if seen else {})}
-        conditional(
+        name = self._table.name
+        transact(
             self._table,
-            "update_item",
-            Key={"pk": key.partition, "sk": KEY_SORT_KEY},
-            UpdateExpression="SET #used = :now",
-            ConditionExpression=condition,
-            ExpressionAttributeNames={"#used": "lastUsedAt"},
-            ExpressionAttributeValues=values,
+            [
+                {
+                    "Update": {
+                        "TableName": name,
+                        "Key": {"pk": key.partition, "sk": KEY_SORT_KEY},
+                        "UpdateExpression": "SET #used = :now",
+                        "ConditionExpression": condition,
+                        "ExpressionAttributeNames": {"#used": "lastUsedAt"},
+                        "ExpressionAttributeValues": values,
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": name,
+                        "Key": self._index_key(key.config_id, key.key_id),
+                        "UpdateExpression": "SET #used = :now",
+                        "ConditionExpression": "attribute_exists(sk)",
+                        "ExpressionAttributeNames": {"#used": "lastUsedAt"},
+                        "ExpressionAttributeValues": {":now": now},
+                    }
+                },
+            ],
         )
 
     def of_agent(self, config_id: str) -> list[ApiKeyRecord]:
@@ -178,7 +196,6 @@ class ApiKeyStore:
                 ConsistentRead=True,
             )
         )
-        used = self._last_used([str(item["keyHash"]) for item in index])
         keys = [
             ApiKeyRecord(
                 key_id=str(item["sk"]).removeprefix(INDEX_PREFIX),
@@ -186,7 +203,7 @@ class ApiKeyStore:
                 name=str(item["name"]),
                 created_at=str(item["createdAt"]),
                 key_hash=str(item["keyHash"]),
-                last_used_at=used.get(str(item["keyHash"])),
+                last_used_at=item.get("lastUsedAt"),
             )
             for item in index
         ]
@@ -194,7 +211,7 @@ class ApiKeyStore:
 
     def revoke(self, config_id: str, key_id: str) -> bool:
         """Delete a key's items; False when the agent has no such key."""
-        index_key = {"pk": config_partition(config_id), "sk": INDEX_PREFIX + key_id}
+        index_key = self._index_key(config_id, key_id)
         index = get_item(self._table, index_key)
         if index is None:
             return False
@@ -223,30 +240,10 @@ class ApiKeyStore:
         )
         return refused is None
 
-    def _last_used(self, hashes: list[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for start in range(0, len(hashes), 100):
-            batch = hashes[start : start + 100]
-            keys = [{"pk": key_partition(h), "sk": KEY_SORT_KEY} for h in batch]
-            for item in self._batch_get(keys):
-                if item.get("lastUsedAt"):
-                    found[str(item["pk"]).removeprefix("APIKEY#")] = str(item["lastUsedAt"])
-        return found
-
-    def _batch_get(self, keys: list[dict[str, str]]) -> list[dict[str, Any]]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        items: list[dict[str, Any]] = []
-        request: dict[str, Any] = {self._table.name: {"Keys": keys, "ConsistentRead": True}}
-        try:
-            while request:
-                response = self._table.meta.client.batch_get_item(RequestItems=request)
-                items += response.get("Responses", {}).get(self._table.name, [])
-                request = dict(response.get("UnprocessedKeys") or {})
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageUnavailable() from exc
-        return items
-
     @staticmethod
     def _counter_key(config_id: str) -> dict[str, str]:
         return {"pk": config_partition(config_id), "sk": COUNTER_SORT_KEY}
+
+    @staticmethod
+    def _index_key(config_id: str, key_id: str) -> dict[str, str]:
+        return {"pk": config_partition(config_id), "sk": INDEX_PREFIX + key_id}
