@@ -99,8 +99,9 @@ class QuotaStore:
         (a stateless call's partition) holds the reservation instead of the session,
         which is then not counted (it is not stored: messagesPerSession does not apply).
         """
-        # Where each item is in the transaction: the session's counter comes first, if any.
-        first = 0 if holder else 1
+        # How many items the session's counter takes at the head of the transaction (none
+        # for a holder's call), so the later items' places follow from it.
+        session_items = 0 if holder else 1
         refreshes = 0
         full: set[int] = set()
         holds = BudgetHolds(self._budget, token_bound, _budgets_in_force(session, settings))
@@ -131,27 +132,27 @@ class QuotaStore:
                 agent_pieces=holds.pieces("agent"),
             )
             items = self._reservation(session, now, per_session, shares(per_day)[shard], shard)
-            items = items[1 - first :]
+            items = items[1 - session_items :]
             counted = [client.item(self._table)] if client else []
             items += [self._hold(reservation), *counted, *hold_items, *also]
             refused = transact(self._table, items)
             if refused is None:
                 return reservation
-            holds_start = first + 3 + len(counted)
+            holds_start = session_items + 3 + len(counted)
             if CONDITION_FAILED in refused[holds_start + len(hold_items) :]:
                 raise ClaimRefused()
-            if client and refused[first + 3] == CONDITION_FAILED:
+            if client and refused[session_items + 3] == CONDITION_FAILED:
                 raise client.refusal()
             if holds.refused(refused[holds_start : holds_start + len(hold_items)]):
                 continue  # another send took the room: read what is left, and split
-            if refused[first + 1] == CONDITION_FAILED:
+            if refused[session_items + 1] == CONDITION_FAILED:
                 refreshes += 1
                 if refreshes == ATTEMPTS:
                     raise StorageUnavailable()
                 session, full = self._refreshed(session), set()
                 holds = BudgetHolds(self._budget, token_bound, _budgets_in_force(session, settings))
                 continue
-            if first and refused[0] == CONDITION_FAILED:
+            if session_items and refused[0] == CONDITION_FAILED:
                 raise _session_full(per_session)
             full.add(shard)
 
