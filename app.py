@@ -11,7 +11,7 @@ from collections.abc import Callable
 from chalice.app import Chalice, CORSConfig, Request, Response, WebsocketEvent
 from pydantic import BaseModel
 
-from chalicelib.api import websocket
+from chalicelib.api import origins, websocket
 from chalicelib.api.http import (
     CORS_ALLOW_HEADERS,
     CORS_EXPOSE_HEADERS,
@@ -435,6 +435,13 @@ def asyncapi_document() -> TextBody:
 # --- the WebSocket API: streamed replies ---------------------------------------------
 
 
+@app.on_ws_connect()
+def ws_connect(event: WebsocketEvent) -> dict[str, int]:
+    """A new socket: refused (403) when a browser opens it from a page elsewhere."""
+    headers = event.to_dict().get("headers") or {}
+    return {"statusCode": 200 if origins.admits(headers) else 403}
+
+
 @app.on_ws_message()
 def ws_message(event: WebsocketEvent) -> None:
     """One client frame; its request's frames go back through the @connections API."""
@@ -458,6 +465,19 @@ def create_page() -> pages.WebFile:
 def chat_page(chat_config_id: str) -> pages.WebFile:
     # The page reads the config itself, so an unknown id gets a page that says so.
     return pages.page("chat", stage_prefix(_request().context), get_settings().websocket_url)
+
+
+@web("/embed/{chat_config_id}")
+def embed_page(chat_config_id: str) -> pages.WebFile:
+    # Framed only by the sites the agent allows: its CSP's frame-ancestors names them.
+    ancestors = config_service.embed_origins(chat_config_id)
+    base = stage_prefix(_request().context)
+    return pages.page("embed", base, get_settings().websocket_url, ancestors)
+
+
+@web("/embed.js")
+def embed_script() -> pages.WebFile:
+    return pages.embed_script()
 
 
 # One route per file, so no path (`..`, `%2F`) can name anything else.

@@ -13,6 +13,8 @@ this) reads what the deploy made from .chalice/deployed/<stage>.json and:
   so `GET /health` could not name `websocketUrl`. Its URL is written into the
   stage's `environment_variables` (`WEBSOCKET_URL`), which every later `chalice
   deploy` applies, and put on the deployed functions now, without a second deploy.
+  So is the REST API's origin (`API_ORIGIN`, unless the stage names its own), where
+  the pages are served: the WebSocket API's `$connect` admits browsers from it.
 - **Throttling.** Both APIs' stages get the single template's throttling
   (infra/throttle.py): THROTTLE_RATE and THROTTLE_BURST, from the flags or the
   environment, else the defaults, on every resource and method of the REST API and
@@ -27,11 +29,12 @@ import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.core.settings import WEBSOCKET_URL
+from chalicelib.core.settings import API_ORIGIN, WEBSOCKET_URL
 from infra import gateway
 from infra.bootstrap import read_config, write_config
 from infra.package import ORIGIN_PARAMETER, ROOT, STAGES
@@ -136,35 +139,51 @@ def websocket_url(resources: list[dict[str, Any]]) -> str | None:
     return None
 
 
-def put_websocket_url(client: LambdaClient, function_arns: list[str], url: str) -> list[str]:
-    """Each function that did not have the URL gets it, the rest of its environment kept."""
+def api_origin(resources: list[dict[str, Any]]) -> str | None:
+    """The REST API's origin, where its pages are served: the WebSocket API admits it."""
+    for resource in resources:
+        if resource["resource_type"] == "rest_api" and resource.get("rest_api_url"):
+            parts = urlsplit(str(resource["rest_api_url"]))
+            return f"{parts.scheme}://{parts.netloc}"
+    return None
+
+
+def put_variables(
+    client: LambdaClient, function_arns: list[str], wanted: dict[str, str]
+) -> list[str]:
+    """Each function that lacks one of the variables gets it, the rest of its environment kept."""
     updated = []
     for arn in function_arns:
         current = client.get_function_configuration(FunctionName=arn)
         variables = current.get("Environment", {}).get("Variables", {})
-        if variables.get(WEBSOCKET_URL) != url:
+        if any(variables.get(name) != value for name, value in wanted.items()):
             client.update_function_configuration(
-                FunctionName=arn, Environment={"Variables": {**variables, WEBSOCKET_URL: url}}
+                FunctionName=arn, Environment={"Variables": {**variables, **wanted}}
             )
             updated.append(arn)
     return updated
 
 
-def apply_websocket_url(
+def apply_deployed_urls(
     project_dir: Path, config: dict[str, Any], stage: str, resources: list[dict[str, Any]]
-) -> str | None:
-    url = websocket_url(resources)
-    if url is None:
-        return None
+) -> dict[str, str]:
+    """WEBSOCKET_URL, and API_ORIGIN unless the stage names one (a custom domain, say)."""
     section = config.setdefault("stages", {}).setdefault(stage, {})
     variables = section.setdefault("environment_variables", {})
-    if variables.get(WEBSOCKET_URL) != url:
-        variables[WEBSOCKET_URL] = url
+    found = {WEBSOCKET_URL: websocket_url(resources), API_ORIGIN: api_origin(resources)}
+    if variables.get(API_ORIGIN):
+        found[API_ORIGIN] = None  # the operator's own: kept
+    wanted = {name: value for name, value in found.items() if value is not None}
+    if not wanted:
+        return {}
+    if any(variables.get(name) != value for name, value in wanted.items()):
+        variables.update(wanted)
         write_config(project_dir, config)
     functions = [r["lambda_arn"] for r in resources if r["resource_type"] == "lambda_function"]
-    updated = put_websocket_url(boto3.client("lambda"), functions, url)
-    log.info("WEBSOCKET_URL=%s in the %s stage; %d function(s) updated", url, stage, len(updated))
-    return url
+    updated = put_variables(boto3.client("lambda"), functions, wanted)
+    named = ", ".join(f"{name}={value}" for name, value in wanted.items())
+    log.info("%s in the %s stage; %d function(s) updated", named, stage, len(updated))
+    return wanted
 
 
 def throttle_rest_api(
@@ -216,7 +235,7 @@ def apply(stage: str, project_dir: Path, limits: Throttle | None = None) -> list
     resources = deployed_resources(project_dir, stage)
     kinds = apply_gateway_responses(config, stage, resources)
     apply_throttling(config, stage, resources, limits or throttle_from())
-    apply_websocket_url(project_dir, config, stage, resources)
+    apply_deployed_urls(project_dir, config, stage, resources)
     return kinds
 
 

@@ -50,8 +50,13 @@ RESOURCES = (
     "ApiHandlerLogGroup",
     "ApiHandlerRole",
 )
-# `chalice deploy` makes the WebSocket handler a function of its own, with this suffix.
+# `chalice deploy` makes each WebSocket handler a function of its own, named with its
+# suffix; each gets its log group (the message handler's keeps its first resource name).
 WEBSOCKET_FUNCTION = "websocket_message"
+WEBSOCKET_FUNCTIONS = {
+    WEBSOCKET_FUNCTION: "WebsocketHandlerLogGroup",
+    "websocket_connect": "WebsocketConnectLogGroup",
+}
 # AllowedOrigin: the bucket's CORS rule lets that origin's browsers POST uploads.
 PARAMETERS = (*(p.template_name for p in SECURE_PARAMETERS), "LogRetentionDays", "AllowedOrigin")
 # API Gateway answers in about 29 s; the app's own 504 must come first.
@@ -77,21 +82,23 @@ def function_name(config: dict[str, Any], stage: str) -> str:
     return f"{config['app_name']}-{stage}"
 
 
-def websocket_function_name(function: str) -> str:
-    """The name `chalice deploy` gives the WebSocket handler's function."""
-    return f"{function}-{WEBSOCKET_FUNCTION}"
+def websocket_function_name(function: str, handler: str = WEBSOCKET_FUNCTION) -> str:
+    """The name `chalice deploy` gives a WebSocket handler's function."""
+    return f"{function}-{handler}"
 
 
 def bootstrap_template(stage: str, function: str, allowed_origin: str = "*") -> dict[str, Any]:
     merged = json.loads(MERGE_TEMPLATE.read_text())
     resources = {name: copy.deepcopy(merged["Resources"][name]) for name in RESOURCES}
     # Lambda writes to /aws/lambda/<function>, and chalice cannot point a function at
-    # another group: each of the two functions gets its own, and the role these two only.
-    socket_group = copy.deepcopy(resources["ApiHandlerLogGroup"])
-    resources["WebsocketHandlerLogGroup"] = socket_group
+    # another group: each function gets its own, and the role these groups only.
+    for handler, group in WEBSOCKET_FUNCTIONS.items():
+        socket_group = copy.deepcopy(resources["ApiHandlerLogGroup"])
+        name = websocket_function_name(function, handler)
+        socket_group["Properties"]["LogGroupName"] = f"/aws/lambda/{name}"
+        resources[group] = socket_group
     resources["ApiHandlerLogGroup"]["Properties"]["LogGroupName"] = f"/aws/lambda/{function}"
-    socket_group["Properties"]["LogGroupName"] = f"/aws/lambda/{websocket_function_name(function)}"
-    _logs_of_both_functions(resources["ApiHandlerRole"])
+    _logs_of_every_function(resources["ApiHandlerRole"])
     _connections_of_any_websocket_api(resources["ApiHandlerRole"])
     parameters = {name: copy.deepcopy(merged["Parameters"][name]) for name in PARAMETERS}
     for secure in SECURE_PARAMETERS:
@@ -119,12 +126,12 @@ def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _logs_of_both_functions(role: dict[str, Any]) -> None:
+def _logs_of_every_function(role: dict[str, Any]) -> None:
     for statement in _statements(role):
         if statement["Resource"] == {"Fn::GetAtt": ["ApiHandlerLogGroup", "Arn"]}:
             statement["Resource"] = [
                 {"Fn::GetAtt": [group, "Arn"]}
-                for group in ("ApiHandlerLogGroup", "WebsocketHandlerLogGroup")
+                for group in ("ApiHandlerLogGroup", *WEBSOCKET_FUNCTIONS.values())
             ]
 
 

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chalicelib.core.settings import API_ORIGIN
 from infra import budget
 from infra.bytecode import add_bytecode
 from infra.gateway import gateway_responses, route_every_method
@@ -162,19 +163,27 @@ def wire_allowed_origin(template: dict[str, Any]) -> int:
     return count
 
 
-def wire_websocket_handler(template: dict[str, Any]) -> None:
-    """The WebSocket handler runs as the API handler does; both know where clients connect."""
+def wire_websocket_handlers(template: dict[str, Any]) -> None:
+    """The WebSocket handlers run as the API handler does; all know where clients connect,
+    and the $connect handler where the API's own pages are (the origin it admits)."""
     resources = template["Resources"]
     api = resources["APIHandler"]["Properties"]
-    socket = resources["WebsocketMessage"]["Properties"]
     stage_name = resources["WebsocketAPIStage"]["Properties"]["StageName"]
     url = f"wss://${{WebsocketAPI}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{stage_name}"
     api["Environment"]["Variables"]["WEBSOCKET_URL"] = {"Fn::Sub": url}
-    socket["Role"] = api["Role"]
-    socket["LoggingConfig"] = api["LoggingConfig"]
-    socket["Description"] = "AI Maker WebSocket API: streamed replies"
-    socket["Environment"] = {"Variables": dict(api["Environment"]["Variables"])}
-    if socket["Timeout"] <= template["Parameters"]["ModelStreamTimeoutSeconds"]["MaxValue"]:
+    # Not the API handler's: the REST API refers to that function, so it can't refer back.
+    api_origin = {"Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
+    for name, description, extra in (
+        ("WebsocketMessage", "AI Maker WebSocket API: streamed replies", {}),
+        ("WebsocketConnect", "AI Maker WebSocket API: admits sockets", {API_ORIGIN: api_origin}),
+    ):
+        socket = resources[name]["Properties"]
+        socket["Role"] = api["Role"]
+        socket["LoggingConfig"] = api["LoggingConfig"]
+        socket["Description"] = description
+        socket["Environment"] = {"Variables": {**api["Environment"]["Variables"], **extra}}
+    timeout = resources["WebsocketMessage"]["Properties"]["Timeout"]
+    if timeout <= template["Parameters"]["ModelStreamTimeoutSeconds"]["MaxValue"]:
         raise PackagingError("the WebSocket handler's timeout must exceed the longest stream")
 
 
@@ -192,7 +201,7 @@ def finish_template(
     definition = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     definition["x-amazon-apigateway-gateway-responses"] = gateway_responses()
     route_every_method(definition)
-    wire_websocket_handler(template)
+    wire_websocket_handlers(template)
     set_defaults(template["Parameters"], stage, budget_tokens)
     log.info("wired %d preflight responses to the %s parameter", count, ORIGIN_PARAMETER)
     return template

@@ -22,12 +22,16 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from chalice.app import Chalice
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from chalicelib.core.settings import API_ORIGIN
 
 log = logging.getLogger("websocket_gateway")
 
@@ -48,6 +52,8 @@ class GatewayUnavailable(RuntimeError):
 @dataclass
 class _Connection:
     socket: ServerConnection
+    # The opening request's headers, which API Gateway gives the $connect event only.
+    headers: dict[str, str] = field(default_factory=dict)
     connected_at: float = field(default_factory=time.time)
     last_active_at: float = field(default_factory=time.time)
 
@@ -65,6 +71,8 @@ class LocalWebsocketGateway:
         self._app = app
         self._host = host
         self._connections: dict[str, _Connection] = {}
+        # Admitted by $connect, until its handler takes it.
+        self._opening: dict[ServerConnection, str] = {}
         self._lock = threading.Lock()
         # One invocation per frame, concurrently, as Lambda runs them.
         self._invocations = ThreadPoolExecutor(max_workers=64, thread_name_prefix="ws-invoke")
@@ -125,7 +133,13 @@ class LocalWebsocketGateway:
 
     async def _serve(self, port: int, ready: threading.Event) -> None:
         try:
-            server = await serve(self._handle, self._host, port, max_size=128 * 1024)
+            server = await serve(
+                self._handle,
+                self._host,
+                port,
+                max_size=128 * 1024,
+                process_request=self._connect,
+            )
         except OSError as exc:
             self._failure = exc.strerror or str(exc)
             return
@@ -133,16 +147,27 @@ class LocalWebsocketGateway:
         ready.set()
         await server.wait_closed()
 
-    async def _handle(self, socket: ServerConnection) -> None:
+    async def _connect(self, socket: ServerConnection, request: Request) -> Response | None:
+        """$connect, before the upgrade: a refusal answers the handshake with 403, as
+        API Gateway does when the $connect integration answers one."""
         connection_id = base64.b64encode(secrets.token_bytes(10)).decode()
-        connection = _Connection(socket)
+        connection = _Connection(socket, dict(request.headers.raw_items()))
         with self._lock:
             self._connections[connection_id] = connection
+            self._opening[socket] = connection_id
+        connect = await asyncio.to_thread(self._invoke, "$connect", connection_id, None)
+        if connect is not None and connect.get("statusCode", 200) >= 300:
+            with self._lock:
+                self._connections.pop(connection_id, None)
+                self._opening.pop(socket, None)
+            return socket.respond(HTTPStatus.FORBIDDEN, "Forbidden\n")
+        return None
+
+    async def _handle(self, socket: ServerConnection) -> None:
+        with self._lock:
+            connection_id = self._opening.pop(socket)
+            connection = self._connections[connection_id]
         try:
-            connect = await asyncio.to_thread(self._invoke, "$connect", connection_id, None)
-            if connect is not None and connect.get("statusCode", 200) >= 300:
-                await socket.close(1008, "Forbidden")
-                return
             async for message in socket:
                 connection.last_active_at = time.time()
                 body = message if isinstance(message, str) else message.decode("utf-8", "replace")
@@ -189,6 +214,8 @@ class LocalWebsocketGateway:
         if event_type == "MESSAGE":
             context["messageId"] = secrets.token_hex(8)
         event: dict[str, Any] = {"requestContext": context, "isBase64Encoded": False}
+        if event_type == "CONNECT" and connection is not None:
+            event["headers"] = connection.headers
         if body is not None:
             event["body"] = body
         return event
@@ -314,7 +341,10 @@ def local_starter(app: Chalice) -> Callable[[], str]:
 
     def start() -> str:
         host = os.environ.get("HOST", "127.0.0.1")
-        port = int(os.environ.get("WS_PORT") or served_port(sys.argv) + 1)
+        http_port = served_port(sys.argv)
+        port = int(os.environ.get("WS_PORT") or http_port + 1)
+        # The pages are served here, and the WebSocket API admits the browsers they open.
+        os.environ.setdefault(API_ORIGIN, f"http://{host}:{http_port}")
         try:
             gateway = start_websocket_gateway(app, host, port)
         except GatewayUnavailable as exc:

@@ -114,7 +114,8 @@ class Deployment:
 
     def deployed(self) -> dict[str, dict[str, Any]]:
         path = self.project / ".chalice" / "deployed" / f"{STAGE}.json"
-        # By name: the app deploys two functions (api_handler, websocket_message).
+        # By name: the app deploys three functions (api_handler, websocket_connect,
+        # websocket_message).
         return {r["name"]: r for r in json.loads(path.read_text())["resources"]}
 
 
@@ -210,9 +211,10 @@ def test_bootstrap_creates_the_stack_and_writes_the_stage(bootstrapped: Deployme
     groups = bootstrapped.client("logs").describe_log_groups(
         logGroupNamePrefix="/aws/lambda/ai-maker-dev"
     )
-    # One per function `chalice deploy` makes: the REST API's and the WebSocket handler's.
+    # One per function `chalice deploy` makes: the REST API's and the WebSocket handlers'.
     assert sorted(g["logGroupName"] for g in groups["logGroups"]) == [
         "/aws/lambda/ai-maker-dev",
+        "/aws/lambda/ai-maker-dev-websocket_connect",
         "/aws/lambda/ai-maker-dev-websocket_message",
     ]
     # The prod stage is untouched.
@@ -250,9 +252,10 @@ def test_the_bootstrap_role_is_the_single_templates_role(bootstrapped: Deploymen
     for name in ("gemini-api-key", "client-hash-secret", "operator-token"):
         assert f"parameter/ai-maker/dev/{name}" in resources
     (logs,) = [s for s in document["Statement"] if s["Sid"] == "WriteOwnLogs"]
-    # The two functions' groups and nothing else (AWS ends a group's ARN with ":*", moto not).
+    # The functions' groups and nothing else (AWS ends a group's ARN with ":*", moto not).
     assert sorted(arn.removesuffix(":*").rsplit(":", 1)[1] for arn in logs["Resource"]) == [
         "/aws/lambda/ai-maker-dev",
+        "/aws/lambda/ai-maker-dev-websocket_connect",
         "/aws/lambda/ai-maker-dev-websocket_message",
     ]
 
@@ -329,7 +332,11 @@ def test_the_log_groups_are_the_ones_the_deployed_functions_write_to(
         for r in deployed.deployed().values()
         if r["resource_type"] == "lambda_function"
     }
-    assert names == {"ai-maker-dev", "ai-maker-dev-websocket_message"}
+    assert names == {
+        "ai-maker-dev",
+        "ai-maker-dev-websocket_connect",
+        "ai-maker-dev-websocket_message",
+    }
     groups = deployed.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")
     assert {f"/aws/lambda/{name}" for name in names} <= {
         g["logGroupName"] for g in groups["logGroups"]
@@ -351,16 +358,23 @@ def after_deploy(deployed: Deployment) -> Deployment:
     return deployed
 
 
-def test_the_after_deploy_step_gives_both_functions_the_websocket_url(
+def test_the_after_deploy_step_gives_every_function_the_websocket_url_and_api_origin(
     after_deploy: Deployment,
 ) -> None:
     socket_api = after_deploy.deployed()["websocket_api"]
+    rest_api = after_deploy.deployed()["rest_api"]
     region_and_suffix = f"execute-api.{REGION}.amazonaws.com"
     url = f"wss://{socket_api['websocket_api_id']}.{region_and_suffix}/api"
     variables = after_deploy.config()["stages"][STAGE]["environment_variables"]
     assert variables["WEBSOCKET_URL"] == url  # every later `chalice deploy` applies it
+    # The $connect handler admits browsers from the pages' origin: the REST API's.
+    assert variables["API_ORIGIN"] == f"https://{rest_api['rest_api_id']}.{region_and_suffix}"
     lambda_client = after_deploy.client("lambda")
-    for name in ("ai-maker-dev", "ai-maker-dev-websocket_message"):
+    for name in (
+        "ai-maker-dev",
+        "ai-maker-dev-websocket_connect",
+        "ai-maker-dev-websocket_message",
+    ):
         function = lambda_client.get_function(FunctionName=name)["Configuration"]
         # Now, without a second deploy, and with the rest of the environment kept.
         assert function["Environment"]["Variables"] == variables
@@ -521,6 +535,7 @@ def test_moto_does_not_serve_the_websocket_stages_update() -> None:
     ("function", "group"),
     [
         ("api_handler", "/aws/lambda/ai-maker-dev"),
+        ("websocket_connect", "/aws/lambda/ai-maker-dev-websocket_connect"),
         ("websocket_message", "/aws/lambda/ai-maker-dev-websocket_message"),
     ],
 )

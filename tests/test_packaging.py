@@ -310,8 +310,8 @@ def test_a_chosen_budget_becomes_the_default_and_an_override() -> None:
 
 def test_the_websocket_api_streams_through_its_own_handler(template: dict[str, Any]) -> None:
     resources = template["Resources"]
-    (route,) = resources_of_type(template, "AWS::ApiGatewayV2::Route")
-    assert route["Properties"]["RouteKey"] == "$default"
+    routes = resources_of_type(template, "AWS::ApiGatewayV2::Route")
+    assert sorted(route["Properties"]["RouteKey"] for route in routes) == ["$connect", "$default"]
     assert resources["WebsocketAPI"]["Properties"]["ProtocolType"] == "WEBSOCKET"
     handler = resources["WebsocketMessage"]["Properties"]
     api = resources["APIHandler"]["Properties"]
@@ -328,6 +328,22 @@ def test_the_websocket_api_streams_through_its_own_handler(template: dict[str, A
     assert api["Environment"]["Variables"]["MODEL_STREAM_TIMEOUT_SECONDS"] == {
         "Ref": "ModelStreamTimeoutSeconds"
     }
+
+
+def test_the_connect_handler_admits_the_rest_apis_own_pages(template: dict[str, Any]) -> None:
+    """$connect checks Origin against the REST API's origin, where the pages are served."""
+    resources = template["Resources"]
+    connect = resources["WebsocketConnect"]["Properties"]
+    api = resources["APIHandler"]["Properties"]
+    assert connect["Handler"] == "app.ws_connect"
+    assert connect["Role"] == api["Role"]
+    variables = dict(connect["Environment"]["Variables"])
+    assert variables.pop("API_ORIGIN") == {
+        "Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+    }
+    assert variables == api["Environment"]["Variables"]
+    # The REST API refers to the API handler: that one can't refer back to it.
+    assert "API_ORIGIN" not in api["Environment"]["Variables"]
 
 
 def test_zip_holds_the_app_and_its_bytecode_but_no_sdk(packaged: Path) -> None:

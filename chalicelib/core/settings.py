@@ -34,6 +34,7 @@ MODEL_TIMEOUT_SECONDS = "MODEL_TIMEOUT_SECONDS"
 REQUEST_DEADLINE_SECONDS = "REQUEST_DEADLINE_SECONDS"
 MODEL_STREAM_TIMEOUT_SECONDS = "MODEL_STREAM_TIMEOUT_SECONDS"
 WEBSOCKET_URL = "WEBSOCKET_URL"
+API_ORIGIN = "API_ORIGIN"
 HISTORY_CHAR_BUDGET = "HISTORY_CHAR_BUDGET"
 HISTORY_MAX_MESSAGES = "HISTORY_MAX_MESSAGES"
 MAX_OUTPUT_TOKENS = "MAX_OUTPUT_TOKENS"
@@ -202,6 +203,9 @@ class Settings:
     local_aws: str
     # Where WebSocket clients connect (the template sets it on AWS, the local gateway locally).
     websocket_url: str | None
+    # Where this API's pages are served (the template sets it, the local gateway locally):
+    # the origin browsers may open WebSockets from. "" when unknown.
+    api_origin: str
 
     @property
     def default_model(self) -> str:
@@ -254,4 +258,5 @@ def get_settings() -> Settings:
         context_cache_min_tokens=int(_number(CONTEXT_CACHE_MIN_TOKENS, 4096, minimum=0)),
         local_aws=_text(LOCAL_AWS, "").lower(),
         websocket_url=os.environ.get(WEBSOCKET_URL, "").strip() or None,
+        api_origin=_text(API_ORIGIN, "").rstrip("/"),
     )

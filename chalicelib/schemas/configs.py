@@ -18,6 +18,7 @@ from chalicelib.schemas.base import (
     Title,
     integral,
 )
+from chalicelib.schemas.embed import EmbedSettings
 
 # Each limit a creator may set, with the setting that is its default and ceiling.
 LIMIT_CEILINGS = {
@@ -207,6 +208,8 @@ class ChatConfigCreate(AgentSettingsUpdate):
     """`private` shows the prompt only with the edit token."""
     sharing: bool = True
     """Whether new sessions may start."""
+    embed: EmbedSettings = EmbedSettings()
+    """Where the chat may be embedded; off by default."""
     limits: LimitsUpdate | None = None
     """The creator's limits, each at most the server's ceiling."""
 
@@ -231,6 +234,8 @@ class ChatConfigUpdate(AgentSettingsUpdate):
     """`private` shows the prompt only with the edit token; kept when omitted."""
     sharing: bool | None = None
     """Whether new sessions may start; kept when omitted."""
+    embed: EmbedSettings | None = None
+    """Where the chat may be embedded; kept when omitted."""
     limits: LimitsUpdate | None = None
     """Limits to change; an omitted one is kept, null resets it to the default."""
 
@@ -291,6 +296,8 @@ class ChatConfigPublic(ChatSettings):
     """The configuration's id, as in its share link."""
     sharing: bool
     """Whether new sessions may start."""
+    embed: EmbedSettings = EmbedSettings()
+    """Where the chat may be embedded: the origins its embed page lets frame it."""
     limits: Limits
     """The limits in force: the creator's, capped by the server's ceilings."""
     created_at: str

@@ -18,7 +18,13 @@ from typing import Any
 from chalicelib.core.aws import get_s3_client, get_sessions_table
 from chalicelib.core.clients import ANONYMOUS, Caller
 from chalicelib.core.clock import utc_now_iso
-from chalicelib.core.errors import ConcurrentUpdate, ConfigNotFound, Forbidden, StorageUnavailable
+from chalicelib.core.errors import (
+    AppError,
+    ConcurrentUpdate,
+    ConfigNotFound,
+    Forbidden,
+    StorageUnavailable,
+)
 from chalicelib.core.logs import note_ids
 from chalicelib.core.settings import get_settings
 from chalicelib.core.tokens import (
@@ -154,6 +160,16 @@ def get_chat_config(config_id: str, token: str | None) -> ChatConfigPublic:
     return config.to_public(reveal_prompt=True)
 
 
+def embed_origins(config_id: str) -> tuple[str, ...]:
+    """The sites that may frame the agent's embed page: none while its embed is off, or
+    while the agent is unknown or cannot be read (the page then says why, itself)."""
+    try:
+        config, _ = load_config(config_id)
+    except AppError:
+        return ()
+    return config.embed.frame_ancestors()
+
+
 def _replace(old: StoredChatConfig, new: StoredChatConfig, etag: str) -> None:
     store = config_store()
     if not old.mirror_pending and (old.limits, old.sharing) == (new.limits, new.sharing):
@@ -180,8 +196,10 @@ def _replace(old: StoredChatConfig, new: StoredChatConfig, etag: str) -> None:
 
 def update_chat_config(config_id: str, token: str, request: ChatConfigUpdate) -> ChatConfigPublic:
     config, etag = load_as_creator(config_id, token)
-    changes = request.model_dump(exclude_none=True, exclude={"limits", *AGENT_FIELDS})
+    changes = request.model_dump(exclude_none=True, exclude={"limits", "embed", *AGENT_FIELDS})
     changes.update(_agent_changes(request))
+    if request.embed is not None:
+        changes["embed"] = request.embed
     limits = config.limits.merged(request.limits) if request.limits else config.limits
     if limits != config.limits:
         changes.update(limits=limits, limits_version=config.limits_version + 1)

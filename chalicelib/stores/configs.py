@@ -16,6 +16,7 @@ from chalicelib.core.errors import ConcurrentUpdate, StorageUnavailable
 from chalicelib.core.s3 import unless_missing
 from chalicelib.core.tokens import is_valid_id
 from chalicelib.schemas import ChatConfigPublic, ChatSettings, CreatorLimits
+from chalicelib.schemas.embed import EmbedSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -29,6 +30,7 @@ class StoredChatConfig(ChatSettings):
 
     chat_config_id: str
     sharing: bool = True
+    embed: EmbedSettings = EmbedSettings()
     limits: CreatorLimits = CreatorLimits()
     # Bumped whenever the limits change, so sessions notice (see quotas.py).
     limits_version: int = 1

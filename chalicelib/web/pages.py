@@ -24,13 +24,17 @@ logger = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
-PAGES = {"create": "index.html", "chat": "chat.html"}
+# The embed page is the chat page in its compact mode, made to sit in a frame.
+PAGES = {"create": "index.html", "chat": "chat.html", "embed": "chat.html"}
+# The one line a creator pastes on their site: it adds the launcher and the frame.
+EMBED_SCRIPT = WEB_DIR / "embed.js"
 CONTENT_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
     ".svg": "image/svg+xml",
 }
 HTML = "text/html; charset=utf-8"
+NO_FRAMING = "'none'"
 
 
 @dataclass(frozen=True)
@@ -41,8 +45,11 @@ class WebFile:
     headers: dict[str, str]
 
 
-def content_security_policy(websocket_url: str | None, storage: tuple[str, ...] = ()) -> str:
-    """`storage`: the bucket's origins, where uploads go and thumbnails come from."""
+def content_security_policy(
+    websocket_url: str | None, storage: tuple[str, ...] = (), frame_ancestors: tuple[str, ...] = ()
+) -> str:
+    """`storage`: the bucket's origins, where uploads go and thumbnails come from;
+    `frame_ancestors`: the sites that may frame the page (none: no site may)."""
     connect = " ".join(("'self'", *((websocket_url,) if websocket_url else ()), *storage))
     return "; ".join(
         (
@@ -53,18 +60,23 @@ def content_security_policy(websocket_url: str | None, storage: tuple[str, ...] 
             f"connect-src {connect}",
             "form-action 'none'",
             "base-uri 'none'",
-            "frame-ancestors 'none'",
+            f"frame-ancestors {' '.join(frame_ancestors) or NO_FRAMING}",
         )
     )
 
 
-def security_headers(websocket_url: str | None, storage: tuple[str, ...] = ()) -> dict[str, str]:
-    return {
-        "Content-Security-Policy": content_security_policy(websocket_url, storage),
+def security_headers(
+    websocket_url: str | None, storage: tuple[str, ...] = (), frame_ancestors: tuple[str, ...] = ()
+) -> dict[str, str]:
+    headers = {
+        "Content-Security-Policy": content_security_policy(websocket_url, storage, frame_ancestors),
         # A share link is a capability of sorts: it must not leak to linked sites.
         "Referrer-Policy": "no-referrer",
-        "X-Frame-Options": "DENY",
     }
+    if not frame_ancestors:
+        # For browsers older than frame-ancestors; never set where the CSP allows a frame.
+        headers["X-Frame-Options"] = "DENY"
+    return headers
 
 
 @functools.cache
@@ -72,10 +84,20 @@ def _read(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def page(name: str, base_path: str, websocket_url: str | None) -> WebFile:
-    """A page (a key of PAGES), its links pointing under `base_path` ("" or "/<stage>")."""
+def page(
+    name: str, base_path: str, websocket_url: str | None, frame_ancestors: tuple[str, ...] = ()
+) -> WebFile:
+    """A page (a key of PAGES), its links pointing under `base_path` ("" or "/<stage>").
+    Only the embed page is given `frame_ancestors`: its agent's allowed origins."""
     html = _read(WEB_DIR / PAGES[name]).replace("{base}", escape(base_path, quote=True))
-    return WebFile(html, {"Content-Type": HTML, **security_headers(websocket_url, _storage())})
+    html = html.replace("{mode}", name)
+    headers = security_headers(websocket_url, _storage(), frame_ancestors)
+    return WebFile(html, {"Content-Type": HTML, **headers})
+
+
+def embed_script() -> WebFile:
+    """GET /embed.js, loaded by other sites' pages: it runs there, so no CSP of ours."""
+    return WebFile(_read(EMBED_SCRIPT), {"Content-Type": CONTENT_TYPES[".js"]})
 
 
 def _storage() -> tuple[str, ...]:

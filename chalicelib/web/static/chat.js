@@ -1,5 +1,5 @@
 // GET /chat/{id}: the share link. A visitor's own sessions, their history, and the chat.
-import { ApiError, api, sentenceFor, showStatus } from "./api.js";
+import { ApiError, BASE, api, sentenceFor, showStatus } from "./api.js";
 import { attachmentTray } from "./attach.js";
 import { lock, locked, restoreLock, showControls, unlockChat } from "./controls.js";
 import { fillSettings, wireMenu } from "./chat-menu.js";
@@ -8,11 +8,13 @@ import { fileLink } from "./files.js";
 import { chatStore, pastChats } from "./history.js";
 import * as view from "./messages.js";
 import { TOUCH, closeDrawerOnPhone, fitComposer, wireShell } from "./shell.js";
-import { deadLink, notAvailable, paused, usageLine, welcome } from "./welcome.js";
+import { deadLink, embedOff, notAvailable, paused, usageLine, welcome } from "./welcome.js";
 
 const PAGE_SIZE = 20;
 const $ = (id) => document.getElementById(id);
 const configId = decodeURIComponent(window.location.pathname.split("/").pop());
+// GET /embed/{id} is this page in a frame on the creator's site (see embed.js).
+const embedded = document.body.dataset.mode === "embed";
 const page = {
   agent: null, settings: null, session: null, cursor: null, running: null, usage: null,
 };
@@ -294,6 +296,10 @@ function wire() {
     }
   });
   $("new-chat").addEventListener("click", newChat);
+  if (embedded) {
+    $("full-page").href = `${BASE}/chat/${encodeURIComponent(configId)}`;
+    $("full-page").hidden = false;
+  }
 }
 
 async function main() {
@@ -301,7 +307,9 @@ async function main() {
   try {
     // The agent decides the page: a deleted one's link is dead, whatever chats are kept
     // here (and none of them is asked for). Its title heads the page, not a chat's.
-    if (await loadAgent()) {
+    const agent = await loadAgent();
+    if (agent && embedded && !agent.embed?.enabled) embedOff();
+    else if (agent) {
       let shown = false;
       for (let chat = store.latest(); chat && !shown; chat = store.latest()) {
         shown = await openChat(chat);

@@ -55,6 +55,14 @@ export function paused() {
   unavailable("This agent is paused", text);
 }
 
+/** The embed page of an agent whose creator has not switched its embed on. */
+export function embedOff() {
+  unavailable(
+    "Embedding is off",
+    "The creator of this agent has not allowed it on other sites. Open the full page to chat.",
+  );
+}
+
 /** The page when the agent could not even be asked for (`error`: why). */
 export function notAvailable(error) {
   notAvailableTitle();
