@@ -3,6 +3,7 @@
 // asking once more before it acts.
 import { saved } from "./api.js";
 import { apiKeysPanel } from "./api-keys.js";
+import { embedPanel } from "./embed-panel.js";
 import { confirmButton, copyText, labelledButton } from "./icons.js";
 import { knowledgePanel } from "./knowledge.js";
 
@@ -37,7 +38,7 @@ function card(agent, run) {
 
   const tools = document.createElement("div");
   tools.className = "button-row tools";
-  // Knowledge and API keys each open a panel of their own above the destructive actions.
+  // Knowledge, embed and API keys each open a panel of their own above the destructive actions.
   const panelButton = (icon, text, className, makePanel) => {
     const button = labelledButton(icon, text, () => {
       const open = item.querySelector(`.${className}`);
@@ -51,6 +52,7 @@ function card(agent, run) {
   tools.append(
     labelledButton("pencil", "Edit", () => run("edit", id)),
     panelButton("paperclip", "Knowledge", "knowledge", knowledgePanel),
+    panelButton("code", "Embed", "embed-panel", embedPanel),
     panelButton("key-round", "API keys", "api-keys", apiKeysPanel),
   );
 
