@@ -22,7 +22,7 @@ from chalicelib.services import exchange
 from chalicelib.services.access import message_count
 from chalicelib.services.caching import cache_lost, inline_instead
 from chalicelib.services.configs import quota_store, reservation_store
-from chalicelib.services.cost import cost_bound, reply_cost
+from chalicelib.services.cost import cost_bound
 from chalicelib.services.sessions import session_store
 from chalicelib.stores.idempotency import Claim
 from chalicelib.stores.quotas import ClaimRefused
@@ -134,7 +134,7 @@ def answer(
     )
     try:
         reply = responder.respond(prepared)
-        return store_reply(reply, reservations.settle(reservation, reply_cost(reply)))
+        return store_reply(reply, reservations.settle(reservation, exchange.usage_of(reply)))
     except Exception:
         reservations.release_message(reservation, (claim.release(table_name),) if claim else ())
         raise
