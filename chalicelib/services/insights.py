@@ -12,6 +12,7 @@ from chalicelib.core.aws import get_sessions_table
 from chalicelib.core.errors import MessageNotFound, StorageUnavailable, ValidationFailed
 from chalicelib.core.logs import note_ids
 from chalicelib.core.tokens import is_valid_id
+from chalicelib.schemas import MessageReply
 from chalicelib.schemas.insights import AgentAnalytics, AnalyticsQuery, Feedback, FeedbackSet
 from chalicelib.services.configs import load_as_creator
 from chalicelib.services.exchange import authorize
@@ -67,6 +68,16 @@ def _rated_message(store: FeedbackStore, session_id: str, message_id: str) -> Ra
             "Only a reply can be rated.", details=[{"field": "messageId", "message": "not a reply"}]
         )
     return seen
+
+
+def with_feedback(stored: MessageReply) -> MessageReply:
+    """A stored exchange (an Idempotency-Key's replay) with its reply's feedback as it is now."""
+    seen = feedback_store().read(stored.session_id, stored.reply.id)
+    if seen is None or seen.feedback is None:
+        return stored
+    return stored.model_copy(
+        update={"reply": stored.reply.model_copy(update={"feedback": seen.feedback})}
+    )
 
 
 def agent_analytics(config_id: str, token: str, query: AnalyticsQuery) -> AgentAnalytics:

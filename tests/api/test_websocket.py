@@ -371,3 +371,17 @@ def test_a_feedback_frame_rates_a_reply_as_rest_does(
     path = f"/chat-config/{chat['chatConfigId']}/analytics?days=1"
     counts = api.get(path, token=chat["editToken"]).json["totals"]["feedback"]
     assert counts == {"up": 0, "down": 0}
+
+
+def test_a_replayed_done_carries_the_replys_feedback_as_it_is_now(
+    api: ApiClient, fake_gemini: FakeGemini, ws_url: str
+) -> None:
+    session = api.new_session()
+    first = api.send(session, "Once", headers={"Idempotency-Key": "k-rated"}).json
+    path = f"/session/{session['sessionId']}/messages/{first['reply']['id']}/feedback"
+    api.put(path, {"rating": "up", "comment": "Yes"}, token=session["sessionToken"])
+    with ws_connect(ws_url) as ws:
+        replay = ws.send_message(session, "Once", idempotencyKey="k-rated")
+    reply = assert_stream(replay)["result"]["reply"]
+    assert reply["feedback"]["rating"] == "up" and reply["feedback"]["comment"] == "Yes"
+    assert len(fake_gemini.requests) == 1
