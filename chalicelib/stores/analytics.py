@@ -25,6 +25,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.dynamo import counter_update, query_items, transact
@@ -189,7 +190,7 @@ class AnalyticsStore:
             for name, value in item.items():
                 if name.startswith(NOTE_PREFIX):
                     comments.append(Comment(created_at=value["at"], **_note(value)))
-                elif not isinstance(value, str) and name not in ("pk", "sk"):
+                elif isinstance(value, int | Decimal):
                     counts[name] += int(value)
         series = [
             DayUsage(day=day, **_usage(by_day.get(day, Counter()), replies).model_dump())

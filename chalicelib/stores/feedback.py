@@ -11,8 +11,10 @@ concurrent ratings and removals.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.core import clock
 from chalicelib.core.dynamo import get_item, transact
 from chalicelib.schemas.insights import Feedback
 from chalicelib.stores.analytics import AnalyticsStore
@@ -33,8 +35,12 @@ class RatedMessage:
 
     @property
     def day(self) -> str:
-        """The UTC day the reply was written: where its rating counts."""
-        return self.created_at[:10]
+        """The UTC day the reply was written: where its rating counts (today for a reply
+        stored without a readable time, which the app never writes)."""
+        try:
+            return date.fromisoformat(self.created_at[:10]).isoformat()
+        except ValueError:
+            return clock.utc_now().date().isoformat()
 
 
 def _key(session_id: str, message_id: str) -> dict[str, str]:
