@@ -1,11 +1,11 @@
 """(g) Analytics: what reading an agent's 90 days costs, in DynamoDB calls and read units.
 
 The agent's day items are seeded as sends, sessions, ratings and refusals leave them
-(every shard of every day, all counters set), once without comments and once with a
-busy agent's (COMMENTS_PER_DAY of COMMENT_CHARS each); the read is the app's own
-(AnalyticsStore.agent_period, which GET /chat-config/{id}/analytics calls). moto
-reports no real consumed capacity, so the read units are computed by DynamoDB's
-rules (capacity.py), halved for the eventually consistent Query the read is.
+(every day counter and usage item of every day, all counters set), once without
+comments and once with a busy agent's (COMMENTS_PER_DAY of COMMENT_CHARS each). The
+read is the app's own (AnalyticsStore.agent_period, which GET /chat-config/{id}/analytics
+calls). moto reports no real consumed capacity, so the read units are computed by
+DynamoDB's rules (capacity.py), halved for the eventually consistent Query the read is.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class InsightResult:
 
         met = self.quiet.calls == 1 and self.busy.calls == 1
         return [
-            f"(g) analytics: an agent's {DAYS} days ({SHARDS} shards a day), one Query",
+            f"(g) analytics: an agent's {DAYS} days ({2 * SHARDS} items a day), one Query",
             line("counters only", self.quiet),
             line(f"with {COMMENTS_PER_DAY} comments a day of {COMMENT_CHARS} chars", self.busy),
             f"  target: the {DAYS}-day read is one DynamoDB call: {'met' if met else 'MISSED'}",
@@ -71,23 +71,33 @@ class InsightResult:
 
 def _seed(table: object, config_id: str, comments_per_day: int) -> None:
     today = clock.utc_now().date()
+    limits = ("messages", "sessions")
     with table.batch_writer() as batch:  # type: ignore[attr-defined]
         for back in range(DAYS):
             day = str(today - timedelta(days=back))
             for shard in range(SHARDS):
-                item = {
-                    "pk": config_partition(config_id),
-                    "sk": f"DAY#{day}#{shard}",
-                    "expiresAt": day_expiry(day),
-                    **{name: count // SHARDS + 1 for name, count in COUNTS.items()},
-                }
+                # The day counter the limits keep, and the usage item beside it.
+                counters, usage = (
+                    {
+                        "pk": config_partition(config_id),
+                        "sk": f"DAY#{day}#{suffix}{shard}",
+                        "expiresAt": day_expiry(day),
+                        **{
+                            name: count // SHARDS + 1
+                            for name, count in COUNTS.items()
+                            if (name in limits) == (suffix == "")
+                        },
+                    }
+                    for suffix in ("", "u")
+                )
                 for n in range(shard, comments_per_day, SHARDS):
-                    item[f"note:{back:03d}{n:017d}"] = {
+                    usage[f"note:{back:03d}{n:017d}"] = {
                         "rating": "down",
                         "comment": "x" * COMMENT_CHARS,
                         "at": f"{day}T12:00:{n % 60:02d}.000Z",
                     }
-                batch.put_item(Item=item)
+                batch.put_item(Item=counters)
+                batch.put_item(Item=usage)
 
 
 def _measure(counter: CallCounter, stack_table: object, config_id: str) -> ReadCost:

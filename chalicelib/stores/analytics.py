@@ -1,15 +1,18 @@
 """Analytics: an agent's and the server's counts per UTC day, each written in the
 transaction that does the thing counted, and a period read back in one Query.
 
-Keys. An agent's counts ride on its day counters (quotas.py), `CONFIG#{id}` /
-`DAY#{yyyy-mm-dd}#{n}`, sharded as those are; the server's on the operator's
-(operator.py), `OPERATOR` / `DAY#{yyyy-mm-dd}#{n}`. Both sort by day, then shard, so a
-period is one sort key range, `DAY#{first}#` to `DAY#{last}#~`: one Query reads every
-shard of every day. A rated reply's comment is an attribute `note:{hash}` of its
-day's shard item, so the comments come back in that same Query.
+Keys. An agent's sessions are its day counters' (quotas.py), `CONFIG#{id}` /
+`DAY#{yyyy-mm-dd}#{n}`; its other counts are on usage items beside them,
+`DAY#{yyyy-mm-dd}#u{n}`, sharded alike (SHARDS) but apart, as every reservation
+updates a day counter and an exchange's transaction would otherwise meet other sends'
+reservations there. The server's are on the operator's day counters (operator.py),
+`OPERATOR` / `DAY#{yyyy-mm-dd}#{n}`. All sort by day, then shard, so a period is one
+sort key range, `DAY#{first}#` to `DAY#{last}#~`: one Query reads every item of every
+day. A rated reply's comment is an attribute `note:{hash}` of one of its day's usage
+items, so the comments come back in that same Query.
 
 Writes. `sessions` comes with the session's Put (creations.py). A settled exchange's
-`replies` and tokens go on the day counter its reservation counted on, in the
+`replies` and tokens go on a random usage item of its reservation's day, in the
 exchange's own transaction (reservations.py settle), so a send makes no extra call. A
 rating moves `feedbackUp`/`feedbackDown` of its reply's day (the day the reply was
 written, which never moves) on a shard fixed by the message, in the transaction that
@@ -49,7 +52,7 @@ from chalicelib.stores.operator import (
     USAGE_SHARDS,
     OperatorStore,
 )
-from chalicelib.stores.quotas import DAY_RETENTION, day_key
+from chalicelib.stores.quotas import DAY_RETENTION
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -91,6 +94,12 @@ def _message_shard(session_id: str, message_id: str, shards: int) -> int:
     return int(_digest(session_id, message_id)[:8], 16) % shards
 
 
+def usage_key(config_id: str, day: str, shard: int) -> dict[str, str]:
+    """An agent's usage item: beside its day counters (`DAY#{day}#{n}`, which every
+    reservation updates), so an exchange's counts never meet a reservation on one item."""
+    return {"pk": config_partition(config_id), "sk": f"DAY#{day}#u{shard}"}
+
+
 def note_name(session_id: str, message_id: str) -> str:
     """The comment's attribute: a hash, so the item names no session and no message."""
     return NOTE_PREFIX + _digest(session_id, message_id)[:20]
@@ -110,12 +119,11 @@ class AnalyticsStore:
 
     # --- writes ----------------------------------------------------------------------
 
-    def exchange_item(self, config_id: str, day: str, shard: int, usage: Usage) -> Any:
-        """The agent's counts of a settled exchange, on the day counter it reserved on."""
+    def exchange_item(self, config_id: str, day: str, usage: Usage) -> Any:
+        """The agent's counts of a settled exchange, on one of its day's usage items."""
         counts = {AGENT_REPLIES: 1, **exchange_counts(usage)}
-        return counter_update(
-            self._table.name, day_key(config_id, day, shard), counts, day_expiry(day)
-        )
+        key = usage_key(config_id, day, random.randrange(SHARDS))
+        return counter_update(self._table.name, key, counts, day_expiry(day))
 
     def feedback_items(
         self,
@@ -141,7 +149,7 @@ class AnalyticsStore:
         items = [
             counter_update(
                 self._table.name,
-                day_key(config_id, reply_day, shard),
+                usage_key(config_id, reply_day, shard),
                 deltas,
                 day_expiry(reply_day),
                 sets,
@@ -159,7 +167,7 @@ class AnalyticsStore:
         if config_id is None:
             self._operator.count_refusal(day, kind)
             return
-        agent_key = day_key(config_id, day, random.randrange(SHARDS))
+        agent_key = usage_key(config_id, day, random.randrange(SHARDS))
         agent = counter_update(self._table.name, agent_key, counter, day_expiry(day))
         transact(self._table, [self._operator.count_item(day, counter), agent])
 

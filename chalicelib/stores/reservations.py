@@ -38,9 +38,8 @@ class ReservationStore:
     def settle(self, reservation: Reservation, usage: Usage) -> list[Any]:
         """Items for the exchange's transaction: its reservation, still in lease, is used up,
         and the tokens it held of the budget become the call's cost (`usage.total_tokens`),
-        which the operator's and the agent's day counters also add up (the agent's on the
-        day counter the reservation counted on, which this transaction does not otherwise
-        touch). When the first is refused, the lease is over and the exchange is not stored."""
+        which the operator's day counters and the agent's usage items also add up. When
+        the first is refused, the lease is over and the exchange is not stored."""
         cost = usage.total_tokens
         release = {
             "Delete": {
@@ -53,7 +52,7 @@ class ReservationStore:
         }
         day = reservation.day
         used = self._operator.count_item(day, {"messages": 1, **exchange_counts(usage)})
-        agent = self._analytics.exchange_item(reservation.config_id, day, reservation.shard, usage)
+        agent = self._analytics.exchange_item(reservation.config_id, day, usage)
         return [release, *self._budgets(reservation, cost), used, agent]
 
     def apply(self, settle: list[Any]) -> None:
