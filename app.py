@@ -46,12 +46,14 @@ from chalicelib.schemas import (
     TextBody,
     UsageQuery,
 )
+from chalicelib.schemas.insights import AnalyticsQuery, FeedbackSet
 from chalicelib.schemas.keys import ApiKeyCreate
 from chalicelib.schemas.openai import ChatCompletionCreate, ResponseCreate
 from chalicelib.services import access, agent_api
 from chalicelib.services import configs as config_service
 from chalicelib.services import conversation as message_service
 from chalicelib.services import files as file_service
+from chalicelib.services import insights as insight_service
 from chalicelib.services import keys as key_service
 from chalicelib.services import sessions as session_service
 from chalicelib.stores import idempotency
@@ -405,6 +407,29 @@ def openai_response() -> BaseModel | TextBody:
     request = parse_body(ResponseCreate, _body())
     response = agent_api.create_response(agent, request, _caller(False))
     return TextBody(response_events(response), EVENT_STREAM) if request.stream else response
+
+
+# --- creator insight: a visitor's feedback on a reply, and an agent's analytics ------
+
+
+@operation("/session/{session_id}/messages/{message_id}/feedback", "PUT")
+def set_feedback(session_id: str, message_id: str) -> BaseModel:
+    token = _token()
+    request = parse_body(FeedbackSet, _body())
+    return insight_service.set_feedback(session_id, message_id, token, request)
+
+
+@operation("/session/{session_id}/messages/{message_id}/feedback", "DELETE")
+def remove_feedback(session_id: str, message_id: str) -> None:
+    insight_service.remove_feedback(session_id, message_id, _token())
+
+
+@operation("/chat-config/{chat_config_id}/analytics", "GET")
+def agent_analytics(chat_config_id: str) -> BaseModel:
+    token = _token()
+    return insight_service.agent_analytics(
+        chat_config_id, token, validate(AnalyticsQuery, _query())
+    )
 
 
 # --- the operator's view ----------------------------------------------------------

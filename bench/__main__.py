@@ -9,7 +9,7 @@ import argparse
 import logging
 import sys
 
-from bench import cold_start, knowledge, latency, report, resilience, storage, streaming
+from bench import cold_start, insight, knowledge, latency, report, resilience, storage, streaming
 from bench.counting import CallCounter
 
 log = logging.getLogger("bench")
@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
         storage_result = storage.run(counter)
         log.info("(c) server-side time of one send")
         latency_result = latency.run(counter)
+        log.info("(g) analytics: an agent's 90 days in one Query")
+        insight_result = insight.run(counter)
     finally:
         counter.uninstall()
     log.info("(d) streaming over the WebSocket API")
@@ -46,9 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     print(report.render(*results))
     print("\n".join(resilience_result.lines()))
     print("\n".join(knowledge_result.lines()))
+    print("\n".join(insight_result.lines()))
     missed = [t for t in report.targets(*results) if not t.met]
     missed_resilience = not resilience_result.met_hot or resilience_result.soak.lost
-    return 1 if args.strict and (missed or missed_resilience) else 0
+    missed_insight = insight_result.quiet.calls != 1 or insight_result.busy.calls != 1
+    return 1 if args.strict and (missed or missed_resilience or missed_insight) else 0
 
 
 if __name__ == "__main__":

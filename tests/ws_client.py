@@ -11,7 +11,7 @@ from websockets.sync.client import ClientConnection, connect
 
 # Generous: a test never waits this long unless the server is broken.
 RECEIVE_SECONDS = 30
-FINAL_TYPES = ("done", "error")
+FINAL_TYPES = ("done", "error", "feedback")
 
 
 class WsClient:

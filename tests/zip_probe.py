@@ -93,9 +93,18 @@ session = call("POST", "/chat-session", {}, {"chatConfigId": chat["chatConfigId"
 ids = {"chat_config_id": chat["chatConfigId"], "session_id": session["sessionId"]}
 tokens = {"chat-config": chat["editToken"], "session": session["sessionToken"]}
 # The fake Gemini answers these in order: a reply, a 503 then a reply (a retry), a 429.
-for text in ("hello", "retried", "limited"):
-    message = {"sessionId": ids["session_id"], "message": text}
-    call("POST", "/session-message", ids, message, tokens["session"])
+sent = [
+    call(
+        "POST",
+        "/session-message",
+        ids,
+        {"sessionId": ids["session_id"], "message": text},
+        tokens["session"],
+    )
+    for text in ("hello", "retried", "limited")
+]
+# The first reply is the one the feedback routes rate.
+ids["message_id"] = sent[0]["reply"]["id"]
 
 # A file for each owner: announced, put where its form would POST it, completed.
 TEXT = b"probe knowledge"
@@ -136,6 +145,7 @@ bodies = {
     ("PUT", "/session/{session_id}"): CHAT,
     ("POST", "/chat-config/{chat_config_id}/files"): UPLOAD,
     ("POST", "/session/{session_id}/files"): UPLOAD,
+    ("PUT", "/session/{session_id}/messages/{message_id}/feedback"): {"rating": "up"},
 }
 routes = [(method, route) for route, methods in APP.routes.items() for method in methods]
 done = {"/create-chat", "/chat-session", "/session-message"}

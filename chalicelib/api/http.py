@@ -60,6 +60,7 @@ STATUS_BY_ERROR: dict[type[errors.AppError], int] = {
     errors.FileNotFound: 404,
     errors.ModelNotFound: 404,
     errors.ResponseNotFound: 404,
+    errors.MessageNotFound: 404,
     errors.MethodNotAllowed: 405,
     errors.ConcurrentUpdate: 409,
     errors.IdempotencyConflict: 409,

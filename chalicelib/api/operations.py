@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from chalicelib import schemas as s
 from chalicelib.core import errors
+from chalicelib.schemas import insights as _insights
 from chalicelib.schemas import keys as _keys
 from chalicelib.schemas import openai as _openai
 from chalicelib.stores import idempotency
@@ -449,3 +450,45 @@ LINKS: dict[str, dict[str, JsonSchema]] = {
         }
     },
 }
+
+# Creator insight: a visitor's feedback on a reply, and the agent's analytics.
+FEEDBACK_PATH = f"{SESSION_PATH}/messages/{{message_id}}/feedback"
+FEEDBACK_ERRORS = (*TOKEN, errors.SessionNotFound, errors.MessageNotFound, *STORAGE)
+
+OPERATIONS += (
+    Operation(
+        "PUT", FEEDBACK_PATH, "setFeedback",
+        summary="Rate a reply",
+        tag=SESSIONS,
+        auth="session token",
+        request=_insights.FeedbackSet,
+        response=_insights.Feedback,
+        errors=(*BODY, *FEEDBACK_ERRORS),
+        description="`up` or `down`, with an optional comment; a second rating replaces the "
+        "first. Only a reply (`role: model`) can be rated: a user message is "
+        "`400 validation_error`. The agent's creator sees the counts and comments "
+        "(`GET /chat-config/{id}/analytics`), never the conversation.",
+    ),
+    Operation(
+        "DELETE", FEEDBACK_PATH, "removeFeedback",
+        summary="Take a reply's rating back",
+        tag=SESSIONS,
+        auth="session token",
+        response=None,
+        status=204,
+        errors=FEEDBACK_ERRORS,
+        description="`204` also when the reply had no rating.",
+    ),
+    Operation(
+        "GET", f"{CONFIG_PATH}/analytics", "getAnalytics",
+        summary="The agent's day series: sessions, replies, tokens, ratings, refusals",
+        tag=CONFIGS,
+        auth="edit token",
+        query=_insights.AnalyticsQuery,
+        response=_insights.AgentAnalytics,
+        errors=(errors.ValidationFailed, *TOKEN, errors.ConfigNotFound, *STORAGE),
+        description="One entry per UTC day, oldest first, ending today (zeros included), the "
+        "totals over those days, and the 50 latest comments of ratings of their replies "
+        "(without the replies or their sessions).",
+    ),
+)  # fmt: skip

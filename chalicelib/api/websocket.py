@@ -23,20 +23,24 @@ from chalicelib.schemas.frames import (
     ClientFrame,
     DoneFrame,
     ErrorFrame,
+    FeedbackFrame,
+    FeedbackResultFrame,
     RegenerateFrame,
     RequestId,
     SendFrame,
     StopFrame,
 )
-from chalicelib.services import access, streaming
+from chalicelib.schemas.insights import FeedbackSet
+from chalicelib.services import access, insights, streaming
 from chalicelib.services.streaming import Channel, Post
 
 logger = logging.getLogger(__name__)
 
-_CLIENT_FRAME: TypeAdapter[SendFrame | RegenerateFrame | StopFrame] = TypeAdapter(ClientFrame)
+Frame = SendFrame | RegenerateFrame | StopFrame | FeedbackFrame
+_CLIENT_FRAME: TypeAdapter[Frame] = TypeAdapter(ClientFrame)
 _REQUEST_ID: TypeAdapter[str] = TypeAdapter(RequestId)
 # The client frames' actions: only these reach a log line, whatever a client sends.
-ACTIONS = ("send", "regenerate", "stop")
+ACTIONS = ("send", "regenerate", "stop", "feedback")
 
 
 def management_endpoint(domain_name: str, stage: str) -> str:
@@ -93,7 +97,7 @@ def handle_frame(body: str, post: Post, who: Caller = ANONYMOUS) -> None:
         )
 
 
-def _answer(frame: SendFrame | RegenerateFrame | StopFrame, channel: Channel, who: Caller) -> None:
+def _answer(frame: Frame, channel: Channel, who: Caller) -> None:
     channel.request_id = frame.request_id
     logs.note_ids(session_id=frame.session_id)
     try:
@@ -101,6 +105,8 @@ def _answer(frame: SendFrame | RegenerateFrame | StopFrame, channel: Channel, wh
             streaming.stream_send(frame, channel, who)
         elif isinstance(frame, RegenerateFrame):
             streaming.stream_regeneration(frame, channel, who)
+        elif isinstance(frame, FeedbackFrame):
+            _feedback(frame, channel)
         else:
             assert isinstance(frame, StopFrame)
             streaming.stop(frame)
@@ -111,12 +117,31 @@ def _answer(frame: SendFrame | RegenerateFrame | StopFrame, channel: Channel, wh
         _send_error(channel, errors.AppError())
 
 
+def _feedback(frame: FeedbackFrame, channel: Channel) -> None:
+    if frame.rating is None:
+        insights.remove_feedback(frame.session_id, frame.message_id, frame.token)
+        stored = None
+    else:
+        request = FeedbackSet(rating=frame.rating, comment=frame.comment)
+        stored = insights.set_feedback(frame.session_id, frame.message_id, frame.token, request)
+    channel.send(
+        FeedbackResultFrame(
+            request_id=frame.request_id,
+            seq=channel.next_seq(),
+            message_id=frame.message_id,
+            feedback=stored,
+        )
+    )
+
+
 def _outcome(channel: Channel) -> str:
     last = channel.last_frame
     if isinstance(last, ErrorFrame):
         return last.code
     if isinstance(last, DoneFrame):
         return "stopped" if last.stopped else "done"
+    if isinstance(last, FeedbackResultFrame):
+        return "done"
     return "accepted"  # a stop, which no frame answers
 
 
@@ -127,7 +152,7 @@ def _json_object(body: str) -> dict[str, Any]:
         raise errors.InvalidJson("A frame must be a JSON object.") from exc
 
 
-def _parse(data: dict[str, Any]) -> SendFrame | RegenerateFrame | StopFrame:
+def _parse(data: dict[str, Any]) -> Frame:
     try:
         return _CLIENT_FRAME.validate_python(data)
     except ValidationError as exc:

@@ -1,12 +1,18 @@
-"""Timestamps as the API shows them (ISO 8601, UTC, milliseconds), and the UTC day's end."""
+"""Now, timestamps as the API shows them (ISO 8601, UTC, milliseconds), and the UTC day's end."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 
+def utc_now() -> datetime:
+    """Now, in UTC; where a day is counted or read, called through the module (`clock.utc_now()`),
+    so a test can move it."""
+    return datetime.now(UTC)
+
+
 def utc_now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return utc_now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def seconds_until_midnight(now: datetime) -> int:

@@ -18,6 +18,7 @@ from botocore.exceptions import (
 )
 
 from chalicelib.core.errors import StorageUnavailable
+from chalicelib.core.provisioning import TTL_ATTRIBUTE
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -68,6 +69,39 @@ def transact(table: Table, items: list[Any]) -> list[str] | None:
             logger.info("retrying a transaction whose answer was lost")
         time.sleep(random.uniform(0, 0.02 * 2**attempt))
     raise StorageUnavailable()
+
+
+def counter_update(
+    table_name: str,
+    key: dict[str, str],
+    counters: dict[str, int],
+    expires: int,
+    sets: dict[str, Any] | None = None,
+    removes: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """A transaction item that ADDs `counters` to an item (made if absent), sets its expiry
+    (TTL_ATTRIBUTE's value) and `sets`, and removes `removes`; attributes by placeholder, so
+    any name does."""
+    names = {f"#c{i}": name for i, name in enumerate(counters)}
+    values: dict[str, Any] = {f":c{i}": n for i, n in enumerate(counters.values())}
+    clauses = ["SET #expires = :expires"]
+    for i, (name, value) in enumerate((sets or {}).items()):
+        names[f"#s{i}"], values[f":s{i}"] = name, value
+        clauses[0] += f", #s{i} = :s{i}"
+    if counters:
+        clauses.insert(0, "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(counters))))
+    if removes:
+        names.update({f"#r{i}": name for i, name in enumerate(removes)})
+        clauses.append("REMOVE " + ", ".join(f"#r{i}" for i in range(len(removes))))
+    return {
+        "Update": {
+            "TableName": table_name,
+            "Key": key,
+            "UpdateExpression": " ".join(clauses),
+            "ExpressionAttributeNames": {**names, "#expires": TTL_ATTRIBUTE},
+            "ExpressionAttributeValues": {**values, ":expires": expires},
+        }
+    }
 
 
 def give_back(table: Table, items: list[Any]) -> bool:

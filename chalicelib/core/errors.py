@@ -233,3 +233,8 @@ class ModelNotFound(AppError):
 class ResponseNotFound(AppError):
     code = "response_not_found"
     default_message = "No response of this API key's agent has that id."
+
+
+class MessageNotFound(AppError):
+    code = "message_not_found"
+    default_message = "This session has no message with that id."

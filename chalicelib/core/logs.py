@@ -32,6 +32,11 @@ def note_ids(*, config_id: str | None = None, session_id: str | None = None) -> 
         ids["sessionId"] = session_id
 
 
+def noted_config_id() -> str | None:
+    """The config this request is about, where noted: whose counts a refusal joins."""
+    return (_request_ids.get() or {}).get("configId")
+
+
 def log_request(
     *, method: str, route: str, status: int, duration_ms: float, request_id: str | None
 ) -> None:

@@ -21,6 +21,7 @@ from chalicelib.schemas.base import (
 )
 from chalicelib.schemas.configs import ChatSettings
 from chalicelib.schemas.files import Attachment, AttachmentIds
+from chalicelib.schemas.insights import Feedback
 
 # --- sessions ------------------------------------------------------------------
 
@@ -119,6 +120,10 @@ class StoredMessage(ResponseModel):
         default_factory=_not_sent, exclude_if=lambda value: value is None
     )
     """Only on a user message that carries files: the session's files sent with it."""
+    feedback: Feedback | SkipJsonSchema[None] = Field(
+        default_factory=_not_sent, exclude_if=lambda value: value is None
+    )
+    """Only on a reply its visitor rated (PUT /session/{id}/messages/{messageId}/feedback)."""
 
     def context_chars(self) -> int:
         """What the message counts against the history budget, its files' estimates included."""

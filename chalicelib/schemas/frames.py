@@ -14,10 +14,12 @@ from pydantic.json_schema import SkipJsonSchema
 from chalicelib.schemas.base import MessageText, RequestModel, ResourceId, ResponseModel
 from chalicelib.schemas.conversations import ContextInfo, MessageReply
 from chalicelib.schemas.files import AttachmentIds
+from chalicelib.schemas.insights import MAX_COMMENT_CHARS, Feedback, Rating
 
 RequestId = Annotated[str, Field(min_length=1, max_length=64)]
 IdempotencyKey = Annotated[str, Field(pattern=r"^[\x21-\x7e]{1,64}$")]
 SessionToken = Annotated[str, Field(min_length=1, max_length=200)]
+Comment = Annotated[str, Field(max_length=MAX_COMMENT_CHARS)]
 
 # --- client to server ------------------------------------------------------------
 
@@ -52,7 +54,22 @@ class StopFrame(RequestModel):
     token: SessionToken
 
 
-ClientFrame = Annotated[SendFrame | RegenerateFrame | StopFrame, Field(discriminator="action")]
+class FeedbackFrame(RequestModel):
+    """Rate a reply (as PUT /session/{id}/messages/{messageId}/feedback does), or take its
+    rating back with `rating` null (as DELETE does); a `feedback` frame answers."""
+
+    action: Literal["feedback"]
+    request_id: RequestId
+    session_id: ResourceId
+    token: SessionToken
+    message_id: ResourceId
+    rating: Rating | None
+    comment: Comment | None = None
+
+
+ClientFrame = Annotated[
+    SendFrame | RegenerateFrame | StopFrame | FeedbackFrame, Field(discriminator="action")
+]
 
 # --- server to client ------------------------------------------------------------
 
@@ -106,6 +123,16 @@ class DoneFrame(ResponseModel):
         return self.model_copy(update={"result": smaller, "texts_omitted": True})
 
 
+class FeedbackResultFrame(ResponseModel):
+    """A reply's feedback as stored, after a `feedback` frame (null: taken back)."""
+
+    type: Literal["feedback"] = "feedback"
+    request_id: str
+    seq: int
+    message_id: str
+    feedback: Feedback | None
+
+
 class ErrorFrame(ResponseModel):
     """The request failed (nothing stored), or a frame could not be read (`requestId` null)."""
 
@@ -123,4 +150,4 @@ class ErrorFrame(ResponseModel):
     )
 
 
-ServerFrame = StartFrame | DeltaFrame | DoneFrame | ErrorFrame
+ServerFrame = StartFrame | DeltaFrame | DoneFrame | FeedbackResultFrame | ErrorFrame

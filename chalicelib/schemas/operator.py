@@ -7,6 +7,7 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict
 
 from chalicelib.schemas.base import ResponseModel
+from chalicelib.schemas.insights import Days, DayUsage, UsageTotals
 
 
 class UsageQuery(BaseModel):
@@ -14,6 +15,8 @@ class UsageQuery(BaseModel):
 
     day: dt.date | None = None
     """The UTC day, `YYYY-MM-DD`; today when left out."""
+    days: Days = 30
+    """How many UTC days the series (`days`, `totals`) covers, ending today (1 to 90)."""
 
 
 class TokenUsage(ResponseModel):
@@ -49,3 +52,8 @@ class OperatorUsage(ResponseModel):
     """Replies stored (sends and regenerations that reached the model and were kept)."""
     refused: Refusals
     """Requests refused by a limit, by kind."""
+    days: list[DayUsage]
+    """The whole server's days, oldest first and ending today (zeros included), as an
+    agent's analytics count them."""
+    totals: UsageTotals
+    """The same counts over those days."""

@@ -12,6 +12,7 @@ import hmac
 import logging
 from datetime import UTC, datetime
 
+from chalicelib.core import clock
 from chalicelib.core.aws import get_sessions_table
 from chalicelib.core.clients import Caller, client_address, client_key
 from chalicelib.core.errors import (
@@ -24,9 +25,11 @@ from chalicelib.core.errors import (
     QuotaExceeded,
     RateLimited,
 )
+from chalicelib.core.logs import noted_config_id
 from chalicelib.core.parameters import secure_parameter
 from chalicelib.core.settings import Settings, get_settings
 from chalicelib.schemas.operator import OperatorUsage, Refusals, TokenUsage, UsageQuery
+from chalicelib.stores.analytics import AnalyticsStore
 from chalicelib.stores.budget import OPERATOR, BudgetStore
 from chalicelib.stores.clients import (
     AGENTS_PER_DAY,
@@ -46,10 +49,6 @@ _REFUSAL_KINDS: tuple[tuple[type[AppError], str], ...] = (
     (QuotaExceeded, "quota"),
     (RateLimited, "rateLimited"),
 )
-
-
-def operator_store() -> OperatorStore:
-    return OperatorStore(get_sessions_table())
 
 
 def operator_token(settings: Settings) -> str | None:
@@ -97,18 +96,22 @@ def message_count(who: Caller, settings: Settings) -> ClientCount | None:
 
 
 def count_refusal(error: AppError) -> None:
-    """Count a refusal in the operator's day counters. Best effort: a failure is logged."""
+    """Count a refusal in the operator's day counters and, when the request noted its agent,
+    the agent's: one write (a refused request called no model). Best effort: a failure is
+    logged."""
     kind = next((kind for cls, kind in _REFUSAL_KINDS if isinstance(error, cls)), None)
     if kind is None:
         return
     try:
-        operator_store().count_refusal(datetime.now(UTC).date().isoformat(), kind)
+        day = clock.utc_now().date().isoformat()
+        AnalyticsStore(get_sessions_table()).count_refusal(day, kind, noted_config_id())
     except Exception as exc:  # noqa: BLE001 - the refusal stands whether counted or not
         logger.warning("could not count a refusal (%s)", type(exc).__name__)
 
 
 def operator_usage(token: str | None, query: UsageQuery) -> OperatorUsage:
-    """The server's counts for one UTC day, for the bearer of the operator's token."""
+    """The server's counts for one UTC day, and its day series, for the bearer of the
+    operator's token."""
     settings = get_settings()
     expected = operator_token(settings)
     if not expected:
@@ -117,10 +120,12 @@ def operator_usage(token: str | None, query: UsageQuery) -> OperatorUsage:
         raise AuthRequired()
     if not hmac.compare_digest(token.encode(), expected.encode()):
         raise Forbidden("This token is not the operator's.")
-    on = query.day or datetime.now(UTC).date()
+    today = clock.utc_now().date()
+    on = query.day or today
     day = on.isoformat()
     table = get_sessions_table()
     counts = OperatorStore(table).read(day)
+    period = AnalyticsStore(table).server_period(today, query.days)
     held = BudgetStore(table).read(OPERATOR, day, settings.budget_tokens_per_day)
     return OperatorUsage(
         day=on,
@@ -135,4 +140,6 @@ def operator_usage(token: str | None, query: UsageQuery) -> OperatorUsage:
             quota=counts["refusedQuota"],
             rate_limited=counts["refusedRateLimited"],
         ),
+        days=period.days,
+        totals=period.totals,
     )

@@ -18,11 +18,11 @@ from chalicelib.core.settings import Settings, get_settings
 from chalicelib.model.base import ModelReply
 from chalicelib.model.choice import get_model, model_mode
 from chalicelib.schemas import MessageReply, MessageSend
-from chalicelib.services import exchange
+from chalicelib.services import exchange, insights
 from chalicelib.services.access import message_count
 from chalicelib.services.caching import cache_lost, inline_instead
 from chalicelib.services.configs import quota_store, reservation_store
-from chalicelib.services.cost import cost_bound, reply_cost
+from chalicelib.services.cost import cost_bound
 from chalicelib.services.sessions import session_store
 from chalicelib.stores.idempotency import Claim
 from chalicelib.stores.quotas import ClaimRefused
@@ -134,7 +134,7 @@ def answer(
     )
     try:
         reply = responder.respond(prepared)
-        return store_reply(reply, reservations.settle(reservation, reply_cost(reply)))
+        return store_reply(reply, reservations.settle(reservation, exchange.usage_of(reply)))
     except Exception:
         reservations.release_message(reservation, (claim.release(table_name),) if claim else ())
         raise
@@ -152,7 +152,7 @@ def _replay(claim: Claim, settings: Settings) -> MessageReply:
         if record.get("messageHash") != claim.message_hash:
             raise IdempotencyConflict()
         if record.get("state") == "done":
-            return MessageReply.model_validate_json(str(record["result"]))
+            return insights.with_feedback(MessageReply.model_validate_json(str(record["result"])))
         if time.monotonic() > deadline:
             raise IdempotencyInProgress(retry_after=1)
         time.sleep(REPLAY_POLL_SECONDS)

@@ -244,7 +244,8 @@ def _reply_message(message_id: str, reply: ModelReply) -> StoredMessage:
     )
 
 
-def _usage(reply: ModelReply) -> Usage:
+def usage_of(reply: ModelReply) -> Usage:
+    """The tokens of a model call, as stored and counted."""
     return Usage.of(
         reply.prompt_tokens,
         reply.reply_tokens,
@@ -278,7 +279,7 @@ def store_exchange(
     """Store the exchange; `settle` (transaction items) uses up its reservation."""
     user_id, reply_id = new_exchange_ids()
     user = prepared.user_message.model_copy(update={"id": user_id})
-    usage = _usage(reply)
+    usage = usage_of(reply)
     result = _message_reply(prepared, user, _reply_message(reply_id, reply), usage)
     also = (claim.complete(store.table.name, result),) if claim else ()
     also += tuple(settle)
@@ -293,7 +294,7 @@ def store_regeneration(
     settle: Sequence[Any] = (),
 ) -> MessageReply:
     assert prepared.replaces is not None
-    usage = _usage(reply)
+    usage = usage_of(reply)
     new_reply = _reply_message(prepared.replaces.id, reply)
     store.replace_reply(prepared.session.session_id, new_reply, usage, tuple(settle))
     return _message_reply(prepared, prepared.user_message, new_reply, usage)

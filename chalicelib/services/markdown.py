@@ -39,6 +39,9 @@ def to_markdown(export: SessionExport) -> str:
             footnotes += len(message.citations.sources)
         for file in message.attachments or ():
             lines += ["", f"*Attached: {file.filename} ({file.content_type}, {file.size} bytes)*"]
+        if message.feedback:
+            comment = f" — {message.feedback.comment}" if message.feedback.comment else ""
+            lines += ["", f"*Rated: {message.feedback.rating}{comment}*"]
     return "\n".join(lines) + "\n"
 
 

@@ -104,7 +104,7 @@ def start_session(
     if not config.sharing:
         raise SharingDisabled()
     session = session_record(config, token_hash, **extra)
-    note_ids(session_id=session.session_id)
+    note_ids(config_id=config.chat_config_id, session_id=session.session_id)
     creation_store().create_session(
         session,
         config.limits.in_force().sessions_per_day,

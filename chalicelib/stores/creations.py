@@ -14,6 +14,7 @@ import random
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from chalicelib.core import clock
 from chalicelib.core.clock import seconds_until_midnight
 from chalicelib.core.dynamo import CONDITION_FAILED, transact
 from chalicelib.core.errors import (
@@ -75,7 +76,7 @@ class CreationStore:
     ) -> None:
         """Store a new session, counted against the config's sessions per day (and the
         client's sessions per hour)."""
-        now = datetime.now(UTC)
+        now = clock.utc_now()
         day = now.date().isoformat()
         for shard in shard_order(sessions_per_day):
             items = [

@@ -17,6 +17,7 @@ from chalicelib.core.dynamo import CONDITION_FAILED, query_items, transact
 from chalicelib.core.errors import ReplyTooLate, SessionNotFound, StorageUnavailable
 from chalicelib.core.tokens import is_valid_id
 from chalicelib.schemas import Citations, StoredMessage, Usage
+from chalicelib.schemas.insights import Feedback
 from chalicelib.stores.records import (
     MESSAGE_PREFIX,
     RESERVATION_PREFIX,
@@ -54,6 +55,7 @@ def _message_from_item(item: dict[str, Any]) -> StoredMessage:
         stopped=True if item.get("stopped") else None,
         citations=Citations.model_validate(item["citations"]) if item.get("citations") else None,
         attachments=item.get("attachments") or None,
+        feedback=Feedback.model_validate(item["feedback"]) if item.get("feedback") else None,
     )
 
 

@@ -3,8 +3,10 @@
 The partition `OPERATOR` holds, beside the budget's shards (budget.py),
 `DAY#{yyyy-mm-dd}#{n}` items, sharded wider than the agents' day counters: `agents`
 (created, held under LIMIT_AGENTS_PER_DAY exactly, as shares per shard), `sessions`,
-`messages` and `tokens` (settled exchanges and their cost), and the refusals
-(`refusedBudget`, `refusedQuota`, `refusedRateLimited`). Each count rides in the
+`messages` and `tokens` (settled exchanges and their cost, with `promptTokens`,
+`replyTokens` and `cachedTokens`), the ratings of replies (`feedbackUp`,
+`feedbackDown`) and the refusals (`refusedBudget`, `refusedQuota`,
+`refusedRateLimited`); analytics.py reads a period of them in one Query. Each count rides in the
 transaction that does the thing counted, so it costs a send no extra call; only a
 refusal, which stores nothing else, is counted with a write of its own.
 """
@@ -16,16 +18,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.core.dynamo import query_items
-from chalicelib.core.provisioning import TTL_ATTRIBUTE
+from chalicelib.core.dynamo import counter_update, query_items
 from chalicelib.stores.controls import SHARDS, shares
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 PARTITION = "OPERATOR"
-# Long enough to look back over a month in GET /operator/usage.
-RETENTION = timedelta(days=40)
+# Long enough to look back over 90 days in GET /operator/usage.
+RETENTION = timedelta(days=92)
 # Every send of the server counts here, so its counts spread wider than an agent's day
 # counters; the agents' limit keeps to the first SHARDS, as shares of it.
 USAGE_SHARDS = 4 * SHARDS
@@ -61,18 +62,8 @@ class OperatorStore:
 
     def count_item(self, day: str, counters: dict[str, int], shard: int | None = None) -> Any:
         """A transaction item adding `counters` on one shard (a random one by default)."""
-        names = {f"#c{i}": name for i, name in enumerate(counters)}
-        values: dict[str, Any] = {f":c{i}": n for i, n in enumerate(counters.values())}
-        adds = ", ".join(f"#c{i} :c{i}" for i in range(len(counters)))
-        return {
-            "Update": {
-                "TableName": self._table.name,
-                "Key": day_key(day, random.randrange(USAGE_SHARDS) if shard is None else shard),
-                "UpdateExpression": f"ADD {adds} SET #expires = :expires",
-                "ExpressionAttributeNames": {**names, "#expires": TTL_ATTRIBUTE},
-                "ExpressionAttributeValues": {**values, ":expires": _expires(day)},
-            }
-        }
+        shard = random.randrange(USAGE_SHARDS) if shard is None else shard
+        return counter_update(self._table.name, day_key(day, shard), counters, _expires(day))
 
     def agent_item(self, day: str, limit: int, shard: int) -> Any:
         """Count one new agent on a shard, unless that shard's share of the limit (0: none)

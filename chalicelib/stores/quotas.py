@@ -2,7 +2,8 @@
 
 Each config's partition `CONFIG#{id}` in the sessions table holds, beside its
 `STATE#{n}` mirror, `DAY#{yyyy-mm-dd}#{n}` items: that UTC day's message and
-session counters, which expire through DynamoDB TTL (`expiresAt`). A day's limit
+session counters (and, once settled, the analytics' counts: analytics.py), which
+expire through DynamoDB TTL (`expiresAt`) after DAY_RETENTION. A day's limit
 is split into SHARDS shares that add up to it exactly; a send counts on one shard
 picked at random, and on the next when that one is full, so the limit is never
 overshot and is refused only when every shard is full, while the sends of a busy
@@ -21,9 +22,10 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.core import clock
 from chalicelib.core.clock import seconds_until_midnight
 from chalicelib.core.dynamo import CONDITION_FAILED, transact
 from chalicelib.core.errors import (
@@ -50,13 +52,15 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Counters outlive their day a little, for whoever wants to look at yesterday.
+# Reservations outlive their lease a little, for whoever wants to look at yesterday.
 COUNTER_RETENTION = timedelta(days=2)
+# Day counters are also an agent's analytics (analytics.py), read back over 90 days.
+DAY_RETENTION = timedelta(days=92)
 ATTEMPTS = 6  # refreshes of a session's copy of the limits
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.utc_now()
 
 
 def shard_order(limit: int) -> list[int]:
@@ -250,7 +254,7 @@ def day_update(
     table_name: str, config_id: str, day: datetime, counter: str, limit: int, shard: int
 ) -> Any:
     """Count one on a shard of the day's counter, unless that shard's share is used up."""
-    expires = int((day + COUNTER_RETENTION).timestamp())
+    expires = int((day + DAY_RETENTION).timestamp())
     return {
         "Update": {
             "TableName": table_name,

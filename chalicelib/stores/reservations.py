@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.dynamo import give_back, transact
 from chalicelib.core.errors import ReplyTooLate, StorageUnavailable
+from chalicelib.schemas import Usage
+from chalicelib.stores.analytics import AnalyticsStore, exchange_counts
 from chalicelib.stores.budget import OPERATOR, BudgetStore, agent_scope
 from chalicelib.stores.operator import OperatorStore
 from chalicelib.stores.quotas import day_key
@@ -31,12 +33,14 @@ class ReservationStore:
         self._table = table
         self._budget = BudgetStore(table)
         self._operator = OperatorStore(table)
+        self._analytics = AnalyticsStore(table)
 
-    def settle(self, reservation: Reservation, cost: int) -> list[Any]:
+    def settle(self, reservation: Reservation, usage: Usage) -> list[Any]:
         """Items for the exchange's transaction: its reservation, still in lease, is used up,
-        and the tokens it held of the budget become the call's `cost`, which the operator's
-        day counters also add up. When the first is refused, the lease is over and the
-        exchange is not stored."""
+        and the tokens it held of the budget become the call's cost (`usage.total_tokens`),
+        which the operator's day counters and the agent's usage items also add up. When
+        the first is refused, the lease is over and the exchange is not stored."""
+        cost = usage.total_tokens
         release = {
             "Delete": {
                 "TableName": self._table.name,
@@ -46,8 +50,10 @@ class ReservationStore:
                 "ExpressionAttributeValues": {":now": _now_ms()},
             }
         }
-        used = self._operator.count_item(reservation.day, {"messages": 1, "tokens": cost})
-        return [release, *self._budgets(reservation, cost), used]
+        day = reservation.day
+        used = self._operator.count_item(day, {"messages": 1, **exchange_counts(usage)})
+        agent = self._analytics.exchange_item(reservation.config_id, day, usage)
+        return [release, *self._budgets(reservation, cost), used, agent]
 
     def apply(self, settle: list[Any]) -> None:
         """Run `settle`'s items alone, for a call that stores nothing (a stateless

@@ -338,3 +338,50 @@ def test_an_over_quota_send_is_refused_with_retry_after(
     assert refused["details"]["limit"] == "messagesPerDay"
     assert 0 < refused["retryAfter"] <= 24 * 60 * 60
     assert len(messages(api, session)) == 2
+
+
+def test_a_feedback_frame_rates_a_reply_as_rest_does(
+    api: ApiClient, fake_gemini: FakeGemini, ws_url: str
+) -> None:
+    chat = api.create_chat()
+    session = api.start_session(chat["chatConfigId"])
+    sent = api.send(session, "Hello").json
+    reply_id, user_id = sent["reply"]["id"], sent["userMessage"]["id"]
+
+    def feedback(request_id: str, message_id: str, rating: str | None, **extra: Any) -> dict:
+        frame = {**action_frame("feedback", session, request_id), "messageId": message_id}
+        ws.send({**frame, "rating": rating, **extra})
+        (answer,) = ws.until_final(request_id)
+        return answer
+
+    with ws_connect(ws_url) as ws:
+        rated = feedback("f1", reply_id, "up", comment="Nice")
+        assert rated["type"] == "feedback" and rated["seq"] == 0
+        assert rated["messageId"] == reply_id
+        assert rated["feedback"]["rating"] == "up" and rated["feedback"]["comment"] == "Nice"
+        again = feedback("f2", reply_id, "down")
+        assert again["feedback"]["rating"] == "down"
+        refused = feedback("f3", user_id, "up")
+        assert (refused["type"], refused["code"]) == ("error", "validation_error")
+        missing = feedback("f4", "0000000000000-nothing-1", "up")
+        assert missing["code"] == "message_not_found"
+        removed = feedback("f5", reply_id, None)
+        assert removed["feedback"] is None
+    assert "feedback" not in messages(api, session)[1]
+    path = f"/chat-config/{chat['chatConfigId']}/analytics?days=1"
+    counts = api.get(path, token=chat["editToken"]).json["totals"]["feedback"]
+    assert counts == {"up": 0, "down": 0}
+
+
+def test_a_replayed_done_carries_the_replys_feedback_as_it_is_now(
+    api: ApiClient, fake_gemini: FakeGemini, ws_url: str
+) -> None:
+    session = api.new_session()
+    first = api.send(session, "Once", headers={"Idempotency-Key": "k-rated"}).json
+    path = f"/session/{session['sessionId']}/messages/{first['reply']['id']}/feedback"
+    api.put(path, {"rating": "up", "comment": "Yes"}, token=session["sessionToken"])
+    with ws_connect(ws_url) as ws:
+        replay = ws.send_message(session, "Once", idempotencyKey="k-rated")
+    reply = assert_stream(replay)["result"]["reply"]
+    assert reply["feedback"]["rating"] == "up" and reply["feedback"]["comment"] == "Yes"
+    assert len(fake_gemini.requests) == 1
