@@ -185,7 +185,9 @@ def test_the_test_tools_are_never_served() -> None:
 
 # How the pages name an icon: a class in the HTML, or the first argument of a button helper.
 ICON_IN_HTML = re.compile(r'class="icon icon-([a-z0-9-]+)"')
-ICON_IN_SCRIPT = re.compile(r'(?:\bicon|iconButton|labelledButton|confirmButton|panelButton)\("([a-z0-9-]+)"')
+ICON_IN_SCRIPT = re.compile(
+    r'(?:\bicon|iconButton|labelledButton|confirmButton|panelButton)\("([a-z0-9-]+)"'
+)
 ICON_RULE = re.compile(r'\.icon-([a-z0-9-]+) \{ --icon: url\("lucide-\1\.svg"\); \}')
 
 
