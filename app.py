@@ -48,12 +48,14 @@ from chalicelib.schemas import (
 )
 from chalicelib.schemas.keys import ApiKeyCreate
 from chalicelib.schemas.openai import ChatCompletionCreate, ResponseCreate
+from chalicelib.schemas.shares import ShareCreate
 from chalicelib.services import access, agent_api
 from chalicelib.services import configs as config_service
 from chalicelib.services import conversation as message_service
 from chalicelib.services import files as file_service
 from chalicelib.services import keys as key_service
 from chalicelib.services import sessions as session_service
+from chalicelib.services import shares as share_service
 from chalicelib.stores import idempotency
 from chalicelib.web import pages
 
@@ -405,6 +407,39 @@ def openai_response() -> BaseModel | TextBody:
     request = parse_body(ResponseCreate, _body())
     response = agent_api.create_response(agent, request, _caller(False))
     return TextBody(response_events(response), EVENT_STREAM) if request.stream else response
+
+
+# --- shares: read-only snapshots of a conversation (session token; reading: none) ----
+
+
+@operation("/session/{session_id}/shares", "POST", status=201)
+def create_share(session_id: str) -> BaseModel:
+    token = _token()
+    request = parse_body(ShareCreate, _body() or b"{}")
+    base_url = public_base_url(_request().headers, _request().context)
+    return share_service.create_share(session_id, token, request, base_url)
+
+
+@operation("/session/{session_id}/shares", "GET")
+def list_shares(session_id: str) -> BaseModel:
+    base_url = public_base_url(_request().headers, _request().context)
+    return share_service.list_shares(session_id, _token(), base_url)
+
+
+@operation("/session/{session_id}/shares/{share_id}", "DELETE")
+def revoke_share(session_id: str, share_id: str) -> None:
+    share_service.revoke_share(session_id, _token(), share_id)
+
+
+@operation("/shares/{share_id}", "GET")
+def get_share(share_id: str) -> BaseModel:
+    return share_service.get_share(share_id)
+
+
+@web("/shared/{share_id}")
+def shared_page(share_id: str) -> pages.WebFile:
+    shared = share_service.find_share(share_id)
+    return pages.shared_page(stage_prefix(_request().context), shared)
 
 
 # --- the operator's view ----------------------------------------------------------

@@ -40,6 +40,7 @@ SERVICE_ORDER = [
     "keys",
     "exchange",
     "sessions",
+    "shares",
     "conversation",
     "files",
     "streaming",

@@ -25,14 +25,17 @@ from chalicelib.schemas.files import Attachment, AttachmentIds
 # --- sessions ------------------------------------------------------------------
 
 
-class SessionCreate(RequestModel):
-    chat_config_id: ResourceId
-    """The configuration to start a session from."""
-
-
 def _not_sent() -> Any:
     # A factory, not a default: the schema shows no default, and typing allows it.
     return None
+
+
+class SessionCreate(RequestModel):
+    chat_config_id: ResourceId
+    """The configuration to start a session from."""
+    from_share: ResourceId | SkipJsonSchema[None] = Field(default_factory=_not_sent)
+    """A shared snapshot of a chat with this configuration (`GET /shares/{shareId}`): the new
+    session's history starts as the snapshot's messages."""
 
 
 class SessionUpdate(RequestModel):

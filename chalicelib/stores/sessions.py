@@ -71,12 +71,8 @@ class SessionStore(MessageStore):
         )
         return None if response is None else SessionRecord.from_item(response["Attributes"])
 
-    def delete(self, session_id: str, deleting_at: str) -> None:
-        """Remove the session and every item of its partition, in batches.
-
-        The session is first marked as being deleted, so it reads as missing
-        and takes no new messages; a failed deletion can simply be repeated.
-        """
+    def mark_deleting(self, session_id: str, deleting_at: str) -> None:
+        """Mark the session as being deleted: it reads as missing and takes nothing new."""
         try:
             self._table.update_item(
                 Key=session_key(session_id),
@@ -85,6 +81,21 @@ class SessionStore(MessageStore):
                 ExpressionAttributeNames={"#deleting": "deletingAt"},
                 ExpressionAttributeValues={":now": deleting_at},
             )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise SessionNotFound() from exc
+            raise StorageUnavailable() from exc
+        except BotoCoreError as exc:
+            raise StorageUnavailable() from exc
+
+    def delete(self, session_id: str, deleting_at: str) -> None:
+        """Remove the session and every item of its partition, in batches.
+
+        The session is first marked as being deleted, so it reads as missing
+        and takes no new messages; a failed deletion can simply be repeated.
+        """
+        self.mark_deleting(session_id, deleting_at)
+        try:
             keys = query_items(
                 self._table,
                 KeyConditionExpression="pk = :pk",

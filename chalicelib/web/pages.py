@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -18,13 +19,17 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError
 
 from chalicelib.core.errors import AppError, NotFound
+from chalicelib.schemas.shares import SharedConversation
 from chalicelib.services.file_removal import file_objects
 
 logger = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
-PAGES = {"create": "index.html", "chat": "chat.html"}
+PAGES = {"create": "index.html", "chat": "chat.html", "shared": "shared.html"}
+# A shared chat's preview (og:description): the start of its first message.
+PREVIEW_CHARS = 200
+_PLACEHOLDER = re.compile(r"\{(base|title|description)\}")
 CONTENT_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -76,6 +81,26 @@ def page(name: str, base_path: str, websocket_url: str | None) -> WebFile:
     """A page (a key of PAGES), its links pointing under `base_path` ("" or "/<stage>")."""
     html = _read(WEB_DIR / PAGES[name]).replace("{base}", escape(base_path, quote=True))
     return WebFile(html, {"Content-Type": HTML, **security_headers(websocket_url, _storage())})
+
+
+def shared_page(base_path: str, shared: SharedConversation | None) -> WebFile:
+    """A shared chat's read-only page, its preview tags filled from the share (escaped), so
+    a pasted link unfurls; an unknown or revoked share's page says so."""
+    if shared is None:
+        title = "Shared chat not found"
+        description = "This shared chat does not exist or was revoked."
+    else:
+        first = shared.messages[0].content if shared.messages else ""
+        title = shared.title
+        description = f"A chat with {shared.agent.title}: {' '.join(first.split())}"
+        if len(description) > PREVIEW_CHARS:
+            description = description[: PREVIEW_CHARS - 1] + "…"
+    values = {"base": base_path, "title": title, "description": description}
+    # One pass, so a title's own "{description}" stays text.
+    html = _PLACEHOLDER.sub(
+        lambda match: escape(values[match[1]], quote=True), _read(WEB_DIR / PAGES["shared"])
+    )
+    return WebFile(html, {"Content-Type": HTML, **security_headers(None)})
 
 
 def _storage() -> tuple[str, ...]:
