@@ -101,7 +101,9 @@ class EditTokenRotated(ResponseModel):
     """The new edit token; the old one no longer works."""
 
 
-class StoredMessage(ResponseModel):
+class MessageCore(ResponseModel):
+    """What a stored and a shared message both hold (not a shape of its own)."""
+
     id: str
     """The message's id; ids sort in conversation order."""
     role: Literal["user", "model"]
@@ -118,6 +120,9 @@ class StoredMessage(ResponseModel):
         default_factory=_not_sent, exclude_if=lambda value: value is None
     )
     """Only on a grounded reply: the web sources it draws on (see `tools.googleSearch`)."""
+
+
+class StoredMessage(MessageCore):
     attachments: list[Attachment] | SkipJsonSchema[None] = Field(
         default_factory=_not_sent, exclude_if=lambda value: value is None
     )

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
-from chalicelib.schemas.agents import Citations
 from chalicelib.schemas.base import RequestModel, ResourceId, ResponseModel
-from chalicelib.schemas.conversations import _not_sent
+from chalicelib.schemas.conversations import MessageCore, _not_sent
 
 
 class ShareCreate(RequestModel):
@@ -52,23 +49,9 @@ class SharedAttachment(ResponseModel):
     """The file's name (the file itself is not shared)."""
 
 
-class SharedMessage(ResponseModel):
-    id: str
-    """The message's id in the shared conversation; ids sort in conversation order."""
-    role: Literal["user", "model"]
-    """`user` for the visitor's messages, `model` for replies."""
-    content: str
-    """The text."""
-    created_at: str
-    """When it was stored (ISO 8601, UTC)."""
-    stopped: Literal[True] | SkipJsonSchema[None] = Field(
-        default_factory=_not_sent, exclude_if=lambda value: value is None
-    )
-    """Only on a reply whose generation was stopped."""
-    citations: Citations | SkipJsonSchema[None] = Field(
-        default_factory=_not_sent, exclude_if=lambda value: value is None
-    )
-    """Only on a grounded reply: the web sources it draws on."""
+class SharedMessage(MessageCore):
+    """A message as shared: its files only by name."""
+
     attachments: list[SharedAttachment] | SkipJsonSchema[None] = Field(
         default_factory=_not_sent, exclude_if=lambda value: value is None
     )
