@@ -47,8 +47,7 @@ async function load() {
     button.hidden = false;
     button.addEventListener("click", () => continueChat(shared));
   } catch (error) {
-    const gone = error.code === "share_not_found";
-    showStatus(state, gone ? "This shared chat does not exist or was revoked." : sentenceFor(error), "error");
+    showStatus(state, sentenceFor(error), "error");
   }
 }
 
