@@ -216,3 +216,15 @@ def test_the_limit_holds_exactly_under_concurrency(
     shares.revoke_share(session["sessionId"], session["sessionToken"], listed.shares[0].share_id)
     assert attempt(0) == "made"
     assert attempt(0) == "refused"
+
+
+def test_copied_messages_are_stored_not_sent(api: ApiClient, session_store) -> None:
+    config, session = chat_with_two_exchanges(api, limits={"messagesPerSession": 2})
+    body = {"chatConfigId": config["chatConfigId"], "fromShare": share(api, session)["shareId"]}
+    continued = api.post("/chat-session", body).json
+    record = session_store.get(continued["sessionId"])
+    assert record.stored_messages == 4
+    # Both of its own messages are still to send.
+    assert api.send(continued, "one").status == 200
+    assert api.send(continued, "two").status == 200
+    assert_error(api.send(continued, "three"), 429, "quota_exceeded")
