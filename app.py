@@ -49,6 +49,7 @@ from chalicelib.schemas import (
 from chalicelib.schemas.insights import AnalyticsQuery, FeedbackSet
 from chalicelib.schemas.keys import ApiKeyCreate
 from chalicelib.schemas.openai import ChatCompletionCreate, ResponseCreate
+from chalicelib.schemas.shares import ShareCreate
 from chalicelib.services import access, agent_api
 from chalicelib.services import configs as config_service
 from chalicelib.services import conversation as message_service
@@ -56,6 +57,7 @@ from chalicelib.services import files as file_service
 from chalicelib.services import insights as insight_service
 from chalicelib.services import keys as key_service
 from chalicelib.services import sessions as session_service
+from chalicelib.services import shares as share_service
 from chalicelib.stores import idempotency
 from chalicelib.web import pages
 
@@ -430,6 +432,39 @@ def agent_analytics(chat_config_id: str) -> BaseModel:
     return insight_service.agent_analytics(
         chat_config_id, token, validate(AnalyticsQuery, _query())
     )
+
+
+# --- shares: read-only snapshots of a conversation (session token; reading: none) ----
+
+
+@operation("/session/{session_id}/shares", "POST", status=201)
+def create_share(session_id: str) -> BaseModel:
+    token = _token()
+    request = parse_body(ShareCreate, _body() or b"{}")
+    base_url = public_base_url(_request().headers, _request().context)
+    return share_service.create_share(session_id, token, request, base_url)
+
+
+@operation("/session/{session_id}/shares", "GET")
+def list_shares(session_id: str) -> BaseModel:
+    base_url = public_base_url(_request().headers, _request().context)
+    return share_service.list_shares(session_id, _token(), base_url)
+
+
+@operation("/session/{session_id}/shares/{share_id}", "DELETE")
+def revoke_share(session_id: str, share_id: str) -> None:
+    share_service.revoke_share(session_id, _token(), share_id)
+
+
+@operation("/shares/{share_id}", "GET")
+def get_share(share_id: str) -> BaseModel:
+    return share_service.get_share(share_id)
+
+
+@web("/shared/{share_id}")
+def shared_page(share_id: str) -> pages.WebFile:
+    shared = share_service.find_share(share_id)
+    return pages.shared_page(stage_prefix(_request().context), shared)
 
 
 # --- the operator's view ----------------------------------------------------------

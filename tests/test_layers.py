@@ -41,6 +41,7 @@ SERVICE_ORDER = [
     "exchange",
     "sessions",
     "insights",
+    "shares",
     "conversation",
     "files",
     "streaming",

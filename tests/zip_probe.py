@@ -135,6 +135,9 @@ key = call(
 ids |= {"key_id": key["keyId"], "model_id": ids["chat_config_id"]}
 tokens["v1"] = key["apiKey"]
 HELLO = [{"role": "user", "content": "hello"}]
+# A share of the session: read, listed and revoked by the routes below.
+shared = call("POST", "/session/{session_id}/shares", ids, {}, tokens["session"])
+ids["share_id"] = shared["shareId"]
 
 # Every other route once, deletions last so that the others find their data.
 bodies = {

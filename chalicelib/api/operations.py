@@ -16,6 +16,7 @@ from chalicelib.core import errors
 from chalicelib.schemas import insights as _insights
 from chalicelib.schemas import keys as _keys
 from chalicelib.schemas import openai as _openai
+from chalicelib.schemas import shares as _shares
 from chalicelib.stores import idempotency
 
 JsonSchema = dict[str, Any]
@@ -194,9 +195,11 @@ OPERATIONS: tuple[Operation, ...] = (
         response=s.SessionCreated,
         errors=(
             *BODY, errors.ConfigNotFound, errors.SharingDisabled, errors.QuotaExceeded,
-            errors.RateLimited, *STORAGE,
+            errors.RateLimited, errors.ShareNotFound, errors.ConfigDeleted, *STORAGE,
         ),
-        description="The session token is shown only here: keep it.",
+        description="The session token is shown only here: keep it. With `fromShare`, its "
+        "history starts as that shared snapshot's messages (stored, not counted as sent); "
+        "`410 config_deleted` when the snapshot's agent was deleted.",
     ),
     Operation(
         "POST", "/session-message", "sendMessage",
@@ -398,6 +401,54 @@ def _file_operations(path: str, owner: str, tag: str, auth: Auth) -> tuple[Opera
 
 OPERATIONS += _file_operations(CONFIG_PATH, "Knowledge", CONFIGS, "edit token")
 OPERATIONS += _file_operations(SESSION_PATH, "Attachment", SESSIONS, "session token")
+
+SHARES = "Shares"
+SHARES_PATH = f"{SESSION_PATH}/shares"
+OPERATIONS += (
+    Operation(
+        "POST", SHARES_PATH, "createShare",
+        summary="Share a read-only snapshot of the conversation",
+        tag=SHARES,
+        auth="session token",
+        request=_shares.ShareCreate,
+        status=201,
+        response=_shares.ShareCreated,
+        errors=(
+            *BODY, *TOKEN, errors.SessionNotFound, errors.MessageNotFound,
+            errors.NothingToShare, errors.TooManyShares, *STORAGE,
+        ),
+        description="A frozen copy of the messages up to `upToMessageId` (by default all so "
+        "far): later sends, regenerations and edits do not change it. No token, session id "
+        "or system prompt goes into it. At most LIMIT_SHARES_PER_SESSION at once.",
+    ),
+    Operation(
+        "GET", SHARES_PATH, "listShares",
+        summary="The session's shares",
+        tag=SHARES,
+        auth="session token",
+        response=_shares.ShareList,
+        errors=(*TOKEN, errors.SessionNotFound, *STORAGE),
+    ),
+    Operation(
+        "DELETE", f"{SHARES_PATH}/{{share_id}}", "revokeShare",
+        summary="Revoke a share",
+        tag=SHARES,
+        auth="session token",
+        status=204,
+        response=None,
+        errors=(*TOKEN, errors.SessionNotFound, errors.ShareNotFound, *STORAGE),
+        description="From then on the share is `404 share_not_found` for everyone.",
+    ),
+    Operation(
+        "GET", "/shares/{share_id}", "getShare",
+        summary="Read a shared snapshot",
+        tag=SHARES,
+        response=_shares.SharedConversation,
+        errors=(errors.ShareNotFound, *STORAGE),
+        description="Anyone with the id may read it. Deleting the session revokes it; "
+        "deleting the agent leaves it readable, but no longer to continue.",
+    ),
+)  # fmt: skip
 
 
 def _links(parameter: str, pointer: str, *operation_ids: str) -> dict[str, JsonSchema]:

@@ -235,6 +235,21 @@ class ResponseNotFound(AppError):
     default_message = "No response of this API key's agent has that id."
 
 
+class ShareNotFound(AppError):
+    code = "share_not_found"
+    default_message = "No shared conversation has that id; it may have been revoked."
+
+
+class TooManyShares(AppError):
+    code = "too_many_shares"
+    default_message = "This session has as many shared snapshots as it may; revoke one first."
+
+
+class NothingToShare(AppError):
+    code = "nothing_to_share"
+    default_message = "This session has no messages yet; there is nothing to share."
+
+
 class MessageNotFound(AppError):
     code = "message_not_found"
     default_message = "This session has no message with that id."

@@ -63,6 +63,7 @@ CLIENT_HASH_SECRET_PARAMETER = "CLIENT_HASH_SECRET_PARAMETER"
 FILE_MAX_BYTES = "FILE_MAX_BYTES"
 LIMIT_FILES_PER_CONFIG = "LIMIT_FILES_PER_CONFIG"
 LIMIT_FILES_PER_SESSION = "LIMIT_FILES_PER_SESSION"
+LIMIT_SHARES_PER_SESSION = "LIMIT_SHARES_PER_SESSION"
 LIMIT_FILE_BYTES_PER_DAY = "LIMIT_FILE_BYTES_PER_DAY"
 CONTEXT_CACHE_MIN_TOKENS = "CONTEXT_CACHE_MIN_TOKENS"
 # "moto": `chalice local` starts an in-memory AWS when no other is configured (dev stage).
@@ -197,6 +198,8 @@ class Settings:
     file_max_bytes: int
     limit_files_per_config: int
     limit_files_per_session: int
+    # Read-only snapshots a session may have shared at once (see services/shares.py).
+    limit_shares_per_session: int
     limit_file_bytes_per_day: int
     # Below this estimate of a prompt and its knowledge, no context cache is made.
     context_cache_min_tokens: int
@@ -254,6 +257,7 @@ def get_settings() -> Settings:
         file_max_bytes=_limit(FILE_MAX_BYTES, 10 * 1024 * 1024),
         limit_files_per_config=_limit(LIMIT_FILES_PER_CONFIG, 10),
         limit_files_per_session=_limit(LIMIT_FILES_PER_SESSION, 20),
+        limit_shares_per_session=_limit(LIMIT_SHARES_PER_SESSION, 20),
         limit_file_bytes_per_day=_limit(LIMIT_FILE_BYTES_PER_DAY, 200 * 1024 * 1024),
         context_cache_min_tokens=int(_number(CONTEXT_CACHE_MIN_TOKENS, 4096, minimum=0)),
         local_aws=_text(LOCAL_AWS, "").lower(),

@@ -26,14 +26,17 @@ from chalicelib.schemas.insights import Feedback
 # --- sessions ------------------------------------------------------------------
 
 
-class SessionCreate(RequestModel):
-    chat_config_id: ResourceId
-    """The configuration to start a session from."""
-
-
 def _not_sent() -> Any:
     # A factory, not a default: the schema shows no default, and typing allows it.
     return None
+
+
+class SessionCreate(RequestModel):
+    chat_config_id: ResourceId
+    """The configuration to start a session from."""
+    from_share: ResourceId | SkipJsonSchema[None] = Field(default_factory=_not_sent)
+    """A shared snapshot of a chat with this configuration (`GET /shares/{shareId}`): the new
+    session's history starts as the snapshot's messages."""
 
 
 class SessionUpdate(RequestModel):
@@ -99,7 +102,9 @@ class EditTokenRotated(ResponseModel):
     """The new edit token; the old one no longer works."""
 
 
-class StoredMessage(ResponseModel):
+class MessageCore(ResponseModel):
+    """What a stored and a shared message both hold (not a shape of its own)."""
+
     id: str
     """The message's id; ids sort in conversation order."""
     role: Literal["user", "model"]
@@ -116,6 +121,9 @@ class StoredMessage(ResponseModel):
         default_factory=_not_sent, exclude_if=lambda value: value is None
     )
     """Only on a grounded reply: the web sources it draws on (see `tools.googleSearch`)."""
+
+
+class StoredMessage(MessageCore):
     attachments: list[Attachment] | SkipJsonSchema[None] = Field(
         default_factory=_not_sent, exclude_if=lambda value: value is None
     )

@@ -10,13 +10,18 @@ from typing import Any
 
 from pydantic.alias_generators import to_camel
 
-from chalicelib.core.aws import get_sessions_table
+from chalicelib.core.aws import get_s3_client, get_sessions_table
 from chalicelib.core.clients import ANONYMOUS, Caller
 from chalicelib.core.clock import utc_now_iso
 from chalicelib.core.errors import (
+    AppError,
+    ConfigDeleted,
+    ConfigNotFound,
     SessionNotFound,
     SettingsLocked,
+    ShareNotFound,
     SharingDisabled,
+    ValidationFailed,
 )
 from chalicelib.core.logs import note_ids
 from chalicelib.core.settings import get_settings
@@ -35,6 +40,7 @@ from chalicelib.schemas import (
     SessionSettings,
     SessionUpdate,
     SessionView,
+    StoredMessage,
     TextBody,
     ensure_tools_usable,
 )
@@ -47,6 +53,7 @@ from chalicelib.services.markdown import to_markdown
 from chalicelib.stores.configs import StoredChatConfig
 from chalicelib.stores.files import Owner
 from chalicelib.stores.sessions import SessionRecord, SessionStore
+from chalicelib.stores.shares import ShareStore
 
 # Messages GET /session returns: the latest ones, oldest first.
 SESSION_VIEW_MESSAGES = 100
@@ -71,11 +78,49 @@ def list_models() -> ModelList:
     )
 
 
+def share_store() -> ShareStore:
+    return ShareStore(get_sessions_table(), get_s3_client(), get_settings().config_bucket)
+
+
 def create_session(request: SessionCreate, who: Caller = ANONYMOUS) -> SessionCreated:
-    config, _ = load_config(request.chat_config_id)
+    """A new session; `fromShare` starts its history as that snapshot's messages."""
+    history = _shared_history(request) if request.from_share else []
+    try:
+        config, _ = load_config(request.chat_config_id)
+    except ConfigNotFound as exc:
+        if request.from_share:
+            message = "The agent of this shared chat was deleted; it can only be read."
+            raise ConfigDeleted(message) from exc
+        raise
     token = new_token(SESSION_TOKEN_PREFIX)
-    session = start_session(config, hash_token(token), who)
+    session = start_session(config, hash_token(token), who, history=history)
     return SessionCreated(**session.public().model_dump(), session_token=token)
+
+
+def _shared_history(request: SessionCreate) -> list[StoredMessage]:
+    """The snapshot's messages as a new session's own (without the files, which stay the
+    shared session's: a continued chat keeps their names in the shared page only)."""
+    shared = share_store().get(request.from_share or "")
+    if shared is None:
+        raise ShareNotFound()
+    if shared.agent.chat_config_id != request.chat_config_id:
+        raise ValidationFailed(
+            "Invalid fields: chatConfigId.",
+            details={
+                "fields": [{"field": "chatConfigId", "message": "not the shared chat's agent"}]
+            },
+        )
+    return [
+        StoredMessage(
+            id=message.id,
+            role=message.role,
+            content=message.content,
+            created_at=message.created_at,
+            stopped=message.stopped,
+            citations=message.citations,
+        )
+        for message in shared.messages
+    ]
 
 
 def session_record(config: StoredChatConfig, token_hash: str, **extra: Any) -> SessionRecord:
@@ -98,18 +143,34 @@ def session_record(config: StoredChatConfig, token_hash: str, **extra: Any) -> S
 
 
 def start_session(
-    config: StoredChatConfig, token_hash: str, who: Caller = ANONYMOUS, **extra: Any
+    config: StoredChatConfig,
+    token_hash: str,
+    who: Caller = ANONYMOUS,
+    history: list[StoredMessage] | None = None,
+    **extra: Any,
 ) -> SessionRecord:
-    """Store a new session of a shared config, counted against its sessions per day."""
+    """Store a new session of a shared config, counted against its sessions per day.
+
+    `history`: messages it starts with, stored (not sent: no message limit counts them).
+    They go in first and are taken back if the session is refused: until its session
+    item is stored, no read sees them."""
     if not config.sharing:
         raise SharingDisabled()
-    session = session_record(config, token_hash, **extra)
+    history = history or []
+    session = session_record(config, token_hash, stored_messages=len(history), **extra)
     note_ids(config_id=config.chat_config_id, session_id=session.session_id)
-    creation_store().create_session(
-        session,
-        config.limits.in_force().sessions_per_day,
-        session_count(who, get_settings()),
-    )
+    if history:
+        session_store().put_history(session.session_id, history)
+    try:
+        creation_store().create_session(
+            session,
+            config.limits.in_force().sessions_per_day,
+            session_count(who, get_settings()),
+        )
+    except AppError:
+        if history:
+            session_store().remove_history(session.session_id, history)
+        raise
     return session
 
 
@@ -174,7 +235,11 @@ def delete_session(session_id: str, token: str) -> None:
     session = _authorized(session_id, token, including_deleting=True)
     # Its files first: the session is still there to delete again if this fails.
     delete_all_files(Owner("session", session.session_id, session.chat_config_id))
-    session_store().delete(session.session_id, utc_now_iso())
+    # Marked first, so no share is made while its shares are revoked.
+    now = utc_now_iso()
+    session_store().mark_deleting(session.session_id, now)
+    share_store().delete_all(session.session_id)
+    session_store().delete(session.session_id, now)
 
 
 def export_session(session_id: str, token: str, query: ExportQuery) -> SessionExport | TextBody:

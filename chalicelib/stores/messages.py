@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from chalicelib.core.dynamo import CONDITION_FAILED, query_items, transact
 from chalicelib.core.errors import ReplyTooLate, SessionNotFound, StorageUnavailable
 from chalicelib.core.tokens import is_valid_id
@@ -160,6 +162,27 @@ class MessageStore:
             ConsistentRead=True,
         )
         return [_message_from_item(item) for item in items]
+
+    def put_history(self, session_id: str, messages: list[StoredMessage]) -> None:
+        """Store a new session's earlier messages (before its session item: until that
+        is stored, no read sees them)."""
+        self._write_history(session_id, messages, put=True)
+
+    def remove_history(self, session_id: str, messages: list[StoredMessage]) -> None:
+        """Take back what put_history stored, for a session that was then refused."""
+        self._write_history(session_id, messages, put=False)
+
+    def _write_history(self, session_id: str, messages: list[StoredMessage], put: bool) -> None:
+        try:
+            with self._table.batch_writer() as batch:
+                for message in messages:
+                    item = self.message_item(session_id, message)
+                    if put:
+                        batch.put_item(Item=item)
+                    else:
+                        batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageUnavailable() from exc
 
     def _add_to_totals(self, session_id: str, messages: int, usage: Usage) -> Any:
         """A transaction item adding to the session's running totals."""

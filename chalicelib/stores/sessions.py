@@ -7,6 +7,8 @@ idempotency records (`IDEM#<key>`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -34,6 +36,19 @@ __all__ = [
     "partition_key",
     "session_key",
 ]
+
+
+@contextmanager
+def _written() -> Iterator[None]:
+    """A write to a session: a failed condition means it is gone (SessionNotFound)."""
+    try:
+        yield
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            raise SessionNotFound() from exc
+        raise StorageUnavailable() from exc
+    except BotoCoreError as exc:
+        raise StorageUnavailable() from exc
 
 
 class SessionStore(MessageStore):
@@ -71,13 +86,9 @@ class SessionStore(MessageStore):
         )
         return None if response is None else SessionRecord.from_item(response["Attributes"])
 
-    def delete(self, session_id: str, deleting_at: str) -> None:
-        """Remove the session and every item of its partition, in batches.
-
-        The session is first marked as being deleted, so it reads as missing
-        and takes no new messages; a failed deletion can simply be repeated.
-        """
-        try:
+    def mark_deleting(self, session_id: str, deleting_at: str) -> None:
+        """Mark the session as being deleted: it reads as missing and takes nothing new."""
+        with _written():
             self._table.update_item(
                 Key=session_key(session_id),
                 UpdateExpression="SET #deleting = if_not_exists(#deleting, :now)",
@@ -85,6 +96,15 @@ class SessionStore(MessageStore):
                 ExpressionAttributeNames={"#deleting": "deletingAt"},
                 ExpressionAttributeValues={":now": deleting_at},
             )
+
+    def delete(self, session_id: str, deleting_at: str) -> None:
+        """Remove the session and every item of its partition, in batches.
+
+        The session is first marked as being deleted, so it reads as missing
+        and takes no new messages; a failed deletion can simply be repeated.
+        """
+        self.mark_deleting(session_id, deleting_at)
+        with _written():
             keys = query_items(
                 self._table,
                 KeyConditionExpression="pk = :pk",
@@ -98,9 +118,3 @@ class SessionStore(MessageStore):
                         batch.delete_item(Key={"pk": key["pk"], "sk": key["sk"]})
             # Last, so a retry can still find the session if anything above failed.
             self._table.delete_item(Key=session_key(session_id))
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise SessionNotFound() from exc
-            raise StorageUnavailable() from exc
-        except BotoCoreError as exc:
-            raise StorageUnavailable() from exc

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError
 
 from chalicelib.core.errors import AppError, NotFound
+from chalicelib.schemas.shares import SharedConversation
 from chalicelib.services.file_removal import file_objects
 
 logger = logging.getLogger(__name__)
@@ -25,9 +27,12 @@ logger = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
 # The embed page is the chat page in its compact mode, made to sit in a frame.
-PAGES = {"create": "index.html", "chat": "chat.html", "embed": "chat.html"}
+PAGES = {"create": "index.html", "chat": "chat.html", "embed": "chat.html", "shared": "shared.html"}
 # The one line a creator pastes on their site: it adds the launcher and the frame.
 EMBED_SCRIPT = WEB_DIR / "embed.js"
+# A shared chat's preview (og:description): the start of its first message.
+PREVIEW_CHARS = 200
+_PLACEHOLDER = re.compile(r"\{(base|title|description)\}")
 CONTENT_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -98,6 +103,26 @@ def page(
 def embed_script() -> WebFile:
     """GET /embed.js, loaded by other sites' pages: it runs there, so no CSP of ours."""
     return WebFile(_read(EMBED_SCRIPT), {"Content-Type": CONTENT_TYPES[".js"]})
+
+
+def shared_page(base_path: str, shared: SharedConversation | None) -> WebFile:
+    """A shared chat's read-only page, its preview tags filled from the share (escaped), so
+    a pasted link unfurls; an unknown or revoked share's page says so."""
+    if shared is None:
+        title = "Shared chat not found"
+        description = "This shared chat does not exist or was revoked."
+    else:
+        first = shared.messages[0].content if shared.messages else ""
+        title = shared.title
+        description = f"A chat with {shared.agent.title}: {' '.join(first.split())}"
+        if len(description) > PREVIEW_CHARS:
+            description = description[: PREVIEW_CHARS - 1] + "…"
+    values = {"base": base_path, "title": title, "description": description}
+    # One pass, so a title's own "{description}" stays text.
+    html = _PLACEHOLDER.sub(
+        lambda match: escape(values[match[1]], quote=True), _read(WEB_DIR / PAGES["shared"])
+    )
+    return WebFile(html, {"Content-Type": HTML, **security_headers(None)})
 
 
 def _storage() -> tuple[str, ...]:

@@ -7,6 +7,7 @@ import { exchange } from "./exchange.js";
 import { fileLink } from "./files.js";
 import { chatStore, pastChats } from "./history.js";
 import * as view from "./messages.js";
+import { wireShares } from "./share.js";
 import { TOUCH, closeDrawerOnPhone, fitComposer, wireShell } from "./shell.js";
 import { deadLink, embedOff, notAvailable, paused, usageLine, welcome } from "./welcome.js";
 
@@ -258,7 +259,7 @@ function wire() {
   wireShell();
   tray = attachmentTray({ session: ensureSession, setState });
   view.setThumbnails(thumbnail);
-  view.setActions({ regenerate, retry });
+  view.setActions({ regenerate, retry, share: wireShares(() => page.session).upTo });
   sidebar = pastChats(store, {
     open: pick,
     current: () => page.session?.sessionId,

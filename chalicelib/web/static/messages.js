@@ -9,16 +9,18 @@ const LABELS = { user: "You said", model: "The agent said" };
 let thumbnailOf = null; // fileId -> Promise of an image URL
 let onRegenerate = () => {};
 let onRetry = () => {};
+let onShare = null; // (messageId, button) => share the chat up to that reply
 
 /** How images among the attachments get their thumbnails. */
 export function setThumbnails(loader) {
   thumbnailOf = loader;
 }
 
-/** What the per-message Regenerate and Retry buttons do. */
-export function setActions({ regenerate, retry }) {
+/** What the per-message Regenerate, Retry and Share buttons do (no `share`: no button). */
+export function setActions({ regenerate, retry, share = null }) {
   onRegenerate = regenerate;
   onRetry = retry;
+  onShare = share;
 }
 
 function attachmentsNode(attachments) {
@@ -72,6 +74,11 @@ function actionsNode(role) {
     const again = iconButton("refresh-cw", "Regenerate reply", "regenerate");
     again.addEventListener("click", () => onRegenerate());
     bar.append(again);
+    if (onShare) {
+      const share = iconButton("share-2", "Share the chat up to here", "share");
+      share.addEventListener("click", () => onShare(share.closest(".message").dataset.id, share));
+      bar.append(share);
+    }
   } else {
     const retry = document.createElement("button");
     retry.type = "button";
