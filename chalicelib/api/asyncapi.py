@@ -91,7 +91,12 @@ def build_document() -> JsonSchema:
         "channels": {
             "conversation": {
                 "address": "/",
-                "description": "One connection; requests told apart by their requestId.",
+                "description": (
+                    "One connection; requests told apart by their requestId. A browser may "
+                    "connect only from this API's own pages (API_ORIGIN), the frontend's "
+                    "(FRONTEND_BASE_URL) or a named CORS_ALLOW_ORIGIN: any other Origin is "
+                    "refused (403) at the handshake. No Origin (not a browser) is admitted."
+                ),
                 "messages": {
                     m.__name__: {"$ref": f"#/components/messages/{m.__name__}"}
                     for m in (*CLIENT_FRAMES, *SERVER_FRAMES)
