@@ -48,7 +48,7 @@ class Conversation:
     reservations: tuple[Reservation, ...] = ()
 
 
-def _message_from_item(item: dict[str, Any]) -> StoredMessage:
+def message_from_item(item: dict[str, Any]) -> StoredMessage:
     return StoredMessage(
         id=str(item["sk"])[len(MESSAGE_PREFIX) :],
         role=item["role"],
@@ -65,9 +65,14 @@ def _is_message(item: dict[str, Any]) -> bool:
     return str(item.get("sk", "")).startswith(MESSAGE_PREFIX)
 
 
-def new_exchange_ids() -> tuple[str, str]:
-    """Ids for a user message and its reply: time-ordered, unique, adjacent."""
-    stem = f"{time.time_ns() // 1_000_000:013d}-{secrets.token_hex(5)}"
+def new_exchange_ids(after: str | None = None) -> tuple[str, str]:
+    """Ids for a user message and its reply: time-ordered, unique, adjacent, and sorting
+    after the id `after` (a session's newest message: a tree's new run must sort on top,
+    even when it is written in the same millisecond)."""
+    millis = time.time_ns() // 1_000_000
+    if after and after[:13].isdigit():
+        millis = max(millis, int(after[:13]) + 1)
+    stem = f"{millis:013d}-{secrets.token_hex(5)}"
     return f"{stem}-0", f"{stem}-1"
 
 
@@ -118,7 +123,7 @@ class MessageStore:
             if len(messages) == max_messages:
                 complete = False
                 break
-            messages.append(_message_from_item(item))
+            messages.append(message_from_item(item))
             chars += messages[-1].context_chars()
             if char_budget is not None and chars > char_budget:
                 complete = False
@@ -150,7 +155,7 @@ class MessageStore:
                 continue
             if len(page) == limit:
                 return list(reversed(page)), page[-1].id
-            page.append(_message_from_item(item))
+            page.append(message_from_item(item))
         return list(reversed(page)), None
 
     def load_all(self, session_id: str) -> list[StoredMessage]:
@@ -161,7 +166,7 @@ class MessageStore:
             ExpressionAttributeValues={":pk": partition_key(session_id), ":prefix": MESSAGE_PREFIX},
             ConsistentRead=True,
         )
-        return [_message_from_item(item) for item in items]
+        return [message_from_item(item) for item in items]
 
     def put_history(self, session_id: str, messages: list[StoredMessage]) -> None:
         """Store a new session's earlier messages (before its session item: until that
