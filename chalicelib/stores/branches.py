@@ -22,9 +22,8 @@ from chalicelib.core.errors import (
     StorageUnavailable,
 )
 from chalicelib.schemas import StoredMessage, Usage
-from chalicelib.stores.messages import message_from_item
 from chalicelib.stores.paths import FIRST_RUN, PathState, Run
-from chalicelib.stores.records import MESSAGE_PREFIX, partition_key, session_key
+from chalicelib.stores.records import MESSAGE_PREFIX, message_from_item, partition_key, session_key
 from chalicelib.stores.tree import FORK_PREFIX, PathMessage, PathReader, run_key
 
 # BatchGetItem takes at most this many keys a call.

@@ -8,8 +8,7 @@ session's running totals.
 
 from __future__ import annotations
 
-import secrets
-import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,17 +17,21 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalicelib.core.dynamo import CONDITION_FAILED, query_items, transact
 from chalicelib.core.errors import ReplyTooLate, SessionNotFound, StorageUnavailable
 from chalicelib.core.tokens import is_valid_id
-from chalicelib.schemas import Citations, StoredMessage, Usage
-from chalicelib.schemas.insights import Feedback
+from chalicelib.schemas import StoredMessage, Usage
 from chalicelib.stores.records import (
     MESSAGE_PREFIX,
     RESERVATION_PREFIX,
     SESSION_SORT_KEY,
     Reservation,
     SessionRecord,
+    is_message,
+    message_from_item,
+    new_exchange_ids,
     partition_key,
     session_key,
 )
+
+__all__ = ["Conversation", "MessageStore", "message_from_item", "new_exchange_ids"]
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -48,34 +51,6 @@ class Conversation:
     reservations: tuple[Reservation, ...] = ()
 
 
-def message_from_item(item: dict[str, Any]) -> StoredMessage:
-    return StoredMessage(
-        id=str(item["sk"])[len(MESSAGE_PREFIX) :],
-        role=item["role"],
-        content=str(item["content"]),
-        created_at=str(item["createdAt"]),
-        stopped=True if item.get("stopped") else None,
-        citations=Citations.model_validate(item["citations"]) if item.get("citations") else None,
-        attachments=item.get("attachments") or None,
-        feedback=Feedback.model_validate(item["feedback"]) if item.get("feedback") else None,
-    )
-
-
-def _is_message(item: dict[str, Any]) -> bool:
-    return str(item.get("sk", "")).startswith(MESSAGE_PREFIX)
-
-
-def new_exchange_ids(after: str | None = None) -> tuple[str, str]:
-    """Ids for a user message and its reply: time-ordered, unique, adjacent, and sorting
-    after the id `after` (a session's newest message: a tree's new run must sort on top,
-    even when it is written in the same millisecond)."""
-    millis = time.time_ns() // 1_000_000
-    if after and after[:13].isdigit():
-        millis = max(millis, int(after[:13]) + 1)
-    stem = f"{millis:013d}-{secrets.token_hex(5)}"
-    return f"{stem}-0", f"{stem}-1"
-
-
 class MessageStore:
     def __init__(self, table: Table) -> None:
         self._table = table
@@ -84,16 +59,12 @@ class MessageStore:
     def table(self) -> Table:
         return self._table
 
-    def load_recent(
-        self, session_id: str, *, max_messages: int, char_budget: int | None = None
-    ) -> Conversation | None:
-        """The session and its newest messages, in one Query page.
-
-        At most `max_messages`, which sizes the page before anything is read: the
-        session item, whose counters could otherwise size it, comes in that same
-        page. Stops early once the messages hold more than `char_budget`
-        characters, so the caller can see what did not fit.
-        """
+    def read_top(
+        self, session_id: str, max_messages: int
+    ) -> tuple[dict[str, Any], Iterator[dict[str, Any]]] | None:
+        """The session item and the items below it, newest first (reservations, then
+        messages), from one Query page sized for `max_messages`; None for a session
+        that is missing or being deleted."""
         if not is_valid_id(session_id):
             return None
         items = query_items(
@@ -108,6 +79,22 @@ class MessageStore:
         first = next(items, None)
         if first is None or first.get("sk") != SESSION_SORT_KEY or "deletingAt" in first:
             return None
+        return first, items
+
+    def load_recent(
+        self, session_id: str, *, max_messages: int, char_budget: int | None = None
+    ) -> Conversation | None:
+        """The session and its newest messages, in one Query page.
+
+        At most `max_messages`, which sizes the page before anything is read: the
+        session item, whose counters could otherwise size it, comes in that same
+        page. Stops early once the messages hold more than `char_budget`
+        characters, so the caller can see what did not fit.
+        """
+        top = self.read_top(session_id, max_messages)
+        if top is None:
+            return None
+        first, items = top
         session = SessionRecord.from_item(first)
         reservations: list[Reservation] = []
         messages: list[StoredMessage] = []
@@ -118,7 +105,7 @@ class MessageStore:
                 # Sends in flight sort between the session and its messages (rarely any).
                 reservations.append(Reservation.from_item(item))
                 continue
-            if not _is_message(item):
+            if not is_message(item):
                 break  # Idempotency records sort below every message.
             if len(messages) == max_messages:
                 complete = False

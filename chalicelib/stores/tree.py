@@ -15,14 +15,15 @@ from typing import Any
 from chalicelib.core.dynamo import get_item, query_items
 from chalicelib.core.tokens import is_valid_id
 from chalicelib.schemas import StoredMessage
-from chalicelib.stores.messages import MessageStore, message_from_item
+from chalicelib.stores.messages import MessageStore
 from chalicelib.stores.paths import FIRST_RUN, PathState
 from chalicelib.stores.records import (
     MESSAGE_PREFIX,
     RESERVATION_PREFIX,
-    SESSION_SORT_KEY,
     Reservation,
     SessionRecord,
+    is_message,
+    message_from_item,
     partition_key,
 )
 
@@ -37,10 +38,6 @@ def run_key(session_id: str, run: str) -> dict[str, str]:
 
 def _id(item: dict[str, Any]) -> str:
     return str(item["sk"])[len(MESSAGE_PREFIX) :]
-
-
-def _is_message(item: dict[str, Any]) -> bool:
-    return str(item.get("sk", "")).startswith(MESSAGE_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -146,7 +143,7 @@ class PathReader(MessageStore):
             source = head if head is not None and index == start else None
             items = source or self._run_items(session_id, run.first, high, remaining)
             for item in items:
-                if not _is_message(item) or _id(item) < run.first:
+                if not is_message(item) or _id(item) < run.first:
                     break
                 if exclusive and _id(item) == upper:
                     continue
@@ -163,25 +160,16 @@ class PathReader(MessageStore):
 
         Stops early once the messages hold more than `char_budget` characters.
         """
-        if not is_valid_id(session_id):
+        top = self.read_top(session_id, max_messages)
+        if top is None:
             return None
-        items = query_items(
-            self._table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": partition_key(session_id)},
-            ScanIndexForward=False,
-            ConsistentRead=True,
-            page_sizes=(max_messages + 2,),
-        )
-        first = next(items, None)
-        if first is None or first.get("sk") != SESSION_SORT_KEY or "deletingAt" in first:
-            return None
+        first, items = top
         reservations: list[Reservation] = []
         newest = next(items, None)
         while newest is not None and str(newest["sk"]).startswith(RESERVATION_PREFIX):
             reservations.append(Reservation.from_item(newest))
             newest = next(items, None)
-        newest_id = _id(newest) if newest is not None and _is_message(newest) else None
+        newest_id = _id(newest) if newest is not None and is_message(newest) else None
         state = PathState.from_item(first, newest_id)
         session = SessionRecord.from_item(first)
         if state.leaf is None:

@@ -303,3 +303,49 @@ def test_what_reads_and_writes_cost(tree: TreeStore) -> None:
     with counting_dynamodb(client) as calls:
         assert len(view(tree).messages) == 50
     assert [c.operation for c in calls] == ["Query", "Query"]
+
+
+def test_a_switch_counts_siblings_added_since_a_branch_started(tree: TreeStore) -> None:
+    three_exchanges(tree)
+    edit(tree, "q1", "q1 b", "a1 b")
+    send(tree, "q2 b", "a2 b")
+    switch(tree, "q1")
+    edit(tree, "q1", "q1 c", "a1 c")
+    # The record of "q1 b"'s run was written when a0 had two children; it now has three.
+    switch(tree, "a2 b")
+    loaded = view(tree)
+    assert texts(loaded) == ["q0", "a0", "q1 b", "a1 b", "q2 b", "a2 b"]
+    assert find(loaded, "q1 b").siblings == (1, 3)
+    # Deeper: the runs above a message are recounted in one BatchGetItem.
+    edit(tree, "q2 b", "q2 c", "a2 c")
+    switch(tree, "q1")
+    edit(tree, "q1", "q1 d", "a1 d")
+    with counting_dynamodb(tree.table.meta.client) as calls:
+        switch(tree, "a2 c")
+    assert [c.operation for c in calls].count("BatchGetItem") == 1
+    loaded = view(tree)
+    assert texts(loaded) == ["q0", "a0", "q1 b", "a1 b", "q2 c", "a2 c"]
+    assert find(loaded, "q1 b").siblings == (1, 4)
+    assert find(loaded, "q2 c").siblings == (1, 2)
+
+
+def test_the_history_stops_at_the_character_budget(tree: TreeStore) -> None:
+    three_exchanges(tree)
+    edit(tree, "q2", "q2 b", "a2 b")
+    loaded = tree.load_view(SESSION, max_messages=50, char_budget=10)
+    assert loaded is not None
+    # Over the budget with the fourth message back: it is returned, the rest is not.
+    assert [m.message.content for m in loaded.messages] == ["a2 b", "q2 b", "a1", "q1"]
+    assert not loaded.complete
+
+
+def test_deleting_a_session_removes_its_tree(tree: TreeStore) -> None:
+    from chalicelib.stores.sessions import SessionStore
+
+    three_exchanges(tree)
+    edit(tree, "q1", "q1 b", "a1 b")
+    switch(tree, "q1")
+    send(tree, "q3", "a3")
+    assert any(str(i["sk"]).startswith("BRANCH#") for i in tree.table.scan()["Items"])
+    SessionStore(tree.table).delete(SESSION, "2026-01-01T00:00:00.000Z")
+    assert tree.table.scan()["Items"] == []
