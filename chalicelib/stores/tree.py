@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.core.dynamo import get_item, query_items
+from chalicelib.core.errors import MessageNotFound
 from chalicelib.core.tokens import is_valid_id
 from chalicelib.schemas import StoredMessage
 from chalicelib.stores.messages import MessageStore
@@ -153,12 +154,20 @@ class PathReader(MessageStore):
         return walked, True
 
     def load_view(
-        self, session_id: str, *, max_messages: int, char_budget: int | None = None
+        self,
+        session_id: str,
+        *,
+        max_messages: int,
+        char_budget: int | None = None,
+        at: str | None = None,
     ) -> PathView | None:
         """The session and its active path's newest messages: one Query when the leaf is
         the session's newest message and its run holds them; else a Query per run more.
 
-        Stops early once the messages hold more than `char_budget` characters.
+        `at` (a message of the active path) reads the path from that message down
+        instead: an edit's or a regeneration's message first, then the history it had
+        (MessageNotFound when the path does not hold it). Stops early once the messages
+        hold more than `char_budget` characters.
         """
         top = self.read_top(session_id, max_messages)
         if top is None:
@@ -174,10 +183,13 @@ class PathReader(MessageStore):
         session = SessionRecord.from_item(first)
         if state.leaf is None:
             return PathView(session, state, [], True, tuple(reservations))
+        upper = at or state.leaf
         head = None
-        if newest is not None and newest_id == state.leaf:
+        if newest is not None and newest_id == state.leaf == upper:
             head = _chain(newest, items)
-        walked, complete = self._walk(session_id, state, state.leaf, max_messages, head=head)
+        walked, complete = self._walk(session_id, state, upper, max_messages, head=head)
+        if at is not None and (not walked or _id(walked[0].item) != at):
+            raise MessageNotFound("The active path of this session has no message with that id.")
         messages = _path_messages(walked, max_messages, state)
         if char_budget is not None:
             chars = 0

@@ -349,3 +349,28 @@ def test_deleting_a_session_removes_its_tree(tree: TreeStore) -> None:
     assert any(str(i["sk"]).startswith("BRANCH#") for i in tree.table.scan()["Items"])
     SessionStore(tree.table).delete(SESSION, "2026-01-01T00:00:00.000Z")
     assert tree.table.scan()["Items"] == []
+
+
+def test_the_path_at_an_earlier_message(tree: TreeStore) -> None:
+    three_exchanges(tree)
+    edit(tree, "q1", "q1 b", "a1 b")
+    send(tree, "q2 b", "a2 b")
+    user = find(view(tree), "q1 b").message.id
+    with counting_dynamodb(tree.table.meta.client) as calls:
+        loaded = tree.load_view(SESSION, max_messages=50, at=user)
+    # The top of the partition, then the runs from the message down.
+    assert [c.operation for c in calls] == ["Query", "Query", "Query"]
+    assert loaded is not None
+    assert texts(loaded) == ["q0", "a0", "q1 b"]
+    assert loaded.messages[0].siblings == (1, 2)
+    # From the leaf, the top of the partition serves, as for a send (while its run
+    # holds what is read: this one has four messages).
+    leaf = view(tree).state.leaf
+    with counting_dynamodb(tree.table.meta.client) as calls:
+        tree.load_view(SESSION, max_messages=3, at=leaf)
+    assert [c.operation for c in calls] == ["Query"]
+    # A message of another branch, or none at all, is not on the active path.
+    other = next(m for m, _ in tree.load_tree(SESSION) if m.content == "a2")
+    for missing in (other.id, "9999999999999-nothing00-0"):
+        with pytest.raises(MessageNotFound):
+            tree.load_view(SESSION, max_messages=50, at=missing)
