@@ -52,7 +52,8 @@ class TreeStore(PathReader):
         last = messages[-1].id
         if state.top is not None and messages[0].id <= state.top:
             raise ValueError("new messages must sort after the newest (new_exchange_ids(after=))")
-        if state.extends(parent_id):
+        extend = state.extends(parent_id)
+        if extend:
             run, sib = state.top_run, 0
             kept = state.runs[-1] if state.runs else Run(FIRST_RUN, last)
             runs = (*state.runs[:-1], Run(kept.first, last, kept.count))
@@ -65,10 +66,11 @@ class TreeStore(PathReader):
             above = parent_id if index == 0 else messages[index - 1].id
             place = sib if index == 0 else 0
             puts.append(self._put_tree_message(session_id, message, above, run, place))
-            count = runs[-1].count if index == 0 else 1
+            # A fork's first message has its run's siblings; any other, none.
+            count = runs[-1].count if index == 0 and not extend else 1
             siblings = (place, count) if count > 1 else None
             stored.append(PathMessage(message, above, siblings, run, None))
-        forks = [] if state.extends(parent_id) else self._fork_items(session_id, state, parent, run)
+        forks = [] if extend else self._fork_items(session_id, state, parent, run)
         session_update = self._path_update(session_id, state, new_state, len(messages), usage)
         refused = transact(self._table, [*puts, session_update, *forks, *also])
         if refused is None:

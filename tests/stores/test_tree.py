@@ -55,7 +55,9 @@ def exchange(
 ) -> None:
     user_id, reply_id = new_exchange_ids(after=loaded.state.top)
     messages = [stored("user", question, user_id), stored("model", answer, reply_id)]
-    tree.add_messages(SESSION, loaded.state, parent, messages, Usage.of(1, 1))
+    _, added = tree.add_messages(SESSION, loaded.state, parent, messages, Usage.of(1, 1))
+    # What a write hands back is what a read then finds.
+    assert added == view(tree).messages[:2]
 
 
 def edit(tree: TreeStore, content: str, question: str, answer: str) -> None:
@@ -276,7 +278,10 @@ def test_what_reads_and_writes_cost(tree: TreeStore) -> None:
     client = tree.table.meta.client
     # A send on an old session: one Query, one transaction.
     with counting_dynamodb(client) as calls:
-        send(tree, "q1000", "a1000")
+        loaded = view(tree)
+        user_id, reply_id = new_exchange_ids(after=loaded.state.top)
+        sent = [stored("user", "q1000", user_id), stored("model", "a1000", reply_id)]
+        tree.add_messages(SESSION, loaded.state, loaded.messages[0], sent, Usage.of(1, 1))
     assert [c.operation for c in calls] == ["Query", "TransactWriteItems"]
     # An edit at depth 1,000 (a few reads, whatever the depth), then sends on the
     # new branch: its run holds a page after 50 messages, and the read is one Query again.
@@ -285,7 +290,9 @@ def test_what_reads_and_writes_cost(tree: TreeStore) -> None:
         loaded = view(tree)
         # The history up to the edited message's parent: a page that ends there.
         history, _ = tree.load_path_page(SESSION, loaded.state, 50, deep.id)
-        exchange(tree, loaded, history[-1], "q500 edited", "a500 new")
+        user_id, reply_id = new_exchange_ids(after=loaded.state.top)
+        edited = [stored("user", "q500 edited", user_id), stored("model", "a500 new", reply_id)]
+        tree.add_messages(SESSION, loaded.state, history[-1], edited, Usage.of(1, 1))
     assert [c.operation for c in calls] == ["Query", "Query", "TransactWriteItems"]
     assert texts(view(tree))[-3:] == ["a499", "q500 edited", "a500 new"]
     for number in range(25):
