@@ -8,12 +8,20 @@ the message it names. See docs/storage.md.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.core.dynamo import CONDITION_FAILED, get_item, query_items, transact
+from chalicelib.core.dynamo import (
+    CONDITION_FAILED,
+    TRANSACTION_ATTEMPTS,
+    get_item,
+    query_items,
+    transact,
+)
 from chalicelib.core.errors import (
     ConcurrentUpdate,
     MessageNotFound,
@@ -146,17 +154,21 @@ class TreeStore(PathReader):
         found: dict[str, int] = {}
         pk = partition_key(session_id)
         for start in range(0, len(message_ids), _BATCH_KEYS):
-            wanted = {"pk": pk}
-            keys = [{**wanted, "sk": MESSAGE_PREFIX + i} for i in message_ids[start:][:_BATCH_KEYS]]
+            chunk = message_ids[start : start + _BATCH_KEYS]
             request: dict[str, Any] = {
                 self._table.name: {
-                    "Keys": keys,
+                    "Keys": [{"pk": pk, "sk": MESSAGE_PREFIX + i} for i in chunk],
                     "ConsistentRead": True,
-                    "ProjectionExpression": "sk, kids",
+                    "ProjectionExpression": "#sk, #kids",
+                    "ExpressionAttributeNames": {"#sk": "sk", "#kids": "kids"},
                 }
             }
             try:
-                while request:
+                for attempt in range(TRANSACTION_ATTEMPTS):
+                    if not request:
+                        break
+                    # Keys left unread (throttling) are asked again, after a growing pause.
+                    time.sleep(0 if attempt == 0 else random.uniform(0, 0.02 * 2**attempt))
                     response = self._table.meta.client.batch_get_item(RequestItems=request)
                     # The table's client hands back plain values, as the table does.
                     items: list[Any] = response.get("Responses", {}).get(self._table.name, [])
@@ -166,6 +178,8 @@ class TreeStore(PathReader):
                     request = response.get("UnprocessedKeys") or {}
             except (ClientError, BotoCoreError) as exc:
                 raise StorageUnavailable() from exc
+            if request:
+                raise StorageUnavailable()
         return found
 
     def _why_refused(self, session_id: str) -> Exception:
