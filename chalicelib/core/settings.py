@@ -28,7 +28,8 @@ MAX_HISTORY_MESSAGES = 1000
 CONFIG_BUCKET = "CONFIG_BUCKET"
 SESSIONS_TABLE = "SESSIONS_TABLE"
 ALLOWED_MODELS = "ALLOWED_MODELS"
-# Comma-separated tool names (googleSearch, urlContext); unset means all, "none" means none.
+# Comma-separated tool names (googleSearch, urlContext, codeExecution); unset means all,
+# "none" means none.
 ALLOWED_TOOLS = "ALLOWED_TOOLS"
 MODEL_TIMEOUT_SECONDS = "MODEL_TIMEOUT_SECONDS"
 REQUEST_DEADLINE_SECONDS = "REQUEST_DEADLINE_SECONDS"

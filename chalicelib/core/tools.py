@@ -10,15 +10,16 @@ from collections.abc import Iterable
 
 GOOGLE_SEARCH = "googleSearch"
 URL_CONTEXT = "urlContext"
-TOOL_NAMES = (GOOGLE_SEARCH, URL_CONTEXT)
+CODE_EXECUTION = "codeExecution"
+TOOL_NAMES = (GOOGLE_SEARCH, URL_CONTEXT, CODE_EXECUTION)
 
 # (model name prefix, the tools it supports); the first matching prefix wins, and a
 # model matching none supports no tool.
 MODEL_TOOLS: tuple[tuple[str, frozenset[str]], ...] = (
-    ("gemini-3", frozenset({GOOGLE_SEARCH, URL_CONTEXT})),
-    ("gemini-2.5-", frozenset({GOOGLE_SEARCH, URL_CONTEXT})),
+    ("gemini-3", frozenset({GOOGLE_SEARCH, URL_CONTEXT, CODE_EXECUTION})),
+    ("gemini-2.5-", frozenset({GOOGLE_SEARCH, URL_CONTEXT, CODE_EXECUTION})),
     ("gemini-2.0-flash-lite", frozenset()),
-    ("gemini-2.0-flash", frozenset({GOOGLE_SEARCH})),
+    ("gemini-2.0-flash", frozenset({GOOGLE_SEARCH, CODE_EXECUTION})),
 )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from chalicelib.schemas import Citations
+from chalicelib.schemas.replies import ReplyPart
 
 Role = Literal["user", "model"]
 
@@ -65,6 +66,8 @@ class ModelReply:
     citations: Citations | None = None
     # The reply ended at max_output_tokens, not where the model chose to stop.
     cut_short: bool = False
+    # Text, code and code results in order, bounded; None when no code ran.
+    parts: list[ReplyPart] | None = None
 
 
 class ChatModel(Protocol):

@@ -27,7 +27,8 @@ from chalicelib.core.errors import (
     ModelUnavailable,
 )
 from chalicelib.model.base import ModelReply, ModelRequest
-from chalicelib.model.wire import citations_of, request_parts, token_counts
+from chalicelib.model.wire import citations_of, reply_parts_of, request_parts, token_counts
+from chalicelib.schemas.replies import bounded_parts
 
 if TYPE_CHECKING:
     from google.genai import Client
@@ -207,6 +208,7 @@ def _reply_from_response(response: Any) -> ModelReply:
         cached_tokens=cached,
         citations=citations_of(candidate),
         cut_short=finish_reason == "MAX_TOKENS",
+        parts=bounded_parts(reply_parts_of(parts)),
     )
 
 

@@ -24,8 +24,9 @@ from chalicelib.model.gemini import (
     raise_if_prompt_blocked,
 )
 from chalicelib.model.offline import OfflineModel
-from chalicelib.model.wire import citations_of, request_parts, token_counts
+from chalicelib.model.wire import citations_of, reply_parts_of, request_parts, token_counts
 from chalicelib.schemas import Citations
+from chalicelib.schemas.replies import ReplyPart, bounded_parts
 
 # Pause between the offline model's words: slow enough to see, fast enough to read.
 OFFLINE_WORD_SECONDS = 0.04
@@ -39,6 +40,8 @@ class Chunk:
     counts: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
     # Gemini sends grounding metadata with the last pieces; it covers the whole reply.
     citations: Citations | None = None
+    # The piece's text, code and code results, in order.
+    parts: tuple[ReplyPart, ...] = ()
 
 
 class ReplyStream:
@@ -49,6 +52,7 @@ class ReplyStream:
         self._cancelled = threading.Event()
         self._counts = (0, 0, 0, 0, 0)
         self._citations: Citations | None = None
+        self._parts: list[ReplyPart] = []
 
     def __iter__(self) -> Iterator[str]:
         try:
@@ -60,6 +64,7 @@ class ReplyStream:
                     new or old for new, old in zip(chunk.counts, self._counts, strict=True)
                 )
                 self._citations = chunk.citations or self._citations
+                self._parts.extend(chunk.parts)
                 if chunk.text:
                     yield chunk.text
         finally:
@@ -67,8 +72,8 @@ class ReplyStream:
             self._chunks.close()
 
     def reply(self, text: str, *, stopped: bool = False) -> ModelReply:
-        """`text` as the reply (what the consumer kept), with the latest token counts and
-        citations."""
+        """`text` as the reply (what the consumer kept), with the latest token counts,
+        citations and the parts so far."""
         prompt, reply, tool_use_prompt, thinking, cached = self._counts
         return ModelReply(
             text=text,
@@ -80,6 +85,7 @@ class ReplyStream:
             tool_use_prompt_tokens=tool_use_prompt,
             thinking_tokens=thinking,
             citations=self._citations,
+            parts=bounded_parts(self._parts),
         )
 
     def cancel(self) -> None:
@@ -172,4 +178,5 @@ def _chunk_of(response: Any) -> Chunk:
         text="".join(part.text for part in parts if part.text and not part.thought),
         counts=token_counts(response.usage_metadata),
         citations=citations_of(candidate),
+        parts=tuple(reply_parts_of(parts)),
     )

@@ -78,6 +78,8 @@ class ToolSwitches(RequestModel):
     """Grounding with Google Search: the reply may carry `citations`."""
     url_context: bool = False
     """URL context: the model may read the web pages a message links to."""
+    code_execution: bool = False
+    """Code execution: the model may write and run Python; the reply carries `parts`."""
 
     def enabled(self) -> tuple[str, ...]:
         """The switched-on tools, by their API names."""

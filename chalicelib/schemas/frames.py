@@ -107,8 +107,9 @@ class DoneFrame(ResponseModel):
     stopped: bool
     texts_omitted: bool = False
     """True only when the whole result would not fit in one 32 KB frame: `result.message`,
-    `result.userMessage.content` and `result.reply.content` are then empty. They are the
-    message sent and the deltas joined; `GET /session/{id}/messages` has them too."""
+    `result.userMessage.content` and `result.reply.content` are then empty, and
+    `result.reply.parts` left out. They are the message sent and the deltas joined;
+    `GET /session/{id}/messages` has them all."""
 
     def without_texts(self) -> DoneFrame:
         result = self.result
@@ -117,7 +118,7 @@ class DoneFrame(ResponseModel):
             update={
                 "message": "",
                 "user_message": result.user_message.model_copy(update=texts),
-                "reply": result.reply.model_copy(update=texts),
+                "reply": result.reply.model_copy(update={**texts, "parts": None}),
             }
         )
         return self.model_copy(update={"result": smaller, "texts_omitted": True})

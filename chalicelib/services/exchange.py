@@ -241,6 +241,7 @@ def _reply_message(message_id: str, reply: ModelReply) -> StoredMessage:
         created_at=utc_now_iso(),
         stopped=True if reply.stopped else None,
         citations=reply.citations,
+        parts=reply.parts,
     )
 
 

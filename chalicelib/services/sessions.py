@@ -118,6 +118,7 @@ def _shared_history(request: SessionCreate) -> list[StoredMessage]:
             created_at=message.created_at,
             stopped=message.stopped,
             citations=message.citations,
+            parts=message.parts,
         )
         for message in shared.messages
     ]

@@ -20,6 +20,7 @@ from chalicelib.core.errors import ReplyTooLate, SessionNotFound, StorageUnavail
 from chalicelib.core.tokens import is_valid_id
 from chalicelib.schemas import Citations, StoredMessage, Usage
 from chalicelib.schemas.insights import Feedback
+from chalicelib.schemas.replies import REPLY_PARTS
 from chalicelib.stores.records import (
     MESSAGE_PREFIX,
     RESERVATION_PREFIX,
@@ -48,6 +49,10 @@ class Conversation:
     reservations: tuple[Reservation, ...] = ()
 
 
+# What a regenerated reply sets, or removes when the new one has none.
+_OPTIONAL_REPLY_FIELDS = ("stopped", "citations", "parts")
+
+
 def _message_from_item(item: dict[str, Any]) -> StoredMessage:
     return StoredMessage(
         id=str(item["sk"])[len(MESSAGE_PREFIX) :],
@@ -56,6 +61,7 @@ def _message_from_item(item: dict[str, Any]) -> StoredMessage:
         created_at=str(item["createdAt"]),
         stopped=True if item.get("stopped") else None,
         citations=Citations.model_validate(item["citations"]) if item.get("citations") else None,
+        parts=REPLY_PARTS.validate_python(item["parts"]) if item.get("parts") else None,
         attachments=item.get("attachments") or None,
         feedback=Feedback.model_validate(item["feedback"]) if item.get("feedback") else None,
     )
@@ -245,19 +251,16 @@ class MessageStore:
         self, session_id: str, reply: StoredMessage, usage: Usage, also: tuple[Any, ...] = ()
     ) -> None:
         """Put a regenerated reply in place of the old one, keeping its id."""
+        item = self.message_item(session_id, reply)
         values: dict[str, Any] = {":content": reply.content, ":created": reply.created_at}
         expression = "SET #content = :content, #created = :created"
         removed = []
-        if reply.stopped:
-            expression += ", #stopped = :stopped"
-            values[":stopped"] = True
-        else:
-            removed.append("#stopped")
-        if reply.citations:
-            expression += ", #citations = :citations"
-            values[":citations"] = reply.citations.model_dump(by_alias=True)
-        else:
-            removed.append("#citations")
+        for name in _OPTIONAL_REPLY_FIELDS:
+            if name in item:
+                expression += f", #{name} = :{name}"
+                values[f":{name}"] = item[name]
+            else:
+                removed.append(f"#{name}")
         if removed:
             expression += " REMOVE " + ", ".join(removed)
         update = {
@@ -269,8 +272,7 @@ class MessageStore:
                 "ExpressionAttributeNames": {
                     "#content": "content",
                     "#created": "createdAt",
-                    "#stopped": "stopped",
-                    "#citations": "citations",
+                    **{f"#{name}": name for name in _OPTIONAL_REPLY_FIELDS},
                 },
                 "ExpressionAttributeValues": values,
             }
@@ -294,6 +296,8 @@ class MessageStore:
             item["stopped"] = True
         if message.citations:
             item["citations"] = message.citations.model_dump(by_alias=True)
+        if message.parts:
+            item["parts"] = REPLY_PARTS.dump_python(message.parts, by_alias=True)
         if message.attachments:
             item["attachments"] = [file.model_dump(by_alias=True) for file in message.attachments]
         return item

@@ -94,7 +94,8 @@ function actionsNode(role) {
 }
 
 /** A message's <article>; `content` is text, rendered as Markdown for the model's replies. */
-export function messageNode({ id, role, content, createdAt, stopped, citations, attachments }) {
+export function messageNode(message) {
+  const { id, role, content, createdAt, stopped, citations, attachments, parts } = message;
   const item = document.createElement("article");
   item.className = `message ${role}`;
   item.setAttribute("aria-label", LABELS[role] || role);
@@ -105,7 +106,7 @@ export function messageNode({ id, role, content, createdAt, stopped, citations, 
   if (attachments?.length) item.append(attachmentsNode(attachments));
   item.append(actionsNode(role));
   item.querySelector("time").replaceWith(time(createdAt));
-  setContent(item, content);
+  setContent(item, content, parts);
   setCitations(item, citations);
   if (stopped) setNote(item, "stopped");
   return item;
@@ -166,11 +167,26 @@ function decorateCode(body) {
   }
 }
 
-export function setContent(item, content) {
+/** A reply that ran code: its text as Markdown, its code and each result as code blocks. */
+function partNodes(parts) {
+  return parts.map((part) => {
+    if (part.type === "text") return renderMarkdown(part.text);
+    const pre = document.createElement("pre");
+    const code = document.createElement("code");
+    const failed = part.type === "codeResult" && part.outcome !== "OUTCOME_OK";
+    const result = failed ? `output (${part.outcome})` : "output";
+    code.dataset.language = part.type === "code" ? part.language.toLowerCase() : result;
+    code.textContent = part.type === "code" ? part.code : part.output;
+    pre.append(code);
+    return pre;
+  });
+}
+
+export function setContent(item, content, parts) {
   const body = item.querySelector(".body");
   item.dataset.text = content;
   if (item.classList.contains("model")) {
-    body.replaceChildren(renderMarkdown(content));
+    body.replaceChildren(...(parts?.length ? partNodes(parts) : [renderMarkdown(content)]));
     decorateCode(body);
   } else body.textContent = content;
 }
@@ -185,7 +201,7 @@ export function setNote(item, text, state = text) {
 export function setStored(item, message) {
   item.dataset.id = message.id;
   item.querySelector("time").replaceWith(time(message.createdAt));
-  setContent(item, message.content);
+  setContent(item, message.content, message.parts);
   setCitations(item, message.citations);
 }
 
