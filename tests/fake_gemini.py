@@ -117,9 +117,17 @@ def code_result_part(output: str, outcome: str = "OUTCOME_OK") -> JsonDict:
     return {"codeExecutionResult": {"outcome": outcome, "output": output}}
 
 
-def with_parts(*parts: JsonDict | str) -> FakeReply:
+def thought_part(text: str) -> JsonDict:
+    """A thought summary, as Gemini sends one when asked to (includeThoughts)."""
+    return {"text": text, "thought": True}
+
+
+def with_parts(*parts: JsonDict | str, thoughts_tokens: int | None = None) -> FakeReply:
     """A reply of these parts in order; a string is a text part."""
-    return FakeReply(parts=tuple({"text": p} if isinstance(p, str) else p for p in parts))
+    return FakeReply(
+        parts=tuple({"text": p} if isinstance(p, str) else p for p in parts),
+        thoughts_tokens=thoughts_tokens,
+    )
 
 
 def grounding_metadata(
@@ -364,7 +372,7 @@ def build_reply_body(
     context cache the request names, count in the prompt too."""
     parts = list(reply.parts) if reply is not None and reply.parts is not None else None
     if parts is not None:
-        text = "".join(str(part.get("text", "")) for part in parts)
+        text = "".join(str(part.get("text", "")) for part in parts if not part.get("thought"))
     if text is None:
         text = DEFAULT_REPLY_PREFIX + _last_user_text(request_body)
     prompt = prompt_tokens if prompt_tokens is not None else _prompt_tokens(request_body)

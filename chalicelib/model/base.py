@@ -50,6 +50,11 @@ class ModelRequest:
     knowledge: tuple[FilePart, ...] = ()
     # A context cache holding the system prompt and the knowledge: neither is sent.
     cached_content: str | None = None
+    # Thinking: a level (Gemini 3) or a budget (2.5), None leaving it to the model; and
+    # whether the reply brings its thought summaries.
+    thinking_level: str | None = None
+    thinking_budget: int | None = None
+    include_thoughts: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,8 @@ class ModelReply:
     cut_short: bool = False
     # Text, code and code results in order, bounded; None when no code ran.
     parts: list[ReplyPart] | None = None
+    # The thought summaries, bounded, when the request asked for them and the model gave some.
+    thoughts: str | None = None
 
 
 class ChatModel(Protocol):

@@ -27,8 +27,14 @@ from chalicelib.core.errors import (
     ModelUnavailable,
 )
 from chalicelib.model.base import ModelReply, ModelRequest
-from chalicelib.model.wire import citations_of, reply_parts_of, request_parts, token_counts
-from chalicelib.schemas.replies import bounded_parts
+from chalicelib.model.wire import (
+    citations_of,
+    reply_parts_of,
+    request_parts,
+    thoughts_of,
+    token_counts,
+)
+from chalicelib.schemas.replies import bounded_parts, bounded_thoughts
 
 if TYPE_CHECKING:
     from google.genai import Client
@@ -209,6 +215,7 @@ def _reply_from_response(response: Any) -> ModelReply:
         citations=citations_of(candidate),
         cut_short=finish_reason == "MAX_TOKENS",
         parts=bounded_parts(reply_parts_of(parts)),
+        thoughts=bounded_thoughts(thoughts_of(parts)),
     )
 
 

@@ -1,8 +1,9 @@
 """Replies as the model writes them: Gemini's streamGenerateContent, or the offline model
 word by word (so a person running locally sees streaming too).
 
-A `ReplyStream` yields the pieces of the reply; `reply()` is the reply so far, with the
-latest token counts, so a stopped stream can still be stored and counted.
+A `ReplyStream` yields the pieces of the reply (and its thought summaries, as `Thought`s,
+when asked for); `reply()` is the reply so far, with the latest token counts, so a stopped
+stream can still be stored and counted.
 """
 
 from __future__ import annotations
@@ -24,9 +25,15 @@ from chalicelib.model.gemini import (
     raise_if_prompt_blocked,
 )
 from chalicelib.model.offline import OfflineModel
-from chalicelib.model.wire import citations_of, reply_parts_of, request_parts, token_counts
+from chalicelib.model.wire import (
+    citations_of,
+    reply_parts_of,
+    request_parts,
+    thoughts_of,
+    token_counts,
+)
 from chalicelib.schemas import Citations
-from chalicelib.schemas.replies import ReplyPart, bounded_parts
+from chalicelib.schemas.replies import ReplyPart, bounded_parts, bounded_thoughts
 
 # Pause between the offline model's words: slow enough to see, fast enough to read.
 OFFLINE_WORD_SECONDS = 0.04
@@ -42,6 +49,15 @@ class Chunk:
     citations: Citations | None = None
     # The piece's text, code and code results, in order.
     parts: tuple[ReplyPart, ...] = ()
+    # Its thought summaries (Gemini sends them before the reply's text).
+    thought: str = ""
+
+
+@dataclass(frozen=True)
+class Thought:
+    """A piece of the model's thought summaries, not of the reply."""
+
+    text: str
 
 
 class ReplyStream:
@@ -53,8 +69,9 @@ class ReplyStream:
         self._counts = (0, 0, 0, 0, 0)
         self._citations: Citations | None = None
         self._parts: list[ReplyPart] = []
+        self._thoughts: list[str] = []
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[str | Thought]:
         try:
             for chunk in self._chunks:
                 if self._cancelled.is_set():
@@ -65,6 +82,9 @@ class ReplyStream:
                 )
                 self._citations = chunk.citations or self._citations
                 self._parts.extend(chunk.parts)
+                if chunk.thought:
+                    self._thoughts.append(chunk.thought)
+                    yield Thought(chunk.thought)
                 if chunk.text:
                     yield chunk.text
         finally:
@@ -86,6 +106,7 @@ class ReplyStream:
             thinking_tokens=thinking,
             citations=self._citations,
             parts=bounded_parts(self._parts),
+            thoughts=bounded_thoughts("".join(self._thoughts)),
         )
 
     def cancel(self) -> None:
@@ -179,4 +200,5 @@ def _chunk_of(response: Any) -> Chunk:
         counts=token_counts(response.usage_metadata),
         citations=citations_of(candidate),
         parts=tuple(reply_parts_of(parts)),
+        thought=thoughts_of(parts),
     )

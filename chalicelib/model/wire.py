@@ -46,10 +46,29 @@ def request_parts(request: ModelRequest, read_timeout_seconds: float) -> tuple[A
         max_output_tokens=request.max_output_tokens,
         stop_sequences=list(request.stop_sequences) or None,
         tools=[builders[name]() for name in request.tools] or None,
+        thinking_config=_thinking_config(request),
         # google-genai's timeout is per HTTP read, in milliseconds.
         http_options=types.HttpOptions(timeout=max(1, int(read_timeout_seconds * 1000))),
     )
     return contents_of(request), config
+
+
+def _thinking_config(request: ModelRequest) -> Any:
+    from google.genai import types
+
+    level, budget = request.thinking_level, request.thinking_budget
+    if level is None and budget is None and not request.include_thoughts:
+        return None
+    return types.ThinkingConfig(
+        thinking_level=types.ThinkingLevel(level.upper()) if level else None,
+        thinking_budget=budget,
+        include_thoughts=True if request.include_thoughts else None,
+    )
+
+
+def thoughts_of(parts: list[Any]) -> str:
+    """The thought summaries among a candidate's parts, joined."""
+    return "".join(part.text for part in parts if part.text and part.thought)
 
 
 def reply_parts_of(parts: list[Any]) -> list[ReplyPart]:

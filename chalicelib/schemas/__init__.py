@@ -8,7 +8,9 @@ from chalicelib.schemas.agents import (
     Citations,
     CitationSource,
     CitationSupport,
+    ThinkingSettings,
     ToolSwitches,
+    ensure_thinking_usable,
     ensure_tools_usable,
 )
 from chalicelib.schemas.base import (
@@ -81,7 +83,9 @@ __all__ = [
     "CitationSource",
     "CitationSupport",
     "Citations",
+    "ThinkingSettings",
     "ToolSwitches",
+    "ensure_thinking_usable",
     "ensure_tools_usable",
     "Attachment",
     "FileLink",

@@ -7,7 +7,12 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 
 from chalicelib.core.settings import get_settings
-from chalicelib.schemas.agents import AgentSettingsUpdate, ToolSwitches, document_tool_support
+from chalicelib.schemas.agents import (
+    AgentSettingsUpdate,
+    ThinkingSettings,
+    ToolSwitches,
+    document_tool_support,
+)
 from chalicelib.schemas.base import (
     ModelName,
     PromptVisibility,
@@ -275,6 +280,8 @@ class ChatSettings(ResponseModel):
     """Strings at which the model stops writing."""
     tools: ToolSwitches = ToolSwitches()
     """Gemini's built-in tools that are switched on."""
+    thinking: ThinkingSettings = ThinkingSettings()
+    """The model's thinking level or budget, and whether its thoughts are shown."""
 
     @property
     def prompt_text(self) -> str:

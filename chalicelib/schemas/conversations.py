@@ -127,6 +127,11 @@ class MessageCore(ResponseModel):
     )
     """Only on a reply that ran code (see `tools.codeExecution`): its text, code and code
     results in order; `content` is its text alone."""
+    thoughts: str | SkipJsonSchema[None] = Field(
+        default_factory=_not_sent, exclude_if=lambda value: value is None
+    )
+    """Only on a reply of an agent with `thinking.showThoughts`: the model's thought
+    summaries (at most 20,000 characters)."""
 
 
 class StoredMessage(MessageCore):

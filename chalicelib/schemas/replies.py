@@ -15,6 +15,8 @@ from chalicelib.schemas.base import ResponseModel
 MAX_REPLY_PARTS = 40
 MAX_PART_CHARS = 10_000
 MAX_PARTS_CHARS = 40_000
+# A reply's thought summaries are cut here.
+MAX_THOUGHTS_CHARS = 20_000
 
 
 class TextPart(ResponseModel):
@@ -86,3 +88,8 @@ def bounded_parts(parts: Iterable[ReplyPart]) -> list[ReplyPart] | None:
             room -= len(part.output)
         kept.append(part)
     return kept
+
+
+def bounded_thoughts(thoughts: str) -> str | None:
+    """Thought summaries as a reply keeps them: cut, and None when there are none."""
+    return thoughts[:MAX_THOUGHTS_CHARS] or None

@@ -42,6 +42,7 @@ from chalicelib.schemas import (
     ChatConfigUpdate,
     CreatorLimits,
     EditTokenRotated,
+    ensure_thinking_usable,
     ensure_tools_usable,
 )
 from chalicelib.services.access import agent_count, ensure_may_create
@@ -132,6 +133,7 @@ def create_chat_config(
         edit_token_hash=hash_token(edit_token),
     )
     ensure_tools_usable(config.model, config.tools)
+    ensure_thinking_usable(config.model, config.thinking)
     note_ids(config_id=config.chat_config_id)
     base_url = settings.frontend_base_url or own_base_url
     # The mirror first: without the S3 object, a lone mirror item is never used.
@@ -208,6 +210,9 @@ def update_chat_config(config_id: str, token: str, request: ChatConfigUpdate) ->
         # A model without the tools already on is refused as the model's fault.
         field = "tools" if "tools" in changes else "model"
         ensure_tools_usable(updated.model, updated.tools, field)
+    if updated.thinking != config.thinking or updated.model != config.model:
+        field = "thinking" if "thinking" in changes else "model"
+        ensure_thinking_usable(updated.model, updated.thinking, field)
     _replace(config, updated, etag)
     agent_changed(config_id, updated.model, updated.prompt_text)
     return updated.to_public(reveal_prompt=True)

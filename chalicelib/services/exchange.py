@@ -135,6 +135,9 @@ def _prepare(
         tools=tools,
         knowledge=knowledge,
         cached_content=cached_content,
+        thinking_level=session.thinking.level,
+        thinking_budget=session.thinking.budget,
+        include_thoughts=session.thinking.show_thoughts,
     )
     context = ContextInfo(
         messages_sent=len(contents), messages_total=total, truncated=len(contents) < total
@@ -242,6 +245,7 @@ def _reply_message(message_id: str, reply: ModelReply) -> StoredMessage:
         stopped=True if reply.stopped else None,
         citations=reply.citations,
         parts=reply.parts,
+        thoughts=reply.thoughts,
     )
 
 

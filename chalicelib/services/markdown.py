@@ -1,6 +1,6 @@
 """A conversation as Markdown: its settings, then one heading per turn; a grounded
 reply's sources follow it as footnotes, and a reply that ran code shows its code and
-results as fenced blocks."""
+results as fenced blocks; shown thoughts come before the reply, quoted."""
 
 from __future__ import annotations
 
@@ -37,6 +37,9 @@ def to_markdown(export: SessionExport) -> str:
     footnotes = 0
     for message in export.messages:
         lines += ["", f"## {_SPEAKERS[message.role]} · {message.created_at}"]
+        if message.thoughts:
+            quoted = "\n".join(f"> {line}".rstrip() for line in message.thoughts.splitlines())
+            lines += ["", "> *Thoughts*", ">", quoted]
         lines += _parts(message.parts) if message.parts else ["", message.content]
         if message.citations:
             lines += _footnotes(message.citations, footnotes)

@@ -42,6 +42,7 @@ from chalicelib.schemas import (
     SessionView,
     StoredMessage,
     TextBody,
+    ensure_thinking_usable,
     ensure_tools_usable,
 )
 from chalicelib.services import exchange
@@ -119,6 +120,7 @@ def _shared_history(request: SessionCreate) -> list[StoredMessage]:
             stopped=message.stopped,
             citations=message.citations,
             parts=message.parts,
+            thoughts=message.thoughts,
         )
         for message in shared.messages
     ]
@@ -217,6 +219,7 @@ def update_session(session_id: str, token: str, request: SessionUpdate) -> Sessi
     if "model" in request.model_fields_set and request.model != session.model:
         # The session's tools stay on: a model without them is refused.
         ensure_tools_usable(request.model, session.tools, "model")
+        ensure_thinking_usable(request.model, session.thinking, "model")
     updated = session_store().update_settings(session_id, request.changes(), utc_now_iso())
     if updated is None:
         raise SessionNotFound()

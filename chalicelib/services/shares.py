@@ -62,6 +62,7 @@ def _shared_message(message: StoredMessage) -> SharedMessage:
         stopped=message.stopped,
         citations=message.citations,
         parts=message.parts,
+        thoughts=message.thoughts,
         attachments=files or None,
     )
 

@@ -50,7 +50,7 @@ class Conversation:
 
 
 # What a regenerated reply sets, or removes when the new one has none.
-_OPTIONAL_REPLY_FIELDS = ("stopped", "citations", "parts")
+_OPTIONAL_REPLY_FIELDS = ("stopped", "citations", "parts", "thoughts")
 
 
 def _message_from_item(item: dict[str, Any]) -> StoredMessage:
@@ -62,6 +62,7 @@ def _message_from_item(item: dict[str, Any]) -> StoredMessage:
         stopped=True if item.get("stopped") else None,
         citations=Citations.model_validate(item["citations"]) if item.get("citations") else None,
         parts=REPLY_PARTS.validate_python(item["parts"]) if item.get("parts") else None,
+        thoughts=str(item["thoughts"]) if item.get("thoughts") else None,
         attachments=item.get("attachments") or None,
         feedback=Feedback.model_validate(item["feedback"]) if item.get("feedback") else None,
     )
@@ -298,6 +299,8 @@ class MessageStore:
             item["citations"] = message.citations.model_dump(by_alias=True)
         if message.parts:
             item["parts"] = REPLY_PARTS.dump_python(message.parts, by_alias=True)
+        if message.thoughts:
+            item["thoughts"] = message.thoughts
         if message.attachments:
             item["attachments"] = [file.model_dump(by_alias=True) for file in message.attachments]
         return item
