@@ -11,6 +11,7 @@ from selenium.webdriver.common.by import By
 from tests.fake_gemini import FakeGemini, reply_text
 from tests.local_stack import LocalStack
 from tests.web.browser import (
+    PHONE_390,
     Browser,
     messages,
     new_agent,
@@ -19,6 +20,7 @@ from tests.web.browser import (
     stored_replies,
     type_and_enter,
 )
+from tests.web.checks import assert_accessible, assert_no_overflow, assert_touch_targets
 
 pytestmark = pytest.mark.timeout(90)
 OpenBrowser = Callable[..., Browser]
@@ -64,3 +66,34 @@ def test_share_read_and_continue_a_chat(
     type_and_enter(reader, "And a frigate?")
     reader.wait(lambda _: len(stored_replies(reader)) == 2)
     assert "What is a galleon?" in fake.last_request.texts()
+
+
+def test_a_replys_share_button_shares_up_to_it_and_the_page_fits_a_phone(
+    stack: LocalStack, fake: FakeGemini, browser: OpenBrowser
+) -> None:
+    config_id = new_agent(stack)["chatConfigId"]
+    author = browser()
+    open_chat(author, config_id)
+    fake.queue(reply_text("A galleon be big."), reply_text("A frigate be smaller."))
+    type_and_enter(author, "What is a galleon?")
+    author.wait(lambda _: len(stored_replies(author)) == 1)
+    type_and_enter(author, "And a frigate?")
+    author.wait(lambda _: len(stored_replies(author)) == 2)
+    first_reply = author.driver.find_elements(By.CSS_SELECTOR, ".message.model")[0]
+    first_reply.find_element(By.CSS_SELECTOR, "button.share").click()
+    # The menu opens on the new link, and says what it shares.
+    author.wait(lambda d: d.find_element(By.ID, "share-link").is_displayed())
+    assert (
+        "read 2 messages" in author.driver.find_element(By.CSS_SELECTOR, "#shares-box .status").text
+    )
+    url = author.attribute("share-link")
+
+    reader = browser(PHONE_390)
+    reader.open(url.split(reader.base_url, 1)[1])
+    reader.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "#messages .message"))
+    assert [m["text"] for m in messages(reader)] == ["What is a galleon?", "A galleon be big."]
+    reader.wait(lambda d: d.find_element(By.ID, "continue-chat").is_displayed())
+    assert_no_overflow(reader, "the shared page")
+    assert_touch_targets(reader, "the shared page")
+    assert_accessible(reader, "the shared page")
+    reader.shot("shared-390", docs="shared-390")

@@ -86,6 +86,8 @@ export function wireShares(session) {
       showStatus(status, sentenceFor(error), "error");
     }
     box.open = true;
+    // From a reply's button, the menu is closed: open it, so the link and its note show.
+    if (document.getElementById("chat-menu").hidden) document.getElementById("menu-button").click();
   }
 
   box.addEventListener("toggle", () => box.open && refresh());
