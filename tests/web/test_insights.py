@@ -20,6 +20,8 @@ from tests.web.browser import (
     WIDE,
     Browser,
     call,
+    last_state,
+    messages,
     new_agent,
     open_chat,
     state_line,
@@ -93,6 +95,12 @@ def test_a_visitor_rates_a_reply_with_a_comment_and_sees_it_after_a_reload(
     visitor.driver.refresh()
     visitor.wait(lambda _: stored_replies(visitor))
     visitor.wait(lambda _: pressed(visitor) == {"up": "false", "down": "true"})
+    # A regenerated reply keeps its id, and so its rating.
+    fake.queue(reply_text("Arr, shorter."))
+    visitor.driver.find_element(By.CSS_SELECTOR, ".message.model .regenerate").click()
+    visitor.wait(lambda _: messages(visitor)[-1]["text"] == "Arr, shorter.")
+    visitor.wait(lambda _: last_state(visitor) == "done")
+    assert pressed(visitor) == {"up": "false", "down": "true"}
 
     # The other thumb replaces it; Esc closes a comment box without sending.
     thumb(visitor, "up").click()

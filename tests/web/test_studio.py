@@ -243,7 +243,7 @@ def test_my_agents_are_cards_whose_destructive_actions_ask_first(
     # Pause, rotate and delete sit apart, out of sight until asked for...
     danger = card.find_element(By.CSS_SELECTOR, ".danger-zone")
     everyday = [b.text for b in card.find_elements(By.CSS_SELECTOR, ".tools button")]
-    assert everyday == ["Edit", "Knowledge", "Embed", "API keys"]
+    assert everyday == ["Edit", "Knowledge", "Embed", "API keys", "Insights"]
     delete = danger.find_element(By.XPATH, ".//button[normalize-space()='Delete']")
     assert not delete.is_displayed()
     danger.find_element(By.TAG_NAME, "summary").click()

@@ -43,17 +43,21 @@ function commentForm(item, send, close) {
 
 /**
  * The rating action messages.js puts on stored replies: `(item, feedback)` draws the
- * thumbs, `feedback` the reply's as stored (or null). `session()` is the open chat's
+ * thumbs, `feedback` the reply's as stored (or null; undefined: the rating shown for the
+ * same reply before, as a regenerated reply keeps it). `session()` is the open chat's
  * {sessionId, sessionToken}; `setState` the page's status line, where errors are said.
  */
 export function ratings(session, setState) {
   return (item, feedback) => {
+    const before = item.querySelector(".rating")?.dataset;
+    const shown = before?.reply === item.dataset.id ? before.rating || null : null;
     item.querySelector(".rating")?.remove();
     item.querySelector(".feedback-comment")?.remove();
     const group = document.createElement("div");
     group.className = "rating";
     group.setAttribute("role", "group");
     group.setAttribute("aria-label", "Rate this reply");
+    group.dataset.reply = item.dataset.id;
     const buttons = {
       up: iconButton("thumbs-up", LABELS.up, "rate-up"),
       down: iconButton("thumbs-down", LABELS.down, "rate-down"),
@@ -68,7 +72,7 @@ export function ratings(session, setState) {
         button.setAttribute("aria-pressed", String(name === rating));
       }
     };
-    show(feedback?.rating || null);
+    show(feedback === undefined ? shown : feedback?.rating || null);
     item.querySelector(".message-actions .note").before(group);
 
     const path = (chat) =>

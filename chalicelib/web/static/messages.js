@@ -26,8 +26,9 @@ export function setActions({ regenerate, retry, share = null, rate = null }) {
   addRating = rate;
 }
 
+// `feedback` undefined: as shown (a regenerated reply keeps its id, and so its rating).
 function showRating(item, feedback) {
-  if (addRating && item.classList.contains("model") && item.dataset.id) addRating(item, feedback || null);
+  if (addRating && item.classList.contains("model") && item.dataset.id) addRating(item, feedback);
 }
 
 function attachmentsNode(attachments) {
@@ -115,7 +116,7 @@ export function messageNode({ id, role, content, createdAt, stopped, citations, 
   setContent(item, content);
   setCitations(item, citations);
   if (stopped) setNote(item, "stopped");
-  showRating(item, feedback);
+  showRating(item, feedback ?? null);
   return item;
 }
 
