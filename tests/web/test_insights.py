@@ -29,6 +29,7 @@ from tests.web.browser import (
     type_and_enter,
 )
 from tests.web.checks import assert_accessible, assert_no_overflow, assert_touch_targets
+from tests.web.test_chat_checks import theme
 
 pytestmark = pytest.mark.timeout(120)
 OpenBrowser = Callable[..., Browser]
@@ -187,12 +188,18 @@ def test_the_creator_reads_an_agents_insights(
     assert last[1:] == ["1", "1"]
     assert len(charts[0].find_elements(By.CSS_SELECTOR, "rect.bar")) == 2
 
-    creator.js("arguments[0].scrollIntoView({block: 'start'})", panel)
-    assert_no_overflow(creator, "the Insights panel")
     assert_touch_targets(creator, "the Insights panel")
-    assert_accessible(creator, "the Insights panel")
-    docs = "insights" if size == PHONE else None
-    creator.shot(f"insights-{size[0]}", docs=docs)
+    # The studio's panels open: in a closed one, Chromium never ends the switches'
+    # transitions to a new theme, and axe-core waits for them to end.
+    creator.js("for (const panel of document.querySelectorAll('details')) panel.open = true")
+    for scheme in ("light", "dark"):
+        theme(creator, scheme)
+        assert_no_overflow(creator, f"the Insights panel, {scheme}")
+        assert_accessible(creator, f"the Insights panel, {scheme}")
+        creator.js("arguments[0].scrollIntoView({block: 'start'})", panel)
+        docs = "insights" if size == PHONE and scheme == "light" else None
+        creator.shot(f"insights-{size[0]}-{scheme}", docs=docs)
+    theme(creator, "light")
 
     # Another period reads the agent's days again.
     select = panel.find_element(By.TAG_NAME, "select")

@@ -13,6 +13,7 @@ from tests.local_stack import LocalStack
 from tests.web.browser import PHONE, WIDE, Browser, call, new_agent
 from tests.web.checks import assert_accessible, assert_no_overflow, assert_touch_targets
 from tests.web.conftest import web_stack
+from tests.web.test_chat_checks import theme
 
 pytestmark = pytest.mark.timeout(120)
 OPERATOR_TOKEN = "operator-token-for-the-web-tests"
@@ -68,11 +69,14 @@ def test_the_operator_pastes_the_token_and_sees_the_servers_charts(
     assert tokens.startswith("Server's tokens today (settled and in flight)")
     assert tokens.endswith("of 100,000")
     assert page.driver.find_elements(By.CSS_SELECTOR, "#operator-charts line.limit")
-    assert_no_overflow(page, "the operator page")
     assert_touch_targets(page, "the operator page")
-    assert_accessible(page, "the operator page")
     page.js("document.getElementById('operator-usage').scrollIntoView()")
-    page.shot(f"operator-{size[0]}", docs="operator" if size == PHONE else None)
+    for scheme in ("dark", "light"):
+        theme(page, scheme)
+        assert_no_overflow(page, f"the operator page, {scheme}")
+        assert_accessible(page, f"the operator page, {scheme}")
+        docs = "operator" if size == PHONE and scheme == "light" else None
+        page.shot(f"operator-{size[0]}-{scheme}", docs=docs)
 
     # The tab keeps the token: a reload shows the usage again, without asking.
     page.driver.refresh()
