@@ -7,6 +7,7 @@ or anything else on the network. Screenshots go to test-artifacts/web/.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.local_stack import LocalStack
@@ -184,3 +186,20 @@ def new_agent(stack: LocalStack, **overrides: Any) -> dict[str, Any]:
         stack, "POST", "/create-chat", {**AGENT, "systemPrompt": "Be a pirate.", **overrides}
     )
     return created
+
+
+def open_my_agents(browser: Browser, created: dict[str, Any]) -> WebElement:
+    """Open `/` as the creator of `created` (its edit token in this browser's
+    localStorage, as making it here would leave it); its card on My agents."""
+    config_id = created["chatConfigId"]
+    agent = {"title": created["config"]["title"], "editToken": created["editToken"]}
+    agent["shareableUrl"] = created["shareableUrl"]
+    browser.open("/")
+    browser.js(
+        f"localStorage.setItem('ai-maker:agent:{config_id}', arguments[0])", json.dumps(agent)
+    )
+    browser.open("/")
+    card: WebElement = browser.wait(
+        lambda d: d.find_element(By.CSS_SELECTOR, f'li[data-config-id="{config_id}"]')
+    )
+    return card

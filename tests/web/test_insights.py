@@ -3,7 +3,6 @@ panel on My agents (charts, comments, limits used today) at a phone's width and 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +23,7 @@ from tests.web.browser import (
     messages,
     new_agent,
     open_chat,
+    open_my_agents,
     state_line,
     stored_replies,
     type_and_enter,
@@ -142,16 +142,7 @@ def test_the_creator_reads_an_agents_insights(
     created = rated_agent(stack)
     config_id = created["chatConfigId"]
     creator = browser(size)
-    creator.open("/")
-    agent = {"title": "Pirate tutor", "editToken": created["editToken"]}
-    agent["shareableUrl"] = created["shareableUrl"]
-    creator.js(
-        f"localStorage.setItem('ai-maker:agent:{config_id}', arguments[0])", json.dumps(agent)
-    )
-    creator.open("/")
-    card = creator.wait(
-        lambda d: d.find_element(By.CSS_SELECTOR, f'li[data-config-id="{config_id}"]')
-    )
+    card = open_my_agents(creator, created)
     opener = card.find_element(By.XPATH, ".//button[normalize-space()='Insights']")
     opener.click()
     assert opener.get_attribute("aria-expanded") == "true"

@@ -18,7 +18,8 @@ function svg(tag, attributes = {}, text = "") {
   return node;
 }
 
-function element(tag, className = "", text = "") {
+/** An HTML element with a class and its text (never markup). */
+export function element(tag, className = "", text = "") {
   const node = document.createElement(tag);
   if (className) node.className = className;
   if (text) node.textContent = text;

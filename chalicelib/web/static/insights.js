@@ -3,15 +3,8 @@
 // comments, and how much of each daily limit in force is used today. Read with the
 // agent's edit token; the charts are charts.js's, shared with the operator's page.
 import { api, sentenceFor, showStatus } from "./api.js";
-import { periodPicker, usageCharts, usedToday } from "./charts.js";
+import { element, periodPicker, usageCharts, usedToday } from "./charts.js";
 import { icon } from "./icons.js";
-
-function element(tag, className = "", text = "") {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text) node.textContent = text;
-  return node;
-}
 
 /** The comments, newest first: their words as text only, never markup. */
 export function commentList(comments) {
