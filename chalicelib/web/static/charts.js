@@ -181,15 +181,16 @@ export function periodPicker(id, chosen, onChange) {
   return wrap;
 }
 
-/** "3 of 100 (3%)" as a labelled meter row: used today against a limit (null: none). */
+/** Used today against a limit (null: none; 0: none allowed), as a labelled meter. */
 export function usedToday(id, text, used, limit) {
+  const limited = limit !== null && limit !== undefined;
   const row = element("div", "used-today");
   const label = element("label", "", text);
-  label.htmlFor = id;
-  const figures = element("span", "hint", limit ? ` ${NUMBER.format(used)} of ${NUMBER.format(limit)}` : ` ${NUMBER.format(used)} (no limit)`);
-  label.append(figures);
+  const figures = limited ? ` ${NUMBER.format(used)} of ${NUMBER.format(limit)}` : ` ${NUMBER.format(used)} (no limit)`;
+  label.append(element("span", "hint", figures));
   row.append(label);
-  if (limit) {
+  if (limited && limit > 0) {
+    label.htmlFor = id;
     const meter = element("meter");
     meter.id = id;
     meter.min = 0;
@@ -198,6 +199,6 @@ export function usedToday(id, text, used, limit) {
     meter.high = limit * 0.8;
     meter.optimum = 0;
     row.append(meter);
-  } else label.removeAttribute("for");
+  }
   return row;
 }
