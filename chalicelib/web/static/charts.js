@@ -4,6 +4,8 @@
 // visually hidden table of its numbers, for screen readers; the SVG itself is hidden
 // from them. Colours are app.css's variables, so charts follow the light or dark theme.
 
+import { element } from "./icons.js";
+
 const SVG = "http://www.w3.org/2000/svg";
 const HEIGHT = 200;
 const MARGIN = { top: 22, right: 10, bottom: 34, left: 46 };
@@ -14,14 +16,6 @@ export const PERIODS = [7, 30, 90];
 function svg(tag, attributes = {}, text = "") {
   const node = document.createElementNS(SVG, tag);
   for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
-  if (text) node.textContent = text;
-  return node;
-}
-
-/** An HTML element with a class and its text (never markup). */
-export function element(tag, className = "", text = "") {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
   if (text) node.textContent = text;
   return node;
 }

@@ -3,8 +3,8 @@
 // comments, and how much of each daily limit in force is used today. Read with the
 // agent's edit token; the charts are charts.js's, shared with the operator's page.
 import { api, sentenceFor, showStatus } from "./api.js";
-import { element, periodPicker, usageCharts, usedToday } from "./charts.js";
-import { icon } from "./icons.js";
+import { periodPicker, usageCharts, usedToday } from "./charts.js";
+import { element, icon } from "./icons.js";
 
 /** The comments, newest first: their words as text only, never markup. */
 export function commentList(comments) {
