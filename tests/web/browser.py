@@ -180,6 +180,23 @@ def submit_agent(browser: Browser) -> str:
     return browser.attribute("share-link")
 
 
+def make_agent_and_open_panel(
+    browser: Browser, title: str, button: str, panel_class: str
+) -> tuple[str, WebElement]:
+    """Make an agent in the studio, then open one of its panels on My agents by its
+    button's text: the agent's id and the panel."""
+    open_create_page(browser)
+    browser.driver.find_element(By.ID, "title").send_keys(title)
+    config_id = submit_agent(browser).rsplit("/", 1)[1]
+    selector = f'li.agent-card[data-config-id="{config_id}"]'
+    card = browser.driver.find_element(By.CSS_SELECTOR, selector)
+    opener = card.find_element(By.XPATH, f".//button[normalize-space()='{button}']")
+    opener.click()
+    assert opener.get_attribute("aria-expanded") == "true"
+    panel: WebElement = browser.wait(lambda _: card.find_element(By.CSS_SELECTOR, panel_class))
+    return config_id, panel
+
+
 def new_agent(stack: LocalStack, **overrides: Any) -> dict[str, Any]:
     """An agent made through the API, faster than through the page."""
     created: dict[str, Any] = call(
