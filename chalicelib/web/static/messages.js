@@ -10,17 +10,25 @@ let thumbnailOf = null; // fileId -> Promise of an image URL
 let onRegenerate = () => {};
 let onRetry = () => {};
 let onShare = null; // (messageId, button) => share the chat up to that reply
+let addRating = null; // (item, feedback) => thumbs on a stored reply
 
 /** How images among the attachments get their thumbnails. */
 export function setThumbnails(loader) {
   thumbnailOf = loader;
 }
 
-/** What the per-message Regenerate, Retry and Share buttons do (no `share`: no button). */
-export function setActions({ regenerate, retry, share = null }) {
+/** What the per-message Regenerate, Retry and Share buttons do (no `share`: no button),
+ * and `rate`, which puts the thumbs on a stored reply (none: no thumbs). */
+export function setActions({ regenerate, retry, share = null, rate = null }) {
   onRegenerate = regenerate;
   onRetry = retry;
   onShare = share;
+  addRating = rate;
+}
+
+// `feedback` undefined: as shown (a regenerated reply keeps its id, and so its rating).
+function showRating(item, feedback) {
+  if (addRating && item.classList.contains("model") && item.dataset.id) addRating(item, feedback);
 }
 
 function attachmentsNode(attachments) {
@@ -95,7 +103,7 @@ function actionsNode(role) {
 
 /** A message's <article>; `content` is text, rendered as Markdown for the model's replies. */
 export function messageNode(message) {
-  const { id, role, content, createdAt, stopped, citations, attachments, parts } = message;
+  const { id, role, content, createdAt, stopped, citations, attachments, parts, feedback } = message;
   const item = document.createElement("article");
   item.className = `message ${role}`;
   item.setAttribute("aria-label", LABELS[role] || role);
@@ -109,6 +117,7 @@ export function messageNode(message) {
   setContent(item, content, parts);
   setCitations(item, citations);
   if (stopped) setNote(item, "stopped");
+  showRating(item, feedback ?? null);
   return item;
 }
 
@@ -203,6 +212,7 @@ export function setStored(item, message) {
   item.querySelector("time").replaceWith(time(message.createdAt));
   setContent(item, message.content, message.parts);
   setCitations(item, message.citations);
+  showRating(item, message.feedback);
 }
 
 export function append(message) {
