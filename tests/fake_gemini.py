@@ -105,6 +105,8 @@ class FakeReply:
     # usageMetadata's toolUsePromptTokenCount and thoughtsTokenCount, when given.
     tool_use_prompt_tokens: int | None = None
     thoughts_tokens: int | None = None
+    # Tokens Gemini's implicit caching served (no cache named): cachedContentTokenCount.
+    implicit_cached_tokens: int = 0
     # The candidate's parts in Gemini's wire format, in place of one text part.
     parts: tuple[JsonDict, ...] | None = None
 
@@ -240,16 +242,17 @@ def api_key_invalid() -> FakeReply:
     return FakeReply(status=400, body={"error": payload})
 
 
-def blocked_prompt(reason: str = "SAFETY") -> FakeReply:
+def blocked_prompt(reason: str = "SAFETY", category: str = "HARM_CATEGORY_HARASSMENT") -> FakeReply:
+    rating = {"category": category, "probability": "HIGH", "blocked": True}
     return FakeReply(
         body={
-            "promptFeedback": {"blockReason": reason},
+            "promptFeedback": {"blockReason": reason, "safetyRatings": [rating]},
             "usageMetadata": {"promptTokenCount": 1, "totalTokenCount": 1},
         }
     )
 
 
-def blocked_reply() -> FakeReply:
+def blocked_reply(category: str = "HARM_CATEGORY_HARASSMENT") -> FakeReply:
     # Google omits `content` entirely when a candidate is stopped for safety.
     return FakeReply(
         body={
@@ -258,7 +261,8 @@ def blocked_reply() -> FakeReply:
                     "finishReason": "SAFETY",
                     "index": 0,
                     "safetyRatings": [
-                        {"category": "HARM_CATEGORY_HARASSMENT", "probability": "HIGH"}
+                        {"category": "HARM_CATEGORY_HATE_SPEECH", "probability": "NEGLIGIBLE"},
+                        {"category": category, "probability": "HIGH", "blocked": True},
                     ],
                 }
             ],
@@ -581,7 +585,7 @@ class _Handler(BaseHTTPRequestHandler):
             reply.prompt_tokens,
             reply.reply_tokens,
             reply,
-            self._cached_tokens,
+            self._cached_tokens + reply.implicit_cached_tokens,
         )
 
     def _reply_body(self, reply: FakeReply, model: str, request_body: JsonDict) -> JsonDict:

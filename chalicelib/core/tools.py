@@ -1,5 +1,5 @@
-"""Gemini's built-in tools an agent may switch on, and which models support each; and how
-each model takes a thinking setting.
+"""Gemini's built-in tools an agent may switch on, and which models support each; how
+each model takes a thinking setting; and which take a media resolution.
 
 The one table of model/tool support: validation refuses a tool its model lacks,
 and a send passes Gemini only the tools its model supports and the server allows.
@@ -112,3 +112,16 @@ def thinking_problems(
     if show_thoughts and not takes.thinks:
         problems["thinking.showThoughts"] = f"the model {model} does not think"
     return problems
+
+
+MEDIA_RESOLUTIONS = ("low", "medium", "high")
+# The models that take a media resolution, by name prefix: Gemini 3, whose tokens per image,
+# PDF page and video frame at each level Gemini documents (the README's table).
+MEDIA_RESOLUTION_MODELS = ("gemini-3",)
+
+
+def media_resolution_problem(model: str, resolution: str | None) -> str | None:
+    """Why `model` does not take `resolution`; None if it does (or none is set)."""
+    if resolution is None or model.startswith(MEDIA_RESOLUTION_MODELS):
+        return None
+    return f"the model {model} takes no media resolution (Gemini 3 models do)"

@@ -55,6 +55,10 @@ class ModelRequest:
     thinking_level: str | None = None
     thinking_budget: int | None = None
     include_thoughts: bool = False
+    # Gemini 3's media resolution (low, medium, high); None leaves it to the model.
+    media_resolution: str | None = None
+    # (Gemini harm category, threshold) for the categories set; the rest left to the model.
+    safety: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

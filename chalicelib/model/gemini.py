@@ -28,6 +28,7 @@ from chalicelib.core.errors import (
 )
 from chalicelib.model.base import ModelReply, ModelRequest
 from chalicelib.model.wire import (
+    block_details,
     citations_of,
     reply_parts_of,
     request_parts,
@@ -184,7 +185,9 @@ def raise_if_prompt_blocked(response: Any) -> None:
     if feedback is not None and feedback.block_reason:
         raise ContentBlocked(
             "The model's safety filters blocked this message.",
-            details={"reason": str(feedback.block_reason.value), "blocked": "prompt"},
+            details=block_details(
+                str(feedback.block_reason.value), "prompt", feedback.safety_ratings
+            ),
         )
 
 
@@ -200,7 +203,7 @@ def _reply_from_response(response: Any) -> ModelReply:
     if finish_reason in _BLOCKING_FINISH_REASONS:
         raise ContentBlocked(
             "The model's safety filters blocked the reply.",
-            details={"reason": finish_reason, "blocked": "reply"},
+            details=block_details(finish_reason, "reply", candidate.safety_ratings),
         )
     if not text:
         raise ModelError("The model returned an empty reply.", details={"reason": finish_reason})

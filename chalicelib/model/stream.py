@@ -26,6 +26,7 @@ from chalicelib.model.gemini import (
 )
 from chalicelib.model.offline import OfflineModel
 from chalicelib.model.wire import (
+    block_details,
     citations_of,
     reply_parts_of,
     request_parts,
@@ -188,7 +189,7 @@ def _chunk_of(response: Any) -> Chunk:
     if finish_reason in _BLOCKING_FINISH_REASONS:
         raise ContentBlocked(
             "The model's safety filters blocked the reply.",
-            details={"reason": finish_reason, "blocked": "reply"},
+            details=block_details(finish_reason, "reply", candidate.safety_ratings),
         )
     parts = (
         candidate.content.parts

@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from chalicelib.core.errors import ModelError
+from chalicelib.core.safety import category_name
 from chalicelib.core.tools import CODE_EXECUTION, GOOGLE_SEARCH, URL_CONTEXT
 from chalicelib.model.base import ModelRequest
 from chalicelib.model.parts import config_fields, contents_of
@@ -47,6 +48,18 @@ def request_parts(request: ModelRequest, read_timeout_seconds: float) -> tuple[A
         stop_sequences=list(request.stop_sequences) or None,
         tools=[builders[name]() for name in request.tools] or None,
         thinking_config=_thinking_config(request),
+        safety_settings=[
+            types.SafetySetting(
+                category=types.HarmCategory(category), threshold=types.HarmBlockThreshold(threshold)
+            )
+            for category, threshold in request.safety
+        ]
+        or None,
+        media_resolution=(
+            types.MediaResolution(f"MEDIA_RESOLUTION_{request.media_resolution.upper()}")
+            if request.media_resolution
+            else None
+        ),
         # google-genai's timeout is per HTTP read, in milliseconds.
         http_options=types.HttpOptions(timeout=max(1, int(read_timeout_seconds * 1000))),
     )
@@ -64,6 +77,18 @@ def _thinking_config(request: ModelRequest) -> Any:
         thinking_budget=budget,
         include_thoughts=True if request.include_thoughts else None,
     )
+
+
+def block_details(reason: str, blocked: str, ratings: list[Any] | None) -> dict[str, Any]:
+    """A ContentBlocked's details: why, what was blocked, and the harm category that blocked
+    it where Gemini says (`harassment`, `hateSpeech`...)."""
+    details: dict[str, Any] = {"reason": reason, "blocked": blocked}
+    ratings = list(ratings or [])
+    likely = [r for r in ratings if r.probability and r.probability.value in ("HIGH", "MEDIUM")]
+    flagged = [r for r in ratings if r.blocked] or likely
+    if flagged and flagged[0].category:
+        details["category"] = category_name(str(flagged[0].category.value))
+    return details
 
 
 def thoughts_of(parts: list[Any]) -> str:

@@ -12,8 +12,10 @@ from pydantic.alias_generators import to_camel
 from chalicelib.core.errors import ValidationFailed
 from chalicelib.core.settings import get_settings
 from chalicelib.core.tools import (
+    MEDIA_RESOLUTION_MODELS,
     TOOL_NAMES,
     Thinking,
+    media_resolution_problem,
     thinking_of_model,
     thinking_problems,
     tool_problems,
@@ -27,6 +29,7 @@ from chalicelib.schemas.base import (
     integral,
     not_blank,
 )
+from chalicelib.schemas.safety import SafetySettings
 
 MAX_GREETING_CHARS = 1000
 MAX_STARTERS = 4
@@ -142,6 +145,20 @@ def ensure_thinking_usable(model: str, thinking: ThinkingSettings, field: str = 
         )
 
 
+MediaResolution = Literal["low", "medium", "high"]
+
+
+def ensure_media_resolution_usable(
+    model: str, resolution: str | None, field: str = "mediaResolution"
+) -> None:
+    """ValidationFailed when `model` takes no media resolution; `field` as for thinking."""
+    problem = media_resolution_problem(model, resolution)
+    if problem:
+        raise ValidationFailed(
+            f"Invalid fields: {field}.", details={"fields": [{"field": field, "message": problem}]}
+        )
+
+
 def document_tool_support(schema: dict[str, Any]) -> None:
     """The schema's `allOf`: a tool stays off where the server or the chosen model lacks it
     (the model/tool table and ALLOWED_TOOLS, as the server has them when the document is made),
@@ -159,6 +176,13 @@ def document_tool_support(schema: dict[str, Any]) -> None:
             model_lacks = {"properties": {"model": {"enum": lacking}}, "required": ["model"]}
             rules.append({"if": model_lacks, "then": off})
     rules += _thinking_rules(settings.allowed_models)
+    without_resolution = [
+        model for model in settings.allowed_models if not model.startswith(MEDIA_RESOLUTION_MODELS)
+    ]
+    if without_resolution:
+        model_is = {"properties": {"model": {"enum": without_resolution}}, "required": ["model"]}
+        unset = {"properties": {"mediaResolution": {"type": "null"}}}
+        rules.append({"if": model_is, "then": unset})
     if rules:
         schema["allOf"] = rules
 
@@ -224,6 +248,11 @@ class AgentSettingsUpdate(RequestModel):
     """Gemini's built-in tools; each must be supported by the model and allowed by the server."""
     thinking: ThinkingSettings | None = None
     """The model's thinking: a level (Gemini 3) or a budget (2.5), and whether thoughts show."""
+    safety: SafetySettings | None = None
+    """Gemini's safety filters by category, never looser than the server's SAFETY_MINIMUM."""
+    media_resolution: MediaResolution | None = None
+    """Gemini 3's tokens per attached image, PDF page and video frame: `low`, `medium` or
+    `high`; null leaves it to the model."""
 
 
 AGENT_FIELDS = tuple(AgentSettingsUpdate.model_fields)

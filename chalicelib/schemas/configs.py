@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 from chalicelib.core.settings import get_settings
 from chalicelib.schemas.agents import (
     AgentSettingsUpdate,
+    MediaResolution,
     ThinkingSettings,
     ToolSwitches,
     document_tool_support,
@@ -24,6 +25,7 @@ from chalicelib.schemas.base import (
     integral,
 )
 from chalicelib.schemas.embed import EmbedSettings
+from chalicelib.schemas.safety import SafetySettings
 
 # Each limit a creator may set, with the setting that is its default and ceiling.
 LIMIT_CEILINGS = {
@@ -282,6 +284,10 @@ class ChatSettings(ResponseModel):
     """Gemini's built-in tools that are switched on."""
     thinking: ThinkingSettings = ThinkingSettings()
     """The model's thinking level or budget, and whether its thoughts are shown."""
+    safety: SafetySettings = SafetySettings()
+    """Gemini's safety thresholds by harm category; null leaves one to the model."""
+    media_resolution: MediaResolution | None = None
+    """Gemini 3's media resolution for attachments; null leaves it to the model."""
 
     @property
     def prompt_text(self) -> str:

@@ -42,6 +42,7 @@ from chalicelib.schemas import (
     SessionView,
     StoredMessage,
     TextBody,
+    ensure_media_resolution_usable,
     ensure_thinking_usable,
     ensure_tools_usable,
 )
@@ -220,6 +221,7 @@ def update_session(session_id: str, token: str, request: SessionUpdate) -> Sessi
         # The session's tools stay on: a model without them is refused.
         ensure_tools_usable(request.model, session.tools, "model")
         ensure_thinking_usable(request.model, session.thinking, "model")
+        ensure_media_resolution_usable(request.model, session.media_resolution, "model")
     updated = session_store().update_settings(session_id, request.changes(), utc_now_iso())
     if updated is None:
         raise SessionNotFound()
