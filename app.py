@@ -535,6 +535,12 @@ def embed_page(chat_config_id: str) -> pages.WebFile:
     return pages.page("embed", base, get_settings().websocket_url, ancestors)
 
 
+@web("/operator")
+def operator_page() -> pages.WebFile:
+    # The page asks for the operator's token itself; without it, it shows nothing.
+    return pages.page("operator", stage_prefix(_request().context), None)
+
+
 @web("/embed.js")
 def embed_script() -> pages.WebFile:
     return pages.embed_script()

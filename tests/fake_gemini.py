@@ -3,8 +3,9 @@
 Answers generateContent with JSON and streamGenerateContent (`?alt=sse`) with
 server-sent events: a controllable delay between chunks, a failure after N chunks,
 or a safety block mid-stream. A reply may carry grounding metadata (Google Search's
-sources, as Gemini sends them: on the last chunk of a stream) and tool-use and
-thinking token counts.
+sources, as Gemini sends them: on the last chunk of a stream), tool-use and thinking
+token counts, and parts of its own (code execution's code and results: one per chunk
+of a stream).
 """
 
 import base64
@@ -104,6 +105,31 @@ class FakeReply:
     # usageMetadata's toolUsePromptTokenCount and thoughtsTokenCount, when given.
     tool_use_prompt_tokens: int | None = None
     thoughts_tokens: int | None = None
+    # Tokens Gemini's implicit caching served (no cache named): cachedContentTokenCount.
+    implicit_cached_tokens: int = 0
+    # The candidate's parts in Gemini's wire format, in place of one text part.
+    parts: tuple[JsonDict, ...] | None = None
+
+
+def code_part(code: str, language: str = "PYTHON") -> JsonDict:
+    return {"executableCode": {"language": language, "code": code}}
+
+
+def code_result_part(output: str, outcome: str = "OUTCOME_OK") -> JsonDict:
+    return {"codeExecutionResult": {"outcome": outcome, "output": output}}
+
+
+def thought_part(text: str) -> JsonDict:
+    """A thought summary, as Gemini sends one when asked to (includeThoughts)."""
+    return {"text": text, "thought": True}
+
+
+def with_parts(*parts: JsonDict | str, thoughts_tokens: int | None = None) -> FakeReply:
+    """A reply of these parts in order; a string is a text part."""
+    return FakeReply(
+        parts=tuple({"text": p} if isinstance(p, str) else p for p in parts),
+        thoughts_tokens=thoughts_tokens,
+    )
 
 
 def grounding_metadata(
@@ -216,16 +242,17 @@ def api_key_invalid() -> FakeReply:
     return FakeReply(status=400, body={"error": payload})
 
 
-def blocked_prompt(reason: str = "SAFETY") -> FakeReply:
+def blocked_prompt(reason: str = "SAFETY", category: str = "HARM_CATEGORY_HARASSMENT") -> FakeReply:
+    rating = {"category": category, "probability": "HIGH", "blocked": True}
     return FakeReply(
         body={
-            "promptFeedback": {"blockReason": reason},
+            "promptFeedback": {"blockReason": reason, "safetyRatings": [rating]},
             "usageMetadata": {"promptTokenCount": 1, "totalTokenCount": 1},
         }
     )
 
 
-def blocked_reply() -> FakeReply:
+def blocked_reply(category: str = "HARM_CATEGORY_HARASSMENT") -> FakeReply:
     # Google omits `content` entirely when a candidate is stopped for safety.
     return FakeReply(
         body={
@@ -234,7 +261,8 @@ def blocked_reply() -> FakeReply:
                     "finishReason": "SAFETY",
                     "index": 0,
                     "safetyRatings": [
-                        {"category": "HARM_CATEGORY_HARASSMENT", "probability": "HIGH"}
+                        {"category": "HARM_CATEGORY_HATE_SPEECH", "probability": "NEGLIGIBLE"},
+                        {"category": category, "probability": "HIGH", "blocked": True},
                     ],
                 }
             ],
@@ -346,6 +374,9 @@ def build_reply_body(
     """The JSON generateContent answers with; text defaults to one derived from the request.
     `reply` adds its grounding metadata and extra token counts; `cached_tokens`, of a
     context cache the request names, count in the prompt too."""
+    parts = list(reply.parts) if reply is not None and reply.parts is not None else None
+    if parts is not None:
+        text = "".join(str(part.get("text", "")) for part in parts if not part.get("thought"))
     if text is None:
         text = DEFAULT_REPLY_PREFIX + _last_user_text(request_body)
     prompt = prompt_tokens if prompt_tokens is not None else _prompt_tokens(request_body)
@@ -361,7 +392,7 @@ def build_reply_body(
     if cached_tokens:
         usage["cachedContentTokenCount"] = cached_tokens
     candidate: JsonDict = {
-        "content": {"role": "model", "parts": [{"text": text}]},
+        "content": {"role": "model", "parts": parts or [{"text": text}]},
         "finishReason": "STOP",
         "index": 0,
     }
@@ -376,9 +407,15 @@ def build_reply_body(
 
 
 def _stream_chunk(
-    model: str, piece: str, usage: JsonDict, *, finished: bool, grounding: JsonDict | None = None
+    model: str,
+    piece: str | JsonDict,
+    usage: JsonDict,
+    *,
+    finished: bool,
+    grounding: JsonDict | None = None,
 ) -> JsonDict:
-    candidate: JsonDict = {"content": {"role": "model", "parts": [{"text": piece}]}, "index": 0}
+    part = {"text": piece} if isinstance(piece, str) else piece
+    candidate: JsonDict = {"content": {"role": "model", "parts": [part]}, "index": 0}
     if finished:
         candidate["finishReason"] = "STOP"
         # Gemini sends the grounding metadata with the last chunk, for the whole reply.
@@ -505,8 +542,10 @@ class _Handler(BaseHTTPRequestHandler):
             events.append(reply.body)
         else:
             full = self._built(reply, model, request_body)
-            text = full["candidates"][0]["content"]["parts"][0]["text"]
-            pieces = reply.chunks or tuple(re.findall(r"\s*\S+", text)) or (text,)
+            text = full["candidates"][0]["content"]["parts"][0].get("text", "")
+            pieces: tuple[str | JsonDict, ...] = (
+                reply.parts or reply.chunks or tuple(re.findall(r"\s*\S+", text)) or (text,)
+            )
             usage = full["usageMetadata"]
             for index, piece in enumerate(pieces):
                 events.append(
@@ -546,7 +585,7 @@ class _Handler(BaseHTTPRequestHandler):
             reply.prompt_tokens,
             reply.reply_tokens,
             reply,
-            self._cached_tokens,
+            self._cached_tokens + reply.implicit_cached_tokens,
         )
 
     def _reply_body(self, reply: FakeReply, model: str, request_body: JsonDict) -> JsonDict:

@@ -23,11 +23,18 @@ from chalicelib.schemas.frames import (
     SendFrame,
     StartFrame,
     StopFrame,
+    ThoughtFrame,
 )
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 CLIENT_FRAMES: tuple[type[BaseModel], ...] = (SendFrame, RegenerateFrame, StopFrame)
-SERVER_FRAMES: tuple[type[BaseModel], ...] = (StartFrame, DeltaFrame, DoneFrame, ErrorFrame)
+SERVER_FRAMES: tuple[type[BaseModel], ...] = (
+    StartFrame,
+    ThoughtFrame,
+    DeltaFrame,
+    DoneFrame,
+    ErrorFrame,
+)
 
 DESCRIPTION = """\
 Streamed replies. Connect to the URL `GET /health` gives as `websocketUrl`, then send

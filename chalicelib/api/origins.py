@@ -15,12 +15,12 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from chalicelib.core.settings import Settings, get_settings
+from chalicelib.schemas.embed import DEFAULT_PORTS
 
 logger = logging.getLogger(__name__)
 
 # A page on this machine may be reached by any of these names, and its Origin says which.
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
-DEFAULT_PORTS = {"http": 80, "https": 443}
 Origin = tuple[str, str, int]
 
 

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from chalicelib.core.errors import ConfigurationError
+from chalicelib.core.safety import parse_minimum
 from chalicelib.core.tools import TOOL_NAMES
 
 DEFAULT_ALLOWED_MODELS = (
@@ -28,8 +29,11 @@ MAX_HISTORY_MESSAGES = 1000
 CONFIG_BUCKET = "CONFIG_BUCKET"
 SESSIONS_TABLE = "SESSIONS_TABLE"
 ALLOWED_MODELS = "ALLOWED_MODELS"
-# Comma-separated tool names (googleSearch, urlContext); unset means all, "none" means none.
+# Comma-separated tool names (googleSearch, urlContext, codeExecution); unset means all,
+# "none" means none.
 ALLOWED_TOOLS = "ALLOWED_TOOLS"
+# The safety filters' floor: one threshold for every category, or category=threshold pairs.
+SAFETY_MINIMUM = "SAFETY_MINIMUM"
 MODEL_TIMEOUT_SECONDS = "MODEL_TIMEOUT_SECONDS"
 REQUEST_DEADLINE_SECONDS = "REQUEST_DEADLINE_SECONDS"
 MODEL_STREAM_TIMEOUT_SECONDS = "MODEL_STREAM_TIMEOUT_SECONDS"
@@ -133,6 +137,13 @@ def _models(name: str) -> tuple[str, ...]:
     return names or DEFAULT_ALLOWED_MODELS
 
 
+def _safety_minimum(name: str) -> dict[str, str]:
+    try:
+        return parse_minimum(os.environ.get(name, ""))
+    except ValueError as exc:
+        raise ConfigurationError(f"{name}: {exc}") from None
+
+
 def _tools(name: str) -> tuple[str, ...]:
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -155,6 +166,8 @@ class Settings:
     allowed_models: tuple[str, ...]
     # The built-in tools agents may switch on (see core/tools.py).
     allowed_tools: tuple[str, ...]
+    # The strictest-of floor of each safety category (see core/safety.py); empty: none.
+    safety_minimum: dict[str, str]
     model_timeout_seconds: float
     # No reply is stored after this long into its request: API Gateway gives up at 29 s.
     request_deadline_seconds: float
@@ -226,6 +239,7 @@ def get_settings() -> Settings:
         sessions_table=_text(SESSIONS_TABLE, "ai-maker-sessions"),
         allowed_models=_models(ALLOWED_MODELS),
         allowed_tools=_tools(ALLOWED_TOOLS),
+        safety_minimum=_safety_minimum(SAFETY_MINIMUM),
         model_timeout_seconds=_number(MODEL_TIMEOUT_SECONDS, 30.0, minimum=0.1),
         request_deadline_seconds=_number(REQUEST_DEADLINE_SECONDS, 28.0, minimum=0.1),
         model_stream_timeout_seconds=_number(MODEL_STREAM_TIMEOUT_SECONDS, 120.0, minimum=0.1),

@@ -1,4 +1,5 @@
-"""Gemini's built-in tools an agent may switch on, and which models support each.
+"""Gemini's built-in tools an agent may switch on, and which models support each; how
+each model takes a thinking setting; and which take a media resolution.
 
 The one table of model/tool support: validation refuses a tool its model lacks,
 and a send passes Gemini only the tools its model supports and the server allows.
@@ -7,18 +8,20 @@ and a send passes Gemini only the tools its model supports and the server allows
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 GOOGLE_SEARCH = "googleSearch"
 URL_CONTEXT = "urlContext"
-TOOL_NAMES = (GOOGLE_SEARCH, URL_CONTEXT)
+CODE_EXECUTION = "codeExecution"
+TOOL_NAMES = (GOOGLE_SEARCH, URL_CONTEXT, CODE_EXECUTION)
 
 # (model name prefix, the tools it supports); the first matching prefix wins, and a
 # model matching none supports no tool.
 MODEL_TOOLS: tuple[tuple[str, frozenset[str]], ...] = (
-    ("gemini-3", frozenset({GOOGLE_SEARCH, URL_CONTEXT})),
-    ("gemini-2.5-", frozenset({GOOGLE_SEARCH, URL_CONTEXT})),
+    ("gemini-3", frozenset({GOOGLE_SEARCH, URL_CONTEXT, CODE_EXECUTION})),
+    ("gemini-2.5-", frozenset({GOOGLE_SEARCH, URL_CONTEXT, CODE_EXECUTION})),
     ("gemini-2.0-flash-lite", frozenset()),
-    ("gemini-2.0-flash", frozenset({GOOGLE_SEARCH})),
+    ("gemini-2.0-flash", frozenset({GOOGLE_SEARCH, CODE_EXECUTION})),
 )
 
 
@@ -47,3 +50,78 @@ def tools_in_force(model: str, tools: Iterable[str], allowed: Iterable[str]) -> 
     """The tools a send passes Gemini: switched on, supported by the model, allowed now."""
     usable = tools_of_model(model) & frozenset(allowed)
     return tuple(tool for tool in TOOL_NAMES if tool in usable and tool in set(tools))
+
+
+THINKING_LEVELS = ("minimal", "low", "medium", "high")
+
+
+@dataclass(frozen=True)
+class Thinking:
+    """How a model takes a thinking setting: Gemini 3 by level, 2.5 by a token budget."""
+
+    levels: tuple[str, ...] = ()
+    # The budget's range, in tokens; 0 (no thinking) too where `may_stop`.
+    budget: tuple[int, int] | None = None
+    may_stop: bool = False
+
+    @property
+    def thinks(self) -> bool:
+        return bool(self.levels or self.budget)
+
+
+# As MODEL_TOOLS: the first matching prefix wins; a model matching none does not think.
+MODEL_THINKING: tuple[tuple[str, Thinking], ...] = (
+    ("gemini-3-pro", Thinking(levels=("low", "high"))),
+    ("gemini-3", Thinking(levels=THINKING_LEVELS)),
+    ("gemini-2.5-pro", Thinking(budget=(128, 32768))),
+    ("gemini-2.5-flash-lite", Thinking(budget=(512, 24576), may_stop=True)),
+    ("gemini-2.5-", Thinking(budget=(1, 24576), may_stop=True)),
+)
+
+
+def thinking_of_model(model: str) -> Thinking:
+    for prefix, thinking in MODEL_THINKING:
+        if model.startswith(prefix):
+            return thinking
+    return Thinking()
+
+
+def thinking_problems(
+    model: str, level: str | None, budget: int | None, show_thoughts: bool
+) -> dict[str, str]:
+    """Why a thinking setting does not suit `model`, by its field; empty if it does."""
+    takes = thinking_of_model(model)
+    if level is not None and budget is not None:
+        return {"thinking": "set a level or a budget, not both"}
+    problems = {}
+    if level is not None and level not in takes.levels:
+        instead = " (it takes thinking.budget)" if takes.budget else ""
+        problems["thinking.level"] = (
+            f"the model {model} takes only the levels {', '.join(takes.levels)}"
+            if takes.levels
+            else f"the model {model} takes no thinking level{instead}"
+        )
+    if budget is not None:
+        if takes.budget is None:
+            instead = " (it takes thinking.level)" if takes.levels else ""
+            problems["thinking.budget"] = f"the model {model} takes no thinking budget{instead}"
+        elif not (takes.budget[0] <= budget <= takes.budget[1] or (takes.may_stop and not budget)):
+            low, high = takes.budget
+            stop = "0 or " if takes.may_stop else ""
+            problems["thinking.budget"] = f"the model {model} takes {stop}{low}-{high} tokens"
+    if show_thoughts and not takes.thinks:
+        problems["thinking.showThoughts"] = f"the model {model} does not think"
+    return problems
+
+
+MEDIA_RESOLUTIONS = ("low", "medium", "high")
+# The models that take a media resolution, by name prefix: Gemini 3, whose tokens per image,
+# PDF page and video frame at each level Gemini documents (the README's table).
+MEDIA_RESOLUTION_MODELS = ("gemini-3",)
+
+
+def media_resolution_problem(model: str, resolution: str | None) -> str | None:
+    """Why `model` does not take `resolution`; None if it does (or none is set)."""
+    if resolution is None or model.startswith(MEDIA_RESOLUTION_MODELS):
+        return None
+    return f"the model {model} takes no media resolution (Gemini 3 models do)"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from chalicelib.schemas import Citations
+from chalicelib.schemas.replies import ReplyPart
 
 Role = Literal["user", "model"]
 
@@ -49,6 +50,15 @@ class ModelRequest:
     knowledge: tuple[FilePart, ...] = ()
     # A context cache holding the system prompt and the knowledge: neither is sent.
     cached_content: str | None = None
+    # Thinking: a level (Gemini 3) or a budget (2.5), None leaving it to the model; and
+    # whether the reply brings its thought summaries.
+    thinking_level: str | None = None
+    thinking_budget: int | None = None
+    include_thoughts: bool = False
+    # Gemini 3's media resolution (low, medium, high); None leaves it to the model.
+    media_resolution: str | None = None
+    # (Gemini harm category, threshold) for the categories set; the rest left to the model.
+    safety: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,10 @@ class ModelReply:
     citations: Citations | None = None
     # The reply ended at max_output_tokens, not where the model chose to stop.
     cut_short: bool = False
+    # Text, code and code results in order, bounded; None when no code ran.
+    parts: list[ReplyPart] | None = None
+    # The thought summaries, bounded, when the request asked for them and the model gave some.
+    thoughts: str | None = None
 
 
 class ChatModel(Protocol):

@@ -27,7 +27,15 @@ from chalicelib.core.errors import (
     ModelUnavailable,
 )
 from chalicelib.model.base import ModelReply, ModelRequest
-from chalicelib.model.wire import citations_of, request_parts, token_counts
+from chalicelib.model.wire import (
+    block_details,
+    citations_of,
+    reply_parts_of,
+    request_parts,
+    thoughts_of,
+    token_counts,
+)
+from chalicelib.schemas.replies import bounded_parts, bounded_thoughts
 
 if TYPE_CHECKING:
     from google.genai import Client
@@ -177,7 +185,9 @@ def raise_if_prompt_blocked(response: Any) -> None:
     if feedback is not None and feedback.block_reason:
         raise ContentBlocked(
             "The model's safety filters blocked this message.",
-            details={"reason": str(feedback.block_reason.value), "blocked": "prompt"},
+            details=block_details(
+                str(feedback.block_reason.value), "prompt", feedback.safety_ratings
+            ),
         )
 
 
@@ -193,7 +203,7 @@ def _reply_from_response(response: Any) -> ModelReply:
     if finish_reason in _BLOCKING_FINISH_REASONS:
         raise ContentBlocked(
             "The model's safety filters blocked the reply.",
-            details={"reason": finish_reason, "blocked": "reply"},
+            details=block_details(finish_reason, "reply", candidate.safety_ratings),
         )
     if not text:
         raise ModelError("The model returned an empty reply.", details={"reason": finish_reason})
@@ -207,6 +217,8 @@ def _reply_from_response(response: Any) -> ModelReply:
         cached_tokens=cached,
         citations=citations_of(candidate),
         cut_short=finish_reason == "MAX_TOKENS",
+        parts=bounded_parts(reply_parts_of(parts)),
+        thoughts=bounded_thoughts(thoughts_of(parts)),
     )
 
 

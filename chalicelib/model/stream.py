@@ -1,8 +1,9 @@
 """Replies as the model writes them: Gemini's streamGenerateContent, or the offline model
 word by word (so a person running locally sees streaming too).
 
-A `ReplyStream` yields the pieces of the reply; `reply()` is the reply so far, with the
-latest token counts, so a stopped stream can still be stored and counted.
+A `ReplyStream` yields the pieces of the reply (and its thought summaries, as `Thought`s,
+when asked for); `reply()` is the reply so far, with the latest token counts, so a stopped
+stream can still be stored and counted.
 """
 
 from __future__ import annotations
@@ -24,8 +25,16 @@ from chalicelib.model.gemini import (
     raise_if_prompt_blocked,
 )
 from chalicelib.model.offline import OfflineModel
-from chalicelib.model.wire import citations_of, request_parts, token_counts
+from chalicelib.model.wire import (
+    block_details,
+    citations_of,
+    reply_parts_of,
+    request_parts,
+    thoughts_of,
+    token_counts,
+)
 from chalicelib.schemas import Citations
+from chalicelib.schemas.replies import ReplyPart, bounded_parts, bounded_thoughts
 
 # Pause between the offline model's words: slow enough to see, fast enough to read.
 OFFLINE_WORD_SECONDS = 0.04
@@ -39,6 +48,17 @@ class Chunk:
     counts: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
     # Gemini sends grounding metadata with the last pieces; it covers the whole reply.
     citations: Citations | None = None
+    # The piece's text, code and code results, in order.
+    parts: tuple[ReplyPart, ...] = ()
+    # Its thought summaries (Gemini sends them before the reply's text).
+    thought: str = ""
+
+
+@dataclass(frozen=True)
+class Thought:
+    """A piece of the model's thought summaries, not of the reply."""
+
+    text: str
 
 
 class ReplyStream:
@@ -49,8 +69,10 @@ class ReplyStream:
         self._cancelled = threading.Event()
         self._counts = (0, 0, 0, 0, 0)
         self._citations: Citations | None = None
+        self._parts: list[ReplyPart] = []
+        self._thoughts: list[str] = []
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[str | Thought]:
         try:
             for chunk in self._chunks:
                 if self._cancelled.is_set():
@@ -60,6 +82,10 @@ class ReplyStream:
                     new or old for new, old in zip(chunk.counts, self._counts, strict=True)
                 )
                 self._citations = chunk.citations or self._citations
+                self._parts.extend(chunk.parts)
+                if chunk.thought:
+                    self._thoughts.append(chunk.thought)
+                    yield Thought(chunk.thought)
                 if chunk.text:
                     yield chunk.text
         finally:
@@ -67,8 +93,8 @@ class ReplyStream:
             self._chunks.close()
 
     def reply(self, text: str, *, stopped: bool = False) -> ModelReply:
-        """`text` as the reply (what the consumer kept), with the latest token counts and
-        citations."""
+        """`text` as the reply (what the consumer kept), with the latest token counts,
+        citations and the parts so far."""
         prompt, reply, tool_use_prompt, thinking, cached = self._counts
         return ModelReply(
             text=text,
@@ -80,6 +106,8 @@ class ReplyStream:
             tool_use_prompt_tokens=tool_use_prompt,
             thinking_tokens=thinking,
             citations=self._citations,
+            parts=bounded_parts(self._parts),
+            thoughts=bounded_thoughts("".join(self._thoughts)),
         )
 
     def cancel(self) -> None:
@@ -161,7 +189,7 @@ def _chunk_of(response: Any) -> Chunk:
     if finish_reason in _BLOCKING_FINISH_REASONS:
         raise ContentBlocked(
             "The model's safety filters blocked the reply.",
-            details={"reason": finish_reason, "blocked": "reply"},
+            details=block_details(finish_reason, "reply", candidate.safety_ratings),
         )
     parts = (
         candidate.content.parts
@@ -172,4 +200,6 @@ def _chunk_of(response: Any) -> Chunk:
         text="".join(part.text for part in parts if part.text and not part.thought),
         counts=token_counts(response.usage_metadata),
         citations=citations_of(candidate),
+        parts=tuple(reply_parts_of(parts)),
+        thought=thoughts_of(parts),
     )

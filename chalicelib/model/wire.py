@@ -1,6 +1,6 @@
 """What goes to Gemini and what comes back, for the whole and the streamed call alike:
 the request's config and contents (files as model/parts.py makes them), and a
-response's citations and token counts."""
+response's citations, parts (code and its results) and token counts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import logging
 from typing import Any
 
 from chalicelib.core.errors import ModelError
-from chalicelib.core.tools import GOOGLE_SEARCH, URL_CONTEXT
+from chalicelib.core.safety import category_name
+from chalicelib.core.tools import CODE_EXECUTION, GOOGLE_SEARCH, URL_CONTEXT
 from chalicelib.model.base import ModelRequest
 from chalicelib.model.parts import config_fields, contents_of
 from chalicelib.schemas import Citations, CitationSource, CitationSupport
@@ -19,6 +20,7 @@ from chalicelib.schemas.agents import (
     MAX_CITATION_TITLE_CHARS,
     MAX_CITATION_URI_CHARS,
 )
+from chalicelib.schemas.replies import CodePart, CodeResultPart, ReplyPart, TextPart
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ def request_parts(request: ModelRequest, read_timeout_seconds: float) -> tuple[A
     builders = {
         GOOGLE_SEARCH: lambda: types.Tool(google_search=types.GoogleSearch()),
         URL_CONTEXT: lambda: types.Tool(url_context=types.UrlContext()),
+        CODE_EXECUTION: lambda: types.Tool(code_execution=types.ToolCodeExecution()),
     }
     config = types.GenerateContentConfig(
         # The system instruction, or the context cache that holds it.
@@ -44,10 +47,70 @@ def request_parts(request: ModelRequest, read_timeout_seconds: float) -> tuple[A
         max_output_tokens=request.max_output_tokens,
         stop_sequences=list(request.stop_sequences) or None,
         tools=[builders[name]() for name in request.tools] or None,
+        thinking_config=_thinking_config(request),
+        safety_settings=[
+            types.SafetySetting(
+                category=types.HarmCategory(category), threshold=types.HarmBlockThreshold(threshold)
+            )
+            for category, threshold in request.safety
+        ]
+        or None,
+        media_resolution=(
+            types.MediaResolution(f"MEDIA_RESOLUTION_{request.media_resolution.upper()}")
+            if request.media_resolution
+            else None
+        ),
         # google-genai's timeout is per HTTP read, in milliseconds.
         http_options=types.HttpOptions(timeout=max(1, int(read_timeout_seconds * 1000))),
     )
     return contents_of(request), config
+
+
+def _thinking_config(request: ModelRequest) -> Any:
+    from google.genai import types
+
+    level, budget = request.thinking_level, request.thinking_budget
+    if level is None and budget is None and not request.include_thoughts:
+        return None
+    return types.ThinkingConfig(
+        thinking_level=types.ThinkingLevel(level.upper()) if level else None,
+        thinking_budget=budget,
+        include_thoughts=True if request.include_thoughts else None,
+    )
+
+
+def block_details(reason: str, blocked: str, ratings: list[Any] | None) -> dict[str, Any]:
+    """A ContentBlocked's details: why, what was blocked, and the harm category that blocked
+    it where Gemini says (`harassment`, `hateSpeech`...)."""
+    details: dict[str, Any] = {"reason": reason, "blocked": blocked}
+    ratings = list(ratings or [])
+    likely = [r for r in ratings if r.probability and r.probability.value in ("HIGH", "MEDIUM")]
+    flagged = [r for r in ratings if r.blocked] or likely
+    if flagged and flagged[0].category:
+        details["category"] = category_name(str(flagged[0].category.value))
+    return details
+
+
+def thoughts_of(parts: list[Any]) -> str:
+    """The thought summaries among a candidate's parts, joined."""
+    return "".join(part.text for part in parts if part.text and part.thought)
+
+
+def reply_parts_of(parts: list[Any]) -> list[ReplyPart]:
+    """A candidate's parts as reply parts, in order: its text (thoughts left out), the code
+    it ran and what running it gave; anything else is not kept."""
+    kept: list[ReplyPart] = []
+    for part in parts:
+        code, result = part.executable_code, part.code_execution_result
+        if part.text and not part.thought:
+            kept.append(TextPart(text=part.text))
+        elif code is not None:
+            language = code.language.value if code.language else "LANGUAGE_UNSPECIFIED"
+            kept.append(CodePart(language=str(language), code=code.code or ""))
+        elif result is not None:
+            outcome = result.outcome.value if result.outcome else "OUTCOME_UNSPECIFIED"
+            kept.append(CodeResultPart(outcome=str(outcome), output=result.output or ""))
+    return kept
 
 
 def token_count(value: int | None) -> int:

@@ -8,7 +8,10 @@ from chalicelib.schemas.agents import (
     Citations,
     CitationSource,
     CitationSupport,
+    ThinkingSettings,
     ToolSwitches,
+    ensure_media_resolution_usable,
+    ensure_thinking_usable,
     ensure_tools_usable,
 )
 from chalicelib.schemas.base import (
@@ -81,7 +84,10 @@ __all__ = [
     "CitationSource",
     "CitationSupport",
     "Citations",
+    "ThinkingSettings",
     "ToolSwitches",
+    "ensure_media_resolution_usable",
+    "ensure_thinking_usable",
     "ensure_tools_usable",
     "Attachment",
     "FileLink",

@@ -3,14 +3,24 @@ built-in tools, and the citations of a grounded reply."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from chalicelib.core.errors import ValidationFailed
 from chalicelib.core.settings import get_settings
-from chalicelib.core.tools import TOOL_NAMES, tool_problems, tools_of_model
+from chalicelib.core.tools import (
+    MEDIA_RESOLUTION_MODELS,
+    TOOL_NAMES,
+    Thinking,
+    media_resolution_problem,
+    thinking_of_model,
+    thinking_problems,
+    tool_problems,
+    tools_of_model,
+)
 from chalicelib.schemas.base import (
     NOT_BLANK,
     TEMPERATURE_DECIMALS,
@@ -19,6 +29,7 @@ from chalicelib.schemas.base import (
     integral,
     not_blank,
 )
+from chalicelib.schemas.safety import SafetySettings
 
 MAX_GREETING_CHARS = 1000
 MAX_STARTERS = 4
@@ -78,6 +89,8 @@ class ToolSwitches(RequestModel):
     """Grounding with Google Search: the reply may carry `citations`."""
     url_context: bool = False
     """URL context: the model may read the web pages a message links to."""
+    code_execution: bool = False
+    """Code execution: the model may write and run Python; the reply carries `parts`."""
 
     def enabled(self) -> tuple[str, ...]:
         """The switched-on tools, by their API names."""
@@ -85,9 +98,71 @@ class ToolSwitches(RequestModel):
         return tuple(name for name in TOOL_NAMES if name in on)
 
 
+MAX_THINKING_BUDGET = 32768
+
+
+def _stored_integral(value: object) -> object:
+    # As DynamoDB gives a session's copy back (a request's JSON never holds a Decimal).
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    return integral(value)
+
+
+ThinkingBudget = Annotated[
+    int, Field(ge=0, le=MAX_THINKING_BUDGET), BeforeValidator(_stored_integral)
+]
+
+
+class ThinkingSettings(RequestModel):
+    """How much the model thinks before it answers, and whether its thoughts are shown.
+    Gemini 3 models take a `level`, 2.5 models a `budget`; never both."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    level: Literal["minimal", "low", "medium", "high"] | None = None
+    """Gemini 3's thinking level; null leaves it to the model."""
+    budget: ThinkingBudget | None = None
+    """Gemini 2.5's thinking budget in tokens (0: no thinking, where the model allows it);
+    null leaves it to the model."""
+    show_thoughts: bool = False
+    """Keep the model's thought summaries with the reply (`thoughts`) and stream them as
+    `thought` frames."""
+
+
+def ensure_thinking_usable(model: str, thinking: ThinkingSettings, field: str = "thinking") -> None:
+    """ValidationFailed when `model` does not take the thinking setting; `field` names what
+    the client changed (the setting, or the model under it)."""
+    problems = thinking_problems(model, thinking.level, thinking.budget, thinking.show_thoughts)
+    if problems:
+        raise ValidationFailed(
+            f"Invalid fields: {field}.",
+            details={
+                "fields": [
+                    {"field": name if field == "thinking" else field, "message": why}
+                    for name, why in problems.items()
+                ]
+            },
+        )
+
+
+MediaResolution = Literal["low", "medium", "high"]
+
+
+def ensure_media_resolution_usable(
+    model: str, resolution: str | None, field: str = "mediaResolution"
+) -> None:
+    """ValidationFailed when `model` takes no media resolution; `field` as for thinking."""
+    problem = media_resolution_problem(model, resolution)
+    if problem:
+        raise ValidationFailed(
+            f"Invalid fields: {field}.", details={"fields": [{"field": field, "message": problem}]}
+        )
+
+
 def document_tool_support(schema: dict[str, Any]) -> None:
     """The schema's `allOf`: a tool stays off where the server or the chosen model lacks it
-    (the model/tool table and ALLOWED_TOOLS, as the server has them when the document is made).
+    (the model/tool table and ALLOWED_TOOLS, as the server has them when the document is made),
+    and a thinking setting is one the chosen model takes.
     """
     settings = get_settings()
     rules: list[dict[str, Any]] = []
@@ -100,8 +175,38 @@ def document_tool_support(schema: dict[str, Any]) -> None:
         if lacking:
             model_lacks = {"properties": {"model": {"enum": lacking}}, "required": ["model"]}
             rules.append({"if": model_lacks, "then": off})
+    rules += _thinking_rules(settings.allowed_models)
+    without_resolution = [
+        model for model in settings.allowed_models if not model.startswith(MEDIA_RESOLUTION_MODELS)
+    ]
+    if without_resolution:
+        model_is = {"properties": {"model": {"enum": without_resolution}}, "required": ["model"]}
+        unset = {"properties": {"mediaResolution": {"type": "null"}}}
+        rules.append({"if": model_is, "then": unset})
     if rules:
         schema["allOf"] = rules
+
+
+def _thinking_rules(models: tuple[str, ...]) -> list[dict[str, Any]]:
+    """A level or a budget, never both; and per model, only what it takes (the model table)."""
+    either = [{"properties": {name: {"type": "null"}}} for name in ("level", "budget")]
+    rules: list[dict[str, Any]] = [{"properties": {"thinking": {"anyOf": either}}}]
+    by_kind: dict[Thinking, list[str]] = {}
+    for model in models:
+        by_kind.setdefault(thinking_of_model(model), []).append(model)
+    for takes, named in by_kind.items():
+        null: dict[str, Any] = {"type": "null"}
+        level = {"anyOf": [null, {"enum": list(takes.levels)}]} if takes.levels else null
+        budget: dict[str, Any] = null
+        if takes.budget:
+            ranges = [{"type": "integer", "minimum": takes.budget[0], "maximum": takes.budget[1]}]
+            budget = {"anyOf": [null, *ranges, *([{"const": 0}] if takes.may_stop else [])]}
+        fields = {"level": level, "budget": budget}
+        if not takes.thinks:
+            fields["showThoughts"] = {"const": False}
+        model_is = {"properties": {"model": {"enum": named}}, "required": ["model"]}
+        rules.append({"if": model_is, "then": {"properties": {"thinking": {"properties": fields}}}})
+    return rules
 
 
 def ensure_tools_usable(model: str, tools: ToolSwitches, field: str = "tools") -> None:
@@ -141,6 +246,13 @@ class AgentSettingsUpdate(RequestModel):
     """Up to 5 strings (1-50 characters each) at which the model stops writing."""
     tools: ToolSwitches | None = None
     """Gemini's built-in tools; each must be supported by the model and allowed by the server."""
+    thinking: ThinkingSettings | None = None
+    """The model's thinking: a level (Gemini 3) or a budget (2.5), and whether thoughts show."""
+    safety: SafetySettings | None = None
+    """Gemini's safety filters by category, never looser than the server's SAFETY_MINIMUM."""
+    media_resolution: MediaResolution | None = None
+    """Gemini 3's tokens per attached image, PDF page and video frame: `low`, `medium` or
+    `high`; null leaves it to the model."""
 
 
 AGENT_FIELDS = tuple(AgentSettingsUpdate.model_fields)

@@ -7,7 +7,13 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 
 from chalicelib.core.settings import get_settings
-from chalicelib.schemas.agents import AgentSettingsUpdate, ToolSwitches, document_tool_support
+from chalicelib.schemas.agents import (
+    AgentSettingsUpdate,
+    MediaResolution,
+    ThinkingSettings,
+    ToolSwitches,
+    document_tool_support,
+)
 from chalicelib.schemas.base import (
     ModelName,
     PromptVisibility,
@@ -19,6 +25,7 @@ from chalicelib.schemas.base import (
     integral,
 )
 from chalicelib.schemas.embed import EmbedSettings
+from chalicelib.schemas.safety import SafetySettings
 
 # Each limit a creator may set, with the setting that is its default and ceiling.
 LIMIT_CEILINGS = {
@@ -275,6 +282,12 @@ class ChatSettings(ResponseModel):
     """Strings at which the model stops writing."""
     tools: ToolSwitches = ToolSwitches()
     """Gemini's built-in tools that are switched on."""
+    thinking: ThinkingSettings = ThinkingSettings()
+    """The model's thinking level or budget, and whether its thoughts are shown."""
+    safety: SafetySettings = SafetySettings()
+    """Gemini's safety thresholds by harm category; null leaves one to the model."""
+    media_resolution: MediaResolution | None = None
+    """Gemini 3's media resolution for attachments; null leaves it to the model."""
 
     @property
     def prompt_text(self) -> str:

@@ -22,6 +22,7 @@ from chalicelib.schemas.base import (
 from chalicelib.schemas.configs import ChatSettings
 from chalicelib.schemas.files import Attachment, AttachmentIds
 from chalicelib.schemas.insights import Feedback
+from chalicelib.schemas.replies import ReplyPart
 
 # --- sessions ------------------------------------------------------------------
 
@@ -121,6 +122,16 @@ class MessageCore(ResponseModel):
         default_factory=_not_sent, exclude_if=lambda value: value is None
     )
     """Only on a grounded reply: the web sources it draws on (see `tools.googleSearch`)."""
+    parts: list[ReplyPart] | SkipJsonSchema[None] = Field(
+        default_factory=_not_sent, exclude_if=lambda value: value is None
+    )
+    """Only on a reply that ran code (see `tools.codeExecution`): its text, code and code
+    results in order; `content` is its text alone."""
+    thoughts: str | SkipJsonSchema[None] = Field(
+        default_factory=_not_sent, exclude_if=lambda value: value is None
+    )
+    """Only on a reply of an agent with `thinking.showThoughts`: the model's thought
+    summaries (at most 20,000 characters)."""
 
 
 class StoredMessage(MessageCore):

@@ -88,6 +88,16 @@ class StartFrame(ResponseModel):
     context: ContextInfo
 
 
+class ThoughtFrame(ResponseModel):
+    """The next piece of the model's thought summaries, before the reply's deltas; only for
+    an agent with `thinking.showThoughts`. Joined, they are the stored reply's `thoughts`."""
+
+    type: Literal["thought"] = "thought"
+    request_id: str
+    seq: int
+    text: str
+
+
 class DeltaFrame(ResponseModel):
     """The next piece of the reply; a request's deltas, joined, are its reply."""
 
@@ -107,8 +117,9 @@ class DoneFrame(ResponseModel):
     stopped: bool
     texts_omitted: bool = False
     """True only when the whole result would not fit in one 32 KB frame: `result.message`,
-    `result.userMessage.content` and `result.reply.content` are then empty. They are the
-    message sent and the deltas joined; `GET /session/{id}/messages` has them too."""
+    `result.userMessage.content` and `result.reply.content` are then empty, and
+    `result.reply.parts` and `thoughts` left out. They are the message sent and the deltas joined;
+    `GET /session/{id}/messages` has them all."""
 
     def without_texts(self) -> DoneFrame:
         result = self.result
@@ -117,7 +128,7 @@ class DoneFrame(ResponseModel):
             update={
                 "message": "",
                 "user_message": result.user_message.model_copy(update=texts),
-                "reply": result.reply.model_copy(update=texts),
+                "reply": result.reply.model_copy(update={**texts, "parts": None, "thoughts": None}),
             }
         )
         return self.model_copy(update={"result": smaller, "texts_omitted": True})
@@ -150,4 +161,4 @@ class ErrorFrame(ResponseModel):
     )
 
 
-ServerFrame = StartFrame | DeltaFrame | DoneFrame | FeedbackResultFrame | ErrorFrame
+ServerFrame = StartFrame | ThoughtFrame | DeltaFrame | DoneFrame | FeedbackResultFrame | ErrorFrame

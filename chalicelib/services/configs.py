@@ -42,8 +42,11 @@ from chalicelib.schemas import (
     ChatConfigUpdate,
     CreatorLimits,
     EditTokenRotated,
+    ensure_media_resolution_usable,
+    ensure_thinking_usable,
     ensure_tools_usable,
 )
+from chalicelib.schemas.safety import ensure_safety_allowed
 from chalicelib.services.access import agent_count, ensure_may_create
 from chalicelib.services.caching import agent_changed, agent_deleted
 from chalicelib.services.file_removal import delete_all_files
@@ -132,6 +135,9 @@ def create_chat_config(
         edit_token_hash=hash_token(edit_token),
     )
     ensure_tools_usable(config.model, config.tools)
+    ensure_thinking_usable(config.model, config.thinking)
+    ensure_media_resolution_usable(config.model, config.media_resolution)
+    ensure_safety_allowed(config.safety)
     note_ids(config_id=config.chat_config_id)
     base_url = settings.frontend_base_url or own_base_url
     # The mirror first: without the S3 object, a lone mirror item is never used.
@@ -208,6 +214,14 @@ def update_chat_config(config_id: str, token: str, request: ChatConfigUpdate) ->
         # A model without the tools already on is refused as the model's fault.
         field = "tools" if "tools" in changes else "model"
         ensure_tools_usable(updated.model, updated.tools, field)
+    if updated.thinking != config.thinking or updated.model != config.model:
+        field = "thinking" if "thinking" in changes else "model"
+        ensure_thinking_usable(updated.model, updated.thinking, field)
+    if updated.media_resolution != config.media_resolution or updated.model != config.model:
+        field = "mediaResolution" if "media_resolution" in changes else "model"
+        ensure_media_resolution_usable(updated.model, updated.media_resolution, field)
+    if "safety" in changes:
+        ensure_safety_allowed(updated.safety)
     _replace(config, updated, etag)
     agent_changed(config_id, updated.model, updated.prompt_text)
     return updated.to_public(reveal_prompt=True)

@@ -7,7 +7,7 @@ thinking and tool-use prompt tokens. The bound, which a budget reserves, is
 - the prompt: one token per UTF-8 byte of every text sent (system prompt, turns,
   text files), which holds for Gemini's tokenizer, and one per byte of an image or
   PDF, far above Gemini's 258 tokens per image tile or PDF page.
-Tool use (Google Search, URL context) adds prompt tokens that no request can
+Tool use (Google Search, URL context, code execution) adds prompt tokens that no request can
 bound; a call with tools may cost more than its bound, and is settled to its cost.
 """
 

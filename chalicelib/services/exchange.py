@@ -18,6 +18,7 @@ from chalicelib.core.errors import (
     NothingToRegenerate,
     SessionNotFound,
 )
+from chalicelib.core.safety import thresholds_in_force
 from chalicelib.core.settings import Settings
 from chalicelib.core.tokens import token_matches
 from chalicelib.core.tools import tools_in_force
@@ -135,6 +136,12 @@ def _prepare(
         tools=tools,
         knowledge=knowledge,
         cached_content=cached_content,
+        thinking_level=session.thinking.level,
+        thinking_budget=session.thinking.budget,
+        include_thoughts=session.thinking.show_thoughts,
+        media_resolution=session.media_resolution,
+        # A floor raised since the agent was made holds for its sessions too.
+        safety=thresholds_in_force(session.safety.by_category(), settings.safety_minimum),
     )
     context = ContextInfo(
         messages_sent=len(contents), messages_total=total, truncated=len(contents) < total
@@ -241,6 +248,8 @@ def _reply_message(message_id: str, reply: ModelReply) -> StoredMessage:
         created_at=utc_now_iso(),
         stopped=True if reply.stopped else None,
         citations=reply.citations,
+        parts=reply.parts,
+        thoughts=reply.thoughts,
     )
 
 

@@ -1,11 +1,14 @@
 """A conversation as Markdown: its settings, then one heading per turn; a grounded
-reply's sources follow it as footnotes."""
+reply's sources follow it as footnotes, and a reply that ran code shows its code and
+results as fenced blocks; shown thoughts come before the reply, quoted."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 from chalicelib.schemas import Citations, SessionExport
+from chalicelib.schemas.replies import CodePart, ReplyPart, TextPart
 
 _SPEAKERS = {"user": "User", "model": "Model"}
 # Kept as they are in a link's destination; anything else (spaces, brackets) is escaped.
@@ -33,7 +36,11 @@ def to_markdown(export: SessionExport) -> str:
     ]
     footnotes = 0
     for message in export.messages:
-        lines += ["", f"## {_SPEAKERS[message.role]} · {message.created_at}", "", message.content]
+        lines += ["", f"## {_SPEAKERS[message.role]} · {message.created_at}"]
+        if message.thoughts:
+            quoted = "\n".join(f"> {line}".rstrip() for line in message.thoughts.splitlines())
+            lines += ["", "> *Thoughts*", ">", quoted]
+        lines += _parts(message.parts) if message.parts else ["", message.content]
         if message.citations:
             lines += _footnotes(message.citations, footnotes)
             footnotes += len(message.citations.sources)
@@ -43,6 +50,25 @@ def to_markdown(export: SessionExport) -> str:
             comment = f" — {message.feedback.comment}" if message.feedback.comment else ""
             lines += ["", f"*Rated: {message.feedback.rating}{comment}*"]
     return "\n".join(lines) + "\n"
+
+
+def _fenced(text: str, info: str = "") -> str:
+    # A fence longer than any run of backticks inside, so the text cannot close it.
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
+    return f"{fence}{info}\n{text}\n{fence}"
+
+
+def _parts(parts: list[ReplyPart]) -> list[str]:
+    """A reply's text, code and code results in order; code and output fenced."""
+    lines = []
+    for part in parts:
+        if isinstance(part, TextPart):
+            lines += ["", part.text]
+        elif isinstance(part, CodePart):
+            lines += ["", _fenced(part.code, part.language.lower())]
+        else:
+            lines += ["", f"Output ({part.outcome}):", "", _fenced(part.output)]
+    return lines
 
 
 def _footnotes(citations: Citations, before: int) -> list[str]:

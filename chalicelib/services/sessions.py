@@ -42,6 +42,8 @@ from chalicelib.schemas import (
     SessionView,
     StoredMessage,
     TextBody,
+    ensure_media_resolution_usable,
+    ensure_thinking_usable,
     ensure_tools_usable,
 )
 from chalicelib.services import exchange
@@ -118,6 +120,8 @@ def _shared_history(request: SessionCreate) -> list[StoredMessage]:
             created_at=message.created_at,
             stopped=message.stopped,
             citations=message.citations,
+            parts=message.parts,
+            thoughts=message.thoughts,
         )
         for message in shared.messages
     ]
@@ -216,6 +220,8 @@ def update_session(session_id: str, token: str, request: SessionUpdate) -> Sessi
     if "model" in request.model_fields_set and request.model != session.model:
         # The session's tools stay on: a model without them is refused.
         ensure_tools_usable(request.model, session.tools, "model")
+        ensure_thinking_usable(request.model, session.thinking, "model")
+        ensure_media_resolution_usable(request.model, session.media_resolution, "model")
     updated = session_store().update_settings(session_id, request.changes(), utc_now_iso())
     if updated is None:
         raise SessionNotFound()

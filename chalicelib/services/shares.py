@@ -2,7 +2,7 @@
 
 A share copies the session's messages up to a point, as they are then, into a body of
 its own (see stores/shares.py): later sends, regenerations and edits leave it as it was.
-It keeps each message's role, text, time, citations and attachments' names, and the
+It keeps each message's role, text, time, citations, code parts and attachments' names, and the
 titles and model; never a token, the session's id or the system prompt. Deleting the
 session revokes its shares; deleting the agent leaves them readable, but not to continue
 (`POST /chat-session` with `fromShare` answers `410 config_deleted`).
@@ -61,6 +61,8 @@ def _shared_message(message: StoredMessage) -> SharedMessage:
         created_at=message.created_at,
         stopped=message.stopped,
         citations=message.citations,
+        parts=message.parts,
+        thoughts=message.thoughts,
         attachments=files or None,
     )
 

@@ -22,7 +22,7 @@ from chalicelib.core.errors import ModelError, ModelTimeout
 from chalicelib.core.settings import Settings
 from chalicelib.model.base import ModelReply
 from chalicelib.model.choice import get_streaming_model
-from chalicelib.model.stream import ReplyStream
+from chalicelib.model.stream import ReplyStream, Thought
 from chalicelib.schemas import MessageReply, MessageSend
 from chalicelib.schemas.frames import (
     DeltaFrame,
@@ -31,6 +31,7 @@ from chalicelib.schemas.frames import (
     SendFrame,
     StartFrame,
     StopFrame,
+    ThoughtFrame,
 )
 from chalicelib.services import conversation as message_service
 from chalicelib.services.caching import cache_lost, inline_instead
@@ -48,6 +49,9 @@ FRAME_LIMIT_BYTES = 32_000
 MAX_DELTA_CHARS = 4000
 # How often a running stream reads its stop mark: a stop takes effect well within 1 s.
 STOP_POLL_SECONDS = 0.25
+# What the reading thread hands over: text, a thought, the error it ended with, or None at
+# the end.
+Piece = str | Thought | BaseException | None
 
 # Sends one frame's JSON text; False once the client is gone.
 Post = Callable[[str], bool]
@@ -127,7 +131,7 @@ class _Streamer:
             while True:
                 # The model starts reading before `start` is posted: the two overlap.
                 stream = model.open(request)
-                pieces: queue.Queue[str | BaseException | None] = queue.Queue()
+                pieces: queue.Queue[Piece] = queue.Queue()
                 threading.Thread(target=_read, args=(stream, pieces), daemon=True).start()
                 if not self._started:
                     self._send(StartFrame, context=prepared.context)
@@ -165,15 +169,15 @@ class _Streamer:
         seq = self._channel.next_seq()
         self._channel.send(frame_type(request_id=self._request_id, seq=seq, **fields))
 
-    def _send_deltas(self, text: str) -> None:
+    def _send_deltas(self, text: str, frame_type: type[BaseModel] = DeltaFrame) -> None:
         self._delta_sent = self._delta_sent or bool(text)
         for offset in range(0, len(text), MAX_DELTA_CHARS):
-            self._send(DeltaFrame, text=text[offset : offset + MAX_DELTA_CHARS])
+            self._send(frame_type, text=text[offset : offset + MAX_DELTA_CHARS])
 
     def _pump(
         self,
         stream: ReplyStream,
-        pieces: queue.Queue[str | BaseException | None],
+        pieces: queue.Queue[Piece],
         settings: Settings,
     ) -> ModelReply:
         """Send the pieces as they come, joined at most every FRAME_INTERVAL_SECONDS, until
@@ -183,6 +187,8 @@ class _Streamer:
         first_deadline = started + settings.model_timeout_seconds
         kept: list[str] = []
         pending: list[str] = []
+        # Thoughts count as the model's first answer, as a first piece of text does.
+        thinking = False
         last_sent = 0.0
         next_check = started + STOP_POLL_SECONDS
 
@@ -195,7 +201,7 @@ class _Streamer:
 
         while True:
             now = time.monotonic()
-            due = min(next_check, deadline if kept else first_deadline)
+            due = min(next_check, deadline if kept or thinking else first_deadline)
             if pending:
                 due = min(due, last_sent + FRAME_INTERVAL_SECONDS)
             try:
@@ -204,6 +210,11 @@ class _Streamer:
                 item = ""
             if isinstance(item, BaseException):
                 raise item
+            if isinstance(item, Thought):
+                # Its own frames, at once: thoughts come before the reply's first delta.
+                self._send_deltas(item.text, ThoughtFrame)
+                thinking = True
+                item = ""
             if item is None:
                 flush()
                 if not kept:
@@ -221,12 +232,12 @@ class _Streamer:
                     stream.cancel()
                     flush()
                     return stream.reply("".join(kept), stopped=True)
-            if now >= (deadline if kept else first_deadline):
+            if now >= (deadline if kept or thinking else first_deadline):
                 stream.cancel()
                 raise ModelTimeout()
 
 
-def _read(stream: ReplyStream, pieces: queue.Queue[str | BaseException | None]) -> None:
+def _read(stream: ReplyStream, pieces: queue.Queue[Piece]) -> None:
     """In its own thread, so a stop or a deadline never waits for the model's next piece."""
     try:
         for piece in stream:

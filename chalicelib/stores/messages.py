@@ -18,6 +18,7 @@ from chalicelib.core.dynamo import CONDITION_FAILED, query_items, transact
 from chalicelib.core.errors import ReplyTooLate, SessionNotFound, StorageUnavailable
 from chalicelib.core.tokens import is_valid_id
 from chalicelib.schemas import StoredMessage, Usage
+from chalicelib.schemas.replies import REPLY_PARTS
 from chalicelib.stores.records import (
     MESSAGE_PREFIX,
     RESERVATION_PREFIX,
@@ -49,6 +50,10 @@ class Conversation:
     complete: bool
     # Quota held by sends in flight, or left by sends that died.
     reservations: tuple[Reservation, ...] = ()
+
+
+# What a regenerated reply sets, or removes when the new one has none.
+_OPTIONAL_REPLY_FIELDS = ("stopped", "citations", "parts", "thoughts")
 
 
 class MessageStore:
@@ -237,19 +242,16 @@ class MessageStore:
         self, session_id: str, reply: StoredMessage, usage: Usage, also: tuple[Any, ...] = ()
     ) -> None:
         """Put a regenerated reply in place of the old one, keeping its id."""
+        item = self.message_item(session_id, reply)
         values: dict[str, Any] = {":content": reply.content, ":created": reply.created_at}
         expression = "SET #content = :content, #created = :created"
         removed = []
-        if reply.stopped:
-            expression += ", #stopped = :stopped"
-            values[":stopped"] = True
-        else:
-            removed.append("#stopped")
-        if reply.citations:
-            expression += ", #citations = :citations"
-            values[":citations"] = reply.citations.model_dump(by_alias=True)
-        else:
-            removed.append("#citations")
+        for name in _OPTIONAL_REPLY_FIELDS:
+            if name in item:
+                expression += f", #{name} = :{name}"
+                values[f":{name}"] = item[name]
+            else:
+                removed.append(f"#{name}")
         if removed:
             expression += " REMOVE " + ", ".join(removed)
         update = {
@@ -261,8 +263,7 @@ class MessageStore:
                 "ExpressionAttributeNames": {
                     "#content": "content",
                     "#created": "createdAt",
-                    "#stopped": "stopped",
-                    "#citations": "citations",
+                    **{f"#{name}": name for name in _OPTIONAL_REPLY_FIELDS},
                 },
                 "ExpressionAttributeValues": values,
             }
@@ -286,6 +287,10 @@ class MessageStore:
             item["stopped"] = True
         if message.citations:
             item["citations"] = message.citations.model_dump(by_alias=True)
+        if message.parts:
+            item["parts"] = REPLY_PARTS.dump_python(message.parts, by_alias=True)
+        if message.thoughts:
+            item["thoughts"] = message.thoughts
         if message.attachments:
             item["attachments"] = [file.model_dump(by_alias=True) for file in message.attachments]
         return item

@@ -10,6 +10,7 @@ from typing import Any
 
 from chalicelib.schemas import Attachment, Citations, SessionSettings, StoredMessage, Usage
 from chalicelib.schemas.insights import Feedback
+from chalicelib.schemas.replies import REPLY_PARTS
 
 SESSION_SORT_KEY = "SESSION"
 MESSAGE_PREFIX = "MSG#"
@@ -95,6 +96,8 @@ def message_from_item(item: dict[str, Any]) -> StoredMessage:
         created_at=str(item["createdAt"]),
         stopped=True if item.get("stopped") else None,
         citations=Citations.model_validate(item["citations"]) if item.get("citations") else None,
+        parts=REPLY_PARTS.validate_python(item["parts"]) if item.get("parts") else None,
+        thoughts=str(item["thoughts"]) if item.get("thoughts") else None,
         attachments=item.get("attachments") or None,
         feedback=Feedback.model_validate(item["feedback"]) if item.get("feedback") else None,
     )

@@ -27,7 +27,13 @@ logger = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
 # The embed page is the chat page in its compact mode, made to sit in a frame.
-PAGES = {"create": "index.html", "chat": "chat.html", "embed": "chat.html", "shared": "shared.html"}
+PAGES = {
+    "create": "index.html",
+    "chat": "chat.html",
+    "embed": "chat.html",
+    "shared": "shared.html",
+    "operator": "operator.html",
+}
 # The one line a creator pastes on their site: it adds the launcher and the frame.
 EMBED_SCRIPT = WEB_DIR / "embed.js"
 # A shared chat's preview (og:description): the start of its first message.

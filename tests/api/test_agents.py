@@ -18,7 +18,7 @@ AGENT: dict[str, Any] = {
     "topK": 40,
     "maxOutputTokens": 512,
     "stopSequences": ["END", "###"],
-    "tools": {"googleSearch": True, "urlContext": True},
+    "tools": {"googleSearch": True, "urlContext": True, "codeExecution": True},
 }
 DEFAULTS: dict[str, Any] = {
     "greeting": "",
@@ -27,7 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "topK": None,
     "maxOutputTokens": None,
     "stopSequences": [],
-    "tools": {"googleSearch": False, "urlContext": False},
+    "tools": {"googleSearch": False, "urlContext": False, "codeExecution": False},
 }
 
 
@@ -64,7 +64,7 @@ def fields_of(response: Any) -> list[str]:
         ("stopSequences", ["x" * 51], "stopSequences.0"),
         ("stopSequences", [""], "stopSequences.0"),
         ("tools", {"googleSearch": "yes"}, "tools.googleSearch"),
-        ("tools", {"codeExecution": True}, "tools.codeExecution"),
+        ("tools", {"imageGeneration": True}, "tools.imageGeneration"),
         ("tools", ["googleSearch"], "tools"),
     ],
 )
@@ -182,6 +182,7 @@ def test_session_overrides_are_validated(api: ApiClient, value: float) -> None:
     ("model", "tools", "refused"),
     [
         ("gemini-2.0-flash-lite", {"googleSearch": True}, ["tools.googleSearch"]),
+        ("gemini-2.0-flash-lite", {"codeExecution": True}, ["tools.codeExecution"]),
         ("gemini-2.0-flash", {"urlContext": True}, ["tools.urlContext"]),
         ("gemini-1.5-flash", {"googleSearch": True, "urlContext": True}, None),
     ],
@@ -200,10 +201,13 @@ def test_a_tool_its_model_lacks_is_refused(
     assert "does not support" in response.json["details"]["fields"][0]["message"]
 
 
-def test_gemini_2_0_flash_may_search(api: ApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gemini_2_0_flash_may_search_and_run_code(
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ALLOWED_MODELS", "gemini-2.0-flash")
-    config = api.create_chat(model="gemini-2.0-flash", tools={"googleSearch": True})["config"]
-    assert config["tools"] == {"googleSearch": True, "urlContext": False}
+    tools = {"googleSearch": True, "codeExecution": True}
+    config = api.create_chat(model="gemini-2.0-flash", tools=tools)["config"]
+    assert config["tools"] == {"googleSearch": True, "urlContext": False, "codeExecution": True}
 
 
 def test_changing_to_a_model_without_the_tools_is_refused(
@@ -255,7 +259,7 @@ def _assert_request_carries_the_agent(body: dict[str, Any]) -> None:
     assert config["topK"] == 40
     assert config["maxOutputTokens"] == 512
     assert config["stopSequences"] == ["END", "###"]
-    assert body["tools"] == [{"googleSearch": {}}, {"urlContext": {}}]
+    assert body["tools"] == [{"googleSearch": {}}, {"urlContext": {}}, {"codeExecution": {}}]
     # The greeting is never sent to the model.
     assert AGENT["greeting"] not in str(body)
 

@@ -50,7 +50,7 @@ def test_every_reference_resolves_and_every_frame_is_a_message() -> None:
     received = {
         m["$ref"].rsplit("/", 1)[1] for m in document["operations"]["sendRequest"]["messages"]
     }
-    assert sent == {"StartFrame", "DeltaFrame", "DoneFrame", "ErrorFrame"}
+    assert sent == {"StartFrame", "ThoughtFrame", "DeltaFrame", "DoneFrame", "ErrorFrame"}
     assert received == {"SendFrame", "RegenerateFrame", "StopFrame"}
 
 

@@ -75,7 +75,7 @@ def test_limits_a_server_sets_are_numbers_dynamodb_stores(
 
 
 def test_allowed_tools_default_to_all_and_can_be_narrowed(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert get_settings().allowed_tools == ("googleSearch", "urlContext")
+    assert get_settings().allowed_tools == ("googleSearch", "urlContext", "codeExecution")
     monkeypatch.setenv("ALLOWED_TOOLS", " urlContext, ,urlContext")
     assert get_settings().allowed_tools == ("urlContext",)
     monkeypatch.setenv("ALLOWED_TOOLS", "None")
@@ -83,7 +83,7 @@ def test_allowed_tools_default_to_all_and_can_be_narrowed(monkeypatch: pytest.Mo
 
 
 def test_an_unknown_tool_fails_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ALLOWED_TOOLS", "googleSearch,codeExecution")
+    monkeypatch.setenv("ALLOWED_TOOLS", "googleSearch,imageGeneration")
     with pytest.raises(ConfigurationError, match="ALLOWED_TOOLS"):
         get_settings()
 

@@ -7,6 +7,7 @@ or anything else on the network. Screenshots go to test-artifacts/web/.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.local_stack import LocalStack
@@ -178,9 +180,43 @@ def submit_agent(browser: Browser) -> str:
     return browser.attribute("share-link")
 
 
+def make_agent_and_open_panel(
+    browser: Browser, title: str, button: str, panel_class: str
+) -> tuple[str, WebElement]:
+    """Make an agent in the studio, then open one of its panels on My agents by its
+    button's text: the agent's id and the panel."""
+    open_create_page(browser)
+    browser.driver.find_element(By.ID, "title").send_keys(title)
+    config_id = submit_agent(browser).rsplit("/", 1)[1]
+    selector = f'li.agent-card[data-config-id="{config_id}"]'
+    card = browser.driver.find_element(By.CSS_SELECTOR, selector)
+    opener = card.find_element(By.XPATH, f".//button[normalize-space()='{button}']")
+    opener.click()
+    assert opener.get_attribute("aria-expanded") == "true"
+    panel: WebElement = browser.wait(lambda _: card.find_element(By.CSS_SELECTOR, panel_class))
+    return config_id, panel
+
+
 def new_agent(stack: LocalStack, **overrides: Any) -> dict[str, Any]:
     """An agent made through the API, faster than through the page."""
     created: dict[str, Any] = call(
         stack, "POST", "/create-chat", {**AGENT, "systemPrompt": "Be a pirate.", **overrides}
     )
     return created
+
+
+def open_my_agents(browser: Browser, created: dict[str, Any]) -> WebElement:
+    """Open `/` as the creator of `created` (its edit token in this browser's
+    localStorage, as making it here would leave it); its card on My agents."""
+    config_id = created["chatConfigId"]
+    agent = {"title": created["config"]["title"], "editToken": created["editToken"]}
+    agent["shareableUrl"] = created["shareableUrl"]
+    browser.open("/")
+    browser.js(
+        f"localStorage.setItem('ai-maker:agent:{config_id}', arguments[0])", json.dumps(agent)
+    )
+    browser.open("/")
+    card: WebElement = browser.wait(
+        lambda d: d.find_element(By.CSS_SELECTOR, f'li[data-config-id="{config_id}"]')
+    )
+    return card

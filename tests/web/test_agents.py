@@ -54,7 +54,7 @@ def test_a_visitor_sees_the_greeting_clicks_a_starter_and_gets_cited_sources(
     config = call(stack, "GET", f"/chat-config/{share_link.rsplit('/', 1)[1]}")
     assert config["greeting"] == GREETING
     assert config["starters"] == STARTERS
-    assert config["tools"] == {"googleSearch": True, "urlContext": False}
+    assert config["tools"] == {"googleSearch": True, "urlContext": False, "codeExecution": False}
     assert (config["topP"], config["stopSequences"], config["topK"]) == (0.9, ["THE END"], None)
 
     visitor = browser(PHONE)

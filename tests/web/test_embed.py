@@ -26,10 +26,9 @@ from tests.web.browser import (
     Browser,
     call,
     last_state,
+    make_agent_and_open_panel,
     messages,
     new_agent,
-    open_create_page,
-    submit_agent,
     type_and_enter,
 )
 from tests.web.checks import assert_accessible, assert_no_overflow, assert_touch_targets
@@ -189,14 +188,7 @@ def test_my_agents_switches_the_embed_on_for_named_sites_and_gives_the_snippet(
     stack: LocalStack, browser: OpenBrowser, size: tuple[int, int]
 ) -> None:
     page = browser(size)
-    open_create_page(page)
-    page.driver.find_element(By.ID, "title").send_keys("Shop helper")
-    config_id = submit_agent(page).rsplit("/", 1)[1]
-    card = page.driver.find_element(By.CSS_SELECTOR, f'li.agent-card[data-config-id="{config_id}"]')
-    opener = card.find_element(By.XPATH, ".//button[normalize-space()='Embed']")
-    opener.click()
-    assert opener.get_attribute("aria-expanded") == "true"
-    panel = page.wait(lambda _: card.find_element(By.CSS_SELECTOR, ".embed-panel"))
+    config_id, panel = make_agent_and_open_panel(page, "Shop helper", "Embed", ".embed-panel")
     switch = panel.find_element(By.ID, f"embed-on-{config_id}")
     page.wait(lambda _: switch.is_enabled())
     assert not switch.is_selected()

@@ -3,7 +3,6 @@ message, and both reach the model; the image shows as a thumbnail."""
 
 from __future__ import annotations
 
-import json
 import struct
 import zlib
 from collections.abc import Callable
@@ -15,7 +14,14 @@ from selenium.webdriver.common.by import By
 from tests.fake_gemini import FakeGemini
 from tests.local_stack import LocalStack
 from tests.uploads import PDF
-from tests.web.browser import Browser, new_agent, open_chat, stored_replies, type_and_enter
+from tests.web.browser import (
+    Browser,
+    new_agent,
+    open_chat,
+    open_my_agents,
+    stored_replies,
+    type_and_enter,
+)
 
 pytestmark = pytest.mark.timeout(120)
 OpenBrowser = Callable[..., Browser]
@@ -46,16 +52,7 @@ def test_knowledge_and_an_attachment_reach_the_model(
 
     # The creator: "My agents" -> Knowledge -> add the PDF.
     creator = browser()
-    creator.open("/")
-    agent = {"title": "Pirate tutor", "editToken": created["editToken"]}
-    agent["shareableUrl"] = created["shareableUrl"]
-    creator.js(
-        f"localStorage.setItem('ai-maker:agent:{config_id}', arguments[0])", json.dumps(agent)
-    )
-    creator.open("/")
-    item = creator.wait(
-        lambda d: d.find_element(By.CSS_SELECTOR, f'li[data-config-id="{config_id}"]')
-    )
+    item = open_my_agents(creator, created)
     item.find_element(By.XPATH, ".//button[normalize-space()='Knowledge']").click()
     creator.wait(lambda d: d.find_element(By.ID, f"knowledge-{config_id}")).send_keys(str(pdf))
     panel = item.find_element(By.CLASS_NAME, "knowledge")

@@ -37,6 +37,19 @@ def test_the_share_link_page_is_served_for_any_id(api: ApiClient) -> None:
     assert response.headers["Referrer-Policy"] == "no-referrer"
 
 
+def test_the_operator_page_is_served_with_a_strict_policy_and_no_token(api: ApiClient) -> None:
+    # The page asks for the operator's token itself: without one, it is the same page.
+    response = api.get("/operator")
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy
+    html = response.raw.decode()
+    assert '<script type="module" src="/static/operator.js">' in html
+    assert 'type="password"' in html and "{base}" not in html
+
+
 @pytest.mark.parametrize(
     ("name", "content_type"),
     [

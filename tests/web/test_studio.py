@@ -19,6 +19,7 @@ from tests.web.browser import (
     WIDE,
     Browser,
     call,
+    make_agent_and_open_panel,
     new_agent,
     open_create_page,
     submit_agent,
@@ -243,7 +244,7 @@ def test_my_agents_are_cards_whose_destructive_actions_ask_first(
     # Pause, rotate and delete sit apart, out of sight until asked for...
     danger = card.find_element(By.CSS_SELECTOR, ".danger-zone")
     everyday = [b.text for b in card.find_elements(By.CSS_SELECTOR, ".tools button")]
-    assert everyday == ["Edit", "Knowledge", "Embed", "API keys"]
+    assert everyday == ["Edit", "Knowledge", "Embed", "API keys", "Insights"]
     delete = danger.find_element(By.XPATH, ".//button[normalize-space()='Delete']")
     assert not delete.is_displayed()
     danger.find_element(By.TAG_NAME, "summary").click()
@@ -301,14 +302,7 @@ def test_my_agents_makes_an_api_key_shown_once_with_a_snippet_and_revokes_it(
     stack: LocalStack, browser: OpenBrowser, size: tuple[int, int]
 ) -> None:
     page = browser(size)
-    open_create_page(page)
-    page.driver.find_element(By.ID, "title").send_keys("Key tutor")
-    config_id = submit_agent(page).rsplit("/", 1)[1]
-    card = page.driver.find_element(By.CSS_SELECTOR, f'li.agent-card[data-config-id="{config_id}"]')
-    opener = card.find_element(By.XPATH, ".//button[normalize-space()='API keys']")
-    opener.click()
-    assert opener.get_attribute("aria-expanded") == "true"
-    panel = page.wait(lambda _: card.find_element(By.CSS_SELECTOR, ".api-keys"))
+    config_id, panel = make_agent_and_open_panel(page, "Key tutor", "API keys", ".api-keys")
     page.wait(lambda _: "No keys yet." in panel.text)
     panel.find_element(By.TAG_NAME, "input").send_keys("my script")
     panel.find_element(By.CSS_SELECTOR, ".new-key-form button").click()

@@ -4,6 +4,7 @@ import { attachmentTray } from "./attach.js";
 import { lock, locked, restoreLock, showControls, unlockChat } from "./controls.js";
 import { fillSettings, wireMenu } from "./chat-menu.js";
 import { exchange } from "./exchange.js";
+import { ratings } from "./feedback.js";
 import { fileLink } from "./files.js";
 import { chatStore, pastChats } from "./history.js";
 import * as view from "./messages.js";
@@ -259,7 +260,8 @@ function wire() {
   wireShell();
   tray = attachmentTray({ session: ensureSession, setState });
   view.setThumbnails(thumbnail);
-  view.setActions({ regenerate, retry, share: wireShares(() => page.session).upTo });
+  const rate = ratings(() => page.session, setState);
+  view.setActions({ regenerate, retry, share: wireShares(() => page.session).upTo, rate });
   sidebar = pastChats(store, {
     open: pick,
     current: () => page.session?.sessionId,

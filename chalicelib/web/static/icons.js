@@ -1,5 +1,14 @@
-// Lucide's icons (static/lucide-*.svg) and the buttons both pages build from them. An icon
-// is a CSS mask (app.css), so it takes the colour of the text around it in either theme.
+// Lucide's icons (static/lucide-*.svg), the buttons both pages build from them, and the
+// plain element they start from. An icon is a CSS mask (app.css), so it takes the colour
+// of the text around it in either theme.
+
+/** An HTML element with a class and its text (never markup). */
+export function element(tag, className = "", text = "") {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text) node.textContent = text;
+  return node;
+}
 
 /** A decorative icon by its Lucide name; the button or text beside it carries the words. */
 export function icon(name) {

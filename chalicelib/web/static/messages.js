@@ -10,17 +10,25 @@ let thumbnailOf = null; // fileId -> Promise of an image URL
 let onRegenerate = () => {};
 let onRetry = () => {};
 let onShare = null; // (messageId, button) => share the chat up to that reply
+let addRating = null; // (item, feedback) => thumbs on a stored reply
 
 /** How images among the attachments get their thumbnails. */
 export function setThumbnails(loader) {
   thumbnailOf = loader;
 }
 
-/** What the per-message Regenerate, Retry and Share buttons do (no `share`: no button). */
-export function setActions({ regenerate, retry, share = null }) {
+/** What the per-message Regenerate, Retry and Share buttons do (no `share`: no button),
+ * and `rate`, which puts the thumbs on a stored reply (none: no thumbs). */
+export function setActions({ regenerate, retry, share = null, rate = null }) {
   onRegenerate = regenerate;
   onRetry = retry;
   onShare = share;
+  addRating = rate;
+}
+
+// `feedback` undefined: as shown (a regenerated reply keeps its id, and so its rating).
+function showRating(item, feedback) {
+  if (addRating && item.classList.contains("model") && item.dataset.id) addRating(item, feedback);
 }
 
 function attachmentsNode(attachments) {
@@ -94,7 +102,8 @@ function actionsNode(role) {
 }
 
 /** A message's <article>; `content` is text, rendered as Markdown for the model's replies. */
-export function messageNode({ id, role, content, createdAt, stopped, citations, attachments }) {
+export function messageNode(message) {
+  const { id, role, content, createdAt, stopped, citations, attachments, parts, feedback } = message;
   const item = document.createElement("article");
   item.className = `message ${role}`;
   item.setAttribute("aria-label", LABELS[role] || role);
@@ -105,9 +114,10 @@ export function messageNode({ id, role, content, createdAt, stopped, citations, 
   if (attachments?.length) item.append(attachmentsNode(attachments));
   item.append(actionsNode(role));
   item.querySelector("time").replaceWith(time(createdAt));
-  setContent(item, content);
+  setContent(item, content, parts);
   setCitations(item, citations);
   if (stopped) setNote(item, "stopped");
+  showRating(item, feedback ?? null);
   return item;
 }
 
@@ -166,11 +176,26 @@ function decorateCode(body) {
   }
 }
 
-export function setContent(item, content) {
+/** A reply that ran code: its text as Markdown, its code and each result as code blocks. */
+function partNodes(parts) {
+  return parts.map((part) => {
+    if (part.type === "text") return renderMarkdown(part.text);
+    const pre = document.createElement("pre");
+    const code = document.createElement("code");
+    const failed = part.type === "codeResult" && part.outcome !== "OUTCOME_OK";
+    const result = failed ? `output (${part.outcome})` : "output";
+    code.dataset.language = part.type === "code" ? part.language.toLowerCase() : result;
+    code.textContent = part.type === "code" ? part.code : part.output;
+    pre.append(code);
+    return pre;
+  });
+}
+
+export function setContent(item, content, parts) {
   const body = item.querySelector(".body");
   item.dataset.text = content;
   if (item.classList.contains("model")) {
-    body.replaceChildren(renderMarkdown(content));
+    body.replaceChildren(...(parts?.length ? partNodes(parts) : [renderMarkdown(content)]));
     decorateCode(body);
   } else body.textContent = content;
 }
@@ -185,8 +210,9 @@ export function setNote(item, text, state = text) {
 export function setStored(item, message) {
   item.dataset.id = message.id;
   item.querySelector("time").replaceWith(time(message.createdAt));
-  setContent(item, message.content);
+  setContent(item, message.content, message.parts);
   setCitations(item, message.citations);
+  showRating(item, message.feedback);
 }
 
 export function append(message) {

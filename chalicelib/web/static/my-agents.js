@@ -5,6 +5,7 @@ import { saved } from "./api.js";
 import { apiKeysPanel } from "./api-keys.js";
 import { embedPanel } from "./embed-panel.js";
 import { confirmButton, copyText, labelledButton } from "./icons.js";
+import { insightsPanel } from "./insights.js";
 import { knowledgePanel } from "./knowledge.js";
 
 const $ = (id) => document.getElementById(id);
@@ -38,7 +39,7 @@ function card(agent, run) {
 
   const tools = document.createElement("div");
   tools.className = "button-row tools";
-  // Knowledge, embed and API keys each open a panel of their own above the destructive actions.
+  // Knowledge, embed, API keys and insights each open a panel of their own above the destructive actions.
   const panelButton = (icon, text, className, makePanel) => {
     const button = labelledButton(icon, text, () => {
       const open = item.querySelector(`.${className}`);
@@ -54,6 +55,7 @@ function card(agent, run) {
     panelButton("paperclip", "Knowledge", "knowledge", knowledgePanel),
     panelButton("code", "Embed", "embed-panel", embedPanel),
     panelButton("key-round", "API keys", "api-keys", apiKeysPanel),
+    panelButton("chart-column", "Insights", "insights-panel", insightsPanel),
   );
 
   const danger = document.createElement("details");

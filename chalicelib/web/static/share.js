@@ -1,14 +1,7 @@
 // Sharing a chat as a read-only snapshot: the whole chat (from the chat menu) or up to a
 // reply (its Share button), the link to copy, and the earlier shares, each revocable.
 import { api, sentenceFor, showStatus } from "./api.js";
-import { copyText, iconButton, labelledButton } from "./icons.js";
-
-function element(tag, className, text = "") {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  node.textContent = text;
-  return node;
-}
+import { copyText, element, iconButton, labelledButton } from "./icons.js";
 
 /** Wire the share panel into the chat menu; `session()` is the open chat's {sessionId,
  * sessionToken}, or null before its first message. Returns the reply action. */

@@ -81,7 +81,11 @@ export function settingsFromForm(editing) {
     limits,
     greeting: $("greeting").value.trim() || null,
     starters: STARTERS.map((id) => $(id).value.trim()).filter(Boolean),
-    tools: { googleSearch: $("tool-search").checked, urlContext: $("tool-url").checked },
+    tools: {
+      googleSearch: $("tool-search").checked,
+      urlContext: $("tool-url").checked,
+      codeExecution: $("tool-code").checked,
+    },
     stopSequences: $("stop-sequences")
       .value.split("\n")
       .filter((line) => line.trim()),
@@ -105,6 +109,7 @@ export function fillForm(config) {
   });
   $("tool-search").checked = Boolean(config.tools?.googleSearch);
   $("tool-url").checked = Boolean(config.tools?.urlContext);
+  $("tool-code").checked = Boolean(config.tools?.codeExecution);
   $("stop-sequences").value = (config.stopSequences || []).join("\n");
   for (const [name, id] of OPTIONAL) setOptional(id, config[name]);
   const agent = saved.agent(config.chatConfigId);
