@@ -35,7 +35,8 @@ from chalicelib.services.configs import reservation_store
 from chalicelib.services.conversation import Responder, answer, whole_reply
 from chalicelib.services.keys import Agent
 from chalicelib.services.sessions import session_record, session_store, start_session
-from chalicelib.stores.sessions import Conversation, SessionRecord
+from chalicelib.stores.sessions import SessionRecord
+from chalicelib.stores.tree import PathView
 
 RESPONSE_PREFIX = "resp_"
 
@@ -96,10 +97,11 @@ def create_response(
         instructions.insert(0, request.instructions)
     session: SessionRecord | None = None
     held: tuple[Any, ...] = ()
+    view: PathView | None = None
     if request.previous_response_id:
-        conversation = _continued(agent, request.previous_response_id, settings)
-        session, held = conversation.session, conversation.reservations
-        earlier = [*earlier, *conversation.messages]
+        view = _continued(agent, request.previous_response_id, settings)
+        session, held = view.session, view.reservations
+        earlier = [*earlier, *(message.message for message in view.messages)]
     if not request.store:
         base = session or session_record(agent.config, "")
         if session is None and not agent.config.sharing:
@@ -118,7 +120,7 @@ def create_response(
         unused = hash_token(new_token(SESSION_TOKEN_PREFIX))
         session = start_session(agent.config, unused, who, api_key_id=agent.key.key.key_id)
     adjusted = _adjusted(session, request, request.max_output_tokens, None, instructions)
-    prepared = exchange.prepare_for_caller(adjusted, earlier, text, settings, held)
+    prepared = exchange.prepare_for_caller(adjusted, earlier, text, settings, held, view)
     store = session_store()
     result = answer(
         prepared,
@@ -203,7 +205,7 @@ def _adjusted(
     return session.model_copy(update=changes) if changes else session
 
 
-def _continued(agent: Agent, response_id: str, settings: Settings) -> Conversation:
+def _continued(agent: Agent, response_id: str, settings: Settings) -> PathView:
     """The conversation a response of this agent ended, or ResponseNotFound."""
     session_id, _, reply_id = response_id.removeprefix(RESPONSE_PREFIX).partition("_")
     if not (response_id.startswith(RESPONSE_PREFIX) and is_valid_id(session_id) and reply_id):
@@ -215,7 +217,7 @@ def _continued(agent: Agent, response_id: str, settings: Settings) -> Conversati
     session = conversation.session
     if session.api_key_id is None or session.chat_config_id != agent.config_id:
         raise ResponseNotFound(details={"param": "previous_response_id"})
-    newest = conversation.messages[0].id if conversation.messages else None
+    newest = conversation.messages[0].message.id if conversation.messages else None
     if newest != reply_id:
         raise ValidationFailed(
             "previous_response_id must be the latest response of its conversation: "

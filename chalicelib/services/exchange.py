@@ -7,16 +7,20 @@ A send is three separable steps, so a streaming transport can reuse them:
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.core.clock import utc_now_iso
 from chalicelib.core.errors import (
+    ConcurrentUpdate,
     Forbidden,
     InvalidAttachment,
-    NothingToRegenerate,
+    MessageNotFound,
     SessionNotFound,
+    StorageUnavailable,
 )
 from chalicelib.core.safety import thresholds_in_force
 from chalicelib.core.settings import Settings
@@ -24,7 +28,6 @@ from chalicelib.core.tokens import token_matches
 from chalicelib.core.tools import tools_in_force
 from chalicelib.model.base import FilePart, ModelReply, ModelRequest, Turn
 from chalicelib.schemas import (
-    MAX_MESSAGE_CHARS,
     Attachment,
     ContextInfo,
     MessageReply,
@@ -35,8 +38,16 @@ from chalicelib.services.caching import context_for
 from chalicelib.services.file_context import load_parts, ready_files
 from chalicelib.stores.files import Owner
 from chalicelib.stores.idempotency import Claim
+from chalicelib.stores.paths import FIRST_RUN, PathState
 from chalicelib.stores.records import Reservation
-from chalicelib.stores.sessions import Conversation, SessionRecord, SessionStore, new_exchange_ids
+from chalicelib.stores.sessions import SessionRecord, SessionStore, new_exchange_ids
+from chalicelib.stores.tree import PathMessage, PathView
+
+# A new session's path: no messages yet.
+EMPTY_PATH = PathState(None, (), None, FIRST_RUN)
+# Tries at storing an exchange whose path changed meanwhile (see store_exchange): each
+# lost race is another's write, so this many sends at once from one leaf all store.
+STORE_ATTEMPTS = 8
 
 
 @dataclass(frozen=True)
@@ -45,10 +56,14 @@ class PreparedExchange:
     user_message: StoredMessage
     request: ModelRequest
     context: ContextInfo
-    # For a regeneration: the reply being replaced.
+    # For a regeneration: the reply it is a new sibling of (`user_message` is stored).
     replaces: StoredMessage | None = None
     # Quota held by this session's sends in flight, or left by sends that died.
     held: tuple[Reservation, ...] = ()
+    # Where the new messages go in the tree: the path as read and their parent (None: a
+    # first message; a regeneration's is its user message). No state: a new session's.
+    state: PathState | None = None
+    parent: PathMessage | None = None
 
 
 def authorize(session: SessionRecord | None, token: str) -> SessionRecord:
@@ -93,30 +108,56 @@ def select_history(
     return [Turn(m.role, m.content, files_of(m)) for m in [*chosen, new_message]]
 
 
-def _prepare(
-    conversation: Conversation,
-    history: Sequence[StoredMessage],
+@dataclass(frozen=True)
+class History:
+    """What a new message follows: the session, the path's messages before it (newest
+    first), whether they reach the first message, and where the new ones go."""
+
+    session: SessionRecord
+    messages: Sequence[StoredMessage]
+    complete: bool = True
+    held: tuple[Reservation, ...] = ()
+    state: PathState | None = None
+    parent: PathMessage | None = None
+
+    @classmethod
+    def of_view(cls, view: PathView, skip: int = 0, parent_at: int | None = None) -> History:
+        """The history under `view`'s newest messages but `skip` (an edit's message, a
+        regeneration's exchange); the new message hangs from the one at `parent_at`
+        (by default the newest kept: where the first skipped hung)."""
+        at = skip if parent_at is None else parent_at
+        messages = [m.message for m in view.messages[skip:]]
+        parent = view.messages[at] if len(view.messages) > at else None
+        if parent is None and at and not view.complete:
+            raise StorageUnavailable("The message's history could not be read; try again.")
+        return cls(view.session, messages, view.complete, view.reservations, view.state, parent)
+
+
+def prepare_after(
+    history: History,
     user_message: StoredMessage,
     settings: Settings,
     replaces: StoredMessage | None = None,
 ) -> PreparedExchange:
-    session = conversation.session
+    """The model request for a message after `history` (a regeneration: its user message)."""
+    session = history.session
     owner = Owner("session", session.session_id, session.chat_config_id)
 
     def files_of(message: StoredMessage) -> tuple[FilePart, ...]:
         return load_parts(owner, message.attachments) if message.attachments else ()
 
     contents = select_history(
-        history,
+        history.messages,
         user_message,
         settings.history_char_budget,
         settings.history_max_messages,
         files_of,
     )
-    # Exact when the whole conversation was read; otherwise from the running count
-    # (less the exchange being regenerated).
+    # Exact when the whole path was read; otherwise the running count of the session's
+    # messages (every branch's) bounds it.
     counted = session.stored_messages - (2 if replaces else 0)
-    earlier = len(history) if conversation.complete else max(len(history), counted)
+    read = len(history.messages)
+    earlier = read if history.complete else max(read, counted)
     total = earlier + 1
     # A tool the server no longer allows is left out, not refused.
     tools = tools_in_force(session.model, session.tools.enabled(), settings.allowed_tools)
@@ -147,20 +188,37 @@ def _prepare(
         messages_sent=len(contents), messages_total=total, truncated=len(contents) < total
     )
     return PreparedExchange(
-        session, user_message, request, context, replaces, conversation.reservations
+        session,
+        user_message,
+        request,
+        context,
+        replaces,
+        history.held,
+        history.state,
+        history.parent,
     )
 
 
-def _load_authorized(
-    store: SessionStore, session_id: str, token: str, max_messages: int, char_budget: int
-) -> Conversation:
-    conversation = store.load_recent(session_id, max_messages=max_messages, char_budget=char_budget)
-    authorize(conversation.session if conversation else None, token)
-    assert conversation is not None  # authorize refuses a missing session
-    return conversation
+def load_authorized(
+    store: SessionStore,
+    session_id: str,
+    token: str,
+    max_messages: int,
+    char_budget: int | None = None,
+    at: str | None = None,
+) -> PathView:
+    """The session and its active path's newest messages (from `at` down), if the token
+    opens it."""
+    # Never fewer than one: the newest is the new message's parent.
+    view = store.load_view(
+        session_id, max_messages=max(1, max_messages), char_budget=char_budget, at=at
+    )
+    authorize(view.session if view else None, token)
+    assert view is not None  # authorize refuses a missing session
+    return view
 
 
-def _attachments(session: SessionRecord, file_ids: Sequence[str]) -> list[Attachment] | None:
+def attachments_of(session: SessionRecord, file_ids: Sequence[str]) -> list[Attachment] | None:
     """The session's completed files with these ids, or InvalidAttachment."""
     if not file_ids:
         return None
@@ -181,17 +239,24 @@ def prepare_exchange(
     attachments: Sequence[str] = (),
 ) -> PreparedExchange:
     # The history that may be sent, read with the session in one Query page.
-    conversation = _load_authorized(
+    view = load_authorized(
         store, session_id, token, settings.history_max_messages, settings.history_char_budget
     )
-    user_message = StoredMessage(
+    return prepare_after(
+        History.of_view(view), new_user_message(view.session, text, attachments), settings
+    )
+
+
+def new_user_message(
+    session: SessionRecord, text: str, attachments: Sequence[str] = ()
+) -> StoredMessage:
+    return StoredMessage(
         id="",
         role="user",
         content=text,
         created_at=utc_now_iso(),
-        attachments=_attachments(conversation.session, attachments),
+        attachments=attachments_of(session, attachments),
     )
-    return _prepare(conversation, conversation.messages, user_message, settings)
 
 
 def prepare_for_caller(
@@ -200,44 +265,28 @@ def prepare_for_caller(
     text: str,
     settings: Settings,
     held: tuple[Reservation, ...] = (),
+    view: PathView | None = None,
 ) -> PreparedExchange:
-    """An exchange whose history the caller holds (an API call's), newest first: the
-    agent's settings, knowledge and tools as for a visitor's send."""
+    """An exchange whose history the caller holds (an API call's), newest first, after
+    `view`'s path when it continues a stored session: the agent's settings, knowledge and
+    tools as for a visitor's send."""
     user_message = StoredMessage(id="", role="user", content=text, created_at=utc_now_iso())
-    conversation = Conversation(session, list(earlier), True, held)
-    return _prepare(conversation, earlier, user_message, settings)
+    history = History(session, list(earlier), True, held)
+    if view is not None:
+        history = replace(History.of_view(view), session=session, messages=list(earlier))
+    return prepare_after(history, user_message, settings)
 
 
-def load_conversation(store: SessionStore, settings: Settings, session_id: str) -> Conversation:
+def load_conversation(store: SessionStore, settings: Settings, session_id: str) -> PathView:
     """A session's history as a send reads it, for a caller its holder has already checked."""
-    conversation = store.load_recent(
+    view = store.load_view(
         session_id,
-        max_messages=settings.history_max_messages,
+        max_messages=max(1, settings.history_max_messages),
         char_budget=settings.history_char_budget,
     )
-    if conversation is None:
+    if view is None:
         raise SessionNotFound()
-    return conversation
-
-
-def prepare_regeneration(
-    store: SessionStore, settings: Settings, session_id: str, token: str
-) -> PreparedExchange:
-    """Ask again for the last user message, with the history it had."""
-    # The last exchange is read on top of the history budget.
-    extra = MAX_MESSAGE_CHARS + 8 * settings.max_output_tokens
-    conversation = _load_authorized(
-        store,
-        session_id,
-        token,
-        settings.history_max_messages + 2,
-        settings.history_char_budget + extra,
-    )
-    newest = conversation.messages[:2]
-    if [m.role for m in newest] != ["model", "user"]:
-        raise NothingToRegenerate()
-    reply, user_message = newest
-    return _prepare(conversation, conversation.messages[2:], user_message, settings, reply)
+    return view
 
 
 def _reply_message(message_id: str, reply: ModelReply) -> StoredMessage:
@@ -285,25 +334,70 @@ def store_exchange(
     claim: Claim | None = None,
     settle: Sequence[Any] = (),
 ) -> MessageReply:
-    """Store the exchange; `settle` (transaction items) uses up its reservation."""
-    user_id, reply_id = new_exchange_ids()
-    user = prepared.user_message.model_copy(update={"id": user_id})
-    usage = usage_of(reply)
-    result = _message_reply(prepared, user, _reply_message(reply_id, reply), usage)
-    also = (claim.complete(store.table.name, result),) if claim else ()
-    also += tuple(settle)
-    store.append_exchange(prepared.session.session_id, user, result.reply, usage, also)
-    return result
+    """Store the exchange under its parent (a regeneration: the reply alone, a new sibling
+    of the one it regenerates) and make its reply the active leaf; `settle` (transaction
+    items) uses up its reservation.
+
+    Two writes from one path race: if this one loses (the path changed since it was
+    read), it is stored as a sibling under the same parent, which is what its model call
+    saw, with fresh ids; refused (ConcurrentUpdate) when the parent left the active path.
+    """
+    session_id = prepared.session.session_id
+    state, parent = prepared.state or EMPTY_PATH, prepared.parent
+    for attempt in range(STORE_ATTEMPTS):
+        try:
+            return _store_under(store, prepared, state, parent, reply, claim, settle)
+        except ConcurrentUpdate:
+            if attempt + 1 == STORE_ATTEMPTS:
+                raise
+            # A growing, random pause, so the racers do not meet again at once.
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))
+            state, parent = _path_again(store, session_id, parent)
+    raise AssertionError("unreachable")
 
 
-def store_regeneration(
+def _store_under(
     store: SessionStore,
     prepared: PreparedExchange,
+    state: PathState,
+    parent: PathMessage | None,
     reply: ModelReply,
-    settle: Sequence[Any] = (),
+    claim: Claim | None,
+    settle: Sequence[Any],
 ) -> MessageReply:
-    assert prepared.replaces is not None
+    """One try at storing the exchange under `parent`, on the path `state`."""
     usage = usage_of(reply)
-    new_reply = _reply_message(prepared.replaces.id, reply)
-    store.replace_reply(prepared.session.session_id, new_reply, usage, tuple(settle))
-    return _message_reply(prepared, prepared.user_message, new_reply, usage)
+    user_id, reply_id = new_exchange_ids(after=state.top)
+    new_reply = _reply_message(reply_id, reply)
+    messages = [prepared.user_message.model_copy(update={"id": user_id}), new_reply]
+    if prepared.replaces is not None:
+        messages = [new_reply]
+    results: list[MessageReply] = []
+
+    def recorded(added: list[PathMessage]) -> list[Any]:
+        # What the client gets, and a retry with its key: the messages as they will read.
+        shown = [message.public() for message in reversed(added)]
+        user = parent.public() if prepared.replaces is not None and parent else shown[0]
+        results.append(_message_reply(prepared, user, shown[-1], usage))
+        return [claim.complete(store.table.name, results[-1])] if claim else []
+
+    store.add_messages(
+        prepared.session.session_id, state, parent, messages, usage, tuple(settle), recorded
+    )
+    return results[-1]
+
+
+def _path_again(
+    store: SessionStore, session_id: str, parent: PathMessage | None
+) -> tuple[PathState, PathMessage | None]:
+    """The path as it is now, and the parent as it now reads (its children counted)."""
+    try:
+        view = store.load_view(session_id, max_messages=1, at=parent.message.id if parent else None)
+    except MessageNotFound:
+        raise ConcurrentUpdate(
+            "The conversation changed meanwhile: this message's place is no longer on "
+            "its active path. Nothing was stored; read it again and retry."
+        ) from None
+    if view is None:
+        raise SessionNotFound()
+    return view.state, view.messages[0] if parent else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -49,9 +49,13 @@ class TreeStore(PathReader):
         messages: Sequence[StoredMessage],
         usage: Usage,
         also: tuple[Any, ...] = (),
+        also_for: Callable[[list[PathMessage]], Sequence[Any]] | None = None,
     ) -> tuple[PathState, list[PathMessage]]:
         """Store a chain of messages (ids from `new_exchange_ids`) under `parent`, a message
         of the active path (None: a new first message), and make the last the active leaf.
+
+        `also` joins the transaction, and so do the items `also_for` makes of the messages
+        as they will read (newest first), such as a record of the reply.
 
         Refused with ConcurrentUpdate if the path or the newest message changed since
         `state` was read.
@@ -80,9 +84,11 @@ class TreeStore(PathReader):
             stored.append(PathMessage(message, above, siblings, run, None))
         forks = [] if extend else self._fork_items(session_id, state, parent, run)
         session_update = self._path_update(session_id, state, new_state, len(messages), usage)
+        added = list(reversed(stored))
+        also = (*also, *(also_for(added) if also_for else ()))
         refused = transact(self._table, [*puts, session_update, *forks, *also])
         if refused is None:
-            return new_state, list(reversed(stored))
+            return new_state, added
         if refused[len(puts)] == CONDITION_FAILED:
             raise self._why_refused(session_id)
         if CONDITION_FAILED in refused[len(puts) + 1 + len(forks) :]:

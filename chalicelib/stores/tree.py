@@ -15,7 +15,7 @@ from typing import Any
 from chalicelib.core.dynamo import get_item, query_items
 from chalicelib.core.errors import MessageNotFound
 from chalicelib.core.tokens import is_valid_id
-from chalicelib.schemas import StoredMessage
+from chalicelib.schemas import Siblings, StoredMessage
 from chalicelib.stores.messages import MessageStore
 from chalicelib.stores.paths import FIRST_RUN, PathState
 from chalicelib.stores.records import (
@@ -50,6 +50,13 @@ class PathMessage:
     run: str
     # Its children, as its item counts them: None means at most one.
     kids: int | None
+
+    def public(self) -> StoredMessage:
+        """The message as the API shows it: with its parent and its place among siblings."""
+        siblings = None
+        if self.siblings:
+            siblings = Siblings(index=self.siblings[0], count=self.siblings[1])
+        return self.message.model_copy(update={"parent_id": self.parent_id, "siblings": siblings})
 
 
 @dataclass(frozen=True)
