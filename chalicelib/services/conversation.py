@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from chalicelib.core.clients import ANONYMOUS, Caller
-from chalicelib.core.errors import IdempotencyConflict, IdempotencyInProgress, ModelError
+from chalicelib.core.errors import (
+    IdempotencyConflict,
+    IdempotencyInProgress,
+    MessageNotFound,
+    ModelError,
+)
 from chalicelib.core.logs import note_ids
 from chalicelib.core.settings import Settings, get_settings
 from chalicelib.model.base import ModelReply
@@ -94,17 +99,24 @@ def edit_message(
     its answers stay, one sibling step away."""
     settings = get_settings()
     note_ids(session_id=session_id)
-    prepared = branching.prepare_edit(
-        session_store(),
-        settings,
-        session_id,
-        token,
-        message_id,
-        request.message,
-        request.attachments,
-    )
     # A key names one edit of one message: the same text for another is a conflict.
     keyed = f"edit {message_id}\n{request.message}"
+    try:
+        prepared = branching.prepare_edit(
+            session_store(),
+            settings,
+            session_id,
+            token,
+            message_id,
+            request.message,
+            request.attachments,
+        )
+    except MessageNotFound:
+        # A retry of an edit that was stored: its message has left the active path.
+        claim = Claim(session_id, idempotency_key, keyed) if idempotency_key else None
+        if claim is None or claim.read(session_store().table) is None:
+            raise
+        return _replay(claim, settings)
     return _answer_once(prepared, keyed, idempotency_key, responder, who)
 
 

@@ -210,9 +210,14 @@ def load_authorized(
     """The session and its active path's newest messages (from `at` down), if the token
     opens it."""
     # Never fewer than one: the newest is the new message's parent.
-    view = store.load_view(
-        session_id, max_messages=max(1, max_messages), char_budget=char_budget, at=at
-    )
+    try:
+        view = store.load_view(
+            session_id, max_messages=max(1, max_messages), char_budget=char_budget, at=at
+        )
+    except MessageNotFound:
+        # Only to a holder of the session: whether it has the message.
+        authorize(store.get(session_id), token)
+        raise
     authorize(view.session if view else None, token)
     assert view is not None  # authorize refuses a missing session
     return view
