@@ -149,7 +149,7 @@ class Stack:
                         created_at="2025-01-01T00:00:00.000000+00:00",
                     )
                     batch.put_item(Item=SessionStore.message_item(session.session_id, message))
-        # The messages stored (SessionStore.append_exchange) and the messages counted
+        # The messages stored (SessionStore.add_messages) and the messages counted
         # against the session's limit (QuotaStore.reserve_message).
         self.table.update_item(
             Key=session_key(session.session_id),

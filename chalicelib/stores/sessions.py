@@ -18,7 +18,7 @@ from chalicelib.core.dynamo import conditional, error_code, get_item, query_item
 from chalicelib.core.errors import SessionNotFound, StorageUnavailable
 from chalicelib.core.tokens import is_valid_id
 from chalicelib.stores.branches import TreeStore
-from chalicelib.stores.messages import Conversation, new_exchange_ids
+from chalicelib.stores.messages import new_exchange_ids
 from chalicelib.stores.records import (
     FRACTION_SETTINGS,
     SESSION_SORT_KEY,
@@ -31,7 +31,6 @@ from chalicelib.stores.records import (
 
 __all__ = [
     "SESSION_SORT_KEY",
-    "Conversation",
     "SessionRecord",
     "SessionStore",
     "new_exchange_ids",

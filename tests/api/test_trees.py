@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.core import aws
 from tests.fake_gemini import FakeGemini, error, reply_text
-from tests.utils import ApiClient, assert_error, failing, seed_exchanges
+from tests.utils import ApiClient, assert_error, counting_dynamodb, failing, seed_exchanges
 
 Session = dict[str, Any]
 
@@ -391,3 +391,44 @@ def test_a_model_failure_during_an_edit_stores_nothing(
     fake_gemini.queue(*[error(503, "down")] * 3)
     assert_error(api.edit(session, find(api, session, "q1")["id"], "x"), 503, "model_unavailable")
     assert api.tree(session) | {"exportedAt": ""} == before | {"exportedAt": ""}
+
+
+def test_what_a_send_a_page_an_edit_and_a_switch_cost_in_calls(
+    api: ApiClient, fake_gemini: FakeGemini, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A send's history is short here, so a young branch soon holds it.
+    monkeypatch.setenv("HISTORY_MAX_MESSAGES", "4")
+    client = aws.get_dynamodb_resource().meta.client
+    q1 = find(api, session, "q1")
+    for number in range(3):
+        api.edit(session, q1["id"], f"q1 v{number}")
+    # Right after a fork the history reaches into the run before it: one Query more.
+    with counting_dynamodb(client) as young_calls:
+        api.send(session, "more0")
+    # Once the branch holds a send's history: as before trees.
+    for number in range(1, 3):
+        api.send(session, f"more{number}")
+    with counting_dynamodb(client) as send_calls:
+        assert api.send(session, "one more").status == 200
+    with counting_dynamodb(client) as page_calls:
+        api.get(f"/session/{session['sessionId']}/messages?limit=5", token=session["sessionToken"])
+    more1 = find(api, session, "more1")
+    with counting_dynamodb(client) as edit_calls:
+        assert api.edit(session, more1["id"], "more1 again").status == 200
+    with counting_dynamodb(client) as switch_calls:
+        assert api.switch(session, q1["id"]).status == 200
+    assert [c.operation for c in young_calls].count("Query") == 2
+    assert [c.operation for c in send_calls] == [
+        "Query",
+        "TransactWriteItems",
+        "TransactWriteItems",
+    ]
+    assert [c.operation for c in page_calls] == ["Query"]
+    # The session and the top of the partition, then the edited message's run down from it;
+    # the reservation; the exchange.
+    assert [c.operation for c in edit_calls] == ["Query", "Query", *["TransactWriteItems"] * 2]
+    # The path; the message and its run's record (no run below it: it is a leaf's run);
+    # the new path; its last page.
+    assert [c.operation for c in switch_calls] == [
+        "Query", "GetItem", "GetItem", "TransactWriteItems", "Query",
+    ]  # fmt: skip
