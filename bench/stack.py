@@ -102,13 +102,18 @@ class Stack:
         self.table = aws.get_sessions_table()
 
     def post(self, path: str, body: dict[str, Any], token: str | None = None) -> dict[str, Any]:
+        return self.call("POST", path, body, token)
+
+    def call(
+        self, method: str, path: str, body: dict[str, Any], token: str | None = None
+    ) -> dict[str, Any]:
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        response = self._http.post(path, headers=headers, body=json.dumps(body))
+        response = self._http.request(method, path, headers=headers, body=json.dumps(body))
         parsed: dict[str, Any] = json.loads(response.body)
         if response.status_code >= 300:
-            raise RuntimeError(f"POST {path}: {response.status_code} {parsed}")
+            raise RuntimeError(f"{method} {path}: {response.status_code} {parsed}")
         return parsed
 
     def new_session(self) -> Session:

@@ -214,7 +214,7 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(
             *BODY, *TOKEN, errors.SessionNotFound, errors.ConfigDeleted, *MODEL,
             errors.IdempotencyConflict, errors.IdempotencyInProgress, *STORAGE,
-            errors.InvalidAttachment,
+            errors.InvalidAttachment, errors.ConcurrentUpdate, errors.TooManyBranches,
         ),
     ),
     Operation(
@@ -265,8 +265,8 @@ OPERATIONS: tuple[Operation, ...] = (
         response=s.MessageReply,
         errors=(
             *BODY, *TOKEN, errors.SessionNotFound, errors.NothingToRegenerate,
-            errors.MessageNotFound, errors.ConfigDeleted, errors.ConcurrentUpdate, *MODEL,
-            *STORAGE,
+            errors.MessageNotFound, errors.ConfigDeleted, errors.ConcurrentUpdate,
+            errors.TooManyBranches, *MODEL, *STORAGE,
         ),
         description="The new reply is a sibling of the old one (same user message) and "
         "becomes the active leaf; the old one stays, one sibling step away. Without a body "
@@ -284,7 +284,7 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(
             *BODY, *TOKEN, errors.SessionNotFound, errors.MessageNotFound, errors.ConfigDeleted,
             *MODEL, errors.IdempotencyConflict, errors.IdempotencyInProgress,
-            errors.ConcurrentUpdate, *STORAGE, errors.InvalidAttachment,
+            errors.ConcurrentUpdate, errors.TooManyBranches, *STORAGE, errors.InvalidAttachment,
         ),
         description="`message_id` is a user message of the active path. Its new version is "
         "stored beside it (same parent), answered with the history up to that parent, and "

@@ -21,6 +21,7 @@ from chalicelib.core.errors import (
     MessageNotFound,
     SessionNotFound,
     StorageUnavailable,
+    TooManyBranches,
 )
 from chalicelib.core.safety import thresholds_in_force
 from chalicelib.core.settings import Settings
@@ -45,6 +46,9 @@ from chalicelib.stores.tree import PathMessage, PathView
 
 # A new session's path: no messages yet.
 EMPTY_PATH = PathState(None, (), None, FIRST_RUN)
+# Runs an active path may hold (each about 60 bytes of the session item, which every
+# send reads): a fork that would pass it is refused before the model is asked.
+MAX_PATH_RUNS = 500
 # Tries at storing an exchange whose path changed meanwhile (see store_exchange): each
 # lost race is another's write, so this many sends at once from one leaf all store.
 STORE_ATTEMPTS = 8
@@ -140,6 +144,7 @@ def prepare_after(
     replaces: StoredMessage | None = None,
 ) -> PreparedExchange:
     """The model request for a message after `history` (a regeneration: its user message)."""
+    _ensure_room(history)
     session = history.session
     owner = Owner("session", session.session_id, session.chat_config_id)
 
@@ -197,6 +202,16 @@ def prepare_after(
         history.state,
         history.parent,
     )
+
+
+def _ensure_room(history: History) -> None:
+    """Refuse a new branch on a path that already holds MAX_PATH_RUNS runs."""
+    state = history.state
+    parent_id = history.parent.message.id if history.parent else None
+    if state is None or state.extends(parent_id):
+        return
+    if len(state.cut(parent_id)) >= MAX_PATH_RUNS:
+        raise TooManyBranches(details={"limit": MAX_PATH_RUNS})
 
 
 def load_authorized(

@@ -42,10 +42,11 @@ class MessageStore:
         return self._table
 
     def read_top(
-        self, session_id: str, max_messages: int
+        self, session_id: str, max_messages: int, first_page: int | None = None
     ) -> tuple[dict[str, Any], Iterator[dict[str, Any]]] | None:
         """The session item and the items below it, newest first (reservations, then
-        messages), from one Query page sized for `max_messages`; None for a session
+        messages), from one Query page sized for `max_messages` (or a first page of
+        `first_page` items, for a caller that may need no message); None for a session
         that is missing or being deleted."""
         if not is_valid_id(session_id):
             return None
@@ -56,7 +57,7 @@ class MessageStore:
             ScanIndexForward=False,
             ConsistentRead=True,
             # The session item, the messages, and one more: whether older ones exist.
-            page_sizes=(max_messages + 2,),
+            page_sizes=(first_page or max_messages + 2, max_messages + 2),
         )
         first = next(items, None)
         if first is None or first.get("sk") != SESSION_SORT_KEY or "deletingAt" in first:

@@ -176,7 +176,9 @@ class PathReader(MessageStore):
         (MessageNotFound when the path does not hold it). Stops early once the messages
         hold more than `char_budget` characters.
         """
-        top = self.read_top(session_id, max_messages)
+        # Read from `at` down, the top's messages are no use unless `at` is the leaf: the
+        # first page holds the session, and the newest item for the path's state.
+        top = self.read_top(session_id, max_messages, first_page=3 if at else None)
         if top is None:
             return None
         first, items = top

@@ -10,6 +10,9 @@ from typing import Any
 import pytest
 
 from chalicelib.core import aws
+from chalicelib.schemas import MessageEdit
+from chalicelib.services import conversation as message_service
+from chalicelib.services import exchange
 from tests.fake_gemini import FakeGemini, error, reply_text
 from tests.utils import ApiClient, assert_error, counting_dynamodb, failing, seed_exchanges
 
@@ -137,9 +140,15 @@ def test_concurrent_edits_of_one_message_all_store_with_one_active_leaf(
     barrier = threading.Barrier(5)
     statuses: list[int] = []
 
+    # Through the service: Chalice's test client swaps os.environ per request, which
+    # threads would leave swapped.
     def edit(number: int) -> None:
         barrier.wait()
-        statuses.append(api.edit(session, q1["id"], f"edit {number}").status)
+        request = MessageEdit(message=f"edit {number}")
+        message_service.edit_message(
+            session["sessionId"], q1["id"], session["sessionToken"], request, None
+        )
+        statuses.append(200)
 
     threads = [threading.Thread(target=edit, args=(n,)) for n in range(5)]
     for thread in threads:
@@ -432,3 +441,22 @@ def test_what_a_send_a_page_an_edit_and_a_switch_cost_in_calls(
     assert [c.operation for c in switch_calls] == [
         "Query", "GetItem", "GetItem", "TransactWriteItems", "Query",
     ]  # fmt: skip
+
+
+def test_a_branch_past_the_paths_run_cap_is_refused_before_the_model(
+    api: ApiClient, fake_gemini: FakeGemini, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(exchange, "MAX_PATH_RUNS", 2)
+    q1 = find(api, session, "q1")
+    # A first branch: the path is two runs (up to a0, then the edit's).
+    assert api.edit(session, q1["id"], "q1 edited").status == 200
+    # Another at the same place still fits; one below it would make a third run.
+    path = api.active_path(session)
+    assert api.edit(session, path[2]["id"], "q1 again").status == 200
+    calls = len(fake_gemini.requests)
+    refused = api.regenerate(session)
+    assert_error(refused, 409, "too_many_branches")
+    assert refused.json["details"] == {"limit": 2}
+    assert len(fake_gemini.requests) == calls
+    # A send on the newest message extends its run: no new one.
+    assert api.send(session, "on we go").status == 200

@@ -370,12 +370,14 @@ def test_the_path_at_an_earlier_message(tree: TreeStore) -> None:
     assert loaded is not None
     assert texts(loaded) == ["q0", "a0", "q1 b"]
     assert loaded.messages[0].siblings == (1, 2)
-    # From the leaf, the top of the partition serves, as for a send (while its run
-    # holds what is read: this one has four messages).
+    # Read at a message, the first page holds only the session and the newest item (an
+    # edit's message is never the leaf): at the leaf, the top of the partition serves
+    # with one page more (while its run holds what is read: this one has four messages).
     leaf = view(tree).state.leaf
     with counting_dynamodb(tree.table.meta.client) as calls:
-        tree.load_view(SESSION, max_messages=3, at=leaf)
-    assert [c.operation for c in calls] == ["Query"]
+        at_leaf = tree.load_view(SESSION, max_messages=3, at=leaf)
+    assert [c.operation for c in calls] == ["Query", "Query"]
+    assert at_leaf is not None and texts(at_leaf) == ["a1 b", "q2 b", "a2 b"]
     # A message of another branch, or none at all, is not on the active path.
     other = next(m for m, _ in tree.load_tree(SESSION) if m.content == "a2")
     for missing in (other.id, "9999999999999-nothing00-0"):
