@@ -39,6 +39,7 @@ SERVICE_ORDER = [
     "configs",
     "keys",
     "exchange",
+    "storing",
     "branching",
     "sessions",
     "insights",

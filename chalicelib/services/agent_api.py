@@ -30,7 +30,7 @@ from chalicelib.core.tokens import SESSION_TOKEN_PREFIX, hash_token, is_valid_id
 from chalicelib.model.base import ModelReply
 from chalicelib.schemas import StoredMessage
 from chalicelib.schemas import openai as oa
-from chalicelib.services import exchange
+from chalicelib.services import exchange, storing
 from chalicelib.services.configs import reservation_store
 from chalicelib.services.conversation import Responder, answer, whole_reply
 from chalicelib.services.keys import Agent
@@ -128,7 +128,7 @@ def create_response(
         whole_reply(settings),
         lambda reply, settle: (
             reply,
-            exchange.store_exchange(store, prepared, reply, None, settle),
+            storing.store_exchange(store, prepared, reply, None, settle),
         ),
         who,
     )

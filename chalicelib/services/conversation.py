@@ -23,7 +23,7 @@ from chalicelib.core.settings import Settings, get_settings
 from chalicelib.model.base import ModelReply
 from chalicelib.model.choice import get_model, model_mode
 from chalicelib.schemas import MessageEdit, MessageReply, MessageSend, RegenerateRequest
-from chalicelib.services import branching, exchange, insights
+from chalicelib.services import branching, exchange, insights, storing
 from chalicelib.services.access import message_count
 from chalicelib.services.caching import cache_lost, inline_instead
 from chalicelib.services.configs import quota_store, reservation_store
@@ -137,7 +137,7 @@ def _answer_once(
             prepared,
             settings,
             responder(settings),
-            lambda reply, settle: exchange.store_exchange(store, prepared, reply, claim, settle),
+            lambda reply, settle: storing.store_exchange(store, prepared, reply, claim, settle),
             who,
             claim,
         )
@@ -226,6 +226,6 @@ def regenerate(
         prepared,
         settings,
         responder(settings),
-        lambda reply, settle: exchange.store_exchange(store, prepared, reply, None, settle),
+        lambda reply, settle: storing.store_exchange(store, prepared, reply, None, settle),
         who,
     )

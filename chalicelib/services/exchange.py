@@ -1,21 +1,18 @@
-"""The conversation service: history budget, the model call, storing the exchange.
+"""The conversation service: the history a message follows, within its budget, and the
+model request it makes.
 
 A send is three separable steps, so a streaming transport can reuse them:
 `prepare_exchange` (read and authorize), the model call, and
-`store_exchange`. Nothing is stored unless the model answered.
+`storing.store_exchange`. Nothing is stored unless the model answered.
 """
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from chalicelib.core.clock import utc_now_iso
 from chalicelib.core.errors import (
-    ConcurrentUpdate,
     Forbidden,
     InvalidAttachment,
     MessageNotFound,
@@ -31,27 +28,20 @@ from chalicelib.model.base import FilePart, ModelReply, ModelRequest, Turn
 from chalicelib.schemas import (
     Attachment,
     ContextInfo,
-    MessageReply,
     StoredMessage,
     Usage,
 )
 from chalicelib.services.caching import context_for
 from chalicelib.services.file_context import load_parts, ready_files
 from chalicelib.stores.files import Owner
-from chalicelib.stores.idempotency import Claim
-from chalicelib.stores.paths import FIRST_RUN, PathState
+from chalicelib.stores.paths import PathState
 from chalicelib.stores.records import Reservation
-from chalicelib.stores.sessions import SessionRecord, SessionStore, new_exchange_ids
+from chalicelib.stores.sessions import SessionRecord, SessionStore
 from chalicelib.stores.tree import PathMessage, PathView
 
-# A new session's path: no messages yet.
-EMPTY_PATH = PathState(None, (), None, FIRST_RUN)
 # Runs an active path may hold (each about 60 bytes of the session item, which every
 # send reads): a fork that would pass it is refused before the model is asked.
 MAX_PATH_RUNS = 500
-# Tries at storing an exchange whose path changed meanwhile (see store_exchange): each
-# lost race is another's write, so this many sends at once from one leaf all store.
-STORE_ATTEMPTS = 8
 
 
 @dataclass(frozen=True)
@@ -309,19 +299,6 @@ def load_conversation(store: SessionStore, settings: Settings, session_id: str) 
     return view
 
 
-def _reply_message(message_id: str, reply: ModelReply) -> StoredMessage:
-    return StoredMessage(
-        id=message_id,
-        role="model",
-        content=reply.text,
-        created_at=utc_now_iso(),
-        stopped=True if reply.stopped else None,
-        citations=reply.citations,
-        parts=reply.parts,
-        thoughts=reply.thoughts,
-    )
-
-
 def usage_of(reply: ModelReply) -> Usage:
     """The tokens of a model call, as stored and counted."""
     return Usage.of(
@@ -331,93 +308,3 @@ def usage_of(reply: ModelReply) -> Usage:
         reply.thinking_tokens,
         reply.cached_tokens,
     )
-
-
-def _message_reply(
-    prepared: PreparedExchange, user: StoredMessage, reply: StoredMessage, usage: Usage
-) -> MessageReply:
-    return MessageReply(
-        message=reply.content,
-        session_id=prepared.session.session_id,
-        model=prepared.request.model,
-        user_message=user,
-        reply=reply,
-        usage=usage,
-        context=prepared.context,
-    )
-
-
-def store_exchange(
-    store: SessionStore,
-    prepared: PreparedExchange,
-    reply: ModelReply,
-    claim: Claim | None = None,
-    settle: Sequence[Any] = (),
-) -> MessageReply:
-    """Store the exchange under its parent (a regeneration: the reply alone, a new sibling
-    of the one it regenerates) and make its reply the active leaf; `settle` (transaction
-    items) uses up its reservation.
-
-    Two writes from one path race: if this one loses (the path changed since it was
-    read), it is stored as a sibling under the same parent, which is what its model call
-    saw, with fresh ids; refused (ConcurrentUpdate) when the parent left the active path.
-    """
-    session_id = prepared.session.session_id
-    state, parent = prepared.state or EMPTY_PATH, prepared.parent
-    for attempt in range(STORE_ATTEMPTS):
-        try:
-            return _store_under(store, prepared, state, parent, reply, claim, settle)
-        except ConcurrentUpdate:
-            if attempt + 1 == STORE_ATTEMPTS:
-                raise
-            # A growing, random pause, so the racers do not meet again at once.
-            time.sleep(random.uniform(0, 0.01 * 2**attempt))
-            state, parent = _path_again(store, session_id, parent)
-    raise AssertionError("unreachable")
-
-
-def _store_under(
-    store: SessionStore,
-    prepared: PreparedExchange,
-    state: PathState,
-    parent: PathMessage | None,
-    reply: ModelReply,
-    claim: Claim | None,
-    settle: Sequence[Any],
-) -> MessageReply:
-    """One try at storing the exchange under `parent`, on the path `state`."""
-    usage = usage_of(reply)
-    user_id, reply_id = new_exchange_ids(after=state.top)
-    new_reply = _reply_message(reply_id, reply)
-    messages = [prepared.user_message.model_copy(update={"id": user_id}), new_reply]
-    if prepared.replaces is not None:
-        messages = [new_reply]
-    results: list[MessageReply] = []
-
-    def recorded(added: list[PathMessage]) -> list[Any]:
-        # What the client gets, and a retry with its key: the messages as they will read.
-        shown = [message.public() for message in reversed(added)]
-        user = parent.public() if prepared.replaces is not None and parent else shown[0]
-        results.append(_message_reply(prepared, user, shown[-1], usage))
-        return [claim.complete(store.table.name, results[-1])] if claim else []
-
-    store.add_messages(
-        prepared.session.session_id, state, parent, messages, usage, tuple(settle), recorded
-    )
-    return results[-1]
-
-
-def _path_again(
-    store: SessionStore, session_id: str, parent: PathMessage | None
-) -> tuple[PathState, PathMessage | None]:
-    """The path as it is now, and the parent as it now reads (its children counted)."""
-    try:
-        view = store.load_view(session_id, max_messages=1, at=parent.message.id if parent else None)
-    except MessageNotFound:
-        raise ConcurrentUpdate(
-            "The conversation changed meanwhile: this message's place is no longer on "
-            "its active path. Nothing was stored; read it again and retry."
-        ) from None
-    if view is None:
-        raise SessionNotFound()
-    return view.state, view.messages[0] if parent else None
