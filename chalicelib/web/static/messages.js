@@ -26,7 +26,7 @@ export function setActions({ regenerate, retry, share = null, rate = null }) {
   addRating = rate;
 }
 
-// `feedback` undefined: as shown (a regenerated reply keeps its id, and so its rating).
+// `feedback` undefined: as shown for that reply id (a regenerated reply is a new one).
 function showRating(item, feedback) {
   if (addRating && item.classList.contains("model") && item.dataset.id) addRating(item, feedback);
 }
