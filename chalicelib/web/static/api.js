@@ -140,7 +140,11 @@ export function sentenceFor(error) {
     const when = retryAfter === null ? "in a moment" : whenAfter(retryAfter);
     return `The model is busy right now. Try again ${when}.`;
   }
-  if (code === "validation_error") return `Please check this: ${error.message}`;
+  if (code === "validation_error") {
+    // Each refused field with the reason the server gave (a floor, a model's range...).
+    const problems = (details?.fields || []).map(({ field, message }) => `${field}: ${message}`);
+    return `Please check this: ${problems.length ? problems.join("; ") : error.message}`;
+  }
   return SENTENCES[code] || error.message || "Something went wrong.";
 }
 

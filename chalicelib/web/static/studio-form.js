@@ -2,6 +2,7 @@
 // until switched on, then its value shown), its toggles, and the limits, whose hints
 // give this server's own numbers.
 import { api, saved } from "./api.js";
+import { fillSafety, safetyFromForm } from "./safety-fields.js";
 
 const $ = (id) => document.getElementById(id);
 const form = $("agent-form");
@@ -90,6 +91,7 @@ export function settingsFromForm(editing) {
       .value.split("\n")
       .filter((line) => line.trim()),
     ...generation,
+    ...safetyFromForm(),
   };
 }
 
@@ -112,6 +114,7 @@ export function fillForm(config) {
   $("tool-code").checked = Boolean(config.tools?.codeExecution);
   $("stop-sequences").value = (config.stopSequences || []).join("\n");
   for (const [name, id] of OPTIONAL) setOptional(id, config[name]);
+  fillSafety(config);
   const agent = saved.agent(config.chatConfigId);
   for (const [name, id, unit] of LIMITS) {
     const value = agent?.limits?.[name];
