@@ -2,6 +2,7 @@
 // until switched on, then its value shown), its toggles, and the limits, whose hints
 // give this server's own numbers.
 import { api, saved } from "./api.js";
+import { fillThinking, thinkingFromForm } from "./thinking-fields.js";
 
 const $ = (id) => document.getElementById(id);
 const form = $("agent-form");
@@ -90,6 +91,7 @@ export function settingsFromForm(editing) {
       .value.split("\n")
       .filter((line) => line.trim()),
     ...generation,
+    thinking: thinkingFromForm(),
   };
 }
 
@@ -97,6 +99,7 @@ export function settingsFromForm(editing) {
 export function fillForm(config) {
   $("title").value = config.title;
   $("model").value = config.model;
+  fillThinking(config.thinking);
   $("temperature").value = config.temperature;
   showValue("temperature");
   $("system-prompt").value = config.systemPrompt ?? "";
