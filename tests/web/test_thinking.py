@@ -68,6 +68,12 @@ def level_options(page: Browser) -> list[str]:
     return [option.text for option in options]
 
 
+def check(page: Browser, where: str) -> None:
+    assert_no_overflow(page, where)
+    assert_touch_targets(page, where)
+    assert_accessible(page, where)
+
+
 def test_the_studio_offers_what_the_model_takes_and_shows_a_refusal_at_its_field(
     stack: LocalStack, browser: OpenBrowser
 ) -> None:
@@ -110,9 +116,7 @@ def test_the_studio_offers_what_the_model_takes_and_shows_a_refusal_at_its_field
     assert page.js("return document.activeElement.id") == "thinking-budget"
     assert find(By.ID, "form-status").text.startswith("Please check this")
     page.shot("studio-thinking-refused-390")
-    assert_no_overflow(page, "studio, a thinking budget refused")
-    assert_touch_targets(page, "studio, a thinking budget refused")
-    assert_accessible(page, "studio, a thinking budget refused")
+    check(page, "studio, a thinking budget refused")
 
     budget.clear()
     budget.send_keys("1024")
@@ -133,8 +137,9 @@ def test_the_studio_offers_what_the_model_takes_and_shows_a_refusal_at_its_field
 def test_a_reply_shows_its_thoughts_folded_above_its_code_and_output(
     stack: LocalStack, fake: FakeGemini, browser: OpenBrowser
 ) -> None:
-    """The issue's done-when: made in the studio, asked in the chat, seen and exported."""
-    creator = browser()
+    """The issue's done-when: made in the studio, asked in the chat, seen and exported;
+    on a phone, where the thoughts must fit too."""
+    creator = browser(PHONE_390)
     open_create_page(creator)
     find = creator.driver.find_element
     find(By.ID, "title").send_keys("Calculator")
@@ -186,7 +191,8 @@ def test_a_reply_shows_its_thoughts_folded_above_its_code_and_output(
     shows_it_all(creator)
     find(By.CSS_SELECTOR, ".message.model .thoughts summary").click()
     assert find(By.CSS_SELECTOR, ".message.model .thoughts-text").text == thoughts
-    creator.shot("chat-thoughts-open")
+    creator.shot("chat-thoughts-open-390")
+    check(creator, "a reply with its thoughts open")
     creator.driver.refresh()
     creator.wait(lambda _: stored_replies(creator))
     shows_it_all(creator)
