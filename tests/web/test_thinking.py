@@ -27,6 +27,8 @@ from tests.web.browser import (
     Browser,
     call,
     last_state,
+    new_agent,
+    open_chat,
     open_create_page,
     open_menu,
     state_line,
@@ -170,6 +172,7 @@ def test_a_reply_shows_its_thoughts_folded_above_its_code_and_output(
     folded = {"open": False, "summary": "Thoughts", "text": thoughts, "elements": 0}
     creator.wait(lambda _: thoughts_shown(creator) == {**folded, "aboveText": True})
     assert last_state(creator) == "streaming" and not stored_replies(creator)
+    assert state_line(creator) == "The agent is thinking…"
     assert not find(By.CSS_SELECTOR, ".message.model .thoughts-text").is_displayed()
     fake.open_gate()
     creator.wait(lambda _: stored_replies(creator))
@@ -221,3 +224,22 @@ def test_a_reply_shows_its_thoughts_folded_above_its_code_and_output(
     creator.open(creator.attribute("share-link"))
     creator.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "#messages .message.model"))
     shows_it_all(creator)
+
+
+def test_without_a_websocket_the_stored_reply_brings_its_thoughts(
+    stack: LocalStack, fake: FakeGemini, browser: OpenBrowser
+) -> None:
+    thinking = {"budget": 2048, "showThoughts": True}
+    config_id = new_agent(stack, thinking=thinking)["chatConfigId"]
+    visitor = browser(websocket=False)
+    open_chat(visitor, config_id)
+    fake.queue(with_parts(thought_part("Ships float."), "Arr, it floats."))
+    type_and_enter(visitor, "Does a galleon float?")
+    visitor.wait(lambda _: stored_replies(visitor) == ["Arr, it floats."])
+    assert thoughts_shown(visitor) == {
+        "open": False,
+        "summary": "Thoughts",
+        "text": "Ships float.",
+        "elements": 0,
+        "aboveText": True,
+    }

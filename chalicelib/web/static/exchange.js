@@ -65,9 +65,10 @@ export async function exchange(kind, session, fields, items, controls) {
     cancelAnimationFrame(frame);
     frame = 0;
   };
+  const writing = () => controls.setState("The agent is writing…", "streaming");
   const started = () => {
     view.setNote(replyItem, "streaming…", "streaming");
-    controls.setState("The agent is writing…", "streaming");
+    writing();
   };
   const finish = (result, stopped) => {
     stopDrawing();
@@ -118,10 +119,12 @@ export async function exchange(kind, session, fields, items, controls) {
         {
           start: started,
           thought(piece) {
+            if (!thoughts) controls.setState("The agent is thinking…", "streaming");
             thoughts += piece;
             drawSoon();
           },
           delta(piece) {
+            if (!text && thoughts) writing();
             text += piece;
             drawSoon();
           },
