@@ -2,16 +2,17 @@
 
 Answers generateContent with JSON and streamGenerateContent (`?alt=sse`) with
 server-sent events: a controllable delay between chunks, a failure after N chunks,
-or a safety block mid-stream. A reply may carry grounding metadata (Google Search's
-sources, as Gemini sends them: on the last chunk of a stream), tool-use and thinking
-token counts, and parts of its own (code execution's code and results: one per chunk
-of a stream).
+a safety block mid-stream, or a gate where the stream waits for the test. A reply may
+carry grounding metadata (Google Search's sources, as Gemini sends them: on the last
+chunk of a stream), tool-use and thinking token counts, and parts of its own (code
+execution's code and results, thought summaries: one per chunk of a stream).
 """
 
 import base64
 import json
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -109,6 +110,9 @@ class FakeReply:
     implicit_cached_tokens: int = 0
     # The candidate's parts in Gemini's wire format, in place of one text part.
     parts: tuple[JsonDict, ...] | None = None
+    # Streaming only: after this many chunks, wait for open_gate() (a test's look at the
+    # reply half-way, without a race against a delay).
+    gate_after_chunks: int | None = None
 
 
 def code_part(code: str, language: str = "PYTHON") -> JsonDict:
@@ -124,11 +128,15 @@ def thought_part(text: str) -> JsonDict:
     return {"text": text, "thought": True}
 
 
-def with_parts(*parts: JsonDict | str, thoughts_tokens: int | None = None) -> FakeReply:
-    """A reply of these parts in order; a string is a text part."""
+def with_parts(
+    *parts: JsonDict | str, thoughts_tokens: int | None = None, gate_after: int | None = None
+) -> FakeReply:
+    """A reply of these parts in order; a string is a text part. Streamed, each part is a
+    chunk, and with `gate_after` the stream waits after that many for open_gate()."""
     return FakeReply(
         parts=tuple({"text": p} if isinstance(p, str) else p for p in parts),
         thoughts_tokens=thoughts_tokens,
+        gate_after_chunks=gate_after,
     )
 
 
@@ -438,6 +446,11 @@ def _error_body(status: int, message: str) -> JsonDict:
     }
 
 
+_GATE = object()
+# How long a gated stream waits for open_gate() before it gives up (and the test fails).
+_GATE_SECONDS = 30
+
+
 class _Server(ThreadingHTTPServer):
     def __init__(self, fake: "FakeGemini") -> None:
         self.fake = fake
@@ -537,7 +550,8 @@ class _Handler(BaseHTTPRequestHandler):
         self, reply: FakeReply, model: str, request_body: JsonDict, fake: "FakeGemini"
     ) -> None:
         """Server-sent events, one `data:` line per chunk, as Gemini streams."""
-        events: list[JsonDict | float] = []  # a number is a pause, in seconds
+        # A number is a pause, in seconds; _GATE, a wait for the test's open_gate().
+        events: list[JsonDict | float | object] = []
         if reply.body is not None:
             events.append(reply.body)
         else:
@@ -551,6 +565,8 @@ class _Handler(BaseHTTPRequestHandler):
                 events.append(
                     reply.first_chunk_delay_seconds if index == 0 else reply.chunk_delay_seconds
                 )
+                if index == reply.gate_after_chunks:
+                    events.append(_GATE)
                 if index == reply.fail_after_chunks:
                     events.append(_error_body(reply.fail_status, "fake mid-stream failure"))
                     break
@@ -566,10 +582,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "text/event-stream")
             self.end_headers()
             for event in events:
+                if event is _GATE:
+                    if not fake._wait_for_gate():
+                        return
+                    continue
                 if isinstance(event, int | float):
                     if event > 0 and fake._stopping.wait(event):
                         return
                     continue
+                assert isinstance(event, dict)
                 self.wfile.write(b"data: " + json.dumps(event).encode() + b"\r\n\r\n")
                 self.wfile.flush()
                 fake._count_chunk()
@@ -634,6 +655,7 @@ class FakeGemini:
         self._answered = threading.Condition(self._lock)
         self._answered_count = 0
         self._stopping = threading.Event()
+        self._gate = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         # The cachedContents the SDK made, kept until clear().
@@ -681,6 +703,19 @@ class FakeGemini:
             self.caches.clear()
             self._chunks_sent = 0
             self._answered_count = 0
+        self._gate.clear()
+
+    def open_gate(self) -> None:
+        """Let a stream waiting at its gate (gate_after_chunks) go on; later ones pass too."""
+        self._gate.set()
+
+    def _wait_for_gate(self) -> bool:
+        """Whether the gate opened (False: the fake is stopping, or nobody opened it)."""
+        deadline = time.monotonic() + _GATE_SECONDS
+        while not self._gate.wait(0.05):
+            if self._stopping.is_set() or time.monotonic() > deadline:
+                return False
+        return True
 
     def start(self) -> Self:
         if self._server is not None:

@@ -74,7 +74,7 @@ def list_models() -> ModelList:
     settings = get_settings()
     return ModelList(
         models=[
-            ModelInfo(id=name, default=name == settings.default_model)
+            ModelInfo.of(name, default=name == settings.default_model)
             for name in settings.allowed_models
         ]
     )

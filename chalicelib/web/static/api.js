@@ -179,7 +179,8 @@ export const saved = {
   forgetAgent: (configId) => localStorage.removeItem(AGENT + configId),
 };
 
-/** Fill a <select> with the allowed models, selecting `chosen` or the default. */
+/** Fill a <select> with the allowed models, selecting `chosen` or the default; resolves
+ * to GET /models's list (each model's id, and what thinking it takes). */
 export async function fillModels(select, chosen) {
   const { models } = await api("GET", "/models");
   select.replaceChildren(
@@ -189,6 +190,7 @@ export async function fillModels(select, chosen) {
       return option;
     }),
   );
+  return models;
 }
 
 /** A short-lived status line: text and a state name for styling ("error", "ok"...). */

@@ -104,6 +104,7 @@ function actionsNode(role) {
 /** A message's <article>; `content` is text, rendered as Markdown for the model's replies. */
 export function messageNode(message) {
   const { id, role, content, createdAt, stopped, citations, attachments, parts, feedback } = message;
+  const { thoughts } = message;
   const item = document.createElement("article");
   item.className = `message ${role}`;
   item.setAttribute("aria-label", LABELS[role] || role);
@@ -115,6 +116,7 @@ export function messageNode(message) {
   item.append(actionsNode(role));
   item.querySelector("time").replaceWith(time(createdAt));
   setContent(item, content, parts);
+  setThoughts(item, thoughts);
   setCitations(item, citations);
   if (stopped) setNote(item, "stopped");
   showRating(item, feedback ?? null);
@@ -200,6 +202,41 @@ export function setContent(item, content, parts) {
   } else body.textContent = content;
 }
 
+/** A reply's thought summaries, folded above its text (closed until opened, and left as
+ * the reader set it while they grow). Text only: the model's words never become HTML. */
+export function setThoughts(item, thoughts) {
+  let box = item.querySelector(".thoughts");
+  if (!thoughts) {
+    box?.remove();
+    return;
+  }
+  if (!box) {
+    box = document.createElement("details");
+    box.className = "thoughts";
+    const summary = document.createElement("summary");
+    summary.textContent = "Thoughts";
+    const text = document.createElement("div");
+    text.className = "thoughts-text";
+    box.append(summary, text);
+    item.querySelector(".body").before(box);
+  }
+  box.querySelector(".thoughts-text").textContent = thoughts;
+}
+
+/** What a reply shows now (text, code blocks, thoughts); the function puts it back. */
+export function keepShown(item) {
+  const body = item.querySelector(".body");
+  const nodes = [...body.childNodes];
+  const { text } = item.dataset;
+  const thoughts = item.querySelector(".thoughts");
+  return () => {
+    item.dataset.text = text;
+    body.replaceChildren(...nodes);
+    item.querySelector(".thoughts")?.remove();
+    if (thoughts) body.before(thoughts);
+  };
+}
+
 /** A small note among the actions: "waiting", "streaming", "stopped", "not sent"... */
 export function setNote(item, text, state = text) {
   const note = item.querySelector(".note");
@@ -211,6 +248,7 @@ export function setStored(item, message) {
   item.dataset.id = message.id;
   item.querySelector("time").replaceWith(time(message.createdAt));
   setContent(item, message.content, message.parts);
+  setThoughts(item, message.thoughts);
   setCitations(item, message.citations);
   showRating(item, message.feedback);
 }

@@ -3,6 +3,7 @@
 // give this server's own numbers.
 import { api, saved } from "./api.js";
 import { fillSafety, safetyFromForm } from "./safety-fields.js";
+import { fillThinking, thinkingFromForm } from "./thinking-fields.js";
 
 const $ = (id) => document.getElementById(id);
 const form = $("agent-form");
@@ -92,6 +93,7 @@ export function settingsFromForm(editing) {
       .filter((line) => line.trim()),
     ...generation,
     ...safetyFromForm(),
+    thinking: thinkingFromForm(),
   };
 }
 
@@ -99,6 +101,7 @@ export function settingsFromForm(editing) {
 export function fillForm(config) {
   $("title").value = config.title;
   $("model").value = config.model;
+  fillThinking(config.thinking);
   $("temperature").value = config.temperature;
   showValue("temperature");
   $("system-prompt").value = config.systemPrompt ?? "";
