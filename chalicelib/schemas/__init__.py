@@ -10,6 +10,7 @@ from chalicelib.schemas.agents import (
     CitationSupport,
     ThinkingSettings,
     ToolSwitches,
+    ensure_knowledge_mode_usable,
     ensure_thinking_usable,
     ensure_tools_usable,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "Citations",
     "ThinkingSettings",
     "ToolSwitches",
+    "ensure_knowledge_mode_usable",
     "ensure_thinking_usable",
     "ensure_tools_usable",
     "Attachment",

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 from chalicelib.core.settings import get_settings
 from chalicelib.schemas.agents import (
     AgentSettingsUpdate,
+    KnowledgeMode,
     ThinkingSettings,
     ToolSwitches,
     document_tool_support,
@@ -282,6 +283,8 @@ class ChatSettings(ResponseModel):
     """Gemini's built-in tools that are switched on."""
     thinking: ThinkingSettings = ThinkingSettings()
     """The model's thinking level or budget, and whether its thoughts are shown."""
+    knowledge_mode: KnowledgeMode = "auto"
+    """How the knowledge reaches the model: `context`, `search` (File Search) or `auto`."""
 
     @property
     def prompt_text(self) -> str:
