@@ -128,7 +128,8 @@ def _import(
                 elif indexing.failed and file_id in wanted:
                     raise ModelError("A knowledge file could not be indexed.")
         for file_id in [file_id for file_id in documents if file_id not in wanted]:
-            stores.delete_document(documents.pop(file_id))
+            stores.delete_document(documents[file_id])
+            del documents[file_id]  # only once gone: a removed file is never searched
         missing = [f for f in wanted.values() if f.file_id not in documents | pending]
         for file in missing:
             if time.monotonic() > deadline:

@@ -11,18 +11,12 @@ import pytest
 
 from tests.fake_file_search import store_names as tools_stores
 from tests.fake_gemini import FakeGemini, RecordedRequest
-from tests.uploads import config_owner, upload
+from tests.uploads import config_owner, handbook, upload
 from tests.utils import DEFAULT_CONFIG, ApiClient, assert_error
 from tests.ws_client import ws_connect
 
 MARS = ("The sky over Mars is butterscotch at noon and blue at sunset. " * 40).encode()
 VENUS = ("Venus turns backwards, so its sun rises in the west. " * 40).encode()
-
-
-def handbook(pages: int) -> bytes:
-    """A long text: `pages` pages of about 3,000 characters, each naming its page."""
-    page = "Procedure {n}: the valve on deck {n} is opened by turning it thrice. " * 42
-    return "\n\f".join(page.format(n=n) for n in range(1, pages + 1)).encode()
 
 
 def agent(api: ApiClient, mode: str | None = "search", **files: bytes) -> dict[str, Any]:
@@ -106,6 +100,9 @@ def test_a_send_names_the_store_and_carries_no_file_bytes_whole_and_streamed(
         assert "cachedContent" not in request.body
     for citations in (reply["citations"], frames[-1]["result"]["reply"]["citations"]):
         assert citations["sources"] == [{"title": "mars.txt", "uri": ""}]
+    path = f"/session/{session['sessionId']}/export?format=markdown"
+    markdown = api.get(path, token=session["sessionToken"]).raw.decode()
+    assert "[^1]: mars.txt\n" in markdown  # a file, not a link
 
 
 def test_600_pages_are_searched_not_sent_and_cited_by_name(

@@ -75,3 +75,30 @@ def test_knowledge_and_an_attachment_reach_the_model(
     assert visitor.driver.find_elements(By.CSS_SELECTOR, "#attachments li") == []
     assert "handbook.pdf" not in visitor.driver.find_element(By.TAG_NAME, "body").text
     visitor.shot("attachment", docs="chat-attachment")
+
+
+def test_searched_knowledge_shows_its_state_and_replies_cite_the_file(
+    stack: LocalStack, fake: FakeGemini, browser: OpenBrowser, tmp_path: Path
+) -> None:
+    notes = tmp_path / "mars.txt"
+    notes.write_text("The sky over Mars is butterscotch at noon. " * 30)
+    created = new_agent(stack, knowledgeMode="search")
+    config_id = created["chatConfigId"]
+    creator = browser()
+    item = open_my_agents(creator, created)
+    item.find_element(By.XPATH, ".//button[normalize-space()='Knowledge']").click()
+    creator.wait(lambda d: d.find_element(By.ID, f"knowledge-{config_id}")).send_keys(str(notes))
+    panel = item.find_element(By.CLASS_NAME, "knowledge")
+    creator.wait(lambda _: "mars.txt (" in panel.text and "searchable" in panel.text)
+    how = panel.find_element(By.CLASS_NAME, "knowledge-search").text
+    assert how.startswith("Searched with File Search (about ") and how.endswith(": ready.")
+
+    visitor = browser()
+    open_chat(visitor, config_id)
+    type_and_enter(visitor, "What colour is the sky over Mars?")
+    visitor.wait(lambda _: stored_replies(visitor))
+    request = next(r for r in reversed(fake.requests) if "enerateContent" in r.path)
+    assert request.inline_files() == [] and "tools" in request.body
+    sources = visitor.wait(lambda d: d.find_element(By.CSS_SELECTOR, ".message.model .citations"))
+    assert [li.text for li in sources.find_elements(By.TAG_NAME, "li")] == ["mars.txt"]
+    assert sources.find_elements(By.TAG_NAME, "a") == []
