@@ -217,7 +217,7 @@ def search_status(
 ) -> KnowledgeSearch:
     """How the knowledge reaches the model now, for the knowledge file list."""
     settings = get_settings()
-    on = searched(mode, model, knowledge, settings)
+    on = searched(mode, model, knowledge, settings) and _stores(settings) is not None
     record = registry().read(config_id) if on else None
     wanted = {file.file_id for file in knowledge}
     return KnowledgeSearch(

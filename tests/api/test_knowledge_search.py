@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.services import knowledge_search
 from tests.fake_file_search import store_names as tools_stores
 from tests.fake_gemini import FakeGemini, RecordedRequest
 from tests.uploads import config_owner, handbook, upload
@@ -117,6 +118,7 @@ def test_600_pages_are_searched_not_sent_and_cited_by_name(
     sent = api.send(session, "How is the valve on deck 417 opened?").json
     request = fake_gemini.last_request
     assert store_names(request) and not carries_knowledge(request)
+    assert "cachedContent" not in request.body and fake_gemini.caches.all == []
     assert request.size < 5_000  # the message and prompt, not 1.8 MB of pages
     assert sent["reply"]["citations"]["sources"] == [{"title": "handbook.txt", "uri": ""}]
     # The passages Gemini read count, as tool-use prompt tokens: a few thousand, not 450,000.
@@ -150,6 +152,24 @@ def test_auto_searches_from_the_threshold_and_back(
     api.request("DELETE", f"{owner.base}/files/{venus['fileId']}", token=owner.token)
     assert fake_gemini.file_search.live() == []  # below the threshold again: the store goes
     assert listed(api, created)["search"]["mode"] == "context"
+
+
+def test_the_store_goes_beside_the_agents_other_tools(
+    api: ApiClient, fake_gemini: FakeGemini
+) -> None:
+    created = agent(api, mars_txt=MARS)
+    edit = {**DEFAULT_CONFIG, "tools": {"googleSearch": True}}
+    assert (
+        api.put(f"/chat-config/{created['chatConfigId']}", edit, token=created["editToken"]).status
+        == 200
+    )
+    [store] = fake_gemini.file_search.live()
+    api.send(api.start_session(created["chatConfigId"]), "Mars?")
+    assert fake_gemini.last_request.body["tools"] == [
+        {"googleSearch": {}},
+        {"fileSearch": {"file_search_store_names": [store.name]}},
+    ]
+    assert not carries_knowledge(fake_gemini.last_request)
 
 
 def test_removing_a_file_deletes_its_document(api: ApiClient, fake_gemini: FakeGemini) -> None:
@@ -209,8 +229,8 @@ def test_a_lost_store_is_rebuilt_and_the_send_goes_inline_meanwhile(
     assert store_names(fake_gemini.last_request) == [rebuilt.name]
 
 
-def test_a_failed_import_is_recorded_and_sends_go_inline(
-    api: ApiClient, fake_gemini: FakeGemini
+def test_a_failed_import_is_recorded_sends_go_inline_and_a_later_send_retries(
+    api: ApiClient, fake_gemini: FakeGemini, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake_gemini.file_search.failures.append(500)  # the store cannot be made
     created = agent(api, mars_txt=MARS)
@@ -224,8 +244,18 @@ def test_a_failed_import_is_recorded_and_sends_go_inline(
     fake_gemini.file_search.fail_indexing = True  # now the store is made, the indexing fails
     upload(api, config_owner(created), "venus.txt", "text/plain", VENUS)
     assert listed(api, created)["search"]["state"] == "failed"
-    assert api.send(api.start_session(created["chatConfigId"]), "Venus?").status == 200
+    session = api.start_session(created["chatConfigId"])
+    assert api.send(session, "Venus?").status == 200
     assert carries_knowledge(fake_gemini.last_request)
+
+    # A send retries once the failure is old enough; Gemini is well again.
+    fake_gemini.file_search.fail_indexing = False
+    monkeypatch.setattr(knowledge_search, "RETRY_FAILED_SECONDS", 0)
+    assert api.send(session, "Venus?").status == 200
+    [store] = fake_gemini.file_search.live()
+    assert store_names(fake_gemini.last_request) == [store.name]
+    assert sorted(d.display_name for d in store.documents.values()) == ["mars.txt", "venus.txt"]
+    assert listed(api, created)["search"]["state"] == "ready"
 
 
 def test_a_send_follows_an_import_still_indexing(api: ApiClient, fake_gemini: FakeGemini) -> None:
