@@ -32,7 +32,7 @@ from chalicelib.schemas import (
 )
 from chalicelib.services.caching import context_for
 from chalicelib.services.file_context import load_parts, ready_files
-from chalicelib.services.knowledge_search import store_for
+from chalicelib.services.knowledge_search import sent_beside_search, store_for
 from chalicelib.stores.files import Owner
 from chalicelib.stores.idempotency import Claim
 from chalicelib.stores.records import Reservation
@@ -124,7 +124,9 @@ def _prepare(
         session.chat_config_id, session.knowledge_mode, session.model, session.knowledge, settings
     )
     knowledge, cached_content = (
-        ((), None) if store else context_for(session, settings, with_tools=bool(tools))
+        (sent_beside_search(session.chat_config_id, session.knowledge), None)
+        if store
+        else context_for(session, settings, with_tools=bool(tools))
     )
     request = ModelRequest(
         model=session.model,

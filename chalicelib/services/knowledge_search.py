@@ -22,6 +22,7 @@ from chalicelib.core.aws import get_sessions_table
 from chalicelib.core.errors import AppError, ModelError
 from chalicelib.core.settings import Settings, get_settings
 from chalicelib.core.tools import searches_files
+from chalicelib.model.base import FilePart
 from chalicelib.model.choice import gemini_key, model_mode
 from chalicelib.model.search_store import GeminiSearchStores
 from chalicelib.schemas import Attachment
@@ -50,9 +51,14 @@ def knowledge_tokens(knowledge: list[Attachment]) -> int:
     return sum(file.estimated_chars() for file in knowledge) // 4
 
 
+def searchable(file: Attachment) -> bool:
+    """Whether File Search takes the file (text and PDFs); images are sent beside the store."""
+    return file.content_type.startswith("text/") or file.content_type == "application/pdf"
+
+
 def searched(mode: str, model: str, knowledge: list[Attachment], settings: Settings) -> bool:
     """Whether this knowledge is searched rather than sent, for an agent of this mode and model."""
-    if not knowledge or not searches_files(model) or mode == "context":
+    if not any(map(searchable, knowledge)) or not searches_files(model) or mode == "context":
         return False
     return mode == "search" or knowledge_tokens(knowledge) >= settings.knowledge_search_min_tokens
 
@@ -84,7 +90,8 @@ def sync(config_id: str, mode: str, model: str, upload_seconds: float) -> Search
     if stores is None:
         return None
     knowledge = ready_files(_owner(config_id))
-    wanted = {f.file_id: f for f in knowledge} if searched(mode, model, knowledge, settings) else {}
+    on = searched(mode, model, knowledge, settings)
+    wanted = {f.file_id: f for f in knowledge if searchable(f)} if on else {}
     store_registry = registry()
     record = store_registry.read(config_id)
     if not wanted and record is None:
@@ -170,11 +177,11 @@ def knowledge_changed(config_id: str, mode: str, model: str) -> None:
 def store_for(
     config_id: str, mode: str, model: str, knowledge: list[Attachment], settings: Settings
 ) -> str | None:
-    """The store a send names instead of sending its knowledge, if one is ready with exactly
-    this knowledge; None sends it inline (a store still importing is followed first)."""
+    """The store a send names instead of sending its searchable knowledge, if one is ready
+    with exactly that; None sends it inline (a store still importing is followed first)."""
     if not searched(mode, model, knowledge, settings) or _stores(settings) is None:
         return None
-    file_ids = {file.file_id for file in knowledge}
+    file_ids = {file.file_id for file in knowledge if searchable(file)}
     try:
         record = registry().read(config_id)
         if record is not None and record.holds(file_ids):
@@ -185,6 +192,11 @@ def store_for(
         logger.warning("the File Search store is not available; sending the knowledge inline")
         return None
     return record.store_name if record is not None and record.holds(file_ids) else None
+
+
+def sent_beside_search(config_id: str, knowledge: list[Attachment]) -> tuple[FilePart, ...]:
+    """The knowledge File Search does not take (images), read for a send naming the store."""
+    return load_parts(_owner(config_id), [file for file in knowledge if not searchable(file)])
 
 
 def _retry_due(record: SearchRecord) -> bool:
@@ -219,7 +231,7 @@ def search_status(
     settings = get_settings()
     on = searched(mode, model, knowledge, settings) and _stores(settings) is not None
     record = registry().read(config_id) if on else None
-    wanted = {file.file_id for file in knowledge}
+    wanted = {file.file_id for file in knowledge if searchable(file)}
     return KnowledgeSearch(
         mode="search" if on else "context",
         estimated_tokens=knowledge_tokens(knowledge),

@@ -12,7 +12,7 @@ import pytest
 from chalicelib.services import knowledge_search
 from tests.fake_file_search import store_names as tools_stores
 from tests.fake_gemini import FakeGemini, RecordedRequest
-from tests.uploads import config_owner, handbook, upload
+from tests.uploads import PNG, config_owner, handbook, upload
 from tests.utils import DEFAULT_CONFIG, ApiClient, assert_error
 from tests.ws_client import ws_connect
 
@@ -170,6 +170,19 @@ def test_the_store_goes_beside_the_agents_other_tools(
         {"fileSearch": {"file_search_store_names": [store.name]}},
     ]
     assert not carries_knowledge(fake_gemini.last_request)
+
+
+def test_images_are_sent_beside_the_store(api: ApiClient, fake_gemini: FakeGemini) -> None:
+    created = agent(api, mars_txt=MARS)
+    upload(api, config_owner(created), "crater.png", "image/png", PNG)
+    [store] = fake_gemini.file_search.live()
+    assert [d.display_name for d in store.documents.values()] == ["mars.txt"]
+    assert listed(api, created)["search"]["state"] == "ready"
+    api.send(api.start_session(created["chatConfigId"]), "What does the crater show?")
+    request = fake_gemini.last_request
+    assert store_names(request) == [store.name]
+    assert request.inline_files() == [("image/png", PNG)]
+    assert not any("butterscotch" in text for text in request.texts())
 
 
 def test_removing_a_file_deletes_its_document(api: ApiClient, fake_gemini: FakeGemini) -> None:
