@@ -104,7 +104,11 @@ def sync(config_id: str, mode: str, model: str, upload_seconds: float) -> Search
         store_registry.forget(config_id)
         _drop(stores, record.store_name)
         return None
-    updated = _import(stores, config_id, record, wanted, time.monotonic() + upload_seconds)
+    try:
+        updated = _import(stores, config_id, record, wanted, time.monotonic() + upload_seconds)
+    except AppError:
+        store_registry.release(config_id, claim)  # S3 failed: the next update tries again
+        raise
     if not store_registry.save(config_id, claim, updated):
         # The agent was deleted meanwhile (its record with it): a store made here goes too.
         if updated.store_name != record.store_name:
