@@ -15,7 +15,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -23,6 +23,7 @@ from typing import Any, Self
 
 from tests.fake_caches import PATH as CACHE_PATH
 from tests.fake_caches import FakeCaches
+from tests.fake_file_search import FakeFileSearch
 
 JsonDict = dict[str, Any]
 
@@ -59,6 +60,8 @@ class RecordedRequest:
     model: str | None
     headers: dict[str, str]
     body: JsonDict
+    # Bytes of the request's body, as received.
+    size: int = 0
 
     def inline_files(self) -> list[tuple[str, bytes]]:
         """(mime type, bytes) of every inline_data part of the contents, in order."""
@@ -502,7 +505,16 @@ class _Handler(BaseHTTPRequestHandler):
             key = name.lower()
             headers[key] = f"{headers[key]}, {value}" if key in headers else value
         body: JsonDict = parsed if isinstance(parsed, dict) else {}
-        fake._record(RecordedRequest(path=self.path, model=model, headers=headers, body=body))
+        fake._record(
+            RecordedRequest(path=self.path, model=model, headers=headers, body=body, size=len(raw))
+        )
+        if match is None and fake.file_search.handles(path):
+            host = self.headers.get("Host", "")
+            status, answer, extra = fake.file_search.handle(
+                self.command, self.path, headers, raw, body, host
+            )
+            self._send(FakeReply(status=status, headers=extra), json.dumps(answer).encode())
+            return
 
         if match is None and CACHE_PATH.match(path):
             reply = fake._next_reply() if self.command == "POST" else FakeReply()
@@ -532,6 +544,14 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
         reply = fake._next_reply()
+        retrieved = fake.file_search.retrieve(body, _last_user_text(body))
+        if retrieved is None:
+            missing = _error_body(404, "FileSearchStore not found (or permission denied)")
+            self._send(FakeReply(status=404), json.dumps(missing).encode())
+            return
+        if retrieved[0] is not None and reply.grounding is None:
+            # File Search cites the passages it read; they count as tool-use prompt tokens.
+            reply = replace(reply, grounding=retrieved[0], tool_use_prompt_tokens=retrieved[1])
         if reply.delay_seconds > 0 and fake._stopping.wait(reply.delay_seconds):
             # Stopping: drop the connection unanswered so stop() never waits on a delay.
             return
@@ -660,6 +680,8 @@ class FakeGemini:
         self._thread: threading.Thread | None = None
         # The cachedContents the SDK made, kept until clear().
         self.caches = FakeCaches()
+        # The File Search stores the SDK made, and their documents, kept until clear().
+        self.file_search = FakeFileSearch()
 
     @property
     def base_url(self) -> str:
@@ -701,6 +723,7 @@ class FakeGemini:
             self._requests.clear()
             self._replies.clear()
             self.caches.clear()
+            self.file_search.clear()
             self._chunks_sent = 0
             self._answered_count = 0
         self._gate.clear()

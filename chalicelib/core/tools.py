@@ -52,6 +52,14 @@ def tools_in_force(model: str, tools: Iterable[str], allowed: Iterable[str]) -> 
     return tuple(tool for tool in TOOL_NAMES if tool in usable and tool in set(tools))
 
 
+# Models that take the File Search tool (an agent's knowledge searched, not sent).
+FILE_SEARCH_MODELS = ("gemini-3", "gemini-2.5-")
+
+
+def searches_files(model: str) -> bool:
+    return model.startswith(FILE_SEARCH_MODELS)
+
+
 THINKING_LEVELS = ("minimal", "low", "medium", "high")
 
 

@@ -50,6 +50,9 @@ class ModelRequest:
     knowledge: tuple[FilePart, ...] = ()
     # A context cache holding the system prompt and the knowledge: neither is sent.
     cached_content: str | None = None
+    # A File Search store holding the knowledge: the model searches it, and only the
+    # knowledge it does not take (images) is sent.
+    file_search_store: str | None = None
     # Thinking: a level (Gemini 3) or a budget (2.5), None leaving it to the model; and
     # whether the reply brings its thought summaries.
     thinking_level: str | None = None

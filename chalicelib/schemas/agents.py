@@ -16,6 +16,7 @@ from chalicelib.core.tools import (
     TOOL_NAMES,
     Thinking,
     media_resolution_problem,
+    searches_files,
     thinking_of_model,
     thinking_problems,
     tool_problems,
@@ -98,6 +99,20 @@ class ToolSwitches(RequestModel):
         return tuple(name for name in TOOL_NAMES if name in on)
 
 
+# How an agent's knowledge reaches the model: sent with every message (`context`, or its
+# context cache), searched in a File Search store (`search`), or chosen by its size (`auto`).
+KnowledgeMode = Literal["context", "search", "auto"]
+
+
+def ensure_knowledge_mode_usable(model: str, mode: str, field: str = "knowledgeMode") -> None:
+    """ValidationFailed when `search` is asked of a model without File Search."""
+    if mode == "search" and not searches_files(model):
+        why = f"the model {model} does not take File Search; use context or auto"
+        raise ValidationFailed(
+            f"Invalid fields: {field}.", details={"fields": [{"field": field, "message": why}]}
+        )
+
+
 MAX_THINKING_BUDGET = 32768
 
 
@@ -162,7 +177,7 @@ def ensure_media_resolution_usable(
 def document_tool_support(schema: dict[str, Any]) -> None:
     """The schema's `allOf`: a tool stays off where the server or the chosen model lacks it
     (the model/tool table and ALLOWED_TOOLS, as the server has them when the document is made),
-    and a thinking setting is one the chosen model takes.
+    a thinking setting is one the chosen model takes, and `search` needs a File Search model.
     """
     settings = get_settings()
     rules: list[dict[str, Any]] = []
@@ -183,6 +198,11 @@ def document_tool_support(schema: dict[str, Any]) -> None:
         model_is = {"properties": {"model": {"enum": without_resolution}}, "required": ["model"]}
         unset = {"properties": {"mediaResolution": {"type": "null"}}}
         rules.append({"if": model_is, "then": unset})
+    no_search = [model for model in settings.allowed_models if not searches_files(model)]
+    if no_search:
+        model_lacks = {"properties": {"model": {"enum": no_search}}, "required": ["model"]}
+        not_search = {"properties": {"knowledgeMode": {"not": {"const": "search"}}}}
+        rules.append({"if": model_lacks, "then": not_search})
     if rules:
         schema["allOf"] = rules
 
@@ -253,6 +273,10 @@ class AgentSettingsUpdate(RequestModel):
     media_resolution: MediaResolution | None = None
     """Gemini 3's tokens per attached image, PDF page and video frame: `low`, `medium` or
     `high`; null leaves it to the model."""
+    knowledge_mode: KnowledgeMode | None = None
+    """How the knowledge files reach the model: `context` (sent with every message), `search`
+    (a File Search store; only passages the model retrieves are read), or `auto` (search from
+    the server's `KNOWLEDGE_SEARCH_MIN_TOKENS` up). The default is `auto`."""
 
 
 AGENT_FIELDS = tuple(AgentSettingsUpdate.model_fields)
@@ -262,7 +286,8 @@ class CitationSource(ResponseModel):
     title: str
     """The source's title, as the search gave it (often its site)."""
     uri: str
-    """Its address; always `http` or `https`."""
+    """Its address, `http` or `https`; empty for a passage of the agent's knowledge (File
+    Search), whose `title` is the file's name."""
 
 
 class CitationSupport(ResponseModel):
@@ -278,7 +303,7 @@ class Citations(ResponseModel):
     """Where a grounded reply's facts come from."""
 
     sources: list[CitationSource]
-    """The web pages the reply draws on."""
+    """The web pages, and the agent's knowledge files, the reply draws on."""
     supports: list[CitationSupport] = []
     """Which parts of the reply each source supports, where Gemini says."""
     queries: list[str] = []

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 from chalicelib.core.settings import get_settings
 from chalicelib.schemas.agents import (
     AgentSettingsUpdate,
+    KnowledgeMode,
     MediaResolution,
     ThinkingSettings,
     ToolSwitches,
@@ -288,6 +289,8 @@ class ChatSettings(ResponseModel):
     """Gemini's safety thresholds by harm category; null leaves one to the model."""
     media_resolution: MediaResolution | None = None
     """Gemini 3's media resolution for attachments; null leaves it to the model."""
+    knowledge_mode: KnowledgeMode = "auto"
+    """How the knowledge reaches the model: `context`, `search` (File Search) or `auto`."""
 
     @property
     def prompt_text(self) -> str:

@@ -42,6 +42,7 @@ from chalicelib.schemas import (
     ChatConfigUpdate,
     CreatorLimits,
     EditTokenRotated,
+    ensure_knowledge_mode_usable,
     ensure_media_resolution_usable,
     ensure_thinking_usable,
     ensure_tools_usable,
@@ -50,6 +51,7 @@ from chalicelib.schemas.safety import ensure_safety_allowed
 from chalicelib.services.access import agent_count, ensure_may_create
 from chalicelib.services.caching import agent_changed, agent_deleted
 from chalicelib.services.file_removal import delete_all_files
+from chalicelib.services.knowledge_search import drop_store, knowledge_changed
 from chalicelib.stores.configs import ConfigStore, StoredChatConfig
 from chalicelib.stores.controls import ControlsStore
 from chalicelib.stores.creations import CreationStore
@@ -138,6 +140,7 @@ def create_chat_config(
     ensure_thinking_usable(config.model, config.thinking)
     ensure_media_resolution_usable(config.model, config.media_resolution)
     ensure_safety_allowed(config.safety)
+    ensure_knowledge_mode_usable(config.model, config.knowledge_mode)
     note_ids(config_id=config.chat_config_id)
     base_url = settings.frontend_base_url or own_base_url
     # The mirror first: without the S3 object, a lone mirror item is never used.
@@ -222,8 +225,12 @@ def update_chat_config(config_id: str, token: str, request: ChatConfigUpdate) ->
         ensure_media_resolution_usable(updated.model, updated.media_resolution, field)
     if "safety" in changes:
         ensure_safety_allowed(updated.safety)
+    if updated.knowledge_mode != config.knowledge_mode or updated.model != config.model:
+        field = "knowledgeMode" if "knowledge_mode" in changes else "model"
+        ensure_knowledge_mode_usable(updated.model, updated.knowledge_mode, field)
     _replace(config, updated, etag)
     agent_changed(config_id, updated.model, updated.prompt_text)
+    knowledge_changed(config_id, updated.knowledge_mode, updated.model)
     return updated.to_public(reveal_prompt=True)
 
 
@@ -263,3 +270,4 @@ def delete_chat_config(config_id: str, token: str) -> None:
         controls.set_deleted(config.chat_config_id, False)
         raise
     agent_deleted(config.chat_config_id)
+    drop_store(config.chat_config_id)

@@ -20,7 +20,7 @@ from chalicelib.model.choice import get_model, model_mode
 from chalicelib.schemas import MessageReply, MessageSend
 from chalicelib.services import exchange, insights
 from chalicelib.services.access import message_count
-from chalicelib.services.caching import cache_lost, inline_instead
+from chalicelib.services.caching import context_lost, inline_instead
 from chalicelib.services.configs import quota_store, reservation_store
 from chalicelib.services.cost import cost_bound
 from chalicelib.services.sessions import session_store
@@ -59,7 +59,7 @@ def whole_reply(settings: Settings) -> Responder:
         try:
             return model.generate(prepared.request)
         except ModelError as error:
-            if not cache_lost(prepared.request, error):
+            if not context_lost(prepared.request, error):
                 raise
         return model.generate(inline_instead(prepared.request, prepared.session))
 

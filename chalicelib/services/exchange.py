@@ -33,6 +33,7 @@ from chalicelib.schemas import (
 )
 from chalicelib.services.caching import context_for
 from chalicelib.services.file_context import load_parts, ready_files
+from chalicelib.services.knowledge_search import sent_beside_search, store_for
 from chalicelib.stores.files import Owner
 from chalicelib.stores.idempotency import Claim
 from chalicelib.stores.records import Reservation
@@ -120,7 +121,14 @@ def _prepare(
     total = earlier + 1
     # A tool the server no longer allows is left out, not refused.
     tools = tools_in_force(session.model, session.tools.enabled(), settings.allowed_tools)
-    knowledge, cached_content = context_for(session, settings, with_tools=bool(tools))
+    store = store_for(
+        session.chat_config_id, session.knowledge_mode, session.model, session.knowledge, settings
+    )
+    knowledge, cached_content = (
+        (sent_beside_search(session.chat_config_id, session.knowledge), None)
+        if store
+        else context_for(session, settings, with_tools=bool(tools))
+    )
     request = ModelRequest(
         model=session.model,
         system_prompt=session.prompt_text,
@@ -136,6 +144,7 @@ def _prepare(
         tools=tools,
         knowledge=knowledge,
         cached_content=cached_content,
+        file_search_store=store,
         thinking_level=session.thinking.level,
         thinking_budget=session.thinking.budget,
         include_thoughts=session.thinking.show_thoughts,

@@ -82,5 +82,7 @@ def _footnotes(citations: Citations, before: int) -> list[str]:
             .replace("[", "\\[")
             .replace("]", "\\]")
         )
-        lines.append(f"[^{number}]: [{title}]({quote(source.uri, safe=_URI_SAFE)})")
+        # A knowledge file (File Search) has no address: its name alone.
+        link = f"[{title}]({quote(source.uri, safe=_URI_SAFE)})" if source.uri else title
+        lines.append(f"[^{number}]: {link}")
     return lines

@@ -133,12 +133,13 @@ function webAddress(uri) {
   }
 }
 
-/** A grounded reply's sources, as numbered links under its text (built node by node). */
+/** A grounded reply's sources, as numbered links under its text (built node by node); a
+ * knowledge file (no address) as its name. */
 export function setCitations(item, citations) {
   item.querySelector(".citations")?.remove();
   const links = (citations?.sources || [])
-    .map((source) => ({ title: source.title, href: webAddress(source.uri) }))
-    .filter((source) => source.href);
+    .map((source) => ({ title: source.title, href: source.uri && webAddress(source.uri) }))
+    .filter((source) => source.href || (source.href === "" && source.title));
   if (!links.length) return;
   const box = document.createElement("div");
   box.className = "citations";
@@ -146,13 +147,17 @@ export function setCitations(item, citations) {
   heading.textContent = "Sources";
   const sources = document.createElement("ol");
   for (const { title, href } of links) {
-    const link = document.createElement("a");
-    link.href = href;
-    link.textContent = title || href;
-    link.rel = "noopener noreferrer";
-    link.target = "_blank";
     const entry = document.createElement("li");
-    entry.append(link);
+    if (href) {
+      const link = document.createElement("a");
+      link.href = href;
+      link.textContent = title || href;
+      link.rel = "noopener noreferrer";
+      link.target = "_blank";
+      entry.append(link);
+    } else {
+      entry.textContent = title;
+    }
     sources.append(entry);
   }
   box.append(heading, sources);

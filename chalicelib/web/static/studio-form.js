@@ -88,6 +88,7 @@ export function settingsFromForm(editing) {
       urlContext: $("tool-url").checked,
       codeExecution: $("tool-code").checked,
     },
+    knowledgeMode: $("knowledge-mode").value,
     stopSequences: $("stop-sequences")
       .value.split("\n")
       .filter((line) => line.trim()),
@@ -115,6 +116,7 @@ export function fillForm(config) {
   $("tool-search").checked = Boolean(config.tools?.googleSearch);
   $("tool-url").checked = Boolean(config.tools?.urlContext);
   $("tool-code").checked = Boolean(config.tools?.codeExecution);
+  $("knowledge-mode").value = config.knowledgeMode || "auto";
   $("stop-sequences").value = (config.stopSequences || []).join("\n");
   for (const [name, id] of OPTIONAL) setOptional(id, config[name]);
   fillSafety(config);
