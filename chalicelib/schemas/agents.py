@@ -104,10 +104,19 @@ class ToolSwitches(RequestModel):
 KnowledgeMode = Literal["context", "search", "auto"]
 
 
-def ensure_knowledge_mode_usable(model: str, mode: str, field: str = "knowledgeMode") -> None:
-    """ValidationFailed when `search` is asked of a model without File Search."""
-    if mode == "search" and not searches_files(model):
+def ensure_knowledge_mode_usable(
+    model: str, mode: str, tools: ToolSwitches, field: str = "knowledgeMode"
+) -> None:
+    """ValidationFailed when `search` is asked of a model without File Search, or beside a
+    built-in tool (Gemini does not combine File Search with them)."""
+    if mode != "search":
+        return
+    why = None
+    if not searches_files(model):
         why = f"the model {model} does not take File Search; use context or auto"
+    elif tools.enabled():
+        why = "File Search does not combine with Gemini's built-in tools; use context or auto"
+    if why:
         raise ValidationFailed(
             f"Invalid fields: {field}.", details={"fields": [{"field": field, "message": why}]}
         )
@@ -174,6 +183,9 @@ def ensure_media_resolution_usable(
         )
 
 
+_NOT_SEARCH = {"properties": {"knowledgeMode": {"not": {"const": "search"}}}}
+
+
 def document_tool_support(schema: dict[str, Any]) -> None:
     """The schema's `allOf`: a tool stays off where the server or the chosen model lacks it
     (the model/tool table and ALLOWED_TOOLS, as the server has them when the document is made),
@@ -201,8 +213,12 @@ def document_tool_support(schema: dict[str, Any]) -> None:
     no_search = [model for model in settings.allowed_models if not searches_files(model)]
     if no_search:
         model_lacks = {"properties": {"model": {"enum": no_search}}, "required": ["model"]}
-        not_search = {"properties": {"knowledgeMode": {"not": {"const": "search"}}}}
-        rules.append({"if": model_lacks, "then": not_search})
+        rules.append({"if": model_lacks, "then": _NOT_SEARCH})
+    # File Search never goes beside a built-in tool.
+    for tool in TOOL_NAMES:
+        tool_on = {"properties": {tool: {"const": True}}, "required": [tool]}
+        with_tool = {"properties": {"tools": tool_on}, "required": ["tools"]}
+        rules.append({"if": with_tool, "then": _NOT_SEARCH})
     if rules:
         schema["allOf"] = rules
 

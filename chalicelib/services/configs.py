@@ -51,7 +51,7 @@ from chalicelib.schemas.safety import ensure_safety_allowed
 from chalicelib.services.access import agent_count, ensure_may_create
 from chalicelib.services.caching import agent_changed, agent_deleted
 from chalicelib.services.file_removal import delete_all_files
-from chalicelib.services.knowledge_search import drop_store, knowledge_changed
+from chalicelib.services.knowledge_search import drop_store, knowledge_changed, mode_in_force
 from chalicelib.stores.configs import ConfigStore, StoredChatConfig
 from chalicelib.stores.controls import ControlsStore
 from chalicelib.stores.creations import CreationStore
@@ -140,7 +140,7 @@ def create_chat_config(
     ensure_thinking_usable(config.model, config.thinking)
     ensure_media_resolution_usable(config.model, config.media_resolution)
     ensure_safety_allowed(config.safety)
-    ensure_knowledge_mode_usable(config.model, config.knowledge_mode)
+    ensure_knowledge_mode_usable(config.model, config.knowledge_mode, config.tools)
     note_ids(config_id=config.chat_config_id)
     base_url = settings.frontend_base_url or own_base_url
     # The mirror first: without the S3 object, a lone mirror item is never used.
@@ -225,12 +225,27 @@ def update_chat_config(config_id: str, token: str, request: ChatConfigUpdate) ->
         ensure_media_resolution_usable(updated.model, updated.media_resolution, field)
     if "safety" in changes:
         ensure_safety_allowed(updated.safety)
-    if updated.knowledge_mode != config.knowledge_mode or updated.model != config.model:
-        field = "knowledgeMode" if "knowledge_mode" in changes else "model"
-        ensure_knowledge_mode_usable(updated.model, updated.knowledge_mode, field)
+    if (updated.knowledge_mode, updated.model, updated.tools) != (
+        config.knowledge_mode,
+        config.model,
+        config.tools,
+    ):
+        # The field named is the one whose value changed.
+        field = next(
+            (
+                name
+                for name, moved in (
+                    ("knowledgeMode", updated.knowledge_mode != config.knowledge_mode),
+                    ("tools", updated.tools != config.tools),
+                )
+                if moved
+            ),
+            "model",
+        )
+        ensure_knowledge_mode_usable(updated.model, updated.knowledge_mode, updated.tools, field)
     _replace(config, updated, etag)
     agent_changed(config_id, updated.model, updated.prompt_text)
-    knowledge_changed(config_id, updated.knowledge_mode, updated.model)
+    knowledge_changed(config_id, mode_in_force(updated), updated.model)
     return updated.to_public(reveal_prompt=True)
 
 

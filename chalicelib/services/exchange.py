@@ -33,7 +33,7 @@ from chalicelib.schemas import (
 )
 from chalicelib.services.caching import context_for
 from chalicelib.services.file_context import load_parts, ready_files
-from chalicelib.services.knowledge_search import sent_beside_search, store_for
+from chalicelib.services.knowledge_search import mode_in_force, sent_beside_search, store_for
 from chalicelib.stores.files import Owner
 from chalicelib.stores.idempotency import Claim
 from chalicelib.stores.records import Reservation
@@ -122,7 +122,7 @@ def _prepare(
     # A tool the server no longer allows is left out, not refused.
     tools = tools_in_force(session.model, session.tools.enabled(), settings.allowed_tools)
     store = store_for(
-        session.chat_config_id, session.knowledge_mode, session.model, session.knowledge, settings
+        session.chat_config_id, mode_in_force(session), session.model, session.knowledge, settings
     )
     knowledge, cached_content = (
         (sent_beside_search(session.chat_config_id, session.knowledge), None)

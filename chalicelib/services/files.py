@@ -45,7 +45,7 @@ from chalicelib.services.caching import agent_changed
 from chalicelib.services.configs import load_config
 from chalicelib.services.exchange import authorize
 from chalicelib.services.file_removal import file_objects, file_store
-from chalicelib.services.knowledge_search import knowledge_changed, search_status
+from chalicelib.services.knowledge_search import knowledge_changed, mode_in_force, search_status
 from chalicelib.services.sessions import session_store
 from chalicelib.stores.controls import ControlsStore
 from chalicelib.stores.files import FileQuota, FileRecord, Owner, Refused
@@ -261,7 +261,7 @@ def list_files(kind: OwnerKind, owner_id: str, token: str) -> FileList:
     if owner.kind == "config":
         config, _ = load_config(owner.config_id)
         ready = [record.attachment() for record in records if record.status == "ready"]
-        files.search = search_status(owner.config_id, config.knowledge_mode, config.model, ready)
+        files.search = search_status(owner.config_id, mode_in_force(config), config.model, ready)
     return files
 
 
@@ -281,7 +281,7 @@ def _knowledge_changed(owner: Owner) -> None:
     if owner.kind == "config":
         config, _ = load_config(owner.config_id)
         agent_changed(owner.config_id, config.model, config.prompt_text)
-        knowledge_changed(owner.config_id, config.knowledge_mode, config.model)
+        knowledge_changed(owner.config_id, mode_in_force(config), config.model)
 
 
 def file_link(kind: OwnerKind, owner_id: str, token: str, file_id: str) -> FileLink:

@@ -21,11 +21,11 @@ import time
 from chalicelib.core.aws import get_sessions_table
 from chalicelib.core.errors import AppError, ModelError
 from chalicelib.core.settings import Settings, get_settings
-from chalicelib.core.tools import searches_files
+from chalicelib.core.tools import searches_files, tools_in_force
 from chalicelib.model.base import FilePart
 from chalicelib.model.choice import gemini_key, model_mode
 from chalicelib.model.search_store import GeminiSearchStores
-from chalicelib.schemas import Attachment
+from chalicelib.schemas import Attachment, ChatSettings
 from chalicelib.schemas.files import KnowledgeSearch
 from chalicelib.services.file_context import load_parts, ready_files
 from chalicelib.stores.files import Owner
@@ -54,6 +54,13 @@ def knowledge_tokens(knowledge: list[Attachment]) -> int:
 def searchable(file: Attachment) -> bool:
     """Whether File Search takes the file (text and PDFs); images are sent beside the store."""
     return file.content_type.startswith("text/") or file.content_type == "application/pdf"
+
+
+def mode_in_force(agent: ChatSettings) -> str:
+    """The agent's knowledge mode as its sends use it. Gemini does not combine File Search
+    with its other built-in tools, so `auto` sends the knowledge where a tool is on."""
+    tools = tools_in_force(agent.model, agent.tools.enabled(), get_settings().allowed_tools)
+    return "context" if tools and agent.knowledge_mode == "auto" else agent.knowledge_mode
 
 
 def searched(mode: str, model: str, knowledge: list[Attachment], settings: Settings) -> bool:

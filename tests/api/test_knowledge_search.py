@@ -154,22 +154,28 @@ def test_auto_searches_from_the_threshold_and_back(
     assert listed(api, created)["search"]["mode"] == "context"
 
 
-def test_the_store_goes_beside_the_agents_other_tools(
+def test_file_search_never_goes_beside_a_built_in_tool(
     api: ApiClient, fake_gemini: FakeGemini
 ) -> None:
+    # Gemini does not combine File Search with its other tools: search is refused with
+    # one on, naming what the client changed.
     created = agent(api, mars_txt=MARS)
-    edit = {**DEFAULT_CONFIG, "tools": {"googleSearch": True}}
-    assert (
-        api.put(f"/chat-config/{created['chatConfigId']}", edit, token=created["editToken"]).status
-        == 200
-    )
-    [store] = fake_gemini.file_search.live()
+    path, token = f"/chat-config/{created['chatConfigId']}", created["editToken"]
+    edit = {**DEFAULT_CONFIG, "knowledgeMode": "search", "tools": {"googleSearch": True}}
+    refused = api.put(path, edit, token=token)
+    assert_error(refused, 400, "validation_error")
+    assert refused.json["details"]["fields"][0]["field"] == "tools"
+    both = {**DEFAULT_CONFIG, "knowledgeMode": "search", "tools": {"codeExecution": True}}
+    refused = api.post("/create-chat", both)
+    assert_error(refused, 400, "validation_error")
+    assert refused.json["details"]["fields"][0]["field"] == "knowledgeMode"
+    # In auto, a tool sends the knowledge inline, and the store is dropped.
+    auto = {**DEFAULT_CONFIG, "knowledgeMode": "auto", "tools": {"googleSearch": True}}
+    assert api.put(path, auto, token=token).status == 200
     api.send(api.start_session(created["chatConfigId"]), "Mars?")
-    assert fake_gemini.last_request.body["tools"] == [
-        {"googleSearch": {}},
-        {"fileSearch": {"file_search_store_names": [store.name]}},
-    ]
-    assert not carries_knowledge(fake_gemini.last_request)
+    assert fake_gemini.last_request.body["tools"] == [{"googleSearch": {}}]
+    assert carries_knowledge(fake_gemini.last_request)
+    assert listed(api, created)["search"]["mode"] == "context"
 
 
 def test_images_are_sent_beside_the_store(api: ApiClient, fake_gemini: FakeGemini) -> None:
