@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from chalicelib.schemas import Citations
 from chalicelib.schemas.replies import ReplyPart
@@ -55,6 +55,9 @@ class ModelRequest:
     thinking_level: str | None = None
     thinking_budget: int | None = None
     include_thoughts: bool = False
+    # A JSON reply (responseMimeType application/json), following this JSON Schema if given.
+    reply_json: bool = False
+    reply_schema: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

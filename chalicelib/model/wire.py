@@ -47,6 +47,8 @@ def request_parts(request: ModelRequest, read_timeout_seconds: float) -> tuple[A
         stop_sequences=list(request.stop_sequences) or None,
         tools=[builders[name]() for name in request.tools] or None,
         thinking_config=_thinking_config(request),
+        response_mime_type="application/json" if request.reply_json else None,
+        response_json_schema=request.reply_schema,
         # google-genai's timeout is per HTTP read, in milliseconds.
         http_options=types.HttpOptions(timeout=max(1, int(read_timeout_seconds * 1000))),
     )

@@ -27,6 +27,7 @@ from chalicelib.schemas.base import (
     integral,
     not_blank,
 )
+from chalicelib.schemas.reply_format import ReplyFormat
 
 MAX_GREETING_CHARS = 1000
 MAX_STARTERS = 4
@@ -224,6 +225,9 @@ class AgentSettingsUpdate(RequestModel):
     """Gemini's built-in tools; each must be supported by the model and allowed by the server."""
     thinking: ThinkingSettings | None = None
     """The model's thinking: a level (Gemini 3) or a budget (2.5), and whether thoughts show."""
+    response_format: ReplyFormat | None = None
+    """`{"type": "text"}` (the default), or `{"type": "json_schema", "schema": {...}}`: every
+    reply is JSON that follows the schema (see JSON replies)."""
 
 
 AGENT_FIELDS = tuple(AgentSettingsUpdate.model_fields)

@@ -24,6 +24,7 @@ from chalicelib.schemas.base import (
     integral,
 )
 from chalicelib.schemas.embed import EmbedSettings
+from chalicelib.schemas.reply_format import ReplyFormat, TextFormat
 
 # Each limit a creator may set, with the setting that is its default and ceiling.
 LIMIT_CEILINGS = {
@@ -282,6 +283,8 @@ class ChatSettings(ResponseModel):
     """Gemini's built-in tools that are switched on."""
     thinking: ThinkingSettings = ThinkingSettings()
     """The model's thinking level or budget, and whether its thoughts are shown."""
+    response_format: ReplyFormat = TextFormat()
+    """Text, or JSON following a JSON Schema."""
 
     @property
     def prompt_text(self) -> str:

@@ -45,6 +45,7 @@ from chalicelib.schemas import (
     ensure_thinking_usable,
     ensure_tools_usable,
 )
+from chalicelib.schemas.reply_format import ensure_reply_format_usable
 from chalicelib.services.access import agent_count, ensure_may_create
 from chalicelib.services.caching import agent_changed, agent_deleted
 from chalicelib.services.file_removal import delete_all_files
@@ -134,6 +135,7 @@ def create_chat_config(
     )
     ensure_tools_usable(config.model, config.tools)
     ensure_thinking_usable(config.model, config.thinking)
+    ensure_reply_format_usable(config.model, config.response_format, config.tools.enabled())
     note_ids(config_id=config.chat_config_id)
     base_url = settings.frontend_base_url or own_base_url
     # The mirror first: without the S3 object, a lone mirror item is never used.
@@ -213,9 +215,22 @@ def update_chat_config(config_id: str, token: str, request: ChatConfigUpdate) ->
     if updated.thinking != config.thinking or updated.model != config.model:
         field = "thinking" if "thinking" in changes else "model"
         ensure_thinking_usable(updated.model, updated.thinking, field)
+    if (updated.response_format, updated.tools, updated.model) != (
+        config.response_format,
+        config.tools,
+        config.model,
+    ):
+        # Named by what the creator sent: the format, else the tools, else the model.
+        field = next((alias for name, alias in _FORMAT_FIELDS if name in changes), "model")
+        ensure_reply_format_usable(
+            updated.model, updated.response_format, updated.tools.enabled(), field
+        )
     _replace(config, updated, etag)
     agent_changed(config_id, updated.model, updated.prompt_text)
     return updated.to_public(reveal_prompt=True)
+
+
+_FORMAT_FIELDS = (("response_format", "responseFormat"), ("tools", "tools"))
 
 
 def _agent_changes(request: ChatConfigUpdate) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from chalicelib.core.clock import utc_now_iso
 from chalicelib.core.errors import (
     Forbidden,
     InvalidAttachment,
+    ModelError,
     NothingToRegenerate,
     SessionNotFound,
 )
@@ -30,6 +31,7 @@ from chalicelib.schemas import (
     StoredMessage,
     Usage,
 )
+from chalicelib.schemas.reply_format import reply_mismatch, schema_of
 from chalicelib.services.caching import context_for
 from chalicelib.services.file_context import load_parts, ready_files
 from chalicelib.stores.files import Owner
@@ -120,6 +122,7 @@ def _prepare(
     # A tool the server no longer allows is left out, not refused.
     tools = tools_in_force(session.model, session.tools.enabled(), settings.allowed_tools)
     knowledge, cached_content = context_for(session, settings, with_tools=bool(tools))
+    schema = schema_of(session.response_format)
     request = ModelRequest(
         model=session.model,
         system_prompt=session.prompt_text,
@@ -138,6 +141,8 @@ def _prepare(
         thinking_level=session.thinking.level,
         thinking_budget=session.thinking.budget,
         include_thoughts=session.thinking.show_thoughts,
+        reply_json=schema is not None,
+        reply_schema=schema,
     )
     context = ContextInfo(
         messages_sent=len(contents), messages_total=total, truncated=len(contents) < total
@@ -247,6 +252,20 @@ def _reply_message(message_id: str, reply: ModelReply) -> StoredMessage:
         parts=reply.parts,
         thoughts=reply.thoughts,
     )
+
+
+def ensure_reply_format(request: ModelRequest, reply: ModelReply) -> None:
+    """A reply asked for as JSON that does not parse, or does not follow its schema, is the
+    model's failure (model_error), so it is never stored. A stopped reply is what the client
+    chose to keep, and an empty one a blocked reply (the /v1 endpoints' content_filter)."""
+    if not request.reply_json or reply.stopped or not reply.text:
+        return
+    mismatch = reply_mismatch(reply.text, request.reply_schema)
+    if mismatch is not None:
+        raise ModelError(
+            "The model's reply is not JSON that follows the agent's reply format.",
+            details=mismatch,
+        )
 
 
 def usage_of(reply: ModelReply) -> Usage:

@@ -45,6 +45,7 @@ from chalicelib.schemas import (
     ensure_thinking_usable,
     ensure_tools_usable,
 )
+from chalicelib.schemas.reply_format import ensure_reply_format_usable
 from chalicelib.services import exchange
 from chalicelib.services.access import session_count
 from chalicelib.services.configs import creation_store, load_config
@@ -220,6 +221,9 @@ def update_session(session_id: str, token: str, request: SessionUpdate) -> Sessi
         # The session's tools stay on: a model without them is refused.
         ensure_tools_usable(request.model, session.tools, "model")
         ensure_thinking_usable(request.model, session.thinking, "model")
+        ensure_reply_format_usable(
+            request.model, session.response_format, session.tools.enabled(), "model"
+        )
     updated = session_store().update_settings(session_id, request.changes(), utc_now_iso())
     if updated is None:
         raise SessionNotFound()

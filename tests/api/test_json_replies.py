@@ -1,0 +1,199 @@
+"""JSON replies: an agent's `responseFormat` is validated (a JSON Schema, small, on a model
+that writes JSON with the tools switched on), shown, copied and exported; Gemini is asked
+for JSON following it (whole and streamed); and a reply that is not such JSON is a
+model_error that stores nothing, the streamed one's deltas notwithstanding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.fake_gemini import FakeGemini, json_reply, reply_text
+from tests.utils import DEFAULT_CONFIG, ApiClient, assert_error
+from tests.ws_client import joined_deltas, ws_connect
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}, "population": {"type": "integer", "minimum": 0}},
+    "required": ["city", "population"],
+    # A fraction and a null: a stored session keeps both as they were.
+    "x-weight": 0.5,
+    "default": None,
+}
+FORMAT = {"type": "json_schema", "schema": SCHEMA}
+PARIS = {"city": "Paris", "population": 2_100_000}
+
+
+def fields_of(response: Any) -> list[str]:
+    return [problem["field"] for problem in response.json["details"]["fields"]]
+
+
+def messages(api: ApiClient, session: dict[str, Any]) -> list[dict[str, Any]]:
+    path = f"/session/{session['sessionId']}/messages"
+    return list(api.get(path, token=session["sessionToken"]).json["messages"])
+
+
+@pytest.fixture(autouse=True)
+def _models(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "ALLOWED_MODELS", "gemini-2.5-flash,gemini-3-flash-preview,gemini-2.0-flash,gemma-3-27b-it"
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"responseFormat": {"type": "json_schema", "schema": "{}"}}, "responseFormat.schema"),
+        ({"responseFormat": {"type": "json_schema", "schema": []}}, "responseFormat.schema"),
+        ({"responseFormat": {"type": "json_schema"}}, "responseFormat.schema"),
+        (
+            {"responseFormat": {"type": "json_schema", "schema": {"type": "integr"}}},
+            "responseFormat.schema",
+        ),
+        (
+            {"responseFormat": {"type": "json_schema", "schema": {"enum": ["x" * 17_000]}}},
+            "responseFormat.schema",
+        ),
+        ({"responseFormat": {"type": "text", "schema": {}}}, "responseFormat.schema"),
+        ({"responseFormat": {"type": "xml"}}, "responseFormat"),
+        # Only Gemini 3 writes JSON with built-in tools on; 2.0 takes no JSON Schema.
+        ({"responseFormat": FORMAT, "tools": {"googleSearch": True}}, "responseFormat"),
+        ({"responseFormat": FORMAT, "model": "gemini-2.0-flash"}, "responseFormat"),
+        ({"responseFormat": FORMAT, "model": "gemma-3-27b-it"}, "responseFormat"),
+    ],
+)
+def test_a_format_that_is_not_valid_here_is_refused(
+    api: ApiClient, extra: dict[str, Any], field: str
+) -> None:
+    response = api.post("/create-chat", {**DEFAULT_CONFIG, **extra})
+    assert_error(response, 400, "validation_error")
+    assert fields_of(response) == [field]
+
+
+def test_gemini_3_writes_json_with_tools(api: ApiClient) -> None:
+    created = api.create_chat(
+        model="gemini-3-flash-preview", tools={"codeExecution": True}, responseFormat=FORMAT
+    )
+    assert created["config"]["responseFormat"] == FORMAT
+
+
+def test_the_format_is_shown_copied_exported_and_the_creators_alone(api: ApiClient) -> None:
+    created = api.create_chat(responseFormat=FORMAT)
+    assert created["config"]["responseFormat"] == FORMAT
+    public = api.get(f"/chat-config/{created['chatConfigId']}").json
+    assert public["responseFormat"] == FORMAT
+    session = api.start_session(created["chatConfigId"])
+    assert session["responseFormat"] == FORMAT
+    path, token = f"/session/{session['sessionId']}", session["sessionToken"]
+    # Read back from DynamoDB as it was sent: the fraction, the null.
+    assert api.get(path, token=token).json["responseFormat"] == FORMAT
+    exported = api.get(f"{path}/export?format=json", token=token).json
+    assert exported["responseFormat"] == FORMAT
+    response = api.put(path, {"responseFormat": {"type": "text"}}, token=token)
+    assert_error(response, 400, "validation_error")
+    # A model override that writes no JSON is the model's fault.
+    response = api.put(path, {"model": "gemini-2.0-flash"}, token=token)
+    assert_error(response, 400, "validation_error")
+    assert fields_of(response) == ["model"]
+    assert api.create_chat()["config"]["responseFormat"] == {"type": "text"}
+
+
+def test_an_edit_is_refused_naming_what_it_changed(api: ApiClient) -> None:
+    created = api.create_chat(responseFormat=FORMAT)
+    path, token = f"/chat-config/{created['chatConfigId']}", created["editToken"]
+    body = {**DEFAULT_CONFIG}
+    tools = api.put(path, {**body, "tools": {"urlContext": True}}, token=token)
+    assert_error(tools, 400, "validation_error")
+    assert fields_of(tools) == ["tools"]
+    model = api.put(path, {**body, "model": "gemini-2.0-flash"}, token=token)
+    assert fields_of(model) == ["model"]
+    moved = api.put(
+        path, {**body, "tools": {"urlContext": True}, "responseFormat": None}, token=token
+    )
+    assert moved.status == 200, moved.json
+    assert moved.json["responseFormat"] == {"type": "text"}
+
+
+def test_gemini_is_asked_for_json_following_the_schema_whole_and_streamed(
+    api: ApiClient, fake_gemini: FakeGemini, ws_url: str
+) -> None:
+    session = api.new_session(responseFormat=FORMAT)
+    fake_gemini.queue(json_reply(PARIS))
+    sent = api.send(session, "The capital of France?")
+    assert sent.status == 200, sent.json
+    config = fake_gemini.last_request.body["generationConfig"]
+    assert config["responseMimeType"] == "application/json"
+    assert config["responseJsonSchema"] == SCHEMA
+    assert sent.json["reply"]["content"] == '{"city": "Paris", "population": 2100000}'
+    fake_gemini.queue(json_reply(PARIS, chunks=4))
+    with ws_connect(ws_url) as ws:
+        frames = ws.send_message(session, "Again?")
+    assert frames[-1]["type"] == "done"
+    assert fake_gemini.last_request.body["generationConfig"]["responseJsonSchema"] == SCHEMA
+    assert joined_deltas(frames) == frames[-1]["result"]["reply"]["content"]
+    assert len(messages(api, session)) == 4
+    plain = api.new_session()
+    api.send(plain, "Hi")
+    config = fake_gemini.last_request.body["generationConfig"]
+    assert "responseMimeType" not in config and "responseJsonSchema" not in config
+
+
+@pytest.mark.parametrize(
+    ("reply", "details"),
+    [
+        (reply_text("Paris, of course."), {"reason": "invalid_json"}),
+        (json_reply({"city": "Paris"}), {"reason": "schema_mismatch", "path": "$"}),
+        (
+            json_reply({"city": "Paris", "population": -1}),
+            {"reason": "schema_mismatch", "path": "$.population"},
+        ),
+    ],
+)
+def test_a_reply_that_is_not_such_json_is_a_model_error_storing_nothing(
+    api: ApiClient, fake_gemini: FakeGemini, reply: Any, details: dict[str, str]
+) -> None:
+    session = api.new_session(responseFormat=FORMAT, limits={"messagesPerSession": 1})
+    fake_gemini.queue(reply)
+    response = api.send(session, "The capital of France?")
+    assert_error(response, 502, "model_error")
+    assert details.items() <= response.json["details"].items()
+    assert messages(api, session) == []
+    # The quota was given back: the one message this session may send still goes.
+    fake_gemini.queue(json_reply(PARIS))
+    assert api.send(session, "Again").status == 200
+
+
+def test_a_regeneration_that_is_not_such_json_keeps_the_old_reply(
+    api: ApiClient, fake_gemini: FakeGemini
+) -> None:
+    session = api.new_session(responseFormat=FORMAT)
+    fake_gemini.queue(json_reply(PARIS))
+    api.send(session, "The capital of France?")
+    before = messages(api, session)
+    fake_gemini.queue(json_reply(["Paris"]))
+    path = f"/session/{session['sessionId']}/regenerate"
+    response = api.post(path, token=session["sessionToken"])
+    assert_error(response, 502, "model_error")
+    assert response.json["details"]["reason"] == "schema_mismatch"
+    assert messages(api, session) == before
+    fake_gemini.queue(json_reply({"city": "Lyon", "population": 520_000}))
+    regenerated = api.post(path, token=session["sessionToken"])
+    assert regenerated.status == 200, regenerated.json
+    assert '"Lyon"' in regenerated.json["reply"]["content"]
+
+
+def test_a_streamed_reply_that_is_not_such_json_ends_in_an_error_frame(
+    api: ApiClient, fake_gemini: FakeGemini, ws_url: str
+) -> None:
+    session = api.new_session(responseFormat=FORMAT, limits={"messagesPerSession": 1})
+    fake_gemini.queue(json_reply({"city": 7, "population": 1}, chunks=3))
+    with ws_connect(ws_url) as ws:
+        frames = ws.send_message(session, "The capital of France?")
+        # The deltas went out as they came; the error frame says they are not kept.
+        assert joined_deltas(frames) == '{"city": 7, "population": 1}'
+        assert (frames[-1]["type"], frames[-1]["code"]) == ("error", "model_error")
+        assert frames[-1]["details"]["path"] == "$.city"
+        assert messages(api, session) == []
+        fake_gemini.queue(json_reply(PARIS, chunks=2))
+        assert ws.send_message(session, "Again", request_id="r2")[-1]["type"] == "done"
