@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,7 @@ from chalicelib.core.errors import (
 )
 from chalicelib.core.settings import Settings, get_settings
 from chalicelib.core.tokens import SESSION_TOKEN_PREFIX, hash_token, is_valid_id, new_id, new_token
+from chalicelib.core.tools import reply_format_problem
 from chalicelib.model.base import ModelReply
 from chalicelib.schemas import StoredMessage
 from chalicelib.schemas import openai as oa
@@ -63,6 +65,7 @@ def chat_completion(
     stops = [request.stop] if isinstance(request.stop, str) else request.stop
     session = _adjusted(session, request, tokens, stops, instructions)
     prepared = exchange.prepare_for_caller(session, earlier, text, settings, agent.key.reservations)
+    prepared = _formatted(prepared, request.response_format, "response_format")
     reply = _stateless(agent, prepared, settings, who, _filtered(whole_reply(settings)))
     finish: oa.FinishReason = "content_filter" if not reply.text else "stop"
     if reply.cut_short:
@@ -111,6 +114,7 @@ def create_response(
             settings,
             agent.key.reservations,
         )
+        prepared = _formatted(prepared, request.text_format, "text.format")
         reply = _stateless(agent, prepared, settings, who, whole_reply(settings))
         return _response(agent, RESPONSE_PREFIX + new_id(), reply, request, stored=False)
     if session is None:
@@ -119,6 +123,7 @@ def create_response(
         session = start_session(agent.config, unused, who, api_key_id=agent.key.key.key_id)
     adjusted = _adjusted(session, request, request.max_output_tokens, None, instructions)
     prepared = exchange.prepare_for_caller(adjusted, earlier, text, settings, held)
+    prepared = _formatted(prepared, request.text_format, "text.format")
     store = session_store()
     result = answer(
         prepared,
@@ -201,6 +206,28 @@ def _adjusted(
         }
         changes.update({name: value for name, value in asked.items() if value is not None})
     return session.model_copy(update=changes) if changes else session
+
+
+def _formatted(
+    prepared: exchange.PreparedExchange,
+    asked: oa.PlainFormat | oa.ChatJsonSchemaFormat | oa.ResponseJsonSchemaFormat | None,
+    param: str,
+) -> exchange.PreparedExchange:
+    """The call's reply format where the client asks for JSON, in place of the agent's own
+    (a constraint on this call's reply, so not an override the agent must allow)."""
+    json_asked = oa.json_reply_asked(asked)
+    if json_asked is None:
+        return prepared
+    _, schema = json_asked
+    request = prepared.request
+    problem = reply_format_problem(request.model, request.tools, with_schema=schema is not None)
+    if problem:
+        raise ValidationFailed(
+            f"Invalid fields: {param}.",
+            details={"fields": [{"field": param, "message": problem}]},
+        )
+    formatted = replace(request, reply_json=True, reply_schema=schema)
+    return replace(prepared, request=formatted)
 
 
 def _continued(agent: Agent, response_id: str, settings: Settings) -> Conversation:

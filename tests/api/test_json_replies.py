@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.api.test_api_keys import make_key
 from tests.fake_gemini import FakeGemini, json_reply, reply_text
 from tests.utils import DEFAULT_CONFIG, ApiClient, assert_error
 from tests.ws_client import joined_deltas, ws_connect
@@ -197,3 +198,63 @@ def test_a_streamed_reply_that_is_not_such_json_ends_in_an_error_frame(
         assert messages(api, session) == []
         fake_gemini.queue(json_reply(PARIS, chunks=2))
         assert ws.send_message(session, "Again", request_id="r2")[-1]["type"] == "done"
+
+
+# --- the /v1 endpoints ---------------------------------------------------------------
+
+
+def v1(api: ApiClient, path: str, key: str, body: dict[str, Any]) -> Any:
+    return api.post(f"/v1/{path}", body, token=key)
+
+
+def test_v1_formats_ask_gemini_for_json_in_place_of_the_agents(
+    api: ApiClient, fake_gemini: FakeGemini
+) -> None:
+    chat = api.create_chat()
+    key = make_key(api, chat)["apiKey"]
+    chat_format = {"type": "json_schema", "json_schema": {"name": "city", "schema": SCHEMA}}
+    messages = [{"role": "user", "content": "The capital of France?"}]
+    fake_gemini.queue(json_reply(PARIS))
+    body = {"model": chat["chatConfigId"], "messages": messages, "response_format": chat_format}
+    completion = v1(api, "chat/completions", key, body)
+    assert completion.status == 200, completion.json
+    config = fake_gemini.last_request.body["generationConfig"]
+    assert (config["responseMimeType"], config["responseJsonSchema"]) == (
+        "application/json",
+        SCHEMA,
+    )
+    fake_gemini.queue(json_reply([1, 2]))
+    body["response_format"] = {"type": "json_object"}
+    assert v1(api, "chat/completions", key, body).status == 200
+    config = fake_gemini.last_request.body["generationConfig"]
+    assert config["responseMimeType"] == "application/json"
+    assert "responseJsonSchema" not in config
+    text_format = {"format": {"type": "json_schema", "name": "city", "schema": SCHEMA}}
+    fake_gemini.queue(json_reply(PARIS))
+    response = v1(api, "responses", key, {"input": "The capital?", "text": text_format})
+    assert response.status == 200, response.json
+    assert fake_gemini.last_request.body["generationConfig"]["responseJsonSchema"] == SCHEMA
+    # Text keeps the agent's own format: here, text.
+    v1(api, "responses", key, {"input": "Hi", "text": {"format": {"type": "text"}}})
+    assert "responseMimeType" not in fake_gemini.last_request.body["generationConfig"]
+
+
+def test_v1_refusals_and_failures_are_in_openais_shape(
+    api: ApiClient, fake_gemini: FakeGemini
+) -> None:
+    chat = api.create_chat(tools={"googleSearch": True})
+    key = make_key(api, chat)["apiKey"]
+    json_object = {"format": {"type": "json_object"}}
+    refused = v1(api, "responses", key, {"input": "Hi", "text": json_object})
+    assert refused.status == 400
+    assert refused.json["error"]["code"] == "validation_error"
+    assert refused.json["error"]["param"] == "text.format"
+    bad = {"format": {"type": "json_schema", "name": "x", "schema": {"type": 5}}}
+    invalid = v1(api, "responses", key, {"input": "Hi", "text": bad})
+    assert (invalid.status, invalid.json["error"]["param"]) == (400, "text.format.schema")
+    plain = api.create_chat()
+    plain_key = make_key(api, plain)["apiKey"]
+    fake_gemini.queue(reply_text("not JSON"))
+    failed = v1(api, "responses", plain_key, {"input": "Hi", "text": json_object})
+    assert failed.status == 502
+    assert failed.json["error"]["code"] == "model_error"
