@@ -262,8 +262,10 @@ def ensure_reply_format(request: ModelRequest, reply: ModelReply) -> None:
         return
     mismatch = reply_mismatch(reply.text, request.reply_schema)
     if mismatch is not None:
+        where = f" at {mismatch['path']}" if "path" in mismatch else ""
         raise ModelError(
-            "The model's reply is not JSON that follows the agent's reply format.",
+            f"The model's reply is not JSON that follows the reply format{where}: "
+            f"{mismatch['message']}",
             details=mismatch,
         )
 

@@ -195,6 +195,7 @@ def test_a_streamed_reply_that_is_not_such_json_ends_in_an_error_frame(
         assert joined_deltas(frames) == '{"city": 7, "population": 1}'
         assert (frames[-1]["type"], frames[-1]["code"]) == ("error", "model_error")
         assert frames[-1]["details"]["path"] == "$.city"
+        assert "at $.city: 7 is not of type 'string'" in frames[-1]["error"]
         assert messages(api, session) == []
         fake_gemini.queue(json_reply(PARIS, chunks=2))
         assert ws.send_message(session, "Again", request_id="r2")[-1]["type"] == "done"
@@ -258,3 +259,4 @@ def test_v1_refusals_and_failures_are_in_openais_shape(
     failed = v1(api, "responses", plain_key, {"input": "Hi", "text": json_object})
     assert failed.status == 502
     assert failed.json["error"]["code"] == "model_error"
+    assert "not JSON" in failed.json["error"]["message"]
