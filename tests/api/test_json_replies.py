@@ -5,6 +5,7 @@ model_error that stores nothing, the streamed one's deltas notwithstanding."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -199,6 +200,17 @@ def test_a_streamed_reply_that_is_not_such_json_ends_in_an_error_frame(
         assert messages(api, session) == []
         fake_gemini.queue(json_reply(PARIS, chunks=2))
         assert ws.send_message(session, "Again", request_id="r2")[-1]["type"] == "done"
+
+
+def test_the_offline_model_answers_json_made_from_the_schema(api: ApiClient, ws_url: str) -> None:
+    session = api.new_session(responseFormat=FORMAT)
+    sent = api.send(session, "The capital of France?")
+    assert sent.status == 200, sent.json
+    reply = json.loads(sent.json["reply"]["content"])
+    assert reply["population"] == 0 and "offline model" in reply["city"]
+    with ws_connect(ws_url) as ws:
+        frames = ws.send_message(session, "Again?")
+    assert json.loads(joined_deltas(frames)) == json.loads(frames[-1]["result"]["reply"]["content"])
 
 
 # --- the /v1 endpoints ---------------------------------------------------------------
