@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote
 
 from pydantic import AfterValidator, ConfigDict, Field
 
@@ -14,6 +15,10 @@ from chalicelib.schemas.base import RequestModel
 
 # A schema is sent with every request and stored with every session: it stays small.
 MAX_SCHEMA_BYTES = 16 * 1024
+# Far deeper than a hand-written schema; and checking a deeper one would recurse too far.
+MAX_SCHEMA_DEPTH = 32
+# A reply nested deeper is not checked (a recursive schema would recurse as deep): refused.
+MAX_REPLY_DEPTH = 64
 # What a reply-check's path and message may hold, so an error stays readable.
 MAX_REASON_CHARS = 300
 
@@ -22,10 +27,61 @@ def compact_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+def _depth(value: Any) -> int:
+    """How deep objects and arrays nest in a JSON value (a scalar is 0), without recursing."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        children = (
+            node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        )
+        if children is not None:
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _nodes(value: Any) -> list[Any]:
+    """Every object and array within a JSON value, itself included, without recursing."""
+    found, pending = [], [value]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict | list):
+            found.append(node)
+            pending.extend(node.values() if isinstance(node, dict) else node)
+    return found
+
+
+def _ref_problem(schema: dict[str, Any]) -> str | None:
+    """Why a `$ref` of the schema cannot be followed: each must point within it (`#` or a
+    JSON pointer, as Gemini takes them), to something there; None when all can."""
+    for node in _nodes(schema):
+        if node is not schema and isinstance(node, dict) and isinstance(node.get("$id"), str):
+            return "may have an $id only at its root"
+    for node in _nodes(schema):
+        ref = node.get("$ref") if isinstance(node, dict) else None
+        if not isinstance(ref, str) or ref == "#":
+            continue
+        if not ref.startswith("#/"):
+            return f"has a $ref that points outside it ({ref[:100]}); use #/$defs/..."
+        target: Any = schema
+        for part in ref[2:].split("/"):
+            key = unquote(part).replace("~1", "/").replace("~0", "~")
+            if isinstance(target, dict) and key in target:
+                target = target[key]
+            elif isinstance(target, list) and key.isdigit() and int(key) < len(target):
+                target = target[int(key)]
+            else:
+                return f"has a $ref to nothing ({ref[:100]})"
+    return None
+
+
 def _valid_schema(schema: dict[str, Any]) -> dict[str, Any]:
     size = len(compact_json(schema).encode())
     if size > MAX_SCHEMA_BYTES:
         raise ValueError(f"may be at most {MAX_SCHEMA_BYTES} bytes as JSON (it is {size})")
+    if _depth(schema) > MAX_SCHEMA_DEPTH:
+        raise ValueError(f"may nest at most {MAX_SCHEMA_DEPTH} objects and arrays deep")
     from jsonschema import SchemaError
     from jsonschema.validators import validator_for
 
@@ -37,6 +93,9 @@ def _valid_schema(schema: dict[str, Any]) -> dict[str, Any]:
             f"is not a valid JSON Schema: {error.message}"[:MAX_REASON_CHARS]
             + (f" (at {where})" if where else "")
         ) from None
+    problem = _ref_problem(schema)
+    if problem:
+        raise ValueError(problem)
     return schema
 
 
@@ -92,14 +151,23 @@ def reply_mismatch(text: str, schema: dict[str, Any] | None) -> dict[str, str] |
     """Why a reply asked for as JSON (following `schema`, if any) is not; None if it is."""
     try:
         value = json.loads(text)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         return {"reason": "invalid_json", "message": str(error)[:MAX_REASON_CHARS]}
     if schema is None:
         return None
+    if _depth(value) > MAX_REPLY_DEPTH:
+        message = f"nests deeper than {MAX_REPLY_DEPTH} levels, more than is checked"
+        return {"reason": "schema_mismatch", "path": "$", "message": message}
     from jsonschema.exceptions import best_match
     from jsonschema.validators import validator_for
+    from referencing.exceptions import Unresolvable
 
-    found = best_match(validator_for(schema)(schema).iter_errors(value))
+    try:
+        found = best_match(validator_for(schema)(schema).iter_errors(value))
+    except Unresolvable as error:
+        # What creation's checks let through ($dynamicRef, say): still the model's refusal.
+        message = f"the schema could not be followed: {error}"[:MAX_REASON_CHARS]
+        return {"reason": "schema_mismatch", "path": "$", "message": message}
     if found is None:
         return None
     return {

@@ -25,6 +25,12 @@ SCHEMA: dict[str, Any] = {
 }
 FORMAT = {"type": "json_schema", "schema": SCHEMA}
 PARIS = {"city": "Paris", "population": 2_100_000}
+# 40 objects deep: checking a schema deeper than 32 could recurse past Python's limit.
+DEEP = json.loads('{"items":' * 39 + "{}" + "}" * 39)
+
+
+def json_schema(schema: Any) -> dict[str, Any]:
+    return {"type": "json_schema", "schema": schema}
 
 
 def fields_of(response: Any) -> list[str]:
@@ -57,6 +63,12 @@ def _models(monkeypatch: pytest.MonkeyPatch) -> None:
             {"responseFormat": {"type": "json_schema", "schema": {"enum": ["x" * 17_000]}}},
             "responseFormat.schema",
         ),
+        (
+            {"responseFormat": json_schema({"$ref": "https://example.com/s.json"})},
+            "responseFormat.schema",
+        ),
+        ({"responseFormat": json_schema({"$ref": "#/$defs/city"})}, "responseFormat.schema"),
+        ({"responseFormat": json_schema(DEEP)}, "responseFormat.schema"),
         ({"responseFormat": {"type": "text", "schema": {}}}, "responseFormat.schema"),
         ({"responseFormat": {"type": "xml"}}, "responseFormat"),
         # Only Gemini 3 writes JSON with built-in tools on; 2.0 takes no JSON Schema.
@@ -150,6 +162,7 @@ def test_gemini_is_asked_for_json_following_the_schema_whole_and_streamed(
             json_reply({"city": "Paris", "population": -1}),
             {"reason": "schema_mismatch", "path": "$.population"},
         ),
+        (reply_text("[" * 100 + "]" * 100), {"reason": "schema_mismatch", "path": "$"}),
     ],
 )
 def test_a_reply_that_is_not_such_json_is_a_model_error_storing_nothing(
