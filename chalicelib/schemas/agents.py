@@ -27,7 +27,7 @@ from chalicelib.schemas.base import (
     integral,
     not_blank,
 )
-from chalicelib.schemas.reply_format import ReplyFormat
+from chalicelib.schemas.reply_format import ReplyFormat, reply_format_rules
 
 MAX_GREETING_CHARS = 1000
 MAX_STARTERS = 4
@@ -146,7 +146,7 @@ def ensure_thinking_usable(model: str, thinking: ThinkingSettings, field: str = 
 def document_tool_support(schema: dict[str, Any]) -> None:
     """The schema's `allOf`: a tool stays off where the server or the chosen model lacks it
     (the model/tool table and ALLOWED_TOOLS, as the server has them when the document is made),
-    and a thinking setting is one the chosen model takes.
+    and a thinking setting and a reply format are ones the chosen model takes.
     """
     settings = get_settings()
     rules: list[dict[str, Any]] = []
@@ -160,6 +160,7 @@ def document_tool_support(schema: dict[str, Any]) -> None:
             model_lacks = {"properties": {"model": {"enum": lacking}}, "required": ["model"]}
             rules.append({"if": model_lacks, "then": off})
     rules += _thinking_rules(settings.allowed_models)
+    rules += reply_format_rules(settings.allowed_models)
     if rules:
         schema["allOf"] = rules
 

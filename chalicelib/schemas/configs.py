@@ -283,7 +283,7 @@ class ChatSettings(ResponseModel):
     """Gemini's built-in tools that are switched on."""
     thinking: ThinkingSettings = ThinkingSettings()
     """The model's thinking level or budget, and whether its thoughts are shown."""
-    response_format: ReplyFormat = TextFormat()
+    response_format: ReplyFormat = TextFormat(type="text")
     """Text, or JSON following a JSON Schema."""
 
     @property

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 from pydantic import AfterValidator, ConfigDict, Field
 
 from chalicelib.core.errors import ValidationFailed
-from chalicelib.core.tools import reply_format_problem
+from chalicelib.core.tools import TOOL_NAMES, reply_format_problem
 from chalicelib.schemas.base import RequestModel
 
 # A schema is sent with every request and stored with every session: it stays small.
@@ -109,7 +109,8 @@ JsonSchemaObject = Annotated[
 class TextFormat(RequestModel):
     model_config = ConfigDict(serialize_by_alias=True)
 
-    type: Literal["text"] = "text"
+    # Required, as the union's tag: `{}` is no format.
+    type: Literal["text"]
     """Replies are text (Markdown)."""
 
 
@@ -145,6 +146,25 @@ def ensure_reply_format_usable(
             f"Invalid fields: {field}.",
             details={"fields": [{"field": field, "message": problem}]},
         )
+
+
+def reply_format_rules(models: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The schema's `allOf` rules of the model table: a JSON reply format only on a model
+    that writes one, and with no tool on where the model writes it only without."""
+    never = [m for m in models if reply_format_problem(m, (), with_schema=True)]
+    alone = [m for m in models if m not in never and reply_format_problem(m, TOOL_NAMES, True)]
+    text = {"properties": {"responseFormat": {"properties": {"type": {"const": "text"}}}}}
+    no_tools = {"properties": {"tools": {"properties": {t: {"const": False} for t in TOOL_NAMES}}}}
+    json_format = {"properties": {"type": {"const": "json_schema"}}, "required": ["type"]}
+    rules: list[dict[str, Any]] = []
+    if never:
+        model_is = {"properties": {"model": {"enum": never}}, "required": ["model"]}
+        rules.append({"if": model_is, "then": text})
+    if alone:
+        both = {"model": {"enum": alone}, "responseFormat": json_format}
+        asked = {"properties": both, "required": ["model", "responseFormat"]}
+        rules.append({"if": asked, "then": no_tools})
+    return rules
 
 
 def reply_mismatch(text: str, schema: dict[str, Any] | None) -> dict[str, str] | None:

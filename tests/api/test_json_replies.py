@@ -8,8 +8,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import jsonschema
 import pytest
 
+from chalicelib.api import openapi
+from chalicelib.core.settings import get_settings
 from tests.api.test_api_keys import make_key
 from tests.fake_gemini import FakeGemini, json_reply, reply_text
 from tests.utils import DEFAULT_CONFIG, ApiClient, assert_error
@@ -90,6 +93,19 @@ def test_gemini_3_writes_json_with_tools(api: ApiClient) -> None:
         model="gemini-3-flash-preview", tools={"codeExecution": True}, responseFormat=FORMAT
     )
     assert created["config"]["responseFormat"] == FORMAT
+
+
+def test_the_document_says_which_model_writes_json_with_which_tools(api: ApiClient) -> None:
+    """A body is valid by the OpenAPI document exactly when the API takes it."""
+    document = openapi.build_document()
+    root = {"$ref": "#/components/schemas/ChatConfigCreate", **document}
+    validator = jsonschema.Draft202012Validator(root)
+    for model in get_settings().allowed_models:
+        for tools in ({}, {"codeExecution": True}):
+            body = {**DEFAULT_CONFIG, "model": model, "tools": tools, "responseFormat": FORMAT}
+            status = api.post("/create-chat", body).status
+            assert status in (201, 400), (model, tools, status)
+            assert validator.is_valid(body) == (status == 201), (model, tools)
 
 
 def test_the_format_is_shown_copied_exported_and_the_creators_alone(api: ApiClient) -> None:
