@@ -13,19 +13,10 @@ from selenium.webdriver.support.select import Select
 
 from tests.fake_gemini import FakeGemini, json_reply
 from tests.local_stack import LocalStack
-from tests.web.browser import (
-    Browser,
-    call,
-    new_agent,
-    open_chat,
-    open_create_page,
-    stored_replies,
-    submit_agent,
-    type_and_enter,
-)
+from tests.web import browser as web
 
 pytestmark = pytest.mark.timeout(90)
-OpenBrowser = Callable[..., Browser]
+OpenBrowser = Callable[..., web.Browser]
 SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
 
 
@@ -34,7 +25,7 @@ def test_the_studio_sets_a_json_reply_format_and_shows_a_refusal(
 ) -> None:
     page = browser()
     page.expect_failed_requests(400)
-    open_create_page(page)
+    web.open_create_page(page)
     find = page.driver.find_element
     find(By.ID, "title").send_keys("City finder")
     assert not find(By.ID, "reply-schema").is_displayed()
@@ -44,8 +35,8 @@ def test_the_studio_sets_a_json_reply_format_and_shows_a_refusal(
     page.wait(lambda _: "responseFormat.schema" in find(By.ID, "form-status").text)
     find(By.ID, "reply-schema").clear()
     find(By.ID, "reply-schema").send_keys(json.dumps(SCHEMA))
-    config_id = submit_agent(page).rsplit("/", 1)[1]
-    config = call(stack, "GET", f"/chat-config/{config_id}")
+    config_id = web.submit_agent(page).rsplit("/", 1)[1]
+    config = web.call(stack, "GET", f"/chat-config/{config_id}")
     assert config["responseFormat"] == {"type": "json_schema", "schema": SCHEMA}
     card = find(By.CSS_SELECTOR, f'li.agent-card[data-config-id="{config_id}"]')
     card.find_element(By.XPATH, ".//button[normalize-space()='Edit']").click()
@@ -57,12 +48,12 @@ def test_the_studio_sets_a_json_reply_format_and_shows_a_refusal(
 def test_a_json_reply_shows_indented_in_a_code_block(
     stack: LocalStack, fake: FakeGemini, browser: OpenBrowser
 ) -> None:
-    agent = new_agent(stack, responseFormat={"type": "json_schema", "schema": SCHEMA})
+    agent = web.new_agent(stack, responseFormat={"type": "json_schema", "schema": SCHEMA})
     visitor = browser()
-    open_chat(visitor, agent["chatConfigId"])
+    web.open_chat(visitor, agent["chatConfigId"])
     fake.queue(json_reply({"city": "<b>Paris</b>"}, chunks=3))
-    type_and_enter(visitor, "The capital of France?")
-    visitor.wait(lambda _: stored_replies(visitor))
+    web.type_and_enter(visitor, "The capital of France?")
+    visitor.wait(lambda _: web.stored_replies(visitor))
     indented = '{\n  "city": "<b>Paris</b>"\n}'
 
     def shown() -> tuple[str, str]:
@@ -74,5 +65,5 @@ def test_a_json_reply_shows_indented_in_a_code_block(
     assert visitor.driver.find_elements(By.CSS_SELECTOR, ".message.model .body b") == []
     assert visitor.driver.find_elements(By.CSS_SELECTOR, ".message.model .copy-code")
     visitor.driver.refresh()
-    visitor.wait(lambda _: stored_replies(visitor))
+    visitor.wait(lambda _: web.stored_replies(visitor))
     visitor.wait(lambda _: shown() == ("json", indented))
