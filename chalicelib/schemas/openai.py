@@ -95,15 +95,16 @@ class ResponseText(OpenAIRequest):
     """The reply's format, as `response_format` in Chat Completions."""
 
 
-def json_reply_asked(
+def json_schema_asked(
     asked: PlainFormat | ChatJsonSchemaFormat | ResponseJsonSchemaFormat | None,
-) -> tuple[bool, dict[str, Any] | None] | None:
-    """(JSON, its schema) for a format asked for; None to keep the agent's own."""
+) -> dict[str, Any] | None:
+    """The JSON Schema a format asks the reply to follow (`{}`: any JSON); None when it
+    keeps the agent's own format."""
     if asked is None or asked.type == "text":
         return None
     if isinstance(asked, ChatJsonSchemaFormat):
-        return True, asked.json_schema.schema_
-    return True, asked.schema_ if isinstance(asked, ResponseJsonSchemaFormat) else None
+        return asked.json_schema.schema_ or {}
+    return (asked.schema_ if isinstance(asked, ResponseJsonSchemaFormat) else None) or {}
 
 
 class GenerationOptions(OpenAIRequest):

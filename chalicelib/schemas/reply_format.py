@@ -4,6 +4,7 @@ reply against it (the model's reply is JSON text Gemini was asked to write)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote
 
@@ -130,22 +131,29 @@ def schema_of(reply_format: TextFormat | JsonSchemaFormat) -> dict[str, Any] | N
     return reply_format.json_schema if isinstance(reply_format, JsonSchemaFormat) else None
 
 
-def ensure_reply_format_usable(
-    model: str,
-    reply_format: TextFormat | JsonSchemaFormat,
-    tools: tuple[str, ...],
-    field: str = "responseFormat",
+def ensure_json_usable(
+    model: str, tools: Sequence[str], field: str, with_schema: bool = True
 ) -> None:
-    """ValidationFailed when `model` cannot write JSON replies (with these tools); `field`
-    names what the client changed: the format, or the model or tools under it."""
-    if isinstance(reply_format, TextFormat):
-        return
-    problem = reply_format_problem(model, tools, with_schema=True)
+    """ValidationFailed, naming `field`, when `model` cannot write JSON replies (following
+    a schema) with these tools on."""
+    problem = reply_format_problem(model, tools, with_schema)
     if problem:
         raise ValidationFailed(
             f"Invalid fields: {field}.",
             details={"fields": [{"field": field, "message": problem}]},
         )
+
+
+def ensure_reply_format_usable(
+    model: str,
+    reply_format: TextFormat | JsonSchemaFormat,
+    tools: Sequence[str],
+    field: str = "responseFormat",
+) -> None:
+    """As ensure_json_usable, for an agent's format; `field` names what the client changed:
+    the format, or the model or tools under it."""
+    if isinstance(reply_format, JsonSchemaFormat):
+        ensure_json_usable(model, tools, field)
 
 
 def reply_format_rules(models: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -28,10 +28,11 @@ from chalicelib.core.errors import (
 )
 from chalicelib.core.settings import Settings, get_settings
 from chalicelib.core.tokens import SESSION_TOKEN_PREFIX, hash_token, is_valid_id, new_id, new_token
-from chalicelib.core.tools import reply_format_problem
+from chalicelib.core.tools import tools_in_force
 from chalicelib.model.base import ModelReply
 from chalicelib.schemas import StoredMessage
 from chalicelib.schemas import openai as oa
+from chalicelib.schemas.reply_format import ensure_json_usable
 from chalicelib.services import exchange
 from chalicelib.services.configs import reservation_store
 from chalicelib.services.conversation import Responder, answer, whole_reply
@@ -118,6 +119,12 @@ def create_response(
         reply = _stateless(agent, prepared, settings, who, whole_reply(settings))
         return _response(agent, RESPONSE_PREFIX + new_id(), reply, request, stored=False)
     if session is None:
+        schema = oa.json_schema_asked(request.text_format)
+        if schema is not None:
+            # Refused before the conversation's session is stored, not after.
+            model, tools = agent.config.model, agent.config.tools.enabled()
+            in_force = tools_in_force(model, tools, settings.allowed_tools)
+            ensure_json_usable(model, in_force, "text.format", with_schema=bool(schema))
         # A token no one is given: only the agent's keys reach this session.
         unused = hash_token(new_token(SESSION_TOKEN_PREFIX))
         session = start_session(agent.config, unused, who, api_key_id=agent.key.key.key_id)
@@ -215,18 +222,12 @@ def _formatted(
 ) -> exchange.PreparedExchange:
     """The call's reply format where the client asks for JSON, in place of the agent's own
     (a constraint on this call's reply, so not an override the agent must allow)."""
-    json_asked = oa.json_reply_asked(asked)
-    if json_asked is None:
+    schema = oa.json_schema_asked(asked)
+    if schema is None:
         return prepared
-    _, schema = json_asked
     request = prepared.request
-    problem = reply_format_problem(request.model, request.tools, with_schema=schema is not None)
-    if problem:
-        raise ValidationFailed(
-            f"Invalid fields: {param}.",
-            details={"fields": [{"field": param, "message": problem}]},
-        )
-    formatted = replace(request, reply_json=True, reply_schema=schema)
+    ensure_json_usable(request.model, request.tools, param, with_schema=bool(schema))
+    formatted = replace(request, reply_json=True, reply_schema=schema or None)
     return replace(prepared, request=formatted)
 
 

@@ -284,13 +284,15 @@ def test_v1_formats_ask_gemini_for_json_in_place_of_the_agents(
 def test_v1_refusals_and_failures_are_in_openais_shape(
     api: ApiClient, fake_gemini: FakeGemini
 ) -> None:
-    chat = api.create_chat(tools={"googleSearch": True})
+    chat = api.create_chat(tools={"googleSearch": True}, limits={"sessionsPerDay": 1})
     key = make_key(api, chat)["apiKey"]
     json_object = {"format": {"type": "json_object"}}
     refused = v1(api, "responses", key, {"input": "Hi", "text": json_object})
     assert refused.status == 400
     assert refused.json["error"]["code"] == "validation_error"
     assert refused.json["error"]["param"] == "text.format"
+    # Refused before its conversation was stored: the day's one session is still there.
+    assert v1(api, "responses", key, {"input": "Hi"}).status == 200
     bad = {"format": {"type": "json_schema", "name": "x", "schema": {"type": 5}}}
     invalid = v1(api, "responses", key, {"input": "Hi", "text": bad})
     assert (invalid.status, invalid.json["error"]["param"]) == (400, "text.format.schema")
