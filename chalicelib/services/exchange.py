@@ -262,6 +262,9 @@ def ensure_reply_format(request: ModelRequest, reply: ModelReply) -> None:
         return
     mismatch = reply_mismatch(reply.text, request.reply_schema)
     if mismatch is not None:
+        if reply.cut_short:
+            # The likeliest cause of JSON that stops midway, so the message says so.
+            mismatch["message"] += " (the reply met its maxOutputTokens)"
         where = f" at {mismatch['path']}" if "path" in mismatch else ""
         raise ModelError(
             f"The model's reply is not JSON that follows the reply format{where}: "

@@ -14,7 +14,7 @@ import pytest
 from chalicelib.api import openapi
 from chalicelib.core.settings import get_settings
 from tests.api.test_api_keys import make_key
-from tests.fake_gemini import FakeGemini, json_reply, reply_text
+from tests.fake_gemini import FakeGemini, FakeReply, build_reply_body, json_reply, reply_text
 from tests.utils import DEFAULT_CONFIG, ApiClient, assert_error
 from tests.ws_client import joined_deltas, ws_connect
 
@@ -193,6 +193,17 @@ def test_a_reply_that_is_not_such_json_is_a_model_error_storing_nothing(
     # The quota was given back: the one message this session may send still goes.
     fake_gemini.queue(json_reply(PARIS))
     assert api.send(session, "Again").status == 200
+
+
+def test_json_cut_at_the_token_limit_says_so(api: ApiClient, fake_gemini: FakeGemini) -> None:
+    session = api.new_session(responseFormat=FORMAT)
+    body = build_reply_body("gemini-2.5-flash", {}, text='{"city": "Par')
+    body["candidates"][0]["finishReason"] = "MAX_TOKENS"
+    fake_gemini.queue(FakeReply(body=body))
+    response = api.send(session, "The capital of France?")
+    assert_error(response, 502, "model_error")
+    assert response.json["details"]["reason"] == "invalid_json"
+    assert "maxOutputTokens" in response.json["error"]
 
 
 def test_a_regeneration_that_is_not_such_json_keeps_the_old_reply(
