@@ -163,6 +163,9 @@ def test_gemini_is_asked_for_json_following_the_schema_whole_and_streamed(
     assert fake_gemini.last_request.body["generationConfig"]["responseJsonSchema"] == SCHEMA
     assert joined_deltas(frames) == frames[-1]["result"]["reply"]["content"]
     assert len(messages(api, session)) == 4
+    path = f"/session/{session['sessionId']}/export?format=markdown"
+    markdown = api.get(path, token=session["sessionToken"]).raw.decode()
+    assert '\n```json\n{"city": "Paris", "population": 2100000}\n```\n' in markdown
     plain = api.new_session()
     api.send(plain, "Hi")
     config = fake_gemini.last_request.body["generationConfig"]
