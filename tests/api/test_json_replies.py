@@ -153,14 +153,21 @@ def test_gemini_is_asked_for_json_following_the_schema_whole_and_streamed(
     sent = api.send(session, "The capital of France?")
     assert sent.status == 200, sent.json
     config = fake_gemini.last_request.body["generationConfig"]
-    assert config["responseMimeType"] == "application/json"
-    assert config["responseJsonSchema"] == SCHEMA
+    # As google-genai sends it: the schema exactly as the creator wrote it.
+    assert config == {
+        "temperature": DEFAULT_CONFIG["temperature"],
+        "maxOutputTokens": config["maxOutputTokens"],
+        "responseMimeType": "application/json",
+        "responseJsonSchema": SCHEMA,
+    }
     assert sent.json["reply"]["content"] == '{"city": "Paris", "population": 2100000}'
     fake_gemini.queue(json_reply(PARIS, chunks=4))
     with ws_connect(ws_url) as ws:
         frames = ws.send_message(session, "Again?")
     assert frames[-1]["type"] == "done"
-    assert fake_gemini.last_request.body["generationConfig"]["responseJsonSchema"] == SCHEMA
+    streamed = fake_gemini.last_request
+    assert streamed.path.split("?")[0].endswith(":streamGenerateContent")
+    assert streamed.body["generationConfig"] == config
     assert joined_deltas(frames) == frames[-1]["result"]["reply"]["content"]
     assert len(messages(api, session)) == 4
     path = f"/session/{session['sessionId']}/export?format=markdown"
@@ -269,16 +276,17 @@ def test_v1_formats_ask_gemini_for_json_in_place_of_the_agents(
     chat = api.create_chat()
     key = make_key(api, chat)["apiKey"]
     chat_format = {"type": "json_schema", "json_schema": {"name": "city", "schema": SCHEMA}}
-    messages = [{"role": "user", "content": "The capital of France?"}]
+    turns = [{"role": "user", "content": "The capital of France?"}]
     fake_gemini.queue(json_reply(PARIS))
-    body = {"model": chat["chatConfigId"], "messages": messages, "response_format": chat_format}
+    body = {"model": chat["chatConfigId"], "messages": turns, "response_format": chat_format}
     completion = v1(api, "chat/completions", key, body)
     assert completion.status == 200, completion.json
-    config = fake_gemini.last_request.body["generationConfig"]
-    assert (config["responseMimeType"], config["responseJsonSchema"]) == (
-        "application/json",
-        SCHEMA,
-    )
+    asked = fake_gemini.last_request.body
+    # The same request as an agent's own format makes for a visitor.
+    visitor = api.new_session(responseFormat=FORMAT)
+    fake_gemini.queue(json_reply(PARIS))
+    assert api.send(visitor, "The capital of France?").status == 200
+    assert fake_gemini.last_request.body == asked
     fake_gemini.queue(json_reply([1, 2]))
     body["response_format"] = {"type": "json_object"}
     assert v1(api, "chat/completions", key, body).status == 200
