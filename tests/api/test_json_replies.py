@@ -287,9 +287,11 @@ def test_v1_formats_ask_gemini_for_json_in_place_of_the_agents(
     fake_gemini.queue(json_reply(PARIS))
     assert api.send(visitor, "The capital of France?").status == 200
     assert fake_gemini.last_request.body == asked
-    fake_gemini.queue(json_reply([1, 2]))
     body["response_format"] = {"type": "json_object"}
-    assert v1(api, "chat/completions", key, body).status == 200
+    any_json = v1(api, "chat/completions", key, body)
+    # The fake's own reply, asked for JSON, is its text as a JSON string.
+    content = any_json.json["choices"][0]["message"]["content"]
+    assert content == '"fake reply to: The capital of France?"'
     config = fake_gemini.last_request.body["generationConfig"]
     assert config["responseMimeType"] == "application/json"
     assert "responseJsonSchema" not in config
