@@ -5,7 +5,9 @@ server-sent events: a controllable delay between chunks, a failure after N chunk
 a safety block mid-stream, or a gate where the stream waits for the test. A reply may
 carry grounding metadata (Google Search's sources, as Gemini sends them: on the last
 chunk of a stream), tool-use and thinking token counts, and parts of its own (code
-execution's code and results, thought summaries: one per chunk of a stream).
+execution's code and results, thought summaries: one per chunk of a stream). Asked for
+JSON (responseMimeType), it answers JSON text: `json_reply`'s, or its default reply as a
+JSON string.
 """
 
 import base64
@@ -141,6 +143,21 @@ def with_parts(
         thoughts_tokens=thoughts_tokens,
         gate_after_chunks=gate_after,
     )
+
+
+def json_reply(value: Any, *, chunks: int = 0) -> FakeReply:
+    """A reply of `value` as JSON text, as Gemini writes one asked for JSON
+    (responseMimeType); streamed in `chunks` even pieces when given."""
+    text = json.dumps(value)
+    if not chunks:
+        return FakeReply(text=text)
+    size = -(-len(text) // chunks)
+    return FakeReply(text=text, chunks=tuple(text[i : i + size] for i in range(0, len(text), size)))
+
+
+def _asks_json(body: JsonDict) -> bool:
+    config = body.get("generationConfig")
+    return isinstance(config, dict) and config.get("responseMimeType") == "application/json"
 
 
 def grounding_metadata(
@@ -390,6 +407,8 @@ def build_reply_body(
         text = "".join(str(part.get("text", "")) for part in parts if not part.get("thought"))
     if text is None:
         text = DEFAULT_REPLY_PREFIX + _last_user_text(request_body)
+        # Asked for JSON, the default reply is that text as a JSON string.
+        text = json.dumps(text) if _asks_json(request_body) else text
     prompt = prompt_tokens if prompt_tokens is not None else _prompt_tokens(request_body)
     prompt += cached_tokens
     written = reply_tokens if reply_tokens is not None else token_count(text)

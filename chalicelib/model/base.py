@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from chalicelib.schemas import Citations
 from chalicelib.schemas.replies import ReplyPart
@@ -62,6 +62,9 @@ class ModelRequest:
     media_resolution: str | None = None
     # (Gemini harm category, threshold) for the categories set; the rest left to the model.
     safety: tuple[tuple[str, str], ...] = ()
+    # A JSON reply (responseMimeType application/json), following this JSON Schema if given.
+    reply_json: bool = False
+    reply_schema: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,8 @@ def request_parts(request: ModelRequest, read_timeout_seconds: float) -> tuple[A
             if request.media_resolution
             else None
         ),
+        response_mime_type="application/json" if request.reply_json else None,
+        response_json_schema=request.reply_schema,
         # google-genai's timeout is per HTTP read, in milliseconds.
         http_options=types.HttpOptions(timeout=max(1, int(read_timeout_seconds * 1000))),
     )

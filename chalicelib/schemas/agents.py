@@ -30,6 +30,7 @@ from chalicelib.schemas.base import (
     integral,
     not_blank,
 )
+from chalicelib.schemas.reply_format import ReplyFormat, reply_format_rules
 from chalicelib.schemas.safety import SafetySettings
 
 MAX_GREETING_CHARS = 1000
@@ -189,7 +190,8 @@ _NOT_SEARCH = {"properties": {"knowledgeMode": {"not": {"const": "search"}}}}
 def document_tool_support(schema: dict[str, Any]) -> None:
     """The schema's `allOf`: a tool stays off where the server or the chosen model lacks it
     (the model/tool table and ALLOWED_TOOLS, as the server has them when the document is made),
-    a thinking setting is one the chosen model takes, and `search` needs a File Search model.
+    a thinking setting and a reply format are ones the chosen model takes, and `search` needs
+    a File Search model and no built-in tool.
     """
     settings = get_settings()
     rules: list[dict[str, Any]] = []
@@ -219,6 +221,7 @@ def document_tool_support(schema: dict[str, Any]) -> None:
         tool_on = {"properties": {tool: {"const": True}}, "required": [tool]}
         with_tool = {"properties": {"tools": tool_on}, "required": ["tools"]}
         rules.append({"if": with_tool, "then": _NOT_SEARCH})
+    rules += reply_format_rules(settings.allowed_models)
     if rules:
         schema["allOf"] = rules
 
@@ -293,6 +296,9 @@ class AgentSettingsUpdate(RequestModel):
     """How the knowledge files reach the model: `context` (sent with every message), `search`
     (a File Search store; only passages the model retrieves are read), or `auto` (search from
     the server's `KNOWLEDGE_SEARCH_MIN_TOKENS` up). The default is `auto`."""
+    response_format: ReplyFormat | None = None
+    """`{"type": "text"}` (the default), or `{"type": "json_schema", "schema": {...}}`: every
+    reply is JSON that follows the schema (see JSON replies)."""
 
 
 AGENT_FIELDS = tuple(AgentSettingsUpdate.model_fields)

@@ -47,6 +47,7 @@ from chalicelib.schemas import (
     ensure_thinking_usable,
     ensure_tools_usable,
 )
+from chalicelib.schemas.reply_format import ensure_reply_format_usable
 from chalicelib.schemas.safety import ensure_safety_allowed
 from chalicelib.services.access import agent_count, ensure_may_create
 from chalicelib.services.caching import agent_changed, agent_deleted
@@ -141,6 +142,7 @@ def create_chat_config(
     ensure_media_resolution_usable(config.model, config.media_resolution)
     ensure_safety_allowed(config.safety)
     ensure_knowledge_mode_usable(config.model, config.knowledge_mode, config.tools)
+    ensure_reply_format_usable(config.model, config.response_format, config.tools.enabled())
     note_ids(config_id=config.chat_config_id)
     base_url = settings.frontend_base_url or own_base_url
     # The mirror first: without the S3 object, a lone mirror item is never used.
@@ -243,10 +245,23 @@ def update_chat_config(config_id: str, token: str, request: ChatConfigUpdate) ->
             "model",
         )
         ensure_knowledge_mode_usable(updated.model, updated.knowledge_mode, updated.tools, field)
+    if (updated.response_format, updated.tools, updated.model) != (
+        config.response_format,
+        config.tools,
+        config.model,
+    ):
+        # Named by what the creator sent: the format, else the tools, else the model.
+        field = next((alias for name, alias in _FORMAT_FIELDS if name in changes), "model")
+        ensure_reply_format_usable(
+            updated.model, updated.response_format, updated.tools.enabled(), field
+        )
     _replace(config, updated, etag)
     agent_changed(config_id, updated.model, updated.prompt_text)
     knowledge_changed(config_id, mode_in_force(updated), updated.model)
     return updated.to_public(reveal_prompt=True)
+
+
+_FORMAT_FIELDS = (("response_format", "responseFormat"), ("tools", "tools"))
 
 
 def _agent_changes(request: ChatConfigUpdate) -> dict[str, Any]:

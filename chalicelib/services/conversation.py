@@ -134,6 +134,7 @@ def answer(
     )
     try:
         reply = responder.respond(prepared)
+        exchange.ensure_reply_format(prepared.request, reply)
         return store_reply(reply, reservations.settle(reservation, exchange.usage_of(reply)))
     except Exception:
         reservations.release_message(reservation, (claim.release(table_name),) if claim else ())

@@ -15,6 +15,7 @@ from chalicelib.core.clock import utc_now_iso
 from chalicelib.core.errors import (
     Forbidden,
     InvalidAttachment,
+    ModelError,
     NothingToRegenerate,
     SessionNotFound,
 )
@@ -31,6 +32,7 @@ from chalicelib.schemas import (
     StoredMessage,
     Usage,
 )
+from chalicelib.schemas.reply_format import reply_mismatch, schema_of
 from chalicelib.services.caching import context_for
 from chalicelib.services.file_context import load_parts, ready_files
 from chalicelib.services.knowledge_search import mode_in_force, sent_beside_search, store_for
@@ -129,6 +131,7 @@ def _prepare(
         if store
         else context_for(session, settings, with_tools=bool(tools))
     )
+    schema = schema_of(session.response_format)
     request = ModelRequest(
         model=session.model,
         system_prompt=session.prompt_text,
@@ -151,6 +154,8 @@ def _prepare(
         media_resolution=session.media_resolution,
         # A floor raised since the agent was made holds for its sessions too.
         safety=thresholds_in_force(session.safety.by_category(), settings.safety_minimum),
+        reply_json=schema is not None,
+        reply_schema=schema,
     )
     context = ContextInfo(
         messages_sent=len(contents), messages_total=total, truncated=len(contents) < total
@@ -260,6 +265,25 @@ def _reply_message(message_id: str, reply: ModelReply) -> StoredMessage:
         parts=reply.parts,
         thoughts=reply.thoughts,
     )
+
+
+def ensure_reply_format(request: ModelRequest, reply: ModelReply) -> None:
+    """A reply asked for as JSON that does not parse, or does not follow its schema, is the
+    model's failure (model_error), so it is never stored. A stopped reply is what the client
+    chose to keep, and an empty one a blocked reply (the /v1 endpoints' content_filter)."""
+    if not request.reply_json or reply.stopped or not reply.text:
+        return
+    mismatch = reply_mismatch(reply.text, request.reply_schema)
+    if mismatch is not None:
+        if reply.cut_short:
+            # The likeliest cause of JSON that stops midway, so the message says so.
+            mismatch["message"] += " (the reply met its maxOutputTokens)"
+        where = f" at {mismatch['path']}" if "path" in mismatch else ""
+        raise ModelError(
+            f"The model's reply is not JSON that follows the reply format{where}: "
+            f"{mismatch['message']}",
+            details=mismatch,
+        )
 
 
 def usage_of(reply: ModelReply) -> Usage:

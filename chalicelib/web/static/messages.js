@@ -11,10 +11,30 @@ let onRegenerate = () => {};
 let onRetry = () => {};
 let onShare = null; // (messageId, button) => share the chat up to that reply
 let addRating = null; // (item, feedback) => thumbs on a stored reply
+let jsonReplies = false; // the agent replies in JSON (responseFormat json_schema)
 
 /** How images among the attachments get their thumbnails. */
 export function setThumbnails(loader) {
   thumbnailOf = loader;
+}
+
+/** Whether replies are JSON: shown pretty-printed, as a code block with its copy button. */
+export function setJsonReplies(on) {
+  jsonReplies = on;
+}
+
+/** A JSON reply, indented; as it came while it does not parse yet (still streaming). */
+function jsonNode(content) {
+  const pre = document.createElement("pre");
+  const code = document.createElement("code");
+  code.dataset.language = "json";
+  try {
+    code.textContent = JSON.stringify(JSON.parse(content), null, 2);
+  } catch {
+    code.textContent = content;
+  }
+  pre.append(code);
+  return pre;
 }
 
 /** What the per-message Regenerate, Retry and Share buttons do (no `share`: no button),
@@ -202,7 +222,8 @@ export function setContent(item, content, parts) {
   const body = item.querySelector(".body");
   item.dataset.text = content;
   if (item.classList.contains("model")) {
-    body.replaceChildren(...(parts?.length ? partNodes(parts) : [renderMarkdown(content)]));
+    const whole = jsonReplies ? jsonNode(content) : renderMarkdown(content);
+    body.replaceChildren(...(parts?.length ? partNodes(parts) : [whole]));
     decorateCode(body);
   } else body.textContent = content;
 }

@@ -42,9 +42,27 @@ function setOptional(id, value) {
   showValue(id);
 }
 
-/** Wire the sliders and their switches; call once. */
+// The schema's field shows only for JSON replies.
+const showReplySchema = () => {
+  $("reply-schema-field").hidden = $("reply-format").value !== "json_schema";
+};
+
+/** The reply format as the API takes it: a schema that is not JSON is sent as it is, for
+ * the API's refusal to name the field. */
+function replyFormat() {
+  if ($("reply-format").value !== "json_schema") return { type: "text" };
+  const text = $("reply-schema").value;
+  try {
+    return { type: "json_schema", schema: JSON.parse(text) };
+  } catch {
+    return { type: "json_schema", schema: text };
+  }
+}
+
+/** Wire the sliders and their switches, and the reply format; call once. */
 export function wireSliders() {
   $("temperature").addEventListener("input", () => showValue("temperature"));
+  $("reply-format").addEventListener("change", showReplySchema);
   for (const [, id] of OPTIONAL) {
     $(id).addEventListener("input", () => showValue(id));
     $(`${id}-on`).addEventListener("change", () => {
@@ -57,6 +75,7 @@ export function wireSliders() {
     setTimeout(() => {
       showValue("temperature");
       for (const [, id] of OPTIONAL) setOptional(id, null);
+      showReplySchema();
     });
   });
 }
@@ -92,6 +111,7 @@ export function settingsFromForm(editing) {
     stopSequences: $("stop-sequences")
       .value.split("\n")
       .filter((line) => line.trim()),
+    responseFormat: replyFormat(),
     ...generation,
     ...safetyFromForm(),
     thinking: thinkingFromForm(),
@@ -118,6 +138,10 @@ export function fillForm(config) {
   $("tool-code").checked = Boolean(config.tools?.codeExecution);
   $("knowledge-mode").value = config.knowledgeMode || "auto";
   $("stop-sequences").value = (config.stopSequences || []).join("\n");
+  const schema = config.responseFormat?.schema;
+  $("reply-format").value = schema ? "json_schema" : "text";
+  $("reply-schema").value = schema ? JSON.stringify(schema, null, 2) : "";
+  showReplySchema();
   for (const [name, id] of OPTIONAL) setOptional(id, config[name]);
   fillSafety(config);
   const agent = saved.agent(config.chatConfigId);
