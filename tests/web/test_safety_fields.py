@@ -30,7 +30,9 @@ def test_the_thresholds_reach_the_agent_and_a_refusal_names_the_field(
     Select(find(By.ID, "media-resolution")).select_by_value("low")
     page.expect_console_errors("/create-chat - Failed to load resource")
     find(By.ID, "submit").click()
-    status = page.wait(lambda d: d.find_element(By.ID, "form-status").text)
+    status = page.wait(
+        lambda d: (text := d.find_element(By.ID, "form-status").text) != "Creating…" and text
+    )
     assert "mediaResolution: the model" in status
     assert "takes no media resolution" in status
     Select(find(By.ID, "media-resolution")).select_by_value("")
