@@ -13,6 +13,7 @@ from bench import (
     cold_start,
     insight,
     knowledge,
+    knowledge_search,
     latency,
     report,
     resilience,
@@ -55,11 +56,14 @@ def main(argv: list[str] | None = None) -> int:
     resilience_result = resilience.run()
     log.info("(f) knowledge, inline and through the context cache")
     knowledge_result = knowledge.run()
+    log.info("(h) 600 pages of knowledge: inline, cached, searched")
+    search_result = knowledge_search.run()
 
     results = (storage_result, cold_result, latency_result, streaming_result)
     print(report.render(*results))
     print("\n".join(resilience_result.lines()))
     print("\n".join(knowledge_result.lines()))
+    print("\n".join(search_result.lines()))
     print("\n".join(insight_result.lines()))
     print("\n".join(tree_result.lines()))
     missed = [t for t in report.targets(*results) if not t.met]

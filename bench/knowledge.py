@@ -64,7 +64,13 @@ def _post_json(stack: Stack, path: str, body: dict[str, Any], token: str) -> dic
     return stack.post(path, body, token)
 
 
-def _agent(stack: Stack, pdf: bytes) -> dict[str, Any]:
+def _agent(
+    stack: Stack,
+    data: bytes,
+    filename: str = "handbook.pdf",
+    content_type: str = "application/pdf",
+    **fields: Any,
+) -> dict[str, Any]:
     created = stack.post(
         "/create-chat",
         {
@@ -72,13 +78,14 @@ def _agent(stack: Stack, pdf: bytes) -> dict[str, Any]:
             "model": "gemini-2.5-flash",
             "systemPrompt": PROMPT,
             "temperature": 0,
+            **fields,
         },
     )
     base, token = f"/chat-config/{created['chatConfigId']}/files", created["editToken"]
-    body = {"filename": "handbook.pdf", "contentType": "application/pdf", "size": len(pdf)}
+    body = {"filename": filename, "contentType": content_type, "size": len(data)}
     started = _post_json(stack, base, body, token)
     form = started["upload"]
-    posted = requests.post(form["url"], data=form["fields"], files={"file": pdf}, timeout=30)
+    posted = requests.post(form["url"], data=form["fields"], files={"file": data}, timeout=30)
     posted.raise_for_status()
     _post_json(stack, f"{base}/{started['fileId']}/complete", {}, token)
     return created

@@ -1,4 +1,4 @@
-"""(h) Conversations as trees: what a send costs after many branches, an edit deep in a
+"""(i) Conversations as trees: what a send costs after many branches, an edit deep in a
 long conversation, and a switch, counted through the app's real routes.
 
 Every figure is counted (calls, and the bytes of their bodies) by the same hooks as (a),
@@ -52,7 +52,7 @@ class TreeCosts:
             )
 
         return [
-            "(h) Conversations as trees: DynamoDB calls, body bytes written and read, and "
+            "(i) Conversations as trees: DynamoDB calls, body bytes written and read, and "
             "capacity units",
             f"{'':44}{'calls':>5} {'written':>9} {'read':>9} {'WCU':>5} {'RCU':>5}  operations",
             row(f"send, first after {self.branches} branches", self.young_send),

@@ -2,19 +2,22 @@
 
 Answers generateContent with JSON and streamGenerateContent (`?alt=sse`) with
 server-sent events: a controllable delay between chunks, a failure after N chunks,
-or a safety block mid-stream. A reply may carry grounding metadata (Google Search's
-sources, as Gemini sends them: on the last chunk of a stream), tool-use and thinking
-token counts, and parts of its own (code execution's code and results: one per chunk
-of a stream).
+a safety block mid-stream, or a gate where the stream waits for the test. A reply may
+carry grounding metadata (Google Search's sources, as Gemini sends them: on the last
+chunk of a stream), tool-use and thinking token counts, and parts of its own (code
+execution's code and results, thought summaries: one per chunk of a stream). Asked for
+JSON (responseMimeType), it answers JSON text: `json_reply`'s, or its default reply as a
+JSON string.
 """
 
 import base64
 import json
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -22,6 +25,7 @@ from typing import Any, Self
 
 from tests.fake_caches import PATH as CACHE_PATH
 from tests.fake_caches import FakeCaches
+from tests.fake_file_search import FakeFileSearch
 
 JsonDict = dict[str, Any]
 
@@ -58,6 +62,8 @@ class RecordedRequest:
     model: str | None
     headers: dict[str, str]
     body: JsonDict
+    # Bytes of the request's body, as received.
+    size: int = 0
 
     def inline_files(self) -> list[tuple[str, bytes]]:
         """(mime type, bytes) of every inline_data part of the contents, in order."""
@@ -109,6 +115,9 @@ class FakeReply:
     implicit_cached_tokens: int = 0
     # The candidate's parts in Gemini's wire format, in place of one text part.
     parts: tuple[JsonDict, ...] | None = None
+    # Streaming only: after this many chunks, wait for open_gate() (a test's look at the
+    # reply half-way, without a race against a delay).
+    gate_after_chunks: int | None = None
 
 
 def code_part(code: str, language: str = "PYTHON") -> JsonDict:
@@ -124,12 +133,31 @@ def thought_part(text: str) -> JsonDict:
     return {"text": text, "thought": True}
 
 
-def with_parts(*parts: JsonDict | str, thoughts_tokens: int | None = None) -> FakeReply:
-    """A reply of these parts in order; a string is a text part."""
+def with_parts(
+    *parts: JsonDict | str, thoughts_tokens: int | None = None, gate_after: int | None = None
+) -> FakeReply:
+    """A reply of these parts in order; a string is a text part. Streamed, each part is a
+    chunk, and with `gate_after` the stream waits after that many for open_gate()."""
     return FakeReply(
         parts=tuple({"text": p} if isinstance(p, str) else p for p in parts),
         thoughts_tokens=thoughts_tokens,
+        gate_after_chunks=gate_after,
     )
+
+
+def json_reply(value: Any, *, chunks: int = 0) -> FakeReply:
+    """A reply of `value` as JSON text, as Gemini writes one asked for JSON
+    (responseMimeType); streamed in `chunks` even pieces when given."""
+    text = json.dumps(value)
+    if not chunks:
+        return FakeReply(text=text)
+    size = -(-len(text) // chunks)
+    return FakeReply(text=text, chunks=tuple(text[i : i + size] for i in range(0, len(text), size)))
+
+
+def _asks_json(body: JsonDict) -> bool:
+    config = body.get("generationConfig")
+    return isinstance(config, dict) and config.get("responseMimeType") == "application/json"
 
 
 def grounding_metadata(
@@ -379,6 +407,8 @@ def build_reply_body(
         text = "".join(str(part.get("text", "")) for part in parts if not part.get("thought"))
     if text is None:
         text = DEFAULT_REPLY_PREFIX + _last_user_text(request_body)
+        # Asked for JSON, the default reply is that text as a JSON string.
+        text = json.dumps(text) if _asks_json(request_body) else text
     prompt = prompt_tokens if prompt_tokens is not None else _prompt_tokens(request_body)
     prompt += cached_tokens
     written = reply_tokens if reply_tokens is not None else token_count(text)
@@ -438,6 +468,11 @@ def _error_body(status: int, message: str) -> JsonDict:
     }
 
 
+_GATE = object()
+# How long a gated stream waits for open_gate() before it gives up (and the test fails).
+_GATE_SECONDS = 30
+
+
 class _Server(ThreadingHTTPServer):
     def __init__(self, fake: "FakeGemini") -> None:
         self.fake = fake
@@ -489,7 +524,16 @@ class _Handler(BaseHTTPRequestHandler):
             key = name.lower()
             headers[key] = f"{headers[key]}, {value}" if key in headers else value
         body: JsonDict = parsed if isinstance(parsed, dict) else {}
-        fake._record(RecordedRequest(path=self.path, model=model, headers=headers, body=body))
+        fake._record(
+            RecordedRequest(path=self.path, model=model, headers=headers, body=body, size=len(raw))
+        )
+        if match is None and fake.file_search.handles(path):
+            host = self.headers.get("Host", "")
+            status, answer, extra = fake.file_search.handle(
+                self.command, self.path, headers, raw, body, host
+            )
+            self._send(FakeReply(status=status, headers=extra), json.dumps(answer).encode())
+            return
 
         if match is None and CACHE_PATH.match(path):
             reply = fake._next_reply() if self.command == "POST" else FakeReply()
@@ -519,6 +563,14 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
         reply = fake._next_reply()
+        retrieved = fake.file_search.retrieve(body, _last_user_text(body))
+        if retrieved is None:
+            missing = _error_body(404, "FileSearchStore not found (or permission denied)")
+            self._send(FakeReply(status=404), json.dumps(missing).encode())
+            return
+        if retrieved[0] is not None and reply.grounding is None:
+            # File Search cites the passages it read; they count as tool-use prompt tokens.
+            reply = replace(reply, grounding=retrieved[0], tool_use_prompt_tokens=retrieved[1])
         if reply.delay_seconds > 0 and fake._stopping.wait(reply.delay_seconds):
             # Stopping: drop the connection unanswered so stop() never waits on a delay.
             return
@@ -537,7 +589,8 @@ class _Handler(BaseHTTPRequestHandler):
         self, reply: FakeReply, model: str, request_body: JsonDict, fake: "FakeGemini"
     ) -> None:
         """Server-sent events, one `data:` line per chunk, as Gemini streams."""
-        events: list[JsonDict | float] = []  # a number is a pause, in seconds
+        # A number is a pause, in seconds; _GATE, a wait for the test's open_gate().
+        events: list[JsonDict | float | object] = []
         if reply.body is not None:
             events.append(reply.body)
         else:
@@ -551,6 +604,8 @@ class _Handler(BaseHTTPRequestHandler):
                 events.append(
                     reply.first_chunk_delay_seconds if index == 0 else reply.chunk_delay_seconds
                 )
+                if index == reply.gate_after_chunks:
+                    events.append(_GATE)
                 if index == reply.fail_after_chunks:
                     events.append(_error_body(reply.fail_status, "fake mid-stream failure"))
                     break
@@ -566,10 +621,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "text/event-stream")
             self.end_headers()
             for event in events:
+                if event is _GATE:
+                    if not fake._wait_for_gate():
+                        return
+                    continue
                 if isinstance(event, int | float):
                     if event > 0 and fake._stopping.wait(event):
                         return
                     continue
+                assert isinstance(event, dict)
                 self.wfile.write(b"data: " + json.dumps(event).encode() + b"\r\n\r\n")
                 self.wfile.flush()
                 fake._count_chunk()
@@ -634,10 +694,13 @@ class FakeGemini:
         self._answered = threading.Condition(self._lock)
         self._answered_count = 0
         self._stopping = threading.Event()
+        self._gate = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         # The cachedContents the SDK made, kept until clear().
         self.caches = FakeCaches()
+        # The File Search stores the SDK made, and their documents, kept until clear().
+        self.file_search = FakeFileSearch()
 
     @property
     def base_url(self) -> str:
@@ -679,8 +742,22 @@ class FakeGemini:
             self._requests.clear()
             self._replies.clear()
             self.caches.clear()
+            self.file_search.clear()
             self._chunks_sent = 0
             self._answered_count = 0
+        self._gate.clear()
+
+    def open_gate(self) -> None:
+        """Let a stream waiting at its gate (gate_after_chunks) go on; later ones pass too."""
+        self._gate.set()
+
+    def _wait_for_gate(self) -> bool:
+        """Whether the gate opened (False: the fake is stopping, or nobody opened it)."""
+        deadline = time.monotonic() + _GATE_SECONDS
+        while not self._gate.wait(0.05):
+            if self._stopping.is_set() or time.monotonic() > deadline:
+                return False
+        return True
 
     def start(self) -> Self:
         if self._server is not None:

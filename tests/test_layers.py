@@ -34,6 +34,7 @@ SERVICE_ORDER = [
     "file_kinds",
     "file_removal",
     "file_context",
+    "knowledge_search",
     "markdown",
     "caching",
     "configs",

@@ -1,8 +1,9 @@
 """The real openai SDK against `make run`'s stack and the fake Gemini: one server for the module.
 
-Completions and Responses, whole and streamed; a Responses conversation continued; the
-SDK's typed errors; revoked keys, deleted agents and another agent's response; a private
-prompt; and the creator's limits and the operator's budget under 20 calls at once.
+Completions and Responses, whole and streamed; a completion parsed through
+response_format; a Responses conversation continued; the SDK's typed errors; revoked keys,
+deleted agents and another agent's response; a private prompt; and the creator's limits
+and the operator's budget under 20 calls at once.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import Any
 import openai
 import pytest
 from openai import OpenAI
+from pydantic import BaseModel
 
 from tests.conftest import GEMINI_KEY
-from tests.fake_gemini import FakeGemini, blocked_reply
+from tests.fake_gemini import FakeGemini, blocked_reply, json_reply
 from tests.local_stack import MAKE_RUN, LocalStack
 
 OPERATOR = "operator-token-for-the-sdk-tests"
@@ -171,6 +173,38 @@ def test_a_blocked_reply_is_a_content_filter_finish(stack: LocalStack, gemini: F
     )
     assert answer.choices[0].finish_reason == "content_filter"
     assert answer.choices[0].message.content == ""
+
+
+class City(BaseModel):
+    name: str
+    population: int
+
+
+def test_a_completion_parsed_into_a_model_through_response_format(
+    stack: LocalStack, gemini: FakeGemini
+) -> None:
+    chat, key = new_agent(stack)
+    gemini.queue(json_reply({"name": "Paris", "population": 2_100_000}))
+    answer = client(stack, key).chat.completions.parse(
+        model=chat["chatConfigId"],
+        messages=[{"role": "user", "content": "The capital of France?"}],
+        response_format=City,
+    )
+    assert answer.choices[0].message.parsed == City(name="Paris", population=2_100_000)
+    config = gemini.last_request.body["generationConfig"]
+    assert config["responseMimeType"] == "application/json"
+    # The schema as the SDK made it of the model (strict: no other properties).
+    sent = config["responseJsonSchema"]
+    assert sent["required"] == ["name", "population"] and sent["additionalProperties"] is False
+    gemini.queue(json_reply({"name": "Paris"}))
+    with pytest.raises(openai.APIStatusError) as refused:
+        client(stack, key).chat.completions.parse(
+            model=chat["chatConfigId"],
+            messages=[{"role": "user", "content": "Again?"}],
+            response_format=City,
+        )
+    assert refused.value.status_code == 502
+    assert body(refused.value)["code"] == "model_error"
 
 
 # --- responses -------------------------------------------------------------------

@@ -361,6 +361,9 @@ def test_zip_holds_the_app_and_its_bytecode_but_no_sdk(packaged: Path) -> None:
     for path in (CHALICELIB / "web").rglob("*.*"):
         if path.suffix in {".html", ".js", ".css", ".svg"}:
             assert path.relative_to(ROOT).as_posix() in names
+    # What requirements.txt adds to the runtime's own: google-genai, and jsonschema (JSON
+    # replies) with its compiled dependency.
+    assert {"google", "jsonschema", "referencing", "rpds"} <= tops
     assert zip_path.stat().st_size < 30_000_000
 
 
@@ -372,9 +375,10 @@ def test_zip_imports_from_its_own_files(packaged: Path, tmp_path: Path) -> None:
     task = tmp_path / "task"
     zipfile.ZipFile(packaged / "deployment.zip").extractall(task)
     code = (
-        "import sys, app, pydantic\n"
+        "import sys, app, pydantic, jsonschema.validators\n"
         "assert app.__file__.startswith(sys.argv[1]), app.__file__\n"
         "assert pydantic.__file__.startswith(sys.argv[1]), pydantic.__file__\n"
+        "assert jsonschema.__file__.startswith(sys.argv[1]), jsonschema.__file__\n"
         "assert 'google.genai' not in sys.modules\n"
     )
     # Read-only like Lambda's code folder: nothing compiled gets written.

@@ -221,7 +221,7 @@ def test_the_readme_walkthrough_works_as_written_on_chalice_local(
     replies = re.findall(r'\{"reply":"([^"]+)","usage"', output)
     assert len(replies) == 2 and replies[0] == replies[1]  # the retry got the same exchange
     assert '["user","model"]' in output
-    assert '{"id":"gemini-2.5-flash","default":true}' in output
+    assert '{"id":"gemini-2.5-flash","default":true,' in output
     assert "## User · " in output
     assert "DELETE session: HTTP 204" in output
 

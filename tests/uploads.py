@@ -15,6 +15,12 @@ WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 40
 PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
 
 
+def handbook(pages: int) -> bytes:
+    """A long text: `pages` pages of about 3,000 characters, each naming its page."""
+    page = "Procedure {n}: the valve on deck {n} is opened by turning it thrice. " * 42
+    return "\n\f".join(page.format(n=n) for n in range(1, pages + 1)).encode()
+
+
 @dataclass(frozen=True)
 class Owner:
     """Where files go: `/chat-config/{id}` with the edit token, `/session/{id}` with its own."""

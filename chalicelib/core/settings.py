@@ -70,6 +70,7 @@ LIMIT_FILES_PER_SESSION = "LIMIT_FILES_PER_SESSION"
 LIMIT_SHARES_PER_SESSION = "LIMIT_SHARES_PER_SESSION"
 LIMIT_FILE_BYTES_PER_DAY = "LIMIT_FILE_BYTES_PER_DAY"
 CONTEXT_CACHE_MIN_TOKENS = "CONTEXT_CACHE_MIN_TOKENS"
+KNOWLEDGE_SEARCH_MIN_TOKENS = "KNOWLEDGE_SEARCH_MIN_TOKENS"
 # "moto": `chalice local` starts an in-memory AWS when no other is configured (dev stage).
 LOCAL_AWS = "LOCAL_AWS"
 LOCAL_AWS_MOTO = "moto"
@@ -216,6 +217,9 @@ class Settings:
     limit_file_bytes_per_day: int
     # Below this estimate of a prompt and its knowledge, no context cache is made.
     context_cache_min_tokens: int
+    # From this estimate of an agent's knowledge up, `knowledgeMode: auto` searches it
+    # (a File Search store) instead of sending it with every message.
+    knowledge_search_min_tokens: int
     local_aws: str
     # Where WebSocket clients connect (the template sets it on AWS, the local gateway locally).
     websocket_url: str | None
@@ -274,6 +278,9 @@ def get_settings() -> Settings:
         limit_shares_per_session=_limit(LIMIT_SHARES_PER_SESSION, 20),
         limit_file_bytes_per_day=_limit(LIMIT_FILE_BYTES_PER_DAY, 200 * 1024 * 1024),
         context_cache_min_tokens=int(_number(CONTEXT_CACHE_MIN_TOKENS, 4096, minimum=0)),
+        # 100k tokens: a tenth of the context window, which every message would pay for
+        # (a quarter of it even cached), where a search sends a few thousand tokens of passages.
+        knowledge_search_min_tokens=int(_number(KNOWLEDGE_SEARCH_MIN_TOKENS, 100_000, minimum=0)),
         local_aws=_text(LOCAL_AWS, "").lower(),
         websocket_url=os.environ.get(WEBSOCKET_URL, "").strip() or None,
         api_origin=_text(API_ORIGIN, "").rstrip("/"),

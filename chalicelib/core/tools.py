@@ -1,5 +1,6 @@
 """Gemini's built-in tools an agent may switch on, and which models support each; how
-each model takes a thinking setting; and which take a media resolution.
+each model takes a thinking setting; which take a media resolution; and which write JSON
+replies, with which tools.
 
 The one table of model/tool support: validation refuses a tool its model lacks,
 and a send passes Gemini only the tools its model supports and the server allows.
@@ -50,6 +51,14 @@ def tools_in_force(model: str, tools: Iterable[str], allowed: Iterable[str]) -> 
     """The tools a send passes Gemini: switched on, supported by the model, allowed now."""
     usable = tools_of_model(model) & frozenset(allowed)
     return tuple(tool for tool in TOOL_NAMES if tool in usable and tool in set(tools))
+
+
+# Models that take the File Search tool (an agent's knowledge searched, not sent).
+FILE_SEARCH_MODELS = ("gemini-3", "gemini-2.5-")
+
+
+def searches_files(model: str) -> bool:
+    return model.startswith(FILE_SEARCH_MODELS)
 
 
 THINKING_LEVELS = ("minimal", "low", "medium", "high")
@@ -125,3 +134,39 @@ def media_resolution_problem(model: str, resolution: str | None) -> str | None:
     if resolution is None or model.startswith(MEDIA_RESOLUTION_MODELS):
         return None
     return f"the model {model} takes no media resolution (Gemini 3 models do)"
+
+
+@dataclass(frozen=True)
+class JsonReplies:
+    """How a model writes JSON replies (responseMimeType application/json): whether it
+    takes a JSON Schema (responseJsonSchema), and whether it does so with built-in tools on."""
+
+    schema: bool = False
+    with_tools: bool = False
+
+
+# As MODEL_TOOLS: the first matching prefix wins; a model matching none writes no JSON replies.
+# Only Gemini 3 combines them with tools: older models answer 400 ("Tool use with a response
+# mime type: 'application/json' is unsupported"); 2.0 takes no JSON Schema, only JSON.
+MODEL_JSON_REPLIES: tuple[tuple[str, JsonReplies], ...] = (
+    ("gemini-3", JsonReplies(schema=True, with_tools=True)),
+    ("gemini-2.5-", JsonReplies(schema=True)),
+    ("gemini-2.0-", JsonReplies()),
+)
+
+
+def reply_format_problem(model: str, tools: Iterable[str], with_schema: bool) -> str | None:
+    """Why `model` cannot write JSON replies (following a schema) with `tools` on; None if
+    it can."""
+    takes = next((json for prefix, json in MODEL_JSON_REPLIES if model.startswith(prefix)), None)
+    tools = tuple(tools)
+    if takes is None:
+        return f"the model {model} does not write JSON replies"
+    if with_schema and not takes.schema:
+        return f"the model {model} takes no JSON Schema for its replies"
+    if tools and not takes.with_tools:
+        return (
+            f"the model {model} writes no JSON replies with built-in tools on "
+            f"({', '.join(tools)}); only Gemini 3 models do"
+        )
+    return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from chalicelib.schemas import Citations
 from chalicelib.schemas.replies import ReplyPart
@@ -50,6 +50,9 @@ class ModelRequest:
     knowledge: tuple[FilePart, ...] = ()
     # A context cache holding the system prompt and the knowledge: neither is sent.
     cached_content: str | None = None
+    # A File Search store holding the knowledge: the model searches it, and only the
+    # knowledge it does not take (images) is sent.
+    file_search_store: str | None = None
     # Thinking: a level (Gemini 3) or a budget (2.5), None leaving it to the model; and
     # whether the reply brings its thought summaries.
     thinking_level: str | None = None
@@ -59,6 +62,9 @@ class ModelRequest:
     media_resolution: str | None = None
     # (Gemini harm category, threshold) for the categories set; the rest left to the model.
     safety: tuple[tuple[str, str], ...] = ()
+    # A JSON reply (responseMimeType application/json), following this JSON Schema if given.
+    reply_json: bool = False
+    reply_schema: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,10 @@
-"""The offline model: a deterministic stand-in for local development with no Gemini key."""
+"""The offline model: a deterministic stand-in for local development with no Gemini key.
+Asked for JSON, it answers a value made from the schema's simple keywords."""
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 from chalicelib.core.tools import GOOGLE_SEARCH
 from chalicelib.model.base import FilePart, ModelReply, ModelRequest
@@ -46,6 +50,8 @@ class OfflineModel:
             "This reply comes from the offline development model; "
             "set GEMINI_API_KEY to talk to Gemini."
         )
+        if request.reply_json:
+            text = json.dumps(_sample(request.reply_schema, text))
         prompt_chars = len(request.system_prompt) + sum(len(t.text) for t in request.contents)
         return ModelReply(
             text=text,
@@ -64,3 +70,34 @@ def _sample_citations(text: str, query: str) -> Citations:
         supports=[CitationSupport(start_index=0, end_index=len(text.encode()), sources=[0])],
         queries=[query[:200]],
     )
+
+
+# Deeper than any schema a person writes by hand; a recursive one ends here.
+_MAX_SAMPLE_DEPTH = 8
+
+
+def _sample(schema: Any, text: str, depth: int = 0) -> Any:
+    """A value following a simple schema: its const or first enum value, the first branch
+    of anyOf or oneOf, an object of its required properties, `text` for a string. What
+    it cannot follow ($ref, patterns...) the reply check refuses, as it would Gemini's."""
+    if not isinstance(schema, dict) or depth > _MAX_SAMPLE_DEPTH:
+        return text
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    branches = schema.get("anyOf") or schema.get("oneOf")
+    if branches:
+        return _sample(branches[0], text, depth + 1)
+    kind = schema.get("type")
+    kind = kind[0] if isinstance(kind, list) and kind else kind
+    if kind == "object" or "properties" in schema:
+        properties = schema.get("properties") or {}
+        names = schema.get("required", list(properties))
+        return {name: _sample(properties.get(name), text, depth + 1) for name in names}
+    simple = {"array": [], "integer": 0, "number": 0, "boolean": False, "null": None}
+    if kind in simple:
+        return (
+            schema.get("minimum", simple[kind]) if kind in ("integer", "number") else simple[kind]
+        )
+    return text[: schema.get("maxLength", len(text))]

@@ -46,7 +46,7 @@ def request_parts(request: ModelRequest, read_timeout_seconds: float) -> tuple[A
         top_k=request.top_k,
         max_output_tokens=request.max_output_tokens,
         stop_sequences=list(request.stop_sequences) or None,
-        tools=[builders[name]() for name in request.tools] or None,
+        tools=[builders[name]() for name in request.tools] + _file_search(request) or None,
         thinking_config=_thinking_config(request),
         safety_settings=[
             types.SafetySetting(
@@ -60,10 +60,21 @@ def request_parts(request: ModelRequest, read_timeout_seconds: float) -> tuple[A
             if request.media_resolution
             else None
         ),
+        response_mime_type="application/json" if request.reply_json else None,
+        response_json_schema=request.reply_schema,
         # google-genai's timeout is per HTTP read, in milliseconds.
         http_options=types.HttpOptions(timeout=max(1, int(read_timeout_seconds * 1000))),
     )
     return contents_of(request), config
+
+
+def _file_search(request: ModelRequest) -> list[Any]:
+    from google.genai import types
+
+    if not request.file_search_store:
+        return []
+    names = [request.file_search_store]
+    return [types.Tool(file_search=types.FileSearch(file_search_store_names=names))]
 
 
 def _thinking_config(request: ModelRequest) -> Any:
@@ -137,8 +148,9 @@ def token_counts(usage: Any) -> tuple[int, int, int, int, int]:
 
 
 def citations_of(candidate: Any) -> Citations | None:
-    """A candidate's grounding metadata as citations: web sources only, and only http(s)
-    ones, with the supports and queries that refer to them; None when there are none."""
+    """A candidate's grounding metadata as citations: http(s) web sources and the knowledge
+    files File Search drew on (one source a file), with the supports and queries that refer
+    to them; None when there are none."""
     metadata = getattr(candidate, "grounding_metadata", None) if candidate else None
     if metadata is None:
         return None
@@ -146,15 +158,16 @@ def citations_of(candidate: Any) -> Citations | None:
     # A chunk's index in Gemini's list -> its index in ours.
     kept: dict[int, int] = {}
     for index, chunk in enumerate(metadata.grounding_chunks or []):
-        web = chunk.web
-        uri = (web.uri or "").strip() if web else ""
-        if not uri.lower().startswith(_WEB_SCHEMES) or len(uri) > MAX_CITATION_URI_CHARS:
+        source = _web_source(chunk.web) if chunk.web else _knowledge_source(chunk)
+        if source is None:
+            continue
+        if not source.uri and source in sources:
+            kept[index] = sources.index(source)  # another passage of the same file
             continue
         if len(sources) == MAX_CITATION_SOURCES:
             break
-        title = (web.title or web.domain or uri).strip()[:MAX_CITATION_TITLE_CHARS]
         kept[index] = len(sources)
-        sources.append(CitationSource(title=title, uri=uri))
+        sources.append(source)
     supports = []
     for support in metadata.grounding_supports or []:
         segment = support.segment
@@ -172,3 +185,19 @@ def citations_of(candidate: Any) -> Citations | None:
     if not sources:
         return None
     return Citations(sources=sources, supports=supports[:MAX_CITATION_SUPPORTS], queries=queries)
+
+
+def _web_source(web: Any) -> CitationSource | None:
+    uri = (web.uri or "").strip()
+    if not uri.lower().startswith(_WEB_SCHEMES) or len(uri) > MAX_CITATION_URI_CHARS:
+        return None
+    title = (web.title or web.domain or uri).strip()[:MAX_CITATION_TITLE_CHARS]
+    return CitationSource(title=title, uri=uri)
+
+
+def _knowledge_source(chunk: Any) -> CitationSource | None:
+    """A passage File Search retrieved from the agent's knowledge: its file's name (the
+    document's display name), and no address."""
+    context = chunk.retrieved_context
+    title = (context.title or "").strip() if context and context.file_search_store else ""
+    return CitationSource(title=title[:MAX_CITATION_TITLE_CHARS], uri="") if title else None

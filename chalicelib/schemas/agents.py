@@ -16,6 +16,7 @@ from chalicelib.core.tools import (
     TOOL_NAMES,
     Thinking,
     media_resolution_problem,
+    searches_files,
     thinking_of_model,
     thinking_problems,
     tool_problems,
@@ -29,6 +30,7 @@ from chalicelib.schemas.base import (
     integral,
     not_blank,
 )
+from chalicelib.schemas.reply_format import ReplyFormat, reply_format_rules
 from chalicelib.schemas.safety import SafetySettings
 
 MAX_GREETING_CHARS = 1000
@@ -98,6 +100,29 @@ class ToolSwitches(RequestModel):
         return tuple(name for name in TOOL_NAMES if name in on)
 
 
+# How an agent's knowledge reaches the model: sent with every message (`context`, or its
+# context cache), searched in a File Search store (`search`), or chosen by its size (`auto`).
+KnowledgeMode = Literal["context", "search", "auto"]
+
+
+def ensure_knowledge_mode_usable(
+    model: str, mode: str, tools: ToolSwitches, field: str = "knowledgeMode"
+) -> None:
+    """ValidationFailed when `search` is asked of a model without File Search, or beside a
+    built-in tool (Gemini does not combine File Search with them)."""
+    if mode != "search":
+        return
+    why = None
+    if not searches_files(model):
+        why = f"the model {model} does not take File Search; use context or auto"
+    elif tools.enabled():
+        why = "File Search does not combine with Gemini's built-in tools; use context or auto"
+    if why:
+        raise ValidationFailed(
+            f"Invalid fields: {field}.", details={"fields": [{"field": field, "message": why}]}
+        )
+
+
 MAX_THINKING_BUDGET = 32768
 
 
@@ -159,10 +184,14 @@ def ensure_media_resolution_usable(
         )
 
 
+_NOT_SEARCH = {"properties": {"knowledgeMode": {"not": {"const": "search"}}}}
+
+
 def document_tool_support(schema: dict[str, Any]) -> None:
     """The schema's `allOf`: a tool stays off where the server or the chosen model lacks it
     (the model/tool table and ALLOWED_TOOLS, as the server has them when the document is made),
-    and a thinking setting is one the chosen model takes.
+    a thinking setting and a reply format are ones the chosen model takes, and `search` needs
+    a File Search model and no built-in tool.
     """
     settings = get_settings()
     rules: list[dict[str, Any]] = []
@@ -183,6 +212,16 @@ def document_tool_support(schema: dict[str, Any]) -> None:
         model_is = {"properties": {"model": {"enum": without_resolution}}, "required": ["model"]}
         unset = {"properties": {"mediaResolution": {"type": "null"}}}
         rules.append({"if": model_is, "then": unset})
+    no_search = [model for model in settings.allowed_models if not searches_files(model)]
+    if no_search:
+        model_lacks = {"properties": {"model": {"enum": no_search}}, "required": ["model"]}
+        rules.append({"if": model_lacks, "then": _NOT_SEARCH})
+    # File Search never goes beside a built-in tool.
+    for tool in TOOL_NAMES:
+        tool_on = {"properties": {tool: {"const": True}}, "required": [tool]}
+        with_tool = {"properties": {"tools": tool_on}, "required": ["tools"]}
+        rules.append({"if": with_tool, "then": _NOT_SEARCH})
+    rules += reply_format_rules(settings.allowed_models)
     if rules:
         schema["allOf"] = rules
 
@@ -253,6 +292,13 @@ class AgentSettingsUpdate(RequestModel):
     media_resolution: MediaResolution | None = None
     """Gemini 3's tokens per attached image, PDF page and video frame: `low`, `medium` or
     `high`; null leaves it to the model."""
+    knowledge_mode: KnowledgeMode | None = None
+    """How the knowledge files reach the model: `context` (sent with every message), `search`
+    (a File Search store; only passages the model retrieves are read), or `auto` (search from
+    the server's `KNOWLEDGE_SEARCH_MIN_TOKENS` up). The default is `auto`."""
+    response_format: ReplyFormat | None = None
+    """`{"type": "text"}` (the default), or `{"type": "json_schema", "schema": {...}}`: every
+    reply is JSON that follows the schema (see JSON replies)."""
 
 
 AGENT_FIELDS = tuple(AgentSettingsUpdate.model_fields)
@@ -262,7 +308,8 @@ class CitationSource(ResponseModel):
     title: str
     """The source's title, as the search gave it (often its site)."""
     uri: str
-    """Its address; always `http` or `https`."""
+    """Its address, `http` or `https`; empty for a passage of the agent's knowledge (File
+    Search), whose `title` is the file's name."""
 
 
 class CitationSupport(ResponseModel):
@@ -278,7 +325,7 @@ class Citations(ResponseModel):
     """Where a grounded reply's facts come from."""
 
     sources: list[CitationSource]
-    """The web pages the reply draws on."""
+    """The web pages, and the agent's knowledge files, the reply draws on."""
     supports: list[CitationSupport] = []
     """Which parts of the reply each source supports, where Gemini says."""
     queries: list[str] = []

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 from chalicelib.core.settings import get_settings
 from chalicelib.schemas.agents import (
     AgentSettingsUpdate,
+    KnowledgeMode,
     MediaResolution,
     ThinkingSettings,
     ToolSwitches,
@@ -25,6 +26,7 @@ from chalicelib.schemas.base import (
     integral,
 )
 from chalicelib.schemas.embed import EmbedSettings
+from chalicelib.schemas.reply_format import ReplyFormat, TextFormat
 from chalicelib.schemas.safety import SafetySettings
 
 # Each limit a creator may set, with the setting that is its default and ceiling.
@@ -288,6 +290,10 @@ class ChatSettings(ResponseModel):
     """Gemini's safety thresholds by harm category; null leaves one to the model."""
     media_resolution: MediaResolution | None = None
     """Gemini 3's media resolution for attachments; null leaves it to the model."""
+    knowledge_mode: KnowledgeMode = "auto"
+    """How the knowledge reaches the model: `context`, `search` (File Search) or `auto`."""
+    response_format: ReplyFormat = TextFormat(type="text")
+    """Text, or JSON following a JSON Schema."""
 
     @property
     def prompt_text(self) -> str:

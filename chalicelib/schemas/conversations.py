@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from chalicelib.core.tools import thinking_of_model
 from chalicelib.schemas.agents import Citations, MaxOutputTokens, StopSequences, TopK, TopP
 from chalicelib.schemas.base import (
     Cursor,
@@ -312,11 +313,41 @@ class MessageReply(ResponseModel):
 # --- service -------------------------------------------------------------------
 
 
+class ThinkingBudgetRange(ResponseModel):
+    minimum: int
+    """The smallest budget the model takes, in tokens (but 0, where `mayStop`)."""
+    maximum: int
+    """The largest budget the model takes, in tokens."""
+    may_stop: bool
+    """Whether 0 (no thinking at all) is taken too."""
+
+
+class ModelThinking(ResponseModel):
+    """What `thinking` the model takes: a level (Gemini 3), a budget (2.5), or neither (it
+    does not think, and `thinking.showThoughts` is refused)."""
+
+    levels: list[Literal["minimal", "low", "medium", "high"]]
+    """The levels `thinking.level` takes for this model; empty when it takes none."""
+    budget: ThinkingBudgetRange | None
+    """The range `thinking.budget` takes for this model; null when it takes none."""
+
+
 class ModelInfo(ResponseModel):
     id: str
     """The model's name, as `model` takes it."""
     default: bool
     """Whether it is the default (the first one)."""
+    thinking: ModelThinking
+    """The thinking settings the model takes (the server's model table)."""
+
+    @classmethod
+    def of(cls, model: str, *, default: bool) -> ModelInfo:
+        takes = thinking_of_model(model)
+        budget = takes.budget and ThinkingBudgetRange(
+            minimum=takes.budget[0], maximum=takes.budget[1], may_stop=takes.may_stop
+        )
+        thinking = ModelThinking.model_validate({"levels": takes.levels, "budget": budget})
+        return cls(id=model, default=default, thinking=thinking)
 
 
 class ModelList(ResponseModel):

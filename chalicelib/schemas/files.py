@@ -86,9 +86,26 @@ class FileUploadStarted(ResponseModel):
     """The file as listed, `pending` until completed."""
 
 
+class KnowledgeSearch(ResponseModel):
+    """How an agent's knowledge reaches the model, and its File Search store's state."""
+
+    mode: Literal["context", "search"]
+    """`search` when new sessions search the knowledge (the agent's `knowledgeMode`, `auto`
+    resolved by size and model); `context` when it is sent with every message."""
+    estimated_tokens: int
+    """The knowledge's size as the server estimates it (about 4 characters a token)."""
+    state: Literal["importing", "ready", "failed"] | None
+    """The store's state: `importing` (sends read the knowledge inline meanwhile), `ready`,
+    or `failed` (sends read it inline; retried later); null when there is no store."""
+    imported_file_ids: list[str] = []
+    """The files whose passages the store holds."""
+
+
 class FileList(ResponseModel):
     files: list[FilePublic]
     """Oldest first."""
+    search: KnowledgeSearch | None = None
+    """An agent's knowledge only: how it reaches the model (null for a session's files)."""
 
 
 class Attachment(ResponseModel):

@@ -7,12 +7,13 @@ types of those they do.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from chalicelib.schemas.agents import MAX_STOP_SEQUENCE_CHARS, MAX_STOP_SEQUENCES
 from chalicelib.schemas.base import MAX_SYSTEM_PROMPT_CHARS, MessageText, integral
+from chalicelib.schemas.reply_format import JsonSchemaObject
 
 MAX_INPUT_MESSAGES = 1000
 OWNED_BY = "ai-maker"
@@ -59,6 +60,53 @@ class StreamOptions(OpenAIRequest):
     """A last chunk with the usage, and no choices."""
 
 
+class JsonSchemaSpec(OpenAIRequest):
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    """The schema's name (not sent to the model)."""
+    schema_: JsonSchemaObject | None = Field(default=None, alias="schema")
+    """The JSON Schema the reply follows (at most 16 KB as JSON); without it, any JSON."""
+    strict: bool | None = None
+    """Accepted: the reply is always checked against the schema."""
+
+
+class ChatJsonSchemaFormat(OpenAIRequest):
+    type: Literal["json_schema"]
+    """The reply is JSON following `json_schema.schema`."""
+    json_schema: JsonSchemaSpec
+    """The schema the reply follows."""
+
+
+class ResponseJsonSchemaFormat(JsonSchemaSpec):
+    type: Literal["json_schema"]
+    """The reply is JSON following `schema`."""
+
+
+class PlainFormat(OpenAIRequest):
+    type: Literal["text", "json_object"]
+    """`text`: the agent's own reply format; `json_object`: any JSON."""
+
+
+ChatFormat = Annotated[PlainFormat | ChatJsonSchemaFormat, Field(discriminator="type")]
+ResponseFormat = Annotated[PlainFormat | ResponseJsonSchemaFormat, Field(discriminator="type")]
+
+
+class ResponseText(OpenAIRequest):
+    format: ResponseFormat | None = None
+    """The reply's format, as `response_format` in Chat Completions."""
+
+
+def json_schema_asked(
+    asked: PlainFormat | ChatJsonSchemaFormat | ResponseJsonSchemaFormat | None,
+) -> dict[str, Any] | None:
+    """The JSON Schema a format asks the reply to follow (`{}`: any JSON); None when it
+    keeps the agent's own format."""
+    if asked is None or asked.type == "text":
+        return None
+    if isinstance(asked, ChatJsonSchemaFormat):
+        return asked.json_schema.schema_ or {}
+    return (asked.schema_ if isinstance(asked, ResponseJsonSchemaFormat) else None) or {}
+
+
 class GenerationOptions(OpenAIRequest):
     """Settings a request may ask for: used where the agent allows session overrides (within
     the server's ceilings), else ignored."""
@@ -88,6 +136,9 @@ class ChatCompletionCreate(GenerationOptions):
     """With `stream`: whether a last chunk carries the usage."""
     n: Annotated[int, Field(ge=1, le=1), BeforeValidator(integral)] | None = None
     """Only 1."""
+    response_format: ChatFormat | None = None
+    """`json_object` or `json_schema`: the reply is JSON (following the schema), in place of
+    the agent's own reply format; `text` keeps the agent's."""
 
 
 class InputMessage(OpenAIRequest):
@@ -112,6 +163,12 @@ class ResponseCreate(GenerationOptions):
     """False: nothing is stored, and the response cannot be continued."""
     max_output_tokens: TokenCount | None = None
     """The longest reply in tokens, capped at the server's `MAX_OUTPUT_TOKENS`."""
+    text: ResponseText | None = None
+    """`format`: the reply's format, as `response_format` in Chat Completions."""
+
+    @property
+    def text_format(self) -> PlainFormat | ResponseJsonSchemaFormat | None:
+        return self.text.format if self.text else None
 
 
 # --- answers -----------------------------------------------------------------------

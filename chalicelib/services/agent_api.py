@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -27,9 +28,11 @@ from chalicelib.core.errors import (
 )
 from chalicelib.core.settings import Settings, get_settings
 from chalicelib.core.tokens import SESSION_TOKEN_PREFIX, hash_token, is_valid_id, new_id, new_token
+from chalicelib.core.tools import tools_in_force
 from chalicelib.model.base import ModelReply
 from chalicelib.schemas import StoredMessage
 from chalicelib.schemas import openai as oa
+from chalicelib.schemas.reply_format import ensure_json_usable
 from chalicelib.services import exchange, storing
 from chalicelib.services.configs import reservation_store
 from chalicelib.services.conversation import Responder, answer, whole_reply
@@ -64,6 +67,7 @@ def chat_completion(
     stops = [request.stop] if isinstance(request.stop, str) else request.stop
     session = _adjusted(session, request, tokens, stops, instructions)
     prepared = exchange.prepare_for_caller(session, earlier, text, settings, agent.key.reservations)
+    prepared = _formatted(prepared, request.response_format, "response_format")
     reply = _stateless(agent, prepared, settings, who, _filtered(whole_reply(settings)))
     finish: oa.FinishReason = "content_filter" if not reply.text else "stop"
     if reply.cut_short:
@@ -113,14 +117,22 @@ def create_response(
             settings,
             agent.key.reservations,
         )
+        prepared = _formatted(prepared, request.text_format, "text.format")
         reply = _stateless(agent, prepared, settings, who, whole_reply(settings))
         return _response(agent, RESPONSE_PREFIX + new_id(), reply, request, stored=False)
     if session is None:
+        schema = oa.json_schema_asked(request.text_format)
+        if schema is not None:
+            # Refused before the conversation's session is stored, not after.
+            model, tools = agent.config.model, agent.config.tools.enabled()
+            in_force = tools_in_force(model, tools, settings.allowed_tools)
+            ensure_json_usable(model, in_force, "text.format", with_schema=bool(schema))
         # A token no one is given: only the agent's keys reach this session.
         unused = hash_token(new_token(SESSION_TOKEN_PREFIX))
         session = start_session(agent.config, unused, who, api_key_id=agent.key.key.key_id)
     adjusted = _adjusted(session, request, request.max_output_tokens, None, instructions)
     prepared = exchange.prepare_for_caller(adjusted, earlier, text, settings, held, view)
+    prepared = _formatted(prepared, request.text_format, "text.format")
     store = session_store()
     result = answer(
         prepared,
@@ -203,6 +215,22 @@ def _adjusted(
         }
         changes.update({name: value for name, value in asked.items() if value is not None})
     return session.model_copy(update=changes) if changes else session
+
+
+def _formatted(
+    prepared: exchange.PreparedExchange,
+    asked: oa.PlainFormat | oa.ChatJsonSchemaFormat | oa.ResponseJsonSchemaFormat | None,
+    param: str,
+) -> exchange.PreparedExchange:
+    """The call's reply format where the client asks for JSON, in place of the agent's own
+    (a constraint on this call's reply, so not an override the agent must allow)."""
+    schema = oa.json_schema_asked(asked)
+    if schema is None:
+        return prepared
+    request = prepared.request
+    ensure_json_usable(request.model, request.tools, param, with_schema=bool(schema))
+    formatted = replace(request, reply_json=True, reply_schema=schema or None)
+    return replace(prepared, request=formatted)
 
 
 def _continued(agent: Agent, response_id: str, settings: Settings) -> PathView:

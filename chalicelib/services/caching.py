@@ -24,6 +24,7 @@ from chalicelib.model.cache import GeminiCaches
 from chalicelib.model.choice import gemini_key, model_mode
 from chalicelib.schemas import Attachment
 from chalicelib.services.file_context import load_parts, ready_files
+from chalicelib.services.knowledge_search import store_lost
 from chalicelib.stores.caches import CacheRegistry
 from chalicelib.stores.files import Owner
 from chalicelib.stores.records import SessionRecord
@@ -115,15 +116,19 @@ def _cache_name(session: SessionRecord, settings: Settings, caches: GeminiCaches
     return None
 
 
-def cache_lost(request: ModelRequest, error: ModelError) -> bool:
-    """Whether the model refused the request because its named cache is gone."""
+def context_lost(request: ModelRequest, error: ModelError) -> bool:
+    """Whether the model refused the request because its named cache or store is gone."""
     status = (error.details or {}).get("modelStatus") if isinstance(error.details, dict) else None
-    return request.cached_content is not None and status in CACHE_LOST_STATUSES
+    named = request.cached_content is not None or request.file_search_store is not None
+    return named and status in CACHE_LOST_STATUSES
 
 
 def inline_instead(request: ModelRequest, session: SessionRecord) -> ModelRequest:
-    """The request with its context inline, once Gemini lost the cache it named; the
-    cache's record goes, so the next send makes a new one."""
+    """The request with its context inline, once Gemini lost the cache or File Search store
+    it named; the record of either goes, so a later send makes a new one."""
+    if request.file_search_store is not None:
+        store_lost(session.chat_config_id, request.file_search_store)
+        return dataclasses.replace(request, file_search_store=None, knowledge=_knowledge(session))
     assert request.cached_content is not None
     logger.warning("the context cache is gone at Gemini; sending the context inline")
     try:

@@ -42,14 +42,17 @@ from chalicelib.schemas import (
     ChatConfigUpdate,
     CreatorLimits,
     EditTokenRotated,
+    ensure_knowledge_mode_usable,
     ensure_media_resolution_usable,
     ensure_thinking_usable,
     ensure_tools_usable,
 )
+from chalicelib.schemas.reply_format import ensure_reply_format_usable
 from chalicelib.schemas.safety import ensure_safety_allowed
 from chalicelib.services.access import agent_count, ensure_may_create
 from chalicelib.services.caching import agent_changed, agent_deleted
 from chalicelib.services.file_removal import delete_all_files
+from chalicelib.services.knowledge_search import drop_store, knowledge_changed, mode_in_force
 from chalicelib.stores.configs import ConfigStore, StoredChatConfig
 from chalicelib.stores.controls import ControlsStore
 from chalicelib.stores.creations import CreationStore
@@ -138,6 +141,8 @@ def create_chat_config(
     ensure_thinking_usable(config.model, config.thinking)
     ensure_media_resolution_usable(config.model, config.media_resolution)
     ensure_safety_allowed(config.safety)
+    ensure_knowledge_mode_usable(config.model, config.knowledge_mode, config.tools)
+    ensure_reply_format_usable(config.model, config.response_format, config.tools.enabled())
     note_ids(config_id=config.chat_config_id)
     base_url = settings.frontend_base_url or own_base_url
     # The mirror first: without the S3 object, a lone mirror item is never used.
@@ -222,9 +227,41 @@ def update_chat_config(config_id: str, token: str, request: ChatConfigUpdate) ->
         ensure_media_resolution_usable(updated.model, updated.media_resolution, field)
     if "safety" in changes:
         ensure_safety_allowed(updated.safety)
+    if (updated.knowledge_mode, updated.model, updated.tools) != (
+        config.knowledge_mode,
+        config.model,
+        config.tools,
+    ):
+        # The field named is the one whose value changed.
+        field = next(
+            (
+                name
+                for name, moved in (
+                    ("knowledgeMode", updated.knowledge_mode != config.knowledge_mode),
+                    ("tools", updated.tools != config.tools),
+                )
+                if moved
+            ),
+            "model",
+        )
+        ensure_knowledge_mode_usable(updated.model, updated.knowledge_mode, updated.tools, field)
+    if (updated.response_format, updated.tools, updated.model) != (
+        config.response_format,
+        config.tools,
+        config.model,
+    ):
+        # Named by what the creator sent: the format, else the tools, else the model.
+        field = next((alias for name, alias in _FORMAT_FIELDS if name in changes), "model")
+        ensure_reply_format_usable(
+            updated.model, updated.response_format, updated.tools.enabled(), field
+        )
     _replace(config, updated, etag)
     agent_changed(config_id, updated.model, updated.prompt_text)
+    knowledge_changed(config_id, mode_in_force(updated), updated.model)
     return updated.to_public(reveal_prompt=True)
+
+
+_FORMAT_FIELDS = (("response_format", "responseFormat"), ("tools", "tools"))
 
 
 def _agent_changes(request: ChatConfigUpdate) -> dict[str, Any]:
@@ -263,3 +300,4 @@ def delete_chat_config(config_id: str, token: str) -> None:
         controls.set_deleted(config.chat_config_id, False)
         raise
     agent_deleted(config.chat_config_id)
+    drop_store(config.chat_config_id)

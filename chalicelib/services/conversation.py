@@ -25,7 +25,7 @@ from chalicelib.model.choice import get_model, model_mode
 from chalicelib.schemas import MessageEdit, MessageReply, MessageSend, RegenerateRequest
 from chalicelib.services import branching, exchange, insights, storing
 from chalicelib.services.access import message_count
-from chalicelib.services.caching import cache_lost, inline_instead
+from chalicelib.services.caching import context_lost, inline_instead
 from chalicelib.services.configs import quota_store, reservation_store
 from chalicelib.services.cost import cost_bound
 from chalicelib.services.sessions import session_store
@@ -64,7 +64,7 @@ def whole_reply(settings: Settings) -> Responder:
         try:
             return model.generate(prepared.request)
         except ModelError as error:
-            if not cache_lost(prepared.request, error):
+            if not context_lost(prepared.request, error):
                 raise
         return model.generate(inline_instead(prepared.request, prepared.session))
 
@@ -185,6 +185,7 @@ def answer(
     )
     try:
         reply = responder.respond(prepared)
+        exchange.ensure_reply_format(prepared.request, reply)
         return store_reply(reply, reservations.settle(reservation, exchange.usage_of(reply)))
     except Exception:
         reservations.release_message(reservation, (claim.release(table_name),) if claim else ())

@@ -5,8 +5,8 @@ thinking and tool-use prompt tokens. The bound, which a budget reserves, is
 - the reply's ceiling: the request's maxOutputTokens, plus the model's largest
   thinking budget where it thinks (Gemini may count thinking apart from it);
 - the prompt: one token per UTF-8 byte of every text sent (system prompt, turns,
-  text files), which holds for Gemini's tokenizer, and one per byte of an image or
-  PDF, far above Gemini's 258 tokens per image tile or PDF page.
+  text files, a reply's JSON Schema), which holds for Gemini's tokenizer, and one per
+  byte of an image or PDF, far above Gemini's 258 tokens per image tile or PDF page.
 Tool use (Google Search, URL context, code execution) adds prompt tokens that no request can
 bound; a call with tools may cost more than its bound, and is settled to its cost.
 """
@@ -14,6 +14,7 @@ bound; a call with tools may cost more than its bound, and is settled to its cos
 from __future__ import annotations
 
 from chalicelib.model.base import FilePart, ModelReply, ModelRequest
+from chalicelib.schemas.reply_format import compact_json
 
 # (model name prefix, the largest thinking budget it may spend); first match wins.
 THINKING_CEILINGS: tuple[tuple[str, int], ...] = (
@@ -40,6 +41,8 @@ def cost_bound(request: ModelRequest, thinks: bool = True) -> int:
     """An upper bound of the request's cost; `thinks` is False for a model that never thinks
     (the offline model)."""
     prompt = len(request.system_prompt.encode())
+    if request.reply_schema is not None:
+        prompt += len(compact_json(request.reply_schema).encode())
     prompt += sum(_file_bound(file) for file in request.knowledge)
     for turn in request.contents:
         prompt += len(turn.text.encode()) + sum(_file_bound(file) for file in turn.files)

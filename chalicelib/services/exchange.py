@@ -16,6 +16,7 @@ from chalicelib.core.errors import (
     Forbidden,
     InvalidAttachment,
     MessageNotFound,
+    ModelError,
     SessionNotFound,
     StorageUnavailable,
     TooManyBranches,
@@ -31,8 +32,10 @@ from chalicelib.schemas import (
     StoredMessage,
     Usage,
 )
+from chalicelib.schemas.reply_format import reply_mismatch, schema_of
 from chalicelib.services.caching import context_for
 from chalicelib.services.file_context import load_parts, ready_files
+from chalicelib.services.knowledge_search import mode_in_force, sent_beside_search, store_for
 from chalicelib.stores.files import Owner
 from chalicelib.stores.paths import PathState
 from chalicelib.stores.records import Reservation
@@ -156,7 +159,15 @@ def prepare_after(
     total = earlier + 1
     # A tool the server no longer allows is left out, not refused.
     tools = tools_in_force(session.model, session.tools.enabled(), settings.allowed_tools)
-    knowledge, cached_content = context_for(session, settings, with_tools=bool(tools))
+    store = store_for(
+        session.chat_config_id, mode_in_force(session), session.model, session.knowledge, settings
+    )
+    knowledge, cached_content = (
+        (sent_beside_search(session.chat_config_id, session.knowledge), None)
+        if store
+        else context_for(session, settings, with_tools=bool(tools))
+    )
+    schema = schema_of(session.response_format)
     request = ModelRequest(
         model=session.model,
         system_prompt=session.prompt_text,
@@ -172,12 +183,15 @@ def prepare_after(
         tools=tools,
         knowledge=knowledge,
         cached_content=cached_content,
+        file_search_store=store,
         thinking_level=session.thinking.level,
         thinking_budget=session.thinking.budget,
         include_thoughts=session.thinking.show_thoughts,
         media_resolution=session.media_resolution,
         # A floor raised since the agent was made holds for its sessions too.
         safety=thresholds_in_force(session.safety.by_category(), settings.safety_minimum),
+        reply_json=schema is not None,
+        reply_schema=schema,
     )
     context = ContextInfo(
         messages_sent=len(contents), messages_total=total, truncated=len(contents) < total
@@ -297,6 +311,25 @@ def load_conversation(store: SessionStore, settings: Settings, session_id: str) 
     if view is None:
         raise SessionNotFound()
     return view
+
+
+def ensure_reply_format(request: ModelRequest, reply: ModelReply) -> None:
+    """A reply asked for as JSON that does not parse, or does not follow its schema, is the
+    model's failure (model_error), so it is never stored. A stopped reply is what the client
+    chose to keep, and an empty one a blocked reply (the /v1 endpoints' content_filter)."""
+    if not request.reply_json or reply.stopped or not reply.text:
+        return
+    mismatch = reply_mismatch(reply.text, request.reply_schema)
+    if mismatch is not None:
+        if reply.cut_short:
+            # The likeliest cause of JSON that stops midway, so the message says so.
+            mismatch["message"] += " (the reply met its maxOutputTokens)"
+        where = f" at {mismatch['path']}" if "path" in mismatch else ""
+        raise ModelError(
+            f"The model's reply is not JSON that follows the reply format{where}: "
+            f"{mismatch['message']}",
+            details=mismatch,
+        )
 
 
 def usage_of(reply: ModelReply) -> Usage:

@@ -45,6 +45,7 @@ from chalicelib.services.caching import agent_changed
 from chalicelib.services.configs import load_config
 from chalicelib.services.exchange import authorize
 from chalicelib.services.file_removal import file_objects, file_store
+from chalicelib.services.knowledge_search import knowledge_changed, mode_in_force, search_status
 from chalicelib.services.sessions import session_store
 from chalicelib.stores.controls import ControlsStore
 from chalicelib.stores.files import FileQuota, FileRecord, Owner, Refused
@@ -256,7 +257,12 @@ def list_files(kind: OwnerKind, owner_id: str, token: str) -> FileList:
         if record.status == "ready" or record.complete_by >= now_ms
     ]
     records.sort(key=lambda record: (record.created_at, record.file_id))
-    return FileList(files=[record.public() for record in records])
+    files = FileList(files=[record.public() for record in records])
+    if owner.kind == "config":
+        config, _ = load_config(owner.config_id)
+        ready = [record.attachment() for record in records if record.status == "ready"]
+        files.search = search_status(owner.config_id, mode_in_force(config), config.model, ready)
+    return files
 
 
 def delete_file(kind: OwnerKind, owner_id: str, token: str, file_id: str) -> None:
@@ -270,10 +276,12 @@ def delete_file(kind: OwnerKind, owner_id: str, token: str, file_id: str) -> Non
 
 
 def _knowledge_changed(owner: Owner) -> None:
-    """New sessions of the agent get the new knowledge; its context cache is dropped."""
+    """New sessions of the agent get the new knowledge; its context cache is dropped, and
+    its File Search store brought up to date."""
     if owner.kind == "config":
         config, _ = load_config(owner.config_id)
         agent_changed(owner.config_id, config.model, config.prompt_text)
+        knowledge_changed(owner.config_id, mode_in_force(config), config.model)
 
 
 def file_link(kind: OwnerKind, owner_id: str, token: str, file_id: str) -> FileLink:

@@ -1,6 +1,7 @@
 """A conversation as Markdown: its settings, then one heading per turn; a grounded
 reply's sources follow it as footnotes, and a reply that ran code shows its code and
-results as fenced blocks; shown thoughts come before the reply, quoted."""
+results as fenced blocks, as a JSON agent's replies are; shown thoughts come before the
+reply, quoted."""
 
 from __future__ import annotations
 
@@ -47,12 +48,16 @@ def to_markdown(
             "export (edits and regenerations keep the earlier answers).*",
         ]
     footnotes = 0
+    json_replies = export.response_format.type == "json_schema"
     for message in path:
         lines += ["", f"## {_SPEAKERS[message.role]} · {message.created_at}"]
         if message.thoughts:
             quoted = "\n".join(f"> {line}".rstrip() for line in message.thoughts.splitlines())
             lines += ["", "> *Thoughts*", ">", quoted]
-        lines += _parts(message.parts) if message.parts else ["", message.content]
+        content = message.content
+        if json_replies and message.role == "model":
+            content = _fenced(content, "json")
+        lines += _parts(message.parts) if message.parts else ["", content]
         if message.citations:
             lines += _footnotes(message.citations, footnotes)
             footnotes += len(message.citations.sources)
@@ -94,5 +99,7 @@ def _footnotes(citations: Citations, before: int) -> list[str]:
             .replace("[", "\\[")
             .replace("]", "\\]")
         )
-        lines.append(f"[^{number}]: [{title}]({quote(source.uri, safe=_URI_SAFE)})")
+        # A knowledge file (File Search) has no address: its name alone.
+        link = f"[{title}]({quote(source.uri, safe=_URI_SAFE)})" if source.uri else title
+        lines.append(f"[^{number}]: {link}")
     return lines

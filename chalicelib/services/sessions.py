@@ -47,6 +47,7 @@ from chalicelib.schemas import (
     ensure_thinking_usable,
     ensure_tools_usable,
 )
+from chalicelib.schemas.reply_format import ensure_reply_format_usable
 from chalicelib.services import branching, exchange
 from chalicelib.services.access import session_count
 from chalicelib.services.configs import creation_store, load_config
@@ -78,7 +79,7 @@ def list_models() -> ModelList:
     settings = get_settings()
     return ModelList(
         models=[
-            ModelInfo(id=name, default=name == settings.default_model)
+            ModelInfo.of(name, default=name == settings.default_model)
             for name in settings.allowed_models
         ]
     )
@@ -234,6 +235,9 @@ def update_session(session_id: str, token: str, request: SessionUpdate) -> Sessi
         ensure_tools_usable(request.model, session.tools, "model")
         ensure_thinking_usable(request.model, session.thinking, "model")
         ensure_media_resolution_usable(request.model, session.media_resolution, "model")
+        ensure_reply_format_usable(
+            request.model, session.response_format, session.tools.enabled(), "model"
+        )
     updated = session_store().update_settings(session_id, request.changes(), utc_now_iso())
     if updated is None:
         raise SessionNotFound()

@@ -35,7 +35,7 @@ from chalicelib.schemas.frames import (
     ThoughtFrame,
 )
 from chalicelib.services import conversation as message_service
-from chalicelib.services.caching import cache_lost, inline_instead
+from chalicelib.services.caching import context_lost, inline_instead
 from chalicelib.services.exchange import PreparedExchange, authorize
 from chalicelib.services.sessions import session_store
 from chalicelib.stores.runs import RunStore
@@ -156,8 +156,8 @@ class _Streamer:
                 try:
                     return self._pump(stream, pieces, settings)
                 except ModelError as error:
-                    # Once, before any piece: Gemini lost the cache the request named.
-                    if self._delta_sent or not cache_lost(request, error):
+                    # Once, before any piece: Gemini lost the cache or store the request named.
+                    if self._delta_sent or not context_lost(request, error):
                         raise
                     request = inline_instead(request, prepared.session)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ SETTING_ATTRIBUTES = {
 }
 # Settings that are fractions: DynamoDB takes them as Decimal, never as float.
 FRACTION_SETTINGS = ("temperature", "top_p")
+# Kept as JSON text: a JSON Schema's numbers may be fractions, and its nulls are values.
+JSON_TEXT_SETTINGS = ("responseFormat",)
 
 
 class SessionRecord(SessionSettings):
@@ -55,7 +58,8 @@ class SessionRecord(SessionSettings):
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> SessionRecord:
-        return cls.model_validate(item)
+        texts = {name: json.loads(str(item[name])) for name in JSON_TEXT_SETTINGS if name in item}
+        return cls.model_validate({**item, **texts})
 
     def to_item(self) -> dict[str, Any]:
         item = self.model_dump(by_alias=True, exclude_none=True)
@@ -63,6 +67,8 @@ class SessionRecord(SessionSettings):
             alias = SETTING_ATTRIBUTES[name]
             if alias in item:
                 item[alias] = decimal_of(item[alias])
+        for name in JSON_TEXT_SETTINGS:
+            item[name] = json.dumps(item[name], separators=(",", ":"))
         return {**item, "pk": partition_key(self.session_id), "sk": SESSION_SORT_KEY}
 
     def public(self) -> SessionSettings:

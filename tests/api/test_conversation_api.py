@@ -325,13 +325,39 @@ def test_export_hides_a_private_prompt_and_checks_the_format(api: ApiClient) -> 
 
 
 def test_models_lists_the_allowed_models(api: ApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ALLOWED_MODELS", "gemini-2.5-pro,gemini-2.5-flash")
+    monkeypatch.setenv("ALLOWED_MODELS", "gemini-2.5-pro,gemini-2.5-flash,gemini-2.0-flash")
+    pro_range = {"minimum": 128, "maximum": 32768, "mayStop": False}
+    flash_range = {"minimum": 1, "maximum": 24576, "mayStop": True}
     assert api.get("/models").json == {
         "models": [
-            {"id": "gemini-2.5-pro", "default": True},
-            {"id": "gemini-2.5-flash", "default": False},
+            {
+                "id": "gemini-2.5-pro",
+                "default": True,
+                "thinking": {"levels": [], "budget": pro_range},
+            },
+            {
+                "id": "gemini-2.5-flash",
+                "default": False,
+                "thinking": {"levels": [], "budget": flash_range},
+            },
+            {
+                "id": "gemini-2.0-flash",
+                "default": False,
+                "thinking": {"levels": [], "budget": None},
+            },
         ]
     }
+
+
+def test_models_say_which_thinking_levels_a_gemini_3_model_takes(
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALLOWED_MODELS", "gemini-3-pro-preview,gemini-3-flash-preview")
+    thinking = [model["thinking"] for model in api.get("/models").json["models"]]
+    assert thinking == [
+        {"levels": ["low", "high"], "budget": None},
+        {"levels": ["minimal", "low", "medium", "high"], "budget": None},
+    ]
 
 
 def test_table_name_is_the_test_table(session_store) -> None:

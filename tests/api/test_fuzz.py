@@ -186,6 +186,16 @@ def _after(case: schemathesis.Case, response: Any, api: LiveApi) -> None:
         return
     if case.path.endswith("/rotate-token"):
         api.edit_token = response.json()["editToken"]
+    elif case.method == "PUT" and case.path == "/chat-config/{chat_config_id}":
+        # The creator's settings that a later case's model or tools must suit are put back,
+        # so that case is judged on its own data rather than on what this one stored.
+        reset = {"thinking": None, "responseFormat": None, "tools": None}
+        requests.put(
+            f"{api.url}/chat-config/{api.config_id}",
+            json={**DEFAULT_CONFIG, **reset},
+            headers={"Authorization": f"Bearer {api.edit_token}"},
+            timeout=30,
+        ).raise_for_status()
     elif case.method == "DELETE" and case.path.startswith("/chat-config"):
         api.new_config()
         api.new_session()

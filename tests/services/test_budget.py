@@ -7,6 +7,7 @@ which reports scripted token counts; the checks read the budget's items from mot
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -160,6 +161,9 @@ def test_the_bound_counts_every_byte_sent_and_the_replys_ceiling() -> None:
     )
     assert cost_bound(request) == 2 + 10 + 2 + 1000 + 100 + thinking_ceiling("gemini-2.5-flash")
     assert cost_bound(request, thinks=False) == 2 + 10 + 2 + 1000 + 100
+    # A reply's JSON Schema is sent too, as compact JSON: {"type":"object"} is 17 bytes.
+    formatted = replace(request, reply_json=True, reply_schema={"type": "object"})
+    assert cost_bound(formatted, thinks=False) == 2 + 10 + 2 + 1000 + 100 + 17
     assert thinking_ceiling("gemini-2.0-flash") == 0
     assert thinking_ceiling("some-new-model") == max(
         thinking_ceiling(m) for m in ("gemini-3-pro", "gemini-2.5-pro", "gemini-2.5-flash")

@@ -125,6 +125,9 @@ def call(
     return answer
 
 
+# The pages' stack allows these too (their thinking takes levels, not a budget).
+GEMINI_3 = ("gemini-3-flash-preview", "gemini-3-pro-preview")
+
 # --- what a test reads off the chat page, and does on it ----------------------------
 
 AGENT = {"title": "Pirate tutor", "model": "gemini-2.5-flash", "temperature": 0.7}
@@ -155,6 +158,36 @@ def state_line(browser: Browser) -> str:
 def type_and_enter(browser: Browser, text: str) -> None:
     box = browser.driver.find_element(By.ID, "message")
     box.send_keys(text, Keys.ENTER)
+
+
+# The page's animation frames, held until the test lets them run: a busy machine's late
+# frame, on demand (frames run in order, after whatever the test waited for).
+_HOLD_FRAMES = """
+const held = new Map();
+let last = 0;
+window.requestAnimationFrame = (callback) => { last += 1; held.set(last, callback); return last; };
+window.cancelAnimationFrame = (id) => { held.delete(id); };
+window.runHeldFrames = () => {
+  const due = [...held.values()];
+  held.clear();
+  for (const callback of due) callback(performance.now());
+  return last;
+};
+"""
+
+
+def hold_animation_frames(browser: Browser) -> None:
+    """From the next page this browser opens on, its animation frames wait for
+    run_held_frames."""
+    browser.driver.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument", {"source": _HOLD_FRAMES}
+    )
+
+
+def run_held_frames(browser: Browser) -> int:
+    """Run the animation frames held since the last call (not those cancelled); how many
+    the page has asked for in all."""
+    return int(browser.js("return window.runHeldFrames()"))
 
 
 def open_menu(browser: Browser) -> None:

@@ -10,6 +10,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
+from chalicelib.core.settings import DEFAULT_ALLOWED_MODELS
 from tests.fake_gemini import FakeGemini
 from tests.local_stack import MAKE_RUN, LocalStack
 from tests.web.browser import (
@@ -17,6 +18,7 @@ from tests.web.browser import (
     CHROMIUM,
     CHROMIUM_FLAGS,
     DESKTOP,
+    GEMINI_3,
     Browser,
     require_chromium,
 )
@@ -44,9 +46,10 @@ def web_stack(gemini: FakeGemini, log: Path, **settings: str) -> Iterator[LocalS
 @pytest.fixture(scope="session")
 def stack(gemini: FakeGemini, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """The pages' stack. A small history budget, so a long conversation's context is
-    visibly truncated."""
+    visibly truncated; Gemini 3 models among the default ones, for their thinking levels."""
     log = tmp_path_factory.mktemp("stack") / "stack.log"
-    with web_stack(gemini, log, HISTORY_CHAR_BUDGET="400") as started:
+    models = ",".join((*DEFAULT_ALLOWED_MODELS, *GEMINI_3))
+    with web_stack(gemini, log, HISTORY_CHAR_BUDGET="400", ALLOWED_MODELS=models) as started:
         yield started
 
 

@@ -7,9 +7,11 @@ import struct
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
 
 from tests.fake_gemini import FakeGemini
 from tests.local_stack import LocalStack
@@ -41,6 +43,15 @@ def tiny_png() -> bytes:
     )
 
 
+def add_knowledge(creator: Browser, created: dict[str, Any], file: Path) -> WebElement:
+    """On "My agents", open the agent's Knowledge panel and pick `file`; the panel."""
+    item = open_my_agents(creator, created)
+    item.find_element(By.XPATH, ".//button[normalize-space()='Knowledge']").click()
+    field = f"knowledge-{created['chatConfigId']}"
+    creator.wait(lambda d: d.find_element(By.ID, field)).send_keys(str(file))
+    return item.find_element(By.CLASS_NAME, "knowledge")
+
+
 def test_knowledge_and_an_attachment_reach_the_model(
     stack: LocalStack, fake: FakeGemini, browser: OpenBrowser, tmp_path: Path
 ) -> None:
@@ -52,10 +63,7 @@ def test_knowledge_and_an_attachment_reach_the_model(
 
     # The creator: "My agents" -> Knowledge -> add the PDF.
     creator = browser()
-    item = open_my_agents(creator, created)
-    item.find_element(By.XPATH, ".//button[normalize-space()='Knowledge']").click()
-    creator.wait(lambda d: d.find_element(By.ID, f"knowledge-{config_id}")).send_keys(str(pdf))
-    panel = item.find_element(By.CLASS_NAME, "knowledge")
+    panel = add_knowledge(creator, created, pdf)
     creator.wait(lambda _: "handbook.pdf (" in panel.text and "Added" in panel.text)
     creator.shot("knowledge")
 
@@ -75,3 +83,27 @@ def test_knowledge_and_an_attachment_reach_the_model(
     assert visitor.driver.find_elements(By.CSS_SELECTOR, "#attachments li") == []
     assert "handbook.pdf" not in visitor.driver.find_element(By.TAG_NAME, "body").text
     visitor.shot("attachment", docs="chat-attachment")
+
+
+def test_searched_knowledge_shows_its_state_and_replies_cite_the_file(
+    stack: LocalStack, fake: FakeGemini, browser: OpenBrowser, tmp_path: Path
+) -> None:
+    notes = tmp_path / "mars.txt"
+    notes.write_text("The sky over Mars is butterscotch at noon. " * 30)
+    created = new_agent(stack, knowledgeMode="search")
+    config_id = created["chatConfigId"]
+    creator = browser()
+    panel = add_knowledge(creator, created, notes)
+    creator.wait(lambda _: "mars.txt (" in panel.text and "searchable" in panel.text)
+    how = panel.find_element(By.CLASS_NAME, "knowledge-search").text
+    assert how.startswith("Searched with File Search (about ") and how.endswith(": ready.")
+
+    visitor = browser()
+    open_chat(visitor, config_id)
+    type_and_enter(visitor, "What colour is the sky over Mars?")
+    visitor.wait(lambda _: stored_replies(visitor))
+    request = next(r for r in reversed(fake.requests) if "enerateContent" in r.path)
+    assert request.inline_files() == [] and "tools" in request.body
+    sources = visitor.wait(lambda d: d.find_element(By.CSS_SELECTOR, ".message.model .citations"))
+    assert [li.text for li in sources.find_elements(By.TAG_NAME, "li")] == ["mars.txt"]
+    assert sources.find_elements(By.TAG_NAME, "a") == []

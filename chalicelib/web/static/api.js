@@ -140,7 +140,11 @@ export function sentenceFor(error) {
     const when = retryAfter === null ? "in a moment" : whenAfter(retryAfter);
     return `The model is busy right now. Try again ${when}.`;
   }
-  if (code === "validation_error") return `Please check this: ${error.message}`;
+  if (code === "validation_error") {
+    // Each refused field with the reason the server gave (a floor, a model's range...).
+    const problems = (details?.fields || []).map(({ field, message }) => `${field}: ${message}`);
+    return `Please check this: ${problems.length ? problems.join("; ") : error.message}`;
+  }
   return SENTENCES[code] || error.message || "Something went wrong.";
 }
 
@@ -175,7 +179,8 @@ export const saved = {
   forgetAgent: (configId) => localStorage.removeItem(AGENT + configId),
 };
 
-/** Fill a <select> with the allowed models, selecting `chosen` or the default. */
+/** Fill a <select> with the allowed models, selecting `chosen` or the default; resolves
+ * to GET /models's list (each model's id, and what thinking it takes). */
 export async function fillModels(select, chosen) {
   const { models } = await api("GET", "/models");
   select.replaceChildren(
@@ -185,6 +190,7 @@ export async function fillModels(select, chosen) {
       return option;
     }),
   );
+  return models;
 }
 
 /** A short-lived status line: text and a state name for styling ("error", "ok"...). */

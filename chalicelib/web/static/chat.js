@@ -34,6 +34,7 @@ function showTitle() {
 
 function showSettings(settings) {
   page.settings = settings;
+  view.setJsonReplies(settings.responseFormat?.type === "json_schema");
   showTitle();
   $("agent-model").textContent = `${settings.model} · temperature ${settings.temperature}`;
   fillSettings(settings);

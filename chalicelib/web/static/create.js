@@ -6,6 +6,7 @@ import { knowledgePanel } from "./knowledge.js";
 import { renderAgents } from "./my-agents.js";
 import { wirePreview } from "./preview.js";
 import { fillForm, settingsFromForm, showServerLimits, wireSliders } from "./studio-form.js";
+import { showThinkingRefusal, wireThinking } from "./thinking-fields.js";
 
 const $ = (id) => document.getElementById(id);
 const form = $("agent-form");
@@ -80,6 +81,7 @@ async function submit(event) {
     draw();
   } catch (error) {
     showStatus(formStatus, sentenceFor(error), "error");
+    showThinkingRefusal(error);
   } finally {
     $("submit").disabled = false;
   }
@@ -160,7 +162,9 @@ $("copy-token").addEventListener("click", () =>
 wireSliders();
 const preview = wirePreview(form);
 draw();
-fillModels($("model")).catch((error) => showStatus(formStatus, sentenceFor(error), "error"));
+fillModels($("model"))
+  .then((models) => wireThinking(form, models))
+  .catch((error) => showStatus(formStatus, sentenceFor(error), "error"));
 showServerLimits().catch(() => {
   // The limits still work without the numbers; their hints stay general.
 });

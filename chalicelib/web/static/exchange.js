@@ -39,24 +39,39 @@ function frameError(frame) {
  */
 export async function exchange(kind, session, fields, items, controls) {
   const { replyItem, userItem } = items;
-  const previous = kind === "regenerate" ? replyItem.dataset.text : null;
+  const putBack = kind === "regenerate" ? view.keepShown(replyItem) : null;
   let text = "";
-  let drawing = false;
+  let thoughts = "";
+  // The animation frame that will draw what has streamed in, if one is asked for. The end
+  // (done or error) cancels it: a frame drawn after would put the streamed text back over
+  // the stored reply and its code blocks.
+  let frame = 0;
   view.setContent(replyItem, "");
+  view.setThoughts(replyItem, "");
   view.setNote(replyItem, "waiting…", "waiting");
   controls.setState("Waiting for the agent…", "waiting");
 
   const draw = () => {
-    drawing = false;
+    frame = 0;
     const atEnd = view.isAtEnd();
+    view.setThoughts(replyItem, thoughts);
     view.setContent(replyItem, text);
     view.followEnd(atEnd);
   };
+  const drawSoon = () => {
+    frame ||= requestAnimationFrame(draw);
+  };
+  const stopDrawing = () => {
+    cancelAnimationFrame(frame);
+    frame = 0;
+  };
+  const writing = () => controls.setState("The agent is writing…", "streaming");
   const started = () => {
     view.setNote(replyItem, "streaming…", "streaming");
-    controls.setState("The agent is writing…", "streaming");
+    writing();
   };
   const finish = (result, stopped) => {
+    stopDrawing();
     if (userItem) view.setStored(userItem, result.userMessage);
     const atEnd = view.isAtEnd();
     view.setStored(replyItem, result.reply);
@@ -66,11 +81,12 @@ export async function exchange(kind, session, fields, items, controls) {
     controls.setState(stopped ? "Stopped. The partial reply is saved." : "", stopped ? "stopped" : "");
   };
   const fail = (error) => {
+    stopDrawing();
     // A lasting refusal is said once, by the lock beside Send; any other, by the status.
     const held = controls.refused?.(error);
     controls.setState(held ? "" : sentenceFor(error), held ? "" : "error");
-    if (previous !== null) {
-      view.setContent(replyItem, previous);
+    if (putBack) {
+      putBack();
       view.setNote(replyItem, "", "done");
       return;
     }
@@ -102,12 +118,15 @@ export async function exchange(kind, session, fields, items, controls) {
         { sessionId, token: sessionToken, ...fields },
         {
           start: started,
+          thought(piece) {
+            if (!thoughts) controls.setState("The agent is thinking…", "streaming");
+            thoughts += piece;
+            drawSoon();
+          },
           delta(piece) {
+            if (!text && thoughts) writing();
             text += piece;
-            if (!drawing) {
-              drawing = true;
-              requestAnimationFrame(draw);
-            }
+            drawSoon();
           },
           done(result, stopped) {
             finish(result, stopped);

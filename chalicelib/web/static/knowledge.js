@@ -2,6 +2,20 @@
 import { sentenceFor, showStatus } from "./api.js";
 import { ACCEPT, deleteFile, listFiles, sizeText, uploadFile } from "./files.js";
 
+const STORE_STATES = {
+  importing: "importing; sent with each message until it is ready",
+  ready: "ready",
+  failed: "import failed; sent with each message (tried again later)",
+};
+
+/** How the knowledge reaches the model, in words: sent, or searched and the store's state. */
+function searchText(search) {
+  if (!search || search.estimatedTokens === 0) return "";
+  const size = `about ${search.estimatedTokens.toLocaleString("en")} tokens`;
+  if (search.mode !== "search") return `Sent with each message (${size}).`;
+  return `Searched with File Search (${size}): ${STORE_STATES[search.state] || "not imported yet"}.`;
+}
+
 /** A panel for one agent's knowledge, read and changed with its edit token. */
 export function knowledgePanel(configId, editToken) {
   const base = `/chat-config/${encodeURIComponent(configId)}`;
@@ -23,17 +37,22 @@ export function knowledgePanel(configId, editToken) {
   const status = document.createElement("p");
   status.className = "status";
   status.setAttribute("role", "status");
-  panel.append(list, label, input, progress, status);
+  const how = document.createElement("p");
+  how.className = "hint knowledge-search";
+  panel.append(list, how, label, input, progress, status);
 
   async function refresh() {
-    const { files } = await listFiles(base, editToken);
+    const { files, search } = await listFiles(base, editToken);
+    how.textContent = searchText(search);
+    const imported = new Set(search?.importedFileIds || []);
     list.replaceChildren(
       ...files
         .filter((file) => file.status === "ready")
         .map((file) => {
           const item = document.createElement("li");
           const name = document.createElement("span");
-          name.textContent = `${file.filename} (${sizeText(file.size)})`;
+          const searchable = search?.mode === "search" && imported.has(file.fileId);
+          name.textContent = `${file.filename} (${sizeText(file.size)}${searchable ? ", searchable" : ""})`;
           const remove = document.createElement("button");
           remove.type = "button";
           remove.textContent = "Remove";

@@ -11,10 +11,30 @@ let onRegenerate = () => {};
 let onRetry = () => {};
 let onShare = null; // (messageId, button) => share the chat up to that reply
 let addRating = null; // (item, feedback) => thumbs on a stored reply
+let jsonReplies = false; // the agent replies in JSON (responseFormat json_schema)
 
 /** How images among the attachments get their thumbnails. */
 export function setThumbnails(loader) {
   thumbnailOf = loader;
+}
+
+/** Whether replies are JSON: shown pretty-printed, as a code block with its copy button. */
+export function setJsonReplies(on) {
+  jsonReplies = on;
+}
+
+/** A JSON reply, indented; as it came while it does not parse yet (still streaming). */
+function jsonNode(content) {
+  const pre = document.createElement("pre");
+  const code = document.createElement("code");
+  code.dataset.language = "json";
+  try {
+    code.textContent = JSON.stringify(JSON.parse(content), null, 2);
+  } catch {
+    code.textContent = content;
+  }
+  pre.append(code);
+  return pre;
 }
 
 /** What the per-message Regenerate, Retry and Share buttons do (no `share`: no button),
@@ -104,6 +124,7 @@ function actionsNode(role) {
 /** A message's <article>; `content` is text, rendered as Markdown for the model's replies. */
 export function messageNode(message) {
   const { id, role, content, createdAt, stopped, citations, attachments, parts, feedback } = message;
+  const { thoughts } = message;
   const item = document.createElement("article");
   item.className = `message ${role}`;
   item.setAttribute("aria-label", LABELS[role] || role);
@@ -115,6 +136,7 @@ export function messageNode(message) {
   item.append(actionsNode(role));
   item.querySelector("time").replaceWith(time(createdAt));
   setContent(item, content, parts);
+  setThoughts(item, thoughts);
   setCitations(item, citations);
   if (stopped) setNote(item, "stopped");
   showRating(item, feedback ?? null);
@@ -131,12 +153,13 @@ function webAddress(uri) {
   }
 }
 
-/** A grounded reply's sources, as numbered links under its text (built node by node). */
+/** A grounded reply's sources, as numbered links under its text (built node by node); a
+ * knowledge file (no address) as its name. */
 export function setCitations(item, citations) {
   item.querySelector(".citations")?.remove();
   const links = (citations?.sources || [])
-    .map((source) => ({ title: source.title, href: webAddress(source.uri) }))
-    .filter((source) => source.href);
+    .map((source) => ({ title: source.title, href: source.uri && webAddress(source.uri) }))
+    .filter((source) => source.href || (source.href === "" && source.title));
   if (!links.length) return;
   const box = document.createElement("div");
   box.className = "citations";
@@ -144,13 +167,17 @@ export function setCitations(item, citations) {
   heading.textContent = "Sources";
   const sources = document.createElement("ol");
   for (const { title, href } of links) {
-    const link = document.createElement("a");
-    link.href = href;
-    link.textContent = title || href;
-    link.rel = "noopener noreferrer";
-    link.target = "_blank";
     const entry = document.createElement("li");
-    entry.append(link);
+    if (href) {
+      const link = document.createElement("a");
+      link.href = href;
+      link.textContent = title || href;
+      link.rel = "noopener noreferrer";
+      link.target = "_blank";
+      entry.append(link);
+    } else {
+      entry.textContent = title;
+    }
     sources.append(entry);
   }
   box.append(heading, sources);
@@ -195,9 +222,45 @@ export function setContent(item, content, parts) {
   const body = item.querySelector(".body");
   item.dataset.text = content;
   if (item.classList.contains("model")) {
-    body.replaceChildren(...(parts?.length ? partNodes(parts) : [renderMarkdown(content)]));
+    const whole = jsonReplies ? jsonNode(content) : renderMarkdown(content);
+    body.replaceChildren(...(parts?.length ? partNodes(parts) : [whole]));
     decorateCode(body);
   } else body.textContent = content;
+}
+
+/** A reply's thought summaries, folded above its text (closed until opened, and left as
+ * the reader set it while they grow). Text only: the model's words never become HTML. */
+export function setThoughts(item, thoughts) {
+  let box = item.querySelector(".thoughts");
+  if (!thoughts) {
+    box?.remove();
+    return;
+  }
+  if (!box) {
+    box = document.createElement("details");
+    box.className = "thoughts";
+    const summary = document.createElement("summary");
+    summary.textContent = "Thoughts";
+    const text = document.createElement("div");
+    text.className = "thoughts-text";
+    box.append(summary, text);
+    item.querySelector(".body").before(box);
+  }
+  box.querySelector(".thoughts-text").textContent = thoughts;
+}
+
+/** What a reply shows now (text, code blocks, thoughts); the function puts it back. */
+export function keepShown(item) {
+  const body = item.querySelector(".body");
+  const nodes = [...body.childNodes];
+  const { text } = item.dataset;
+  const thoughts = item.querySelector(".thoughts");
+  return () => {
+    item.dataset.text = text;
+    body.replaceChildren(...nodes);
+    item.querySelector(".thoughts")?.remove();
+    if (thoughts) body.before(thoughts);
+  };
 }
 
 /** A small note among the actions: "waiting", "streaming", "stopped", "not sent"... */
@@ -211,6 +274,7 @@ export function setStored(item, message) {
   item.dataset.id = message.id;
   item.querySelector("time").replaceWith(time(message.createdAt));
   setContent(item, message.content, message.parts);
+  setThoughts(item, message.thoughts);
   setCitations(item, message.citations);
   showRating(item, message.feedback);
 }

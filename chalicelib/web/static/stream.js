@@ -1,6 +1,7 @@
 // The WebSocket API (see the README's "Streaming"): one connection per page, JSON frames.
 // A request is `{action, requestId, sessionId, token, ...}`; its answers are frames with
-// the same requestId: `start`, `delta`s, then `done` or `error`. Tokens go in frames,
+// the same requestId: `start`, `thought`s (an agent that shows them), `delta`s, then
+// `done` or `error`. Tokens go in frames,
 // never in the URL.
 
 const CONNECT_TIMEOUT_MS = 5000;
@@ -9,7 +10,7 @@ export class StreamClient {
   constructor(url) {
     this.url = url;
     this.socket = null;
-    this.requests = new Map(); // requestId -> {handlers, message sent, reply so far}
+    this.requests = new Map(); // requestId -> {handlers, message sent, reply and thoughts so far}
   }
 
   /** Open the connection if it is not open; resolves to true when usable. */
@@ -53,7 +54,10 @@ export class StreamClient {
     if (!request) return;
     const { handlers } = request;
     if (frame.type === "start") handlers.start?.(frame);
-    else if (frame.type === "delta") {
+    else if (frame.type === "thought") {
+      request.thoughts += frame.text;
+      handlers.thought?.(frame.text);
+    } else if (frame.type === "delta") {
       request.reply += frame.text;
       handlers.delta?.(frame.text);
     } else if (frame.type === "done" || frame.type === "error") {
@@ -75,12 +79,12 @@ export class StreamClient {
   }
 
   /**
-   * Send `send` or `regenerate`; handlers get start(frame), delta(text), done(result,
-   * stopped) and error(frame). Returns the request id, for `stop`.
+   * Send `send` or `regenerate`; handlers get start(frame), thought(text), delta(text),
+   * done(result, stopped) and error(frame). Returns the request id, for `stop`.
    */
   request(action, fields, handlers) {
     const requestId = crypto.randomUUID();
-    this.requests.set(requestId, { handlers, message: fields.message ?? "", reply: "" });
+    this.requests.set(requestId, { handlers, message: fields.message ?? "", reply: "", thoughts: "" });
     this.socket.send(JSON.stringify({ action, requestId, ...fields }));
     return requestId;
   }
@@ -94,7 +98,7 @@ export class StreamClient {
 
 /**
  * A `done` result too big for one frame comes without its texts (`textsOmitted`): they
- * are the message sent and the deltas joined, so put them back.
+ * are the message sent, the deltas joined and the thoughts joined, so put them back.
  */
 function withTexts(frame, request) {
   const { result } = frame;
@@ -103,6 +107,6 @@ function withTexts(frame, request) {
     ...result,
     message: request.reply,
     userMessage: { ...result.userMessage, content: request.message },
-    reply: { ...result.reply, content: request.reply },
+    reply: { ...result.reply, content: request.reply, thoughts: request.thoughts || undefined },
   };
 }

@@ -2,6 +2,8 @@
 // until switched on, then its value shown), its toggles, and the limits, whose hints
 // give this server's own numbers.
 import { api, saved } from "./api.js";
+import { fillSafety, safetyFromForm } from "./safety-fields.js";
+import { fillThinking, thinkingFromForm } from "./thinking-fields.js";
 
 const $ = (id) => document.getElementById(id);
 const form = $("agent-form");
@@ -40,9 +42,27 @@ function setOptional(id, value) {
   showValue(id);
 }
 
-/** Wire the sliders and their switches; call once. */
+// The schema's field shows only for JSON replies.
+const showReplySchema = () => {
+  $("reply-schema-field").hidden = $("reply-format").value !== "json_schema";
+};
+
+/** The reply format as the API takes it: a schema that is not JSON is sent as it is, for
+ * the API's refusal to name the field. */
+function replyFormat() {
+  if ($("reply-format").value !== "json_schema") return { type: "text" };
+  const text = $("reply-schema").value;
+  try {
+    return { type: "json_schema", schema: JSON.parse(text) };
+  } catch {
+    return { type: "json_schema", schema: text };
+  }
+}
+
+/** Wire the sliders and their switches, and the reply format; call once. */
 export function wireSliders() {
   $("temperature").addEventListener("input", () => showValue("temperature"));
+  $("reply-format").addEventListener("change", showReplySchema);
   for (const [, id] of OPTIONAL) {
     $(id).addEventListener("input", () => showValue(id));
     $(`${id}-on`).addEventListener("change", () => {
@@ -55,6 +75,7 @@ export function wireSliders() {
     setTimeout(() => {
       showValue("temperature");
       for (const [, id] of OPTIONAL) setOptional(id, null);
+      showReplySchema();
     });
   });
 }
@@ -86,10 +107,14 @@ export function settingsFromForm(editing) {
       urlContext: $("tool-url").checked,
       codeExecution: $("tool-code").checked,
     },
+    knowledgeMode: $("knowledge-mode").value,
     stopSequences: $("stop-sequences")
       .value.split("\n")
       .filter((line) => line.trim()),
+    responseFormat: replyFormat(),
     ...generation,
+    ...safetyFromForm(),
+    thinking: thinkingFromForm(),
   };
 }
 
@@ -97,6 +122,7 @@ export function settingsFromForm(editing) {
 export function fillForm(config) {
   $("title").value = config.title;
   $("model").value = config.model;
+  fillThinking(config.thinking);
   $("temperature").value = config.temperature;
   showValue("temperature");
   $("system-prompt").value = config.systemPrompt ?? "";
@@ -110,8 +136,14 @@ export function fillForm(config) {
   $("tool-search").checked = Boolean(config.tools?.googleSearch);
   $("tool-url").checked = Boolean(config.tools?.urlContext);
   $("tool-code").checked = Boolean(config.tools?.codeExecution);
+  $("knowledge-mode").value = config.knowledgeMode || "auto";
   $("stop-sequences").value = (config.stopSequences || []).join("\n");
+  const schema = config.responseFormat?.schema;
+  $("reply-format").value = schema ? "json_schema" : "text";
+  $("reply-schema").value = schema ? JSON.stringify(schema, null, 2) : "";
+  showReplySchema();
   for (const [name, id] of OPTIONAL) setOptional(id, config[name]);
+  fillSafety(config);
   const agent = saved.agent(config.chatConfigId);
   for (const [name, id, unit] of LIMITS) {
     const value = agent?.limits?.[name];
