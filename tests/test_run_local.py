@@ -221,6 +221,8 @@ def test_the_readme_walkthrough_works_as_written_on_chalice_local(
     replies = re.findall(r'\{"reply":"([^"]+)","usage"', output)
     assert len(replies) == 2 and replies[0] == replies[1]  # the retry got the same exchange
     assert '["user","model"]' in output
+    # The edit of the first message, then back to the whole first branch.
+    assert '\n{"index":1,"count":2}\nHello!\n' in output
     assert '{"id":"gemini-2.5-flash","default":true,' in output
     assert "## User · " in output
     assert "DELETE session: HTTP 204" in output

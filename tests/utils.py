@@ -194,9 +194,14 @@ class ApiClient:
         path = f"/session/{session['sessionId']}/regenerate"
         return self.post(path, body, token=session["sessionToken"])
 
-    def switch(self, session: dict[str, Any], message_id: str) -> ApiResponse:
+    def switch(
+        self, session: dict[str, Any], message_id: str, sibling: int | None = None
+    ) -> ApiResponse:
         path = f"/session/{session['sessionId']}/active"
-        return self.put(path, {"messageId": message_id}, token=session["sessionToken"])
+        body: dict[str, Any] = {"messageId": message_id}
+        if sibling is not None:
+            body["sibling"] = sibling
+        return self.put(path, body, token=session["sessionToken"])
 
     def active_path(self, session: dict[str, Any]) -> list[dict[str, Any]]:
         """The session's active path as GET /session shows it (its last 100)."""

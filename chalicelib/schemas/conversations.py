@@ -291,6 +291,9 @@ class ActiveSet(RequestModel):
     message_id: ResourceId
     """Any message of the session: the deepest path through it (its newest child at each
     step) becomes the active one."""
+    sibling: int | None = Field(default=None, ge=0)
+    """Instead, that message's sibling at this index (as `siblings.index` counts, from 0):
+    how "‹ 2/3 ›" steps between versions without knowing their ids."""
 
 
 class MessageReply(ResponseModel):

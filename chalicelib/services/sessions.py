@@ -264,7 +264,16 @@ def set_active(session_id: str, token: str, request: ActiveSet) -> MessagePage:
     """Show another branch: the deepest path through a message becomes the active one."""
     state = _authorized_view(session_id, token, 1).state
     store = session_store()
-    new_state = store.switch(session_id, state, request.message_id)
+    target = request.message_id
+    if request.sibling is not None:
+        found = store.child_at(session_id, target, request.sibling)
+        if found is None:
+            raise ValidationFailed(
+                "Invalid fields: sibling.",
+                details={"fields": [{"field": "sibling", "message": "no sibling at that index"}]},
+            )
+        target = found
+    new_state = store.switch(session_id, state, target)
     page, next_id = store.load_path_page(session_id, new_state, ACTIVE_PAGE_MESSAGES, None)
     return MessagePage(messages=[m.public() for m in page], next_cursor=next_id)
 

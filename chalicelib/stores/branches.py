@@ -32,7 +32,7 @@ from chalicelib.core.errors import (
 from chalicelib.schemas import StoredMessage, Usage
 from chalicelib.stores.paths import FIRST_RUN, PathState, Run
 from chalicelib.stores.records import MESSAGE_PREFIX, message_from_item, partition_key, session_key
-from chalicelib.stores.tree import FORK_PREFIX, PathMessage, PathReader, run_key
+from chalicelib.stores.tree import FORK_PREFIX, KIDS_LIST, PathMessage, PathReader, run_key
 
 # BatchGetItem takes at most this many keys a call.
 _BATCH_KEYS = 100
@@ -229,25 +229,31 @@ class TreeStore(PathReader):
             }
         ]
         updates: dict[str, dict[str, Any]] = {}
+        # Each fork's first message joins its parent's list of forked children (the root's
+        # on the first run's record), so a sibling is found by its index (child_at).
+        appended: dict[str, dict[str, Any]] = {}
         if state.top is not None:
             updates.setdefault(state.top_run, {})["end"] = state.top
-        if parent is not None:
+        if parent is None:
+            appended[FIRST_RUN] = {KIDS_LIST: run}
+        else:
             kids = _children(state, parent) + 1
             fork = {"run": run, "kids": kids}
             updates.setdefault(state.run_of(parent.message.id), {})[
                 FORK_PREFIX + parent.message.id
             ] = fork
-            if kids > 1:
-                items.append(
-                    _set(
-                        name,
-                        {"pk": partition_key(session_id), "sk": MESSAGE_PREFIX + parent.message.id},
-                        {"kids": kids},
-                        "attribute_exists(sk)",
-                    )
+            items.append(
+                _set(
+                    name,
+                    {"pk": partition_key(session_id), "sk": MESSAGE_PREFIX + parent.message.id},
+                    {"kids": kids} if kids > 1 else {},
+                    "attribute_exists(sk)",
+                    {KIDS_LIST: run},
                 )
-        for owner, values in updates.items():
-            items.append(_set(name, run_key(session_id, owner), values))
+            )
+        for owner in {**updates, **appended}:
+            key = run_key(session_id, owner)
+            items.append(_set(name, key, updates.get(owner, {}), None, appended.get(owner, {})))
         return items
 
     def _path_update(
@@ -292,15 +298,30 @@ def _children(state: PathState, parent: PathMessage | None) -> int:
 
 
 def _set(
-    table_name: str, key: dict[str, str], values: dict[str, Any], condition: str | None = None
+    table_name: str,
+    key: dict[str, str],
+    values: dict[str, Any],
+    condition: str | None = None,
+    appends: dict[str, str] | None = None,
 ) -> Any:
-    names = {f"#a{index}": name for index, name in enumerate(values)}
+    """An Update setting `values`, and adding each of `appends`' ids to the end of its list."""
+    appends = appends or {}
+    names = {f"#a{index}": name for index, name in enumerate([*values, *appends])}
+    sets = [f"#a{i} = :a{i}" for i in range(len(values))]
+    sets += [
+        f"#a{i} = list_append(if_not_exists(#a{i}, :none), :a{i})"
+        for i in range(len(values), len(names))
+    ]
+    given = {f":a{i}": value for i, value in enumerate(values.values())}
+    given.update({f":a{len(values) + i}": [value] for i, value in enumerate(appends.values())})
+    if appends:
+        given[":none"] = []
     update: dict[str, Any] = {
         "TableName": table_name,
         "Key": key,
-        "UpdateExpression": "SET " + ", ".join(f"#a{i} = :a{i}" for i in range(len(values))),
+        "UpdateExpression": "SET " + ", ".join(sets),
         "ExpressionAttributeNames": names,
-        "ExpressionAttributeValues": {f":a{i}": value for i, value in enumerate(values.values())},
+        "ExpressionAttributeValues": given,
     }
     if condition:
         update["ConditionExpression"] = condition

@@ -8,6 +8,7 @@ write is one transaction of a fixed number of items. See docs/storage.md.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,14 @@ from chalicelib.stores.records import (
 RUN_PREFIX = "BRANCH#"
 # A fork record's attribute on its parent's run: `f:{messageId}`.
 FORK_PREFIX = "f:"
+# A message's forked children, oldest first (the root's: on the first run's record). A
+# child that continues its parent's run is not listed: it is the first child, and the
+# message after its parent in sort order.
+KIDS_LIST = "forks"
+
+
+# Above every message id (ids are letters and digits).
+_HIGHEST = "~"
 
 
 def run_key(session_id: str, run: str) -> dict[str, str]:
@@ -223,6 +232,57 @@ class PathReader(MessageStore):
         page = _path_messages(walked, limit, state)
         next_id = None if complete else page[-1].message.id
         return list(reversed(page)), next_id
+
+    def child_at(self, session_id: str, message_id: str, index: int) -> str | None:
+        """The id of a message's sibling at `index` (creation order, from 0; the message
+        itself among them), or None when it has no such sibling: two or three reads,
+        whatever the tree (the message, its parent's list, the run's next message)."""
+        item = self.get_message(session_id, message_id)
+        if item is None:
+            raise MessageNotFound()
+        parent_id = item["parentId"] if "parentId" in item else self._before(session_id, item)
+        if parent_id is None:
+            listed = get_item(self._table, run_key(session_id, FIRST_RUN)) or {}
+            in_run = True  # the first message is the root's first child
+        else:
+            listed = self.get_message(session_id, str(parent_id)) or {}
+            in_run = len(listed.get(KIDS_LIST, [])) < int(listed.get("kids", 1))
+        forks = [str(child) for child in listed.get(KIDS_LIST, [])]
+        if index < 0 or index >= len(forks) + in_run:
+            return None
+        if not in_run or index > 0:
+            return forks[index - in_run]
+        return self._first_child(session_id, None if parent_id is None else str(parent_id))
+
+    def _adjacent(self, session_id: str, low: str, high: str, newest: bool) -> list[Any]:
+        """Up to two messages with ids from `low` to `high`, oldest or newest first."""
+        items = query_items(
+            self._table,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+            ExpressionAttributeValues={
+                ":pk": partition_key(session_id),
+                ":low": MESSAGE_PREFIX + low,
+                ":high": MESSAGE_PREFIX + high,
+            },
+            ScanIndexForward=not newest,
+            ConsistentRead=True,
+            Limit=2,
+        )
+        return list(itertools.islice(items, 2))
+
+    def _before(self, session_id: str, item: dict[str, Any]) -> str | None:
+        """The parent of a message stored before trees: the message before it."""
+        older = [
+            i for i in self._adjacent(session_id, "", _id(item), True) if i["sk"] != item["sk"]
+        ]
+        return _id(older[0]) if older else None
+
+    def _first_child(self, session_id: str, parent_id: str | None) -> str | None:
+        """The child that continues its parent's run: the message after it in sort order
+        (the session's first message for the root)."""
+        after = self._adjacent(session_id, parent_id or "", _HIGHEST, False)
+        after = [i for i in after if _id(i) != parent_id and is_message(i)]
+        return _id(after[0]) if after else None
 
     def get_message(self, session_id: str, message_id: str) -> dict[str, Any] | None:
         """A message's item, or None."""
