@@ -37,6 +37,9 @@ class TreeCosts:
     straight_send: SendCost
     edit_depth: int
     edit: SendCost
+    # "‹": from the newest of the versions to the one before, and to the first.
+    step_back: SendCost
+    step_first: SendCost
     # Back to the edited message's old branch, and on to its sibling again.
     switch_back: SendCost
     switch_again: SendCost
@@ -58,6 +61,11 @@ class TreeCosts:
             row(f"send, first after {self.branches} branches", self.young_send),
             row(f"send after {self.branches} branches, branch settled", self.established_send),
             row("send, same depth, never branched", self.straight_send),
+            row(
+                f"step (sibling) from version {self.branches} to {self.branches - 1}",
+                self.step_back,
+            ),
+            row(f"step (sibling) from version {self.branches - 1} to 1", self.step_first),
             row(f"edit of the message after {self.edit_depth:,} others", self.edit),
             row("switch to the edited message's old branch", self.switch_back),
             row("switch to the edit's branch again", self.switch_again),
@@ -73,9 +81,22 @@ def _edit(stack: Stack, session: Session, message_id: str, text: str) -> dict[st
     return stack.post(path, {"message": text}, session.token)
 
 
-def _switch(stack: Stack, session: Session, message_id: str) -> dict[str, Any]:
+def _switch(
+    stack: Stack, session: Session, message_id: str, sibling: int | None = None
+) -> dict[str, Any]:
     path = f"/session/{session.session_id}/active"
-    return stack.call("PUT", path, {"messageId": message_id}, session.token)
+    body: dict[str, Any] = {"messageId": message_id}
+    if sibling is not None:
+        body["sibling"] = sibling
+    return stack.call("PUT", path, body, session.token)
+
+
+def _step(
+    stack: Stack, counter: CallCounter, session: Session, message_id: str, sibling: int
+) -> SendCost:
+    with counter.measure() as measured:
+        _switch(stack, session, message_id, sibling)
+    return SendCost.of(measured.by_service, stack.stored_size)
 
 
 def _measured_send(
@@ -103,10 +124,12 @@ def _branches(stack: Stack, counter: CallCounter, fake: FakeGemini) -> tuple[Sen
     for _ in range(settle):
         stack.send(session, text_of(USER_CHARS, "q"))
     established = _measured_send(stack, counter, fake, session)
+    back = _step(stack, counter, session, edited, BRANCHES - 2)
+    first = _step(stack, counter, session, edited, 0)
     straight = stack.new_session()
     for _ in range(settle + 3):
         stack.send(straight, text_of(USER_CHARS, "q"))
-    return young, established, _measured_send(stack, counter, fake, straight)
+    return young, established, _measured_send(stack, counter, fake, straight), back, first
 
 
 def _deep_edit(stack: Stack, counter: CallCounter, fake: FakeGemini) -> tuple[SendCost, ...]:
@@ -133,7 +156,7 @@ def run(counter: CallCounter) -> TreeCosts:
     with FakeGemini() as fake:
         extra = {"GEMINI_API_KEY": "bench-key", "GOOGLE_GEMINI_BASE_URL": fake.base_url}
         with local_stack(extra) as stack:
-            young, established, straight = _branches(stack, counter, fake)
+            young, established, straight, back_step, first_step = _branches(stack, counter, fake)
             log.info("trees, sends after %d branches: %s, %s", BRANCHES, young, established)
         # On a fresh table, as (a) seeds its long conversations.
         with local_stack(extra) as stack:
@@ -141,7 +164,17 @@ def run(counter: CallCounter) -> TreeCosts:
             log.info("trees, edit at depth %d: %s", 2 * DEPTH_EXCHANGES, edit)
         history = get_settings().history_max_messages
     return TreeCosts(
-        BRANCHES, young, established, straight, 2 * DEPTH_EXCHANGES, edit, back, again, history
+        BRANCHES,
+        young,
+        established,
+        straight,
+        2 * DEPTH_EXCHANGES,
+        edit,
+        back_step,
+        first_step,
+        back,
+        again,
+        history,
     )
 
 

@@ -45,6 +45,9 @@ from chalicelib.stores.tree import PathMessage, PathView
 # Runs an active path may hold (each about 60 bytes of the session item, which every
 # send reads): a fork that would pass it is refused before the model is asked.
 MAX_PATH_RUNS = 500
+# Versions one message may have (its parent lists them, about 30 bytes each, and the
+# parent is read with a send's history): past it, an edit or a regeneration is refused.
+MAX_VERSIONS = 1000
 
 
 @dataclass(frozen=True)
@@ -216,6 +219,12 @@ def _ensure_room(history: History) -> None:
         return
     if len(state.cut(parent_id)) >= MAX_PATH_RUNS:
         raise TooManyBranches(details={"limit": MAX_PATH_RUNS})
+    versions = (history.parent.kids or 1) if history.parent else state.roots()
+    if versions >= MAX_VERSIONS:
+        raise TooManyBranches(
+            f"This message already has {MAX_VERSIONS:,} versions; edit another, or send on.",
+            details={"limit": MAX_VERSIONS},
+        )
 
 
 def load_authorized(

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from chalicelib.core import aws
+from chalicelib.services import exchange
 from tests.fake_gemini import FakeGemini, reply_text
 from tests.utils import ApiClient, assert_error, counting_dynamodb, seed_exchanges
 
@@ -160,3 +161,23 @@ def test_a_step_costs_a_few_reads_whatever_the_tree(
     versions(10)
     step(0)
     assert step(3) == to_fork
+
+
+def test_a_message_past_its_versions_cap_is_refused_before_the_model(
+    api: ApiClient, fake_gemini: FakeGemini, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(exchange, "MAX_VERSIONS", 2)
+    q1 = find(api, session, "q1")
+    fake_gemini.queue(reply_text("answer v1"))
+    assert api.edit(session, q1["id"], "q1 v1").status == 200
+    calls = len(fake_gemini.requests)
+    refused = api.edit(session, api.active_path(session)[2]["id"], "q1 v2")
+    assert_error(refused, 409, "too_many_branches")
+    assert refused.json["details"] == {"limit": 2}
+    fake_gemini.queue(reply_text("answer v1, again"))
+    assert api.regenerate(session).status == 200
+    assert_error(api.regenerate(session), 409, "too_many_branches")
+    assert len(fake_gemini.requests) == calls + 1
+    # Sends go on, and the versions are all there.
+    assert api.send(session, "onwards").status == 200
+    assert flip(api, session, q1["id"], 0)[2] == "q1"
