@@ -195,7 +195,7 @@ class ApiClient:
         return self.post(path, body, token=session["sessionToken"])
 
     def switch(
-        self, session: dict[str, Any], message_id: str, sibling: int | None = None
+        self, session: dict[str, Any], message_id: str, sibling: float | None = None
     ) -> ApiResponse:
         path = f"/session/{session['sessionId']}/active"
         body: dict[str, Any] = {"messageId": message_id}

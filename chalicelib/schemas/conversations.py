@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from chalicelib.core.tools import thinking_of_model
@@ -19,6 +19,7 @@ from chalicelib.schemas.base import (
     SystemPrompt,
     Temperature,
     Title,
+    integral,
 )
 from chalicelib.schemas.configs import ChatSettings
 from chalicelib.schemas.files import Attachment, AttachmentIds
@@ -291,7 +292,7 @@ class ActiveSet(RequestModel):
     message_id: ResourceId
     """Any message of the session: the deepest path through it (its newest child at each
     step) becomes the active one."""
-    sibling: int | None = Field(default=None, ge=0)
+    sibling: Annotated[int, Field(ge=0), BeforeValidator(integral)] | None = None
     """Instead, that message's sibling at this index (as `siblings.index` counts, from 0):
     how "‹ 2/3 ›" steps between versions without knowing their ids."""
 

@@ -17,6 +17,7 @@ from chalicelib.core.errors import (
     AppError,
     ConfigDeleted,
     ConfigNotFound,
+    MessageNotFound,
     SessionNotFound,
     SettingsLocked,
     ShareNotFound,
@@ -268,10 +269,7 @@ def set_active(session_id: str, token: str, request: ActiveSet) -> MessagePage:
     if request.sibling is not None:
         found = store.child_at(session_id, target, request.sibling)
         if found is None:
-            raise ValidationFailed(
-                "Invalid fields: sibling.",
-                details={"fields": [{"field": "sibling", "message": "no sibling at that index"}]},
-            )
+            raise MessageNotFound("That message has no sibling at that index.")
         target = found
     new_state = store.switch(session_id, state, target)
     page, next_id = store.load_path_page(session_id, new_state, ACTIVE_PAGE_MESSAGES, None)

@@ -9,18 +9,11 @@ import pytest
 
 from chalicelib.core import aws
 from chalicelib.services import exchange
+from tests.api.test_trees import contents, find
 from tests.fake_gemini import FakeGemini, reply_text
 from tests.utils import ApiClient, assert_error, counting_dynamodb, seed_exchanges
 
 Session = dict[str, Any]
-
-
-def contents(messages: list[dict[str, Any]]) -> list[str]:
-    return [m["content"] for m in messages]
-
-
-def find(api: ApiClient, session: Session, content: str) -> dict[str, Any]:
-    return next(m for m in api.tree(session)["messages"] if m["content"] == content)
 
 
 def flip(api: ApiClient, session: Session, message_id: str, sibling: int) -> list[str]:
@@ -89,7 +82,7 @@ def test_a_branch_started_from_an_older_leaf_lists_its_first_child(
     api.edit(session, q3["id"], "p3")
     assert flip(api, session, q3["id"], 0)[-2:] == ["q3", "a3"]
     assert flip(api, session, q3["id"], 1)[-2:] == ["p3", "b3"]
-    assert_error(api.switch(session, q3["id"], 2), 400, "validation_error")
+    assert_error(api.switch(session, q3["id"], 2), 404, "message_not_found")
 
 
 def test_a_session_stored_before_trees_steps_back_to_its_old_messages(
@@ -113,10 +106,11 @@ def test_a_step_is_refused_past_the_last_sibling_or_for_another_sessions_message
     api: ApiClient, session: Session
 ) -> None:
     q1 = find(api, session, "q1")
-    response = api.switch(session, q1["id"], 1)
+    assert_error(api.switch(session, q1["id"], 1), 404, "message_not_found")
+    response = api.switch(session, q1["id"], -1)
     assert_error(response, 400, "validation_error")
     assert response.json["details"]["fields"][0]["field"] == "sibling"
-    assert_error(api.switch(session, q1["id"], -1), 400, "validation_error")
+    assert_error(api.switch(session, q1["id"], 1.5), 400, "validation_error")
     other = api.new_session()
     api.send(other, "elsewhere")
     foreign = api.active_path(other)[0]["id"]

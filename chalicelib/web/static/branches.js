@@ -2,6 +2,18 @@
 // and the in-place editor of a user message, whose resend makes a new version.
 import { TOUCH } from "./shell.js";
 
+function button(text, className, label = "", type = "button") {
+  const made = document.createElement("button");
+  made.type = type;
+  made.className = className;
+  made.textContent = text;
+  if (label) {
+    made.setAttribute("aria-label", label);
+    made.title = label;
+  }
+  return made;
+}
+
 /** The "‹ 2/3 ›" of a message, hidden until it has siblings; `flip(item, index)` shows
  * the version at that index. */
 export function versionsNode(flip) {
@@ -9,17 +21,12 @@ export function versionsNode(flip) {
   box.className = "versions";
   box.hidden = true;
   const step = (label, by) => {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = by < 0 ? "previous-version" : "next-version";
-    button.textContent = by < 0 ? "‹" : "›";
-    button.setAttribute("aria-label", label);
-    button.title = label;
-    button.addEventListener("click", () => {
+    const made = button(by < 0 ? "‹" : "›", by < 0 ? "previous-version" : "next-version", label);
+    made.addEventListener("click", () => {
       const item = box.closest(".message");
       flip(item, Number(item.dataset.siblingIndex) + by);
     });
-    return button;
+    return made;
   };
   const where = document.createElement("span");
   where.className = "version";
@@ -43,9 +50,7 @@ export function setSiblings(item, siblings) {
   // An end's button stays off, whatever else turns the others on and off.
   box.querySelector(".previous-version").dataset.end = String(index === 0);
   box.querySelector(".next-version").dataset.end = String(index === count - 1);
-  for (const button of box.querySelectorAll("button")) {
-    button.disabled = button.dataset.end === "true";
-  }
+  for (const each of box.querySelectorAll("button")) each.disabled = each.dataset.end === "true";
 }
 
 /**
@@ -69,10 +74,7 @@ export function openEditor(item, { text, attachments, send }) {
     const entry = document.createElement("li");
     const name = document.createElement("span");
     name.textContent = `📎 ${file.filename}`;
-    const drop = document.createElement("button");
-    drop.type = "button";
-    drop.textContent = "Remove";
-    drop.setAttribute("aria-label", `Remove ${file.filename}`);
+    const drop = button("Remove", "edit-remove", `Remove ${file.filename}`);
     drop.addEventListener("click", () => {
       kept.splice(kept.indexOf(file), 1);
       entry.remove();
@@ -82,14 +84,8 @@ export function openEditor(item, { text, attachments, send }) {
   }
   const row = document.createElement("div");
   row.className = "edit-buttons";
-  const cancel = document.createElement("button");
-  cancel.type = "button";
-  cancel.className = "edit-cancel";
-  cancel.textContent = "Cancel";
-  const resend = document.createElement("button");
-  resend.type = "submit";
-  resend.className = "edit-send primary";
-  resend.textContent = "Send";
+  const cancel = button("Cancel", "edit-cancel");
+  const resend = button("Send", "edit-send primary", "", "submit");
   row.append(cancel, resend);
   form.append(box, files, row);
 
