@@ -35,12 +35,15 @@ from chalicelib.core.errors import AppError, AuthRequired
 from chalicelib.core.settings import get_settings
 from chalicelib.local import services as local_services
 from chalicelib.schemas import (
+    ActiveSet,
     ChatConfigCreate,
     ChatConfigUpdate,
     ExportQuery,
     FileUploadCreate,
+    MessageEdit,
     MessagePageQuery,
     MessageSend,
+    RegenerateRequest,
     SessionCreate,
     SessionUpdate,
     TextBody,
@@ -296,7 +299,25 @@ def list_messages(session_id: str) -> BaseModel:
 
 @operation("/session/{session_id}/regenerate", "POST")
 def regenerate(session_id: str) -> BaseModel:
-    return message_service.regenerate(session_id, _token(), who=_caller(False))
+    token, body = _token(), _body()
+    request = parse_body(RegenerateRequest, body) if body.strip() else None
+    return message_service.regenerate(session_id, token, request, who=_caller(False))
+
+
+@operation("/session/{session_id}/messages/{message_id}/edit", "POST")
+def edit_message(session_id: str, message_id: str) -> BaseModel:
+    token = _token()
+    key = idempotency.parse_key(_request().headers.get(idempotency.HEADER.lower()))
+    request = parse_body(MessageEdit, _body())
+    return message_service.edit_message(
+        session_id, message_id, token, request, key, who=_caller(False)
+    )
+
+
+@operation("/session/{session_id}/active", "PUT")
+def set_active_message(session_id: str) -> BaseModel:
+    token = _token()
+    return session_service.set_active(session_id, token, parse_body(ActiveSet, _body()))
 
 
 @operation("/session/{session_id}/export", "GET")

@@ -102,13 +102,18 @@ class Stack:
         self.table = aws.get_sessions_table()
 
     def post(self, path: str, body: dict[str, Any], token: str | None = None) -> dict[str, Any]:
+        return self.call("POST", path, body, token)
+
+    def call(
+        self, method: str, path: str, body: dict[str, Any], token: str | None = None
+    ) -> dict[str, Any]:
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        response = self._http.post(path, headers=headers, body=json.dumps(body))
+        response = self._http.request(method, path, headers=headers, body=json.dumps(body))
         parsed: dict[str, Any] = json.loads(response.body)
         if response.status_code >= 300:
-            raise RuntimeError(f"POST {path}: {response.status_code} {parsed}")
+            raise RuntimeError(f"{method} {path}: {response.status_code} {parsed}")
         return parsed
 
     def new_session(self) -> Session:
@@ -149,7 +154,7 @@ class Stack:
                         created_at="2025-01-01T00:00:00.000000+00:00",
                     )
                     batch.put_item(Item=SessionStore.message_item(session.session_id, message))
-        # The messages stored (SessionStore.append_exchange) and the messages counted
+        # The messages stored (SessionStore.add_messages) and the messages counted
         # against the session's limit (QuotaStore.reserve_message).
         self.table.update_item(
             Key=session_key(session.session_id),

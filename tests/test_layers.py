@@ -40,6 +40,8 @@ SERVICE_ORDER = [
     "configs",
     "keys",
     "exchange",
+    "storing",
+    "branching",
     "sessions",
     "insights",
     "shares",

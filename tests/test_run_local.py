@@ -129,7 +129,12 @@ def test_serves_a_whole_conversation_on_local_aws_and_stops_on_sigterm(
     for thread in threads:
         thread.join()
     assert statuses == [200] * 8
-    assert len(stack.call("GET", f"/session/{session_id}", token=token)[1]["messages"]) == 18
+    # Each was stored under the message its model call saw: racing sends are siblings,
+    # the last stored is the path shown, and the tree holds them all.
+    export = stack.call("GET", f"/session/{session_id}/export", token=token)[1]
+    assert len(export["messages"]) == 18
+    shown = stack.call("GET", f"/session/{session_id}", token=token)[1]["messages"]
+    assert shown[-1]["id"] == export["activeLeafId"] and len(shown) >= 4
 
     assert_answers_like_the_deployed_api(stack.port)
     assert "in-memory AWS (moto)" in stack.output()
@@ -221,6 +226,8 @@ def test_the_readme_walkthrough_works_as_written_on_chalice_local(
     replies = re.findall(r'\{"reply":"([^"]+)","usage"', output)
     assert len(replies) == 2 and replies[0] == replies[1]  # the retry got the same exchange
     assert '["user","model"]' in output
+    # The edit of the first message, then back to the whole first branch.
+    assert '\n{"index":1,"count":2}\nHello!\n' in output
     assert '{"id":"gemini-2.5-flash","default":true,' in output
     assert "## User · " in output
     assert "DELETE session: HTTP 204" in output

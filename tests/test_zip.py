@@ -207,9 +207,11 @@ def test_every_route_runs_from_the_zip_alone(
     assert [c for c in others if c["status"] not in (200, 201, 204)] == []
     (regenerated,) = [c for c in others if c["route"].endswith("/regenerate")]
     assert regenerated["reply"] == "fake reply to: retried"
-    # hello, 503 and its retry, 429, regenerate, a completion and a response: all through
-    # google-genai, with the SSM key.
-    assert [r.headers["x-goog-api-key"] for r in fake_gemini.requests] == [key] * 7
+    (edited,) = [c for c in others if c["route"].endswith("/edit")]
+    assert edited["reply"] == "fake reply to: retried"
+    # hello, 503 and its retry, 429, regenerate, an edit, a completion and a response: all
+    # through google-genai, with the SSM key.
+    assert [r.headers["x-goog-api-key"] for r in fake_gemini.requests] == [key] * 8
 
     modules = probe["modules"]
     # The probe itself, as __main__ (and __mp_main__, multiprocessing's alias of it).

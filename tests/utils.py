@@ -176,3 +176,41 @@ class ApiClient:
             token=session["sessionToken"],
             **kwargs,
         )
+
+    # --- conversations as trees ---------------------------------------------------
+
+    def edit(
+        self, session: dict[str, Any], message_id: str, message: str, **kwargs: Any
+    ) -> ApiResponse:
+        return self.post(
+            f"/session/{session['sessionId']}/messages/{message_id}/edit",
+            {"message": message},
+            token=session["sessionToken"],
+            **kwargs,
+        )
+
+    def regenerate(self, session: dict[str, Any], message_id: str | None = None) -> ApiResponse:
+        body = {"messageId": message_id} if message_id else None
+        path = f"/session/{session['sessionId']}/regenerate"
+        return self.post(path, body, token=session["sessionToken"])
+
+    def switch(
+        self, session: dict[str, Any], message_id: str, sibling: float | None = None
+    ) -> ApiResponse:
+        path = f"/session/{session['sessionId']}/active"
+        body: dict[str, Any] = {"messageId": message_id}
+        if sibling is not None:
+            body["sibling"] = sibling
+        return self.put(path, body, token=session["sessionToken"])
+
+    def active_path(self, session: dict[str, Any]) -> list[dict[str, Any]]:
+        """The session's active path as GET /session shows it (its last 100)."""
+        view = self.get(f"/session/{session['sessionId']}", token=session["sessionToken"])
+        assert view.status == 200, view.json
+        return list(view.json["messages"])
+
+    def tree(self, session: dict[str, Any]) -> dict[str, Any]:
+        """The JSON export: every message of the tree, and the active leaf."""
+        export = self.get(f"/session/{session['sessionId']}/export", token=session["sessionToken"])
+        assert export.status == 200, export.json
+        return dict(export.json)

@@ -103,8 +103,10 @@ sent = [
     )
     for text in ("hello", "retried", "limited")
 ]
-# The first reply is the one the feedback routes rate.
+# The first reply is the one the feedback routes rate (and the switch shows); the edit
+# asks "retried" again, so the regeneration's reply is the same whichever runs first.
 ids["message_id"] = sent[0]["reply"]["id"]
+edited_id = sent[1]["userMessage"]["id"]
 
 # A file for each owner: announced, put where its form would POST it, completed.
 TEXT = b"probe knowledge"
@@ -149,6 +151,8 @@ bodies = {
     ("POST", "/chat-config/{chat_config_id}/files"): UPLOAD,
     ("POST", "/session/{session_id}/files"): UPLOAD,
     ("PUT", "/session/{session_id}/messages/{message_id}/feedback"): {"rating": "up"},
+    ("POST", "/session/{session_id}/messages/{message_id}/edit"): {"message": "retried"},
+    ("PUT", "/session/{session_id}/active"): {"messageId": ids["message_id"]},
 }
 routes = [(method, route) for route, methods in APP.routes.items() for method in methods]
 done = {"/create-chat", "/chat-session", "/session-message"}
@@ -164,6 +168,8 @@ for method, route in sorted(
     if route not in done:
         owner = "chat-config" if "chat-config" in route else "session"
         route_ids = {**ids, "file_id": file_ids[owner]}
+        if route.endswith("/edit"):
+            route_ids["message_id"] = edited_id
         token = OPERATOR_TOKEN if route.startswith("/operator") else tokens[owner]
         token = tokens["v1"] if route.startswith("/v1/") else token
         answer = call(method, route, route_ids, bodies.get((method, route)), token)

@@ -18,6 +18,7 @@ from chalicelib.api.operations import API_VERSION, JsonSchema
 from chalicelib.schemas.frames import (
     DeltaFrame,
     DoneFrame,
+    EditFrame,
     ErrorFrame,
     RegenerateFrame,
     SendFrame,
@@ -27,7 +28,7 @@ from chalicelib.schemas.frames import (
 )
 
 REF_TEMPLATE = "#/components/schemas/{model}"
-CLIENT_FRAMES: tuple[type[BaseModel], ...] = (SendFrame, RegenerateFrame, StopFrame)
+CLIENT_FRAMES: tuple[type[BaseModel], ...] = (SendFrame, EditFrame, RegenerateFrame, StopFrame)
 SERVER_FRAMES: tuple[type[BaseModel], ...] = (
     StartFrame,
     ThoughtFrame,
@@ -40,7 +41,7 @@ DESCRIPTION = """\
 Streamed replies. Connect to the URL `GET /health` gives as `websocketUrl`, then send
 JSON text frames; the token goes in the frame, never in the URL.
 
-A send or regenerate answers with `start` (quota reserved), `delta`s (the reply's pieces:
+A send, edit or regenerate answers with `start` (quota reserved), `delta`s (the reply's pieces:
 joined, they are `result.reply.content`), then `done` (the exchange is stored; `result` is
 the REST API's body for it) or `error` (nothing stored). Every server frame carries the
 request's `requestId` and `seq`, counting from 0 per request. A `stop` ends a running
@@ -113,7 +114,7 @@ def build_document() -> JsonSchema:
         "operations": {
             "sendRequest": {
                 "action": "receive",
-                "summary": "The server receives a send, regenerate or stop frame.",
+                "summary": "The server receives a send, edit, regenerate or stop frame.",
                 "channel": {"$ref": "#/channels/conversation"},
                 "messages": refs(CLIENT_FRAMES, "channels/conversation/messages"),
             },

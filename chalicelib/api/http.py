@@ -67,6 +67,7 @@ STATUS_BY_ERROR: dict[type[errors.AppError], int] = {
     errors.IdempotencyConflict: 409,
     errors.IdempotencyInProgress: 409,
     errors.NothingToRegenerate: 409,
+    errors.TooManyBranches: 409,
     errors.UploadIncomplete: 409,
     errors.InvalidAttachment: 409,
     errors.TooManyApiKeys: 409,

@@ -272,7 +272,7 @@ def _operation(
     if op.request is not None:
         out["requestBody"] = {
             "content": {"application/json": {"schema": refs[(op.request, "validation")]}},
-            "required": True,
+            "required": op.body_required,
         }
     return out
 

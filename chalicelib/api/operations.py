@@ -56,6 +56,8 @@ class Operation:
     response: type[BaseModel] | JsonSchema | None
     status: int = 200
     request: type[BaseModel] | None = None
+    # False: the body may be left out (all its fields are optional).
+    body_required: bool = True
     auth: Auth = "none"
     query: type[BaseModel] | None = None
     headers: tuple[Param, ...] = ()
@@ -212,7 +214,7 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(
             *BODY, *TOKEN, errors.SessionNotFound, errors.ConfigDeleted, *MODEL,
             errors.IdempotencyConflict, errors.IdempotencyInProgress, *STORAGE,
-            errors.InvalidAttachment,
+            errors.InvalidAttachment, errors.ConcurrentUpdate, errors.TooManyBranches,
         ),
     ),
     Operation(
@@ -255,14 +257,54 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "POST", f"{SESSION_PATH}/regenerate", "regenerateReply",
-        summary="Replace the last reply with a new one",
+        summary="Ask again for a reply, keeping the old one",
         tag=SESSIONS,
         auth="session token",
+        request=s.RegenerateRequest,
+        body_required=False,
         response=s.MessageReply,
         errors=(
-            *TOKEN, errors.SessionNotFound, errors.NothingToRegenerate, errors.ConfigDeleted,
-            *MODEL, *STORAGE,
+            *BODY, *TOKEN, errors.SessionNotFound, errors.NothingToRegenerate,
+            errors.MessageNotFound, errors.ConfigDeleted, errors.ConcurrentUpdate,
+            errors.TooManyBranches, *MODEL, *STORAGE,
         ),
+        description="The new reply is a sibling of the old one (same user message) and "
+        "becomes the active leaf; the old one stays, one sibling step away. Without a body "
+        "(or `messageId`), the last reply; `messageId` names an earlier reply of the active "
+        "path, asked again with the history it had.",
+    ),
+    Operation(
+        "POST", f"{SESSION_PATH}/messages/{{message_id}}/edit", "editMessage",
+        summary="Edit an earlier message, keeping both answers",
+        tag=SESSIONS,
+        auth="session token",
+        headers=(IDEMPOTENCY_KEY,),
+        request=s.MessageEdit,
+        response=s.MessageReply,
+        errors=(
+            *BODY, *TOKEN, errors.SessionNotFound, errors.MessageNotFound, errors.ConfigDeleted,
+            *MODEL, errors.IdempotencyConflict, errors.IdempotencyInProgress,
+            errors.ConcurrentUpdate, errors.TooManyBranches, *STORAGE, errors.InvalidAttachment,
+        ),
+        description="`message_id` is a user message of the active path. Its new version is "
+        "stored beside it (same parent), answered with the history up to that parent, and "
+        "its reply becomes the active leaf; answered as a send (quotas, budgets, "
+        "`Idempotency-Key`).",
+    ),
+    Operation(
+        "PUT", f"{SESSION_PATH}/active", "setActiveMessage",
+        summary="Show another branch",
+        tag=SESSIONS,
+        auth="session token",
+        request=s.ActiveSet,
+        response=s.MessagePage,
+        errors=(
+            *BODY, *TOKEN, errors.SessionNotFound, errors.MessageNotFound,
+            errors.ConcurrentUpdate, *STORAGE,
+        ),
+        description="Makes the deepest path through `messageId` (its newest child at each "
+        "step) the active one, and answers that path's last page (as `GET "
+        "/session/{id}/messages`).",
     ),
     Operation(
         "GET", f"{SESSION_PATH}/export", "exportSession",
@@ -466,7 +508,7 @@ def _links(parameter: str, pointer: str, *operation_ids: str) -> dict[str, JsonS
 # gets from a created config to its sessions, and from a session to its messages.
 SESSION_OPERATIONS = (
     "getSession", "updateSession", "deleteSession", "listMessages", "regenerateReply",
-    "exportSession",
+    "exportSession", "setActiveMessage",
 )  # fmt: skip
 LINKS: dict[str, dict[str, JsonSchema]] = {
     "createChatConfig": {

@@ -22,6 +22,7 @@ from chalicelib.core.clients import ANONYMOUS, Caller
 from chalicelib.schemas.frames import (
     ClientFrame,
     DoneFrame,
+    EditFrame,
     ErrorFrame,
     FeedbackFrame,
     FeedbackResultFrame,
@@ -36,11 +37,11 @@ from chalicelib.services.streaming import Channel, Post
 
 logger = logging.getLogger(__name__)
 
-Frame = SendFrame | RegenerateFrame | StopFrame | FeedbackFrame
+Frame = SendFrame | EditFrame | RegenerateFrame | StopFrame | FeedbackFrame
 _CLIENT_FRAME: TypeAdapter[Frame] = TypeAdapter(ClientFrame)
 _REQUEST_ID: TypeAdapter[str] = TypeAdapter(RequestId)
 # The client frames' actions: only these reach a log line, whatever a client sends.
-ACTIONS = ("send", "regenerate", "stop", "feedback")
+ACTIONS = ("send", "edit", "regenerate", "stop", "feedback")
 
 
 def management_endpoint(domain_name: str, stage: str) -> str:
@@ -103,6 +104,8 @@ def _answer(frame: Frame, channel: Channel, who: Caller) -> None:
     try:
         if isinstance(frame, SendFrame):
             streaming.stream_send(frame, channel, who)
+        elif isinstance(frame, EditFrame):
+            streaming.stream_edit(frame, channel, who)
         elif isinstance(frame, RegenerateFrame):
             streaming.stream_regeneration(frame, channel, who)
         elif isinstance(frame, FeedbackFrame):

@@ -182,6 +182,14 @@ class NothingToRegenerate(AppError):
     default_message = "This session has no reply to regenerate yet."
 
 
+class TooManyBranches(AppError):
+    code = "too_many_branches"
+    default_message = (
+        "This conversation's active path has branched too often to branch again here; "
+        "send on the latest message, or start a new session."
+    )
+
+
 class FileNotFound(AppError):
     code = "file_not_found"
     default_message = "No file of this chat or session has that id."

@@ -44,23 +44,27 @@ from chalicelib.schemas.configs import (
     LimitValue,
 )
 from chalicelib.schemas.conversations import (
+    ActiveSet,
     ContextInfo,
     EditTokenRotated,
     ErrorBody,
     ExportQuery,
     Health,
+    MessageEdit,
     MessagePage,
     MessagePageQuery,
     MessageReply,
     MessageSend,
     ModelInfo,
     ModelList,
+    RegenerateRequest,
     SessionCreate,
     SessionCreated,
     SessionExport,
     SessionSettings,
     SessionUpdate,
     SessionView,
+    Siblings,
     StoredMessage,
     Usage,
 )
@@ -76,6 +80,9 @@ from chalicelib.schemas.files import (
 from chalicelib.schemas.operator import OperatorUsage, Refusals, TokenUsage, UsageQuery
 
 __all__ = [
+    "ActiveSet",
+    "MessageEdit",
+    "RegenerateRequest",
     "OperatorUsage",
     "Refusals",
     "TokenUsage",
@@ -135,6 +142,7 @@ __all__ = [
     "SessionSettings",
     "SessionUpdate",
     "SessionView",
+    "Siblings",
     "StoredMessage",
     "SystemPrompt",
     "Temperature",

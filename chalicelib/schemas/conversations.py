@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from chalicelib.core.tools import thinking_of_model
@@ -19,6 +19,7 @@ from chalicelib.schemas.base import (
     SystemPrompt,
     Temperature,
     Title,
+    integral,
 )
 from chalicelib.schemas.configs import ChatSettings
 from chalicelib.schemas.files import Attachment, AttachmentIds
@@ -135,7 +136,24 @@ class MessageCore(ResponseModel):
     summaries (at most 20,000 characters)."""
 
 
+class Siblings(ResponseModel):
+    """A message's place among its parent's children (edits, regenerations)."""
+
+    index: int
+    """From 0, in the order they were made."""
+    count: int
+    """How many children its parent has, itself included (at least 2)."""
+
+
 class StoredMessage(MessageCore):
+    parent_id: str | None = None
+    """The message it follows; null for a first message. A conversation is a tree: an edit
+    or a regeneration adds a sibling, and a session shows one path of it."""
+    siblings: Siblings | SkipJsonSchema[None] = Field(
+        default_factory=_not_sent, exclude_if=lambda value: value is None
+    )
+    """Only on a message of the active path that has siblings: its place among them (see
+    `PUT /session/{id}/active` to show another)."""
     attachments: list[Attachment] | SkipJsonSchema[None] = Field(
         default_factory=_not_sent, exclude_if=lambda value: value is None
     )
@@ -212,7 +230,11 @@ class SessionExport(SessionSettings):
     exported_at: str
     """When the export was made (ISO 8601, UTC)."""
     messages: list[StoredMessage]
-    """Every message, oldest first."""
+    """Every message of the conversation's tree, every branch's, oldest first: each with
+    its `parentId`, and `siblings` where it has any."""
+    active_leaf_id: str | None = None
+    """The last message of the active path (null without messages): the path is it and its
+    parents up to the first message."""
 
 
 class MessagePageQuery(BaseModel):
@@ -252,6 +274,27 @@ class MessageSend(RequestModel):
     """The text, 1-32,000 characters, not only white space."""
     attachments: AttachmentIds = Field(default_factory=list)
     """Ids of completed files of this session to send with the message, at most 5."""
+
+
+class MessageEdit(RequestModel):
+    message: MessageText
+    """The new text of the message, 1-32,000 characters, not only white space."""
+    attachments: AttachmentIds = Field(default_factory=list)
+    """Ids of completed files of this session to send with it, at most 5."""
+
+
+class RegenerateRequest(RequestModel):
+    message_id: ResourceId | SkipJsonSchema[None] = Field(default_factory=_not_sent)
+    """A reply of the active path to ask again for; by default the last one."""
+
+
+class ActiveSet(RequestModel):
+    message_id: ResourceId
+    """Any message of the session: the deepest path through it (its newest child at each
+    step) becomes the active one."""
+    sibling: Annotated[int, Field(ge=0), BeforeValidator(integral)] | None = None
+    """Instead, that message's sibling at this index (as `siblings.index` counts, from 0):
+    how "‹ 2/3 ›" steps between versions without knowing their ids."""
 
 
 class MessageReply(ResponseModel):

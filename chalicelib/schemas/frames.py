@@ -37,12 +37,28 @@ class SendFrame(RequestModel):
 
 
 class RegenerateFrame(RequestModel):
-    """Ask again for the last reply; the new one streams back and takes its place."""
+    """Ask again for a reply (by default the last; `messageId` an earlier one of the active
+    path); the new one streams back and becomes the active leaf, a sibling of the old."""
 
     action: Literal["regenerate"]
     request_id: RequestId
     session_id: ResourceId
     token: SessionToken
+    message_id: ResourceId | None = None
+
+
+class EditFrame(RequestModel):
+    """Edit a user message of the active path (as POST /session/{id}/messages/{messageId}/edit
+    does); the reply to the new version streams back as a send's does."""
+
+    action: Literal["edit"]
+    request_id: RequestId
+    session_id: ResourceId
+    token: SessionToken
+    message_id: ResourceId
+    message: MessageText
+    idempotency_key: IdempotencyKey | None = None
+    attachments: AttachmentIds = Field(default_factory=list)
 
 
 class StopFrame(RequestModel):
@@ -68,7 +84,8 @@ class FeedbackFrame(RequestModel):
 
 
 ClientFrame = Annotated[
-    SendFrame | RegenerateFrame | StopFrame | FeedbackFrame, Field(discriminator="action")
+    SendFrame | EditFrame | RegenerateFrame | StopFrame | FeedbackFrame,
+    Field(discriminator="action"),
 ]
 
 # --- server to client ------------------------------------------------------------

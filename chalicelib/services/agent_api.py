@@ -33,12 +33,13 @@ from chalicelib.model.base import ModelReply
 from chalicelib.schemas import StoredMessage
 from chalicelib.schemas import openai as oa
 from chalicelib.schemas.reply_format import ensure_json_usable
-from chalicelib.services import exchange
+from chalicelib.services import exchange, storing
 from chalicelib.services.configs import reservation_store
 from chalicelib.services.conversation import Responder, answer, whole_reply
 from chalicelib.services.keys import Agent
 from chalicelib.services.sessions import session_record, session_store, start_session
-from chalicelib.stores.sessions import Conversation, SessionRecord
+from chalicelib.stores.sessions import SessionRecord
+from chalicelib.stores.tree import PathView
 
 RESPONSE_PREFIX = "resp_"
 
@@ -100,10 +101,11 @@ def create_response(
         instructions.insert(0, request.instructions)
     session: SessionRecord | None = None
     held: tuple[Any, ...] = ()
+    view: PathView | None = None
     if request.previous_response_id:
-        conversation = _continued(agent, request.previous_response_id, settings)
-        session, held = conversation.session, conversation.reservations
-        earlier = [*earlier, *conversation.messages]
+        view = _continued(agent, request.previous_response_id, settings)
+        session, held = view.session, view.reservations
+        earlier = [*earlier, *(message.message for message in view.messages)]
     if not request.store:
         base = session or session_record(agent.config, "")
         if session is None and not agent.config.sharing:
@@ -129,7 +131,7 @@ def create_response(
         unused = hash_token(new_token(SESSION_TOKEN_PREFIX))
         session = start_session(agent.config, unused, who, api_key_id=agent.key.key.key_id)
     adjusted = _adjusted(session, request, request.max_output_tokens, None, instructions)
-    prepared = exchange.prepare_for_caller(adjusted, earlier, text, settings, held)
+    prepared = exchange.prepare_for_caller(adjusted, earlier, text, settings, held, view)
     prepared = _formatted(prepared, request.text_format, "text.format")
     store = session_store()
     result = answer(
@@ -138,7 +140,7 @@ def create_response(
         whole_reply(settings),
         lambda reply, settle: (
             reply,
-            exchange.store_exchange(store, prepared, reply, None, settle),
+            storing.store_exchange(store, prepared, reply, None, settle),
         ),
         who,
     )
@@ -231,7 +233,7 @@ def _formatted(
     return replace(prepared, request=formatted)
 
 
-def _continued(agent: Agent, response_id: str, settings: Settings) -> Conversation:
+def _continued(agent: Agent, response_id: str, settings: Settings) -> PathView:
     """The conversation a response of this agent ended, or ResponseNotFound."""
     session_id, _, reply_id = response_id.removeprefix(RESPONSE_PREFIX).partition("_")
     if not (response_id.startswith(RESPONSE_PREFIX) and is_valid_id(session_id) and reply_id):
@@ -243,7 +245,7 @@ def _continued(agent: Agent, response_id: str, settings: Settings) -> Conversati
     session = conversation.session
     if session.api_key_id is None or session.chat_config_id != agent.config_id:
         raise ResponseNotFound(details={"param": "previous_response_id"})
-    newest = conversation.messages[0].id if conversation.messages else None
+    newest = conversation.messages[0].message.id if conversation.messages else None
     if newest != reply_id:
         raise ValidationFailed(
             "previous_response_id must be the latest response of its conversation: "

@@ -12,13 +12,18 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from chalicelib.core.clients import ANONYMOUS, Caller
-from chalicelib.core.errors import IdempotencyConflict, IdempotencyInProgress, ModelError
+from chalicelib.core.errors import (
+    IdempotencyConflict,
+    IdempotencyInProgress,
+    MessageNotFound,
+    ModelError,
+)
 from chalicelib.core.logs import note_ids
 from chalicelib.core.settings import Settings, get_settings
 from chalicelib.model.base import ModelReply
 from chalicelib.model.choice import get_model, model_mode
-from chalicelib.schemas import MessageReply, MessageSend
-from chalicelib.services import exchange, insights
+from chalicelib.schemas import MessageEdit, MessageReply, MessageSend, RegenerateRequest
+from chalicelib.services import branching, exchange, insights, storing
 from chalicelib.services.access import message_count
 from chalicelib.services.caching import context_lost, inline_instead
 from chalicelib.services.configs import quota_store, reservation_store
@@ -74,19 +79,65 @@ def send_message(
     who: Caller = ANONYMOUS,
 ) -> MessageReply:
     settings = get_settings()
-    store = session_store()
     note_ids(session_id=request.session_id)
     prepared = exchange.prepare_exchange(
-        store, settings, request.session_id, token, request.message, request.attachments
+        session_store(), settings, request.session_id, token, request.message, request.attachments
     )
+    return _answer_once(prepared, request.message, idempotency_key, responder, who)
+
+
+def edit_message(
+    session_id: str,
+    message_id: str,
+    token: str,
+    request: MessageEdit,
+    idempotency_key: str | None,
+    responder: ResponderFactory = whole_reply,
+    who: Caller = ANONYMOUS,
+) -> MessageReply:
+    """A new version of an earlier user message, answered as a send is; the old one and
+    its answers stay, one sibling step away."""
+    settings = get_settings()
+    note_ids(session_id=session_id)
+    # A key names one edit of one message: the same text for another is a conflict.
+    keyed = f"edit {message_id}\n{request.message}"
+    try:
+        prepared = branching.prepare_edit(
+            session_store(),
+            settings,
+            session_id,
+            token,
+            message_id,
+            request.message,
+            request.attachments,
+        )
+    except MessageNotFound:
+        # A retry of an edit that was stored: its message has left the active path.
+        claim = Claim(session_id, idempotency_key, keyed) if idempotency_key else None
+        if claim is None or claim.read(session_store().table) is None:
+            raise
+        return _replay(claim, settings)
+    return _answer_once(prepared, keyed, idempotency_key, responder, who)
+
+
+def _answer_once(
+    prepared: exchange.PreparedExchange,
+    keyed: str,
+    idempotency_key: str | None,
+    responder: ResponderFactory,
+    who: Caller,
+) -> MessageReply:
+    """Answer a prepared send or edit, once per Idempotency-Key."""
+    settings, store = get_settings(), session_store()
+    session_id = prepared.session.session_id
     note_ids(config_id=prepared.session.chat_config_id)
-    claim = Claim(request.session_id, idempotency_key, request.message) if idempotency_key else None
+    claim = Claim(session_id, idempotency_key, keyed) if idempotency_key else None
     try:
         return answer(
             prepared,
             settings,
             responder(settings),
-            lambda reply, settle: exchange.store_exchange(store, prepared, reply, claim, settle),
+            lambda reply, settle: storing.store_exchange(store, prepared, reply, claim, settle),
             who,
             claim,
         )
@@ -162,17 +213,20 @@ def _replay(claim: Claim, settings: Settings) -> MessageReply:
 def regenerate(
     session_id: str,
     token: str,
+    request: RegenerateRequest | None = None,
     responder: ResponderFactory = whole_reply,
     who: Caller = ANONYMOUS,
 ) -> MessageReply:
+    """A new sibling of a reply (by default the last), asked with the history it had."""
     settings = get_settings()
     store = session_store()
-    prepared = exchange.prepare_regeneration(store, settings, session_id, token)
+    message_id = request.message_id if request else None
+    prepared = branching.prepare_regeneration(store, settings, session_id, token, message_id)
     note_ids(config_id=prepared.session.chat_config_id, session_id=session_id)
     return answer(
         prepared,
         settings,
         responder(settings),
-        lambda reply, settle: exchange.store_regeneration(store, prepared, reply, settle),
+        lambda reply, settle: storing.store_exchange(store, prepared, reply, None, settle),
         who,
     )

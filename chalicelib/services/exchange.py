@@ -1,23 +1,25 @@
-"""The conversation service: history budget, the model call, storing the exchange.
+"""The conversation service: the history a message follows, within its budget, and the
+model request it makes.
 
 A send is three separable steps, so a streaming transport can reuse them:
 `prepare_exchange` (read and authorize), the model call, and
-`store_exchange`. Nothing is stored unless the model answered.
+`storing.store_exchange`. Nothing is stored unless the model answered.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
 from chalicelib.core.clock import utc_now_iso
 from chalicelib.core.errors import (
     Forbidden,
     InvalidAttachment,
+    MessageNotFound,
     ModelError,
-    NothingToRegenerate,
     SessionNotFound,
+    StorageUnavailable,
+    TooManyBranches,
 )
 from chalicelib.core.safety import thresholds_in_force
 from chalicelib.core.settings import Settings
@@ -25,10 +27,8 @@ from chalicelib.core.tokens import token_matches
 from chalicelib.core.tools import tools_in_force
 from chalicelib.model.base import FilePart, ModelReply, ModelRequest, Turn
 from chalicelib.schemas import (
-    MAX_MESSAGE_CHARS,
     Attachment,
     ContextInfo,
-    MessageReply,
     StoredMessage,
     Usage,
 )
@@ -37,9 +37,17 @@ from chalicelib.services.caching import context_for
 from chalicelib.services.file_context import load_parts, ready_files
 from chalicelib.services.knowledge_search import mode_in_force, sent_beside_search, store_for
 from chalicelib.stores.files import Owner
-from chalicelib.stores.idempotency import Claim
+from chalicelib.stores.paths import PathState
 from chalicelib.stores.records import Reservation
-from chalicelib.stores.sessions import Conversation, SessionRecord, SessionStore, new_exchange_ids
+from chalicelib.stores.sessions import SessionRecord, SessionStore
+from chalicelib.stores.tree import PathMessage, PathView
+
+# Runs an active path may hold (each about 60 bytes of the session item, which every
+# send reads): a fork that would pass it is refused before the model is asked.
+MAX_PATH_RUNS = 500
+# Versions one message may have (its parent lists them, about 30 bytes each, and the
+# parent is read with a send's history): past it, an edit or a regeneration is refused.
+MAX_VERSIONS = 1000
 
 
 @dataclass(frozen=True)
@@ -48,10 +56,14 @@ class PreparedExchange:
     user_message: StoredMessage
     request: ModelRequest
     context: ContextInfo
-    # For a regeneration: the reply being replaced.
+    # For a regeneration: the reply it is a new sibling of (`user_message` is stored).
     replaces: StoredMessage | None = None
     # Quota held by this session's sends in flight, or left by sends that died.
     held: tuple[Reservation, ...] = ()
+    # Where the new messages go in the tree: the path as read and their parent (None: a
+    # first message; a regeneration's is its user message). No state: a new session's.
+    state: PathState | None = None
+    parent: PathMessage | None = None
 
 
 def authorize(session: SessionRecord | None, token: str) -> SessionRecord:
@@ -96,30 +108,57 @@ def select_history(
     return [Turn(m.role, m.content, files_of(m)) for m in [*chosen, new_message]]
 
 
-def _prepare(
-    conversation: Conversation,
-    history: Sequence[StoredMessage],
+@dataclass(frozen=True)
+class History:
+    """What a new message follows: the session, the path's messages before it (newest
+    first), whether they reach the first message, and where the new ones go."""
+
+    session: SessionRecord
+    messages: Sequence[StoredMessage]
+    complete: bool = True
+    held: tuple[Reservation, ...] = ()
+    state: PathState | None = None
+    parent: PathMessage | None = None
+
+    @classmethod
+    def of_view(cls, view: PathView, skip: int = 0, parent_at: int | None = None) -> History:
+        """The history under `view`'s newest messages but `skip` (an edit's message, a
+        regeneration's exchange); the new message hangs from the one at `parent_at`
+        (by default the newest kept: where the first skipped hung)."""
+        at = skip if parent_at is None else parent_at
+        messages = [m.message for m in view.messages[skip:]]
+        parent = view.messages[at] if len(view.messages) > at else None
+        if parent is None and at and not view.complete:
+            raise StorageUnavailable("The message's history could not be read; try again.")
+        return cls(view.session, messages, view.complete, view.reservations, view.state, parent)
+
+
+def prepare_after(
+    history: History,
     user_message: StoredMessage,
     settings: Settings,
     replaces: StoredMessage | None = None,
 ) -> PreparedExchange:
-    session = conversation.session
+    """The model request for a message after `history` (a regeneration: its user message)."""
+    _ensure_room(history)
+    session = history.session
     owner = Owner("session", session.session_id, session.chat_config_id)
 
     def files_of(message: StoredMessage) -> tuple[FilePart, ...]:
         return load_parts(owner, message.attachments) if message.attachments else ()
 
     contents = select_history(
-        history,
+        history.messages,
         user_message,
         settings.history_char_budget,
         settings.history_max_messages,
         files_of,
     )
-    # Exact when the whole conversation was read; otherwise from the running count
-    # (less the exchange being regenerated).
+    # Exact when the whole path was read; otherwise the running count of the session's
+    # messages (every branch's) bounds it.
     counted = session.stored_messages - (2 if replaces else 0)
-    earlier = len(history) if conversation.complete else max(len(history), counted)
+    read = len(history.messages)
+    earlier = read if history.complete else max(read, counted)
     total = earlier + 1
     # A tool the server no longer allows is left out, not refused.
     tools = tools_in_force(session.model, session.tools.enabled(), settings.allowed_tools)
@@ -161,20 +200,58 @@ def _prepare(
         messages_sent=len(contents), messages_total=total, truncated=len(contents) < total
     )
     return PreparedExchange(
-        session, user_message, request, context, replaces, conversation.reservations
+        session,
+        user_message,
+        request,
+        context,
+        replaces,
+        history.held,
+        history.state,
+        history.parent,
     )
 
 
-def _load_authorized(
-    store: SessionStore, session_id: str, token: str, max_messages: int, char_budget: int
-) -> Conversation:
-    conversation = store.load_recent(session_id, max_messages=max_messages, char_budget=char_budget)
-    authorize(conversation.session if conversation else None, token)
-    assert conversation is not None  # authorize refuses a missing session
-    return conversation
+def _ensure_room(history: History) -> None:
+    """Refuse a new branch on a path that already holds MAX_PATH_RUNS runs."""
+    state = history.state
+    parent_id = history.parent.message.id if history.parent else None
+    if state is None or state.extends(parent_id):
+        return
+    if len(state.cut(parent_id)) >= MAX_PATH_RUNS:
+        raise TooManyBranches(details={"limit": MAX_PATH_RUNS})
+    versions = (history.parent.kids or 1) if history.parent else state.roots()
+    if versions >= MAX_VERSIONS:
+        raise TooManyBranches(
+            f"This message already has {MAX_VERSIONS:,} versions; edit another, or send on.",
+            details={"limit": MAX_VERSIONS},
+        )
 
 
-def _attachments(session: SessionRecord, file_ids: Sequence[str]) -> list[Attachment] | None:
+def load_authorized(
+    store: SessionStore,
+    session_id: str,
+    token: str,
+    max_messages: int,
+    char_budget: int | None = None,
+    at: str | None = None,
+) -> PathView:
+    """The session and its active path's newest messages (from `at` down), if the token
+    opens it."""
+    # Never fewer than one: the newest is the new message's parent.
+    try:
+        view = store.load_view(
+            session_id, max_messages=max(1, max_messages), char_budget=char_budget, at=at
+        )
+    except MessageNotFound:
+        # Only to a holder of the session: whether it has the message.
+        authorize(store.get(session_id), token)
+        raise
+    authorize(view.session if view else None, token)
+    assert view is not None  # authorize refuses a missing session
+    return view
+
+
+def attachments_of(session: SessionRecord, file_ids: Sequence[str]) -> list[Attachment] | None:
     """The session's completed files with these ids, or InvalidAttachment."""
     if not file_ids:
         return None
@@ -195,17 +272,24 @@ def prepare_exchange(
     attachments: Sequence[str] = (),
 ) -> PreparedExchange:
     # The history that may be sent, read with the session in one Query page.
-    conversation = _load_authorized(
+    view = load_authorized(
         store, session_id, token, settings.history_max_messages, settings.history_char_budget
     )
-    user_message = StoredMessage(
+    return prepare_after(
+        History.of_view(view), new_user_message(view.session, text, attachments), settings
+    )
+
+
+def new_user_message(
+    session: SessionRecord, text: str, attachments: Sequence[str] = ()
+) -> StoredMessage:
+    return StoredMessage(
         id="",
         role="user",
         content=text,
         created_at=utc_now_iso(),
-        attachments=_attachments(conversation.session, attachments),
+        attachments=attachments_of(session, attachments),
     )
-    return _prepare(conversation, conversation.messages, user_message, settings)
 
 
 def prepare_for_caller(
@@ -214,57 +298,28 @@ def prepare_for_caller(
     text: str,
     settings: Settings,
     held: tuple[Reservation, ...] = (),
+    view: PathView | None = None,
 ) -> PreparedExchange:
-    """An exchange whose history the caller holds (an API call's), newest first: the
-    agent's settings, knowledge and tools as for a visitor's send."""
+    """An exchange whose history the caller holds (an API call's), newest first, after
+    `view`'s path when it continues a stored session: the agent's settings, knowledge and
+    tools as for a visitor's send."""
     user_message = StoredMessage(id="", role="user", content=text, created_at=utc_now_iso())
-    conversation = Conversation(session, list(earlier), True, held)
-    return _prepare(conversation, earlier, user_message, settings)
+    history = History(session, list(earlier), True, held)
+    if view is not None:
+        history = replace(History.of_view(view), session=session, messages=list(earlier))
+    return prepare_after(history, user_message, settings)
 
 
-def load_conversation(store: SessionStore, settings: Settings, session_id: str) -> Conversation:
+def load_conversation(store: SessionStore, settings: Settings, session_id: str) -> PathView:
     """A session's history as a send reads it, for a caller its holder has already checked."""
-    conversation = store.load_recent(
+    view = store.load_view(
         session_id,
-        max_messages=settings.history_max_messages,
+        max_messages=max(1, settings.history_max_messages),
         char_budget=settings.history_char_budget,
     )
-    if conversation is None:
+    if view is None:
         raise SessionNotFound()
-    return conversation
-
-
-def prepare_regeneration(
-    store: SessionStore, settings: Settings, session_id: str, token: str
-) -> PreparedExchange:
-    """Ask again for the last user message, with the history it had."""
-    # The last exchange is read on top of the history budget.
-    extra = MAX_MESSAGE_CHARS + 8 * settings.max_output_tokens
-    conversation = _load_authorized(
-        store,
-        session_id,
-        token,
-        settings.history_max_messages + 2,
-        settings.history_char_budget + extra,
-    )
-    newest = conversation.messages[:2]
-    if [m.role for m in newest] != ["model", "user"]:
-        raise NothingToRegenerate()
-    reply, user_message = newest
-    return _prepare(conversation, conversation.messages[2:], user_message, settings, reply)
-
-
-def _reply_message(message_id: str, reply: ModelReply) -> StoredMessage:
-    return StoredMessage(
-        id=message_id,
-        role="model",
-        content=reply.text,
-        created_at=utc_now_iso(),
-        stopped=True if reply.stopped else None,
-        citations=reply.citations,
-        parts=reply.parts,
-        thoughts=reply.thoughts,
-    )
+    return view
 
 
 def ensure_reply_format(request: ModelRequest, reply: ModelReply) -> None:
@@ -295,48 +350,3 @@ def usage_of(reply: ModelReply) -> Usage:
         reply.thinking_tokens,
         reply.cached_tokens,
     )
-
-
-def _message_reply(
-    prepared: PreparedExchange, user: StoredMessage, reply: StoredMessage, usage: Usage
-) -> MessageReply:
-    return MessageReply(
-        message=reply.content,
-        session_id=prepared.session.session_id,
-        model=prepared.request.model,
-        user_message=user,
-        reply=reply,
-        usage=usage,
-        context=prepared.context,
-    )
-
-
-def store_exchange(
-    store: SessionStore,
-    prepared: PreparedExchange,
-    reply: ModelReply,
-    claim: Claim | None = None,
-    settle: Sequence[Any] = (),
-) -> MessageReply:
-    """Store the exchange; `settle` (transaction items) uses up its reservation."""
-    user_id, reply_id = new_exchange_ids()
-    user = prepared.user_message.model_copy(update={"id": user_id})
-    usage = usage_of(reply)
-    result = _message_reply(prepared, user, _reply_message(reply_id, reply), usage)
-    also = (claim.complete(store.table.name, result),) if claim else ()
-    also += tuple(settle)
-    store.append_exchange(prepared.session.session_id, user, result.reply, usage, also)
-    return result
-
-
-def store_regeneration(
-    store: SessionStore,
-    prepared: PreparedExchange,
-    reply: ModelReply,
-    settle: Sequence[Any] = (),
-) -> MessageReply:
-    assert prepared.replaces is not None
-    usage = usage_of(reply)
-    new_reply = _reply_message(prepared.replaces.id, reply)
-    store.replace_reply(prepared.session.session_id, new_reply, usage, tuple(settle))
-    return _message_reply(prepared, prepared.user_message, new_reply, usage)

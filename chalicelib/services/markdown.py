@@ -6,9 +6,10 @@ reply, quoted."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from urllib.parse import quote
 
-from chalicelib.schemas import Citations, SessionExport
+from chalicelib.schemas import Citations, SessionExport, StoredMessage
 from chalicelib.schemas.replies import CodePart, ReplyPart, TextPart
 
 _SPEAKERS = {"user": "User", "model": "Model"}
@@ -16,7 +17,11 @@ _SPEAKERS = {"user": "User", "model": "Model"}
 _URI_SAFE = ":/?#@!$&'*+,;=%-._~"
 
 
-def to_markdown(export: SessionExport) -> str:
+def to_markdown(
+    export: SessionExport, path: Sequence[StoredMessage], other_branches: int = 0
+) -> str:
+    """The export's settings and its active path's messages (`path`); the branches left
+    out are counted, not shown."""
     prompt = "*(hidden by the creator)*" if export.system_prompt_hidden else export.prompt_text
     usage = export.usage
     lines = [
@@ -35,9 +40,16 @@ def to_markdown(export: SessionExport) -> str:
         "",
         prompt or "*(none)*",
     ]
+    if other_branches:
+        branches = f"{other_branches} other branches are" if other_branches > 1 else ""
+        lines += [
+            "",
+            f"*This is the active branch; {branches or 'one other branch is'} in the JSON "
+            "export (edits and regenerations keep the earlier answers).*",
+        ]
     footnotes = 0
     json_replies = export.response_format.type == "json_schema"
-    for message in export.messages:
+    for message in path:
         lines += ["", f"## {_SPEAKERS[message.role]} · {message.created_at}"]
         if message.thoughts:
             quoted = "\n".join(f"> {line}".rstrip() for line in message.thoughts.splitlines())

@@ -17,6 +17,7 @@ from chalicelib.core.errors import (
     AppError,
     ConfigDeleted,
     ConfigNotFound,
+    MessageNotFound,
     SessionNotFound,
     SettingsLocked,
     ShareNotFound,
@@ -28,6 +29,7 @@ from chalicelib.core.settings import get_settings
 from chalicelib.core.tokens import SESSION_TOKEN_PREFIX, hash_token, new_id, new_token
 from chalicelib.model.choice import model_health
 from chalicelib.schemas import (
+    ActiveSet,
     ExportQuery,
     Health,
     MessagePage,
@@ -47,7 +49,7 @@ from chalicelib.schemas import (
     ensure_tools_usable,
 )
 from chalicelib.schemas.reply_format import ensure_reply_format_usable
-from chalicelib.services import exchange
+from chalicelib.services import branching, exchange
 from chalicelib.services.access import session_count
 from chalicelib.services.configs import creation_store, load_config
 from chalicelib.services.file_context import ready_files
@@ -57,9 +59,12 @@ from chalicelib.stores.configs import StoredChatConfig
 from chalicelib.stores.files import Owner
 from chalicelib.stores.sessions import SessionRecord, SessionStore
 from chalicelib.stores.shares import ShareStore
+from chalicelib.stores.tree import PathView
 
 # Messages GET /session returns: the latest ones, oldest first.
 SESSION_VIEW_MESSAGES = 100
+# Messages a switch answers with: the new path's last page, as GET .../messages's default.
+ACTIVE_PAGE_MESSAGES = MessagePageQuery.model_fields["limit"].default
 
 
 def session_store() -> SessionStore:
@@ -186,11 +191,19 @@ def _authorized(session_id: str, token: str, *, including_deleting: bool = False
     return exchange.authorize(session, token)
 
 
-def get_session(session_id: str, token: str) -> SessionView:
-    loaded = session_store().load_recent(session_id, max_messages=SESSION_VIEW_MESSAGES)
-    session = exchange.authorize(loaded.session if loaded else None, token)
+def _authorized_view(session_id: str, token: str, max_messages: int) -> PathView:
+    """The session and its active path's newest messages, if the token opens it."""
+    view = session_store().load_view(session_id, max_messages=max_messages)
+    session = exchange.authorize(view.session if view else None, token)
     note_ids(config_id=session.chat_config_id, session_id=session.session_id)
-    messages = list(reversed(loaded.messages)) if loaded else []
+    assert view is not None  # authorize refuses a missing session
+    return view
+
+
+def get_session(session_id: str, token: str) -> SessionView:
+    view = _authorized_view(session_id, token, SESSION_VIEW_MESSAGES)
+    session = view.session
+    messages = [message.public() for message in reversed(view.messages)]
     return SessionView(**session.public().model_dump(), usage=session.usage, messages=messages)
 
 
@@ -233,11 +246,34 @@ def update_session(session_id: str, token: str, request: SessionUpdate) -> Sessi
 
 
 def list_messages(session_id: str, token: str, query: MessagePageQuery) -> MessagePage:
-    """A page of the newest messages older than the cursor, oldest first."""
-    session = _authorized(session_id, token)
+    """A page of the active path's newest messages older than the cursor, oldest first."""
+    if query.before is None:
+        # The last page: read with the session, in one Query while the last run holds it.
+        return _last_page(_authorized_view(session_id, token, query.limit))
+    state = _authorized_view(session_id, token, 1).state
     # The cursor is a message id: the page holds the messages before it.
-    page, next_id = session_store().load_page(session.session_id, query.limit, query.before)
-    return MessagePage(messages=page, next_cursor=next_id)
+    page, next_id = session_store().load_path_page(session_id, state, query.limit, query.before)
+    return MessagePage(messages=[m.public() for m in page], next_cursor=next_id)
+
+
+def _last_page(view: PathView) -> MessagePage:
+    page = [message.public() for message in reversed(view.messages)]
+    return MessagePage(messages=page, next_cursor=None if view.complete else page[0].id)
+
+
+def set_active(session_id: str, token: str, request: ActiveSet) -> MessagePage:
+    """Show another branch: the deepest path through a message becomes the active one."""
+    state = _authorized_view(session_id, token, 1).state
+    store = session_store()
+    target = request.message_id
+    if request.sibling is not None:
+        found = store.child_at(session_id, target, request.sibling)
+        if found is None:
+            raise MessageNotFound("That message has no sibling at that index.")
+        target = found
+    new_state = store.switch(session_id, state, target)
+    page, next_id = store.load_path_page(session_id, new_state, ACTIVE_PAGE_MESSAGES, None)
+    return MessagePage(messages=[m.public() for m in page], next_cursor=next_id)
 
 
 def delete_session(session_id: str, token: str) -> None:
@@ -253,13 +289,19 @@ def delete_session(session_id: str, token: str) -> None:
 
 
 def export_session(session_id: str, token: str, query: ExportQuery) -> SessionExport | TextBody:
-    session = _authorized(session_id, token)
+    """The whole tree (JSON) or the active path (Markdown, which counts the other branches)."""
+    view = _authorized_view(session_id, token, 1)
+    session = view.session
+    messages = branching.tree_messages(session_store().load_tree(session.session_id))
     export = SessionExport(
         **session.public().model_dump(),
         usage=session.usage,
         exported_at=utc_now_iso(),
-        messages=session_store().load_all(session.session_id),
+        messages=messages,
+        active_leaf_id=view.state.leaf,
     )
     if query.format == "markdown":
-        return TextBody(to_markdown(export), "text/markdown; charset=utf-8")
+        path = branching.path_to(messages, view.state.leaf)
+        text = to_markdown(export, path, branching.other_branches(messages))
+        return TextBody(text, "text/markdown; charset=utf-8")
     return export

@@ -1,6 +1,6 @@
 """Read-only snapshots of a conversation (shares), one function per route.
 
-A share copies the session's messages up to a point, as they are then, into a body of
+A share copies the session's active path up to a point, as they are then, into a body of
 its own (see stores/shares.py): later sends, regenerations and edits leave it as it was.
 It keeps each message's role, text, time, citations, code parts and attachments' names, and the
 titles and model; never a token, the session's id or the system prompt. Deleting the
@@ -27,7 +27,7 @@ from chalicelib.schemas.shares import (
     ShareList,
     ShareSummary,
 )
-from chalicelib.services import exchange
+from chalicelib.services import branching, exchange
 from chalicelib.services.configs import config_store
 from chalicelib.services.sessions import session_store, share_store
 from chalicelib.stores.sessions import SessionRecord
@@ -68,8 +68,14 @@ def _shared_message(message: StoredMessage) -> SharedMessage:
 
 
 def create_share(session_id: str, token: str, request: ShareCreate, base_url: str) -> ShareCreated:
-    session = _session(session_id, token)
-    messages = session_store().load_all(session.session_id)
+    store = session_store()
+    view = store.load_view(session_id, max_messages=1)
+    session = exchange.authorize(view.session if view else None, token)
+    note_ids(config_id=session.chat_config_id, session_id=session.session_id)
+    assert view is not None  # authorize refuses a missing session
+    # The active path, as the session shows it.
+    tree = branching.tree_messages(store.load_tree(session.session_id))
+    messages = branching.path_to(tree, view.state.leaf)
     if request.up_to_message_id is not None:
         ids = [message.id for message in messages]
         if request.up_to_message_id not in ids:

@@ -1,4 +1,4 @@
-"""Streaming a reply to a WebSocket client: the same send and regenerate as REST, with
+"""Streaming a reply to a WebSocket client: the same send, edit and regenerate as REST, with
 the model's reply sent in pieces as it is written.
 
 Reserve the quota (as REST does) -> `start` -> coalesced `delta`s -> store -> `done`.
@@ -23,10 +23,11 @@ from chalicelib.core.settings import Settings
 from chalicelib.model.base import ModelReply
 from chalicelib.model.choice import get_streaming_model
 from chalicelib.model.stream import ReplyStream, Thought
-from chalicelib.schemas import MessageReply, MessageSend
+from chalicelib.schemas import MessageEdit, MessageReply, MessageSend, RegenerateRequest
 from chalicelib.schemas.frames import (
     DeltaFrame,
     DoneFrame,
+    EditFrame,
     RegenerateFrame,
     SendFrame,
     StartFrame,
@@ -99,10 +100,26 @@ def stream_send(frame: SendFrame, channel: Channel, who: Caller = ANONYMOUS) -> 
     streamer.finish(result)
 
 
+def stream_edit(frame: EditFrame, channel: Channel, who: Caller = ANONYMOUS) -> None:
+    request = MessageEdit(message=frame.message, attachments=frame.attachments)
+    streamer = _Streamer(channel, frame.session_id)
+    result = message_service.edit_message(
+        frame.session_id,
+        frame.message_id,
+        frame.token,
+        request,
+        frame.idempotency_key,
+        streamer.responder,
+        who,
+    )
+    streamer.finish(result)
+
+
 def stream_regeneration(frame: RegenerateFrame, channel: Channel, who: Caller = ANONYMOUS) -> None:
     streamer = _Streamer(channel, frame.session_id)
+    request = RegenerateRequest(message_id=frame.message_id)
     streamer.finish(
-        message_service.regenerate(frame.session_id, frame.token, streamer.responder, who)
+        message_service.regenerate(frame.session_id, frame.token, request, streamer.responder, who)
     )
 
 

@@ -1,4 +1,4 @@
-"""A session as stored, and the keys of its partition in the sessions table."""
+"""A session as stored, its messages' items, and the keys of its partition in the sessions table."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.schemas import Attachment, SessionSettings, Usage
+from chalicelib.schemas import Attachment, Citations, SessionSettings, StoredMessage, Usage
+from chalicelib.schemas.insights import Feedback
+from chalicelib.schemas.replies import REPLY_PARTS
 
 SESSION_SORT_KEY = "SESSION"
 MESSAGE_PREFIX = "MSG#"
@@ -90,6 +92,36 @@ def session_key(session_id: str) -> dict[str, str]:
 
 def decimal_of(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(str(value))
+
+
+def message_from_item(item: dict[str, Any]) -> StoredMessage:
+    return StoredMessage(
+        id=str(item["sk"])[len(MESSAGE_PREFIX) :],
+        role=item["role"],
+        content=str(item["content"]),
+        created_at=str(item["createdAt"]),
+        stopped=True if item.get("stopped") else None,
+        citations=Citations.model_validate(item["citations"]) if item.get("citations") else None,
+        parts=REPLY_PARTS.validate_python(item["parts"]) if item.get("parts") else None,
+        thoughts=str(item["thoughts"]) if item.get("thoughts") else None,
+        attachments=item.get("attachments") or None,
+        feedback=Feedback.model_validate(item["feedback"]) if item.get("feedback") else None,
+    )
+
+
+def is_message(item: dict[str, Any]) -> bool:
+    return str(item.get("sk", "")).startswith(MESSAGE_PREFIX)
+
+
+def new_exchange_ids(after: str | None = None) -> tuple[str, str]:
+    """Ids for a user message and its reply: time-ordered, unique, adjacent, and sorting
+    after the id `after` (a session's newest message: a tree's new run must sort on top,
+    even when it is written in the same millisecond)."""
+    millis = time.time_ns() // 1_000_000
+    if after and after[:13].isdigit():
+        millis = max(millis, int(after[:13]) + 1)
+    stem = f"{millis:013d}-{secrets.token_hex(5)}"
+    return f"{stem}-0", f"{stem}-1"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The DynamoDB store of chat sessions.
 
 One table, one partition per session. The partition holds the session item
-(sort key `SESSION`), one item per message (`MSG#<id>`, see messages.py), and
+(sort key `SESSION`), one item per message (`MSG#<id>`, see messages.py), the
+records of its conversation's tree (`BRANCH#<run>`, see branches.py), and
 idempotency records (`IDEM#<key>`).
 """
 
@@ -16,7 +17,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalicelib.core.dynamo import conditional, error_code, get_item, query_items
 from chalicelib.core.errors import SessionNotFound, StorageUnavailable
 from chalicelib.core.tokens import is_valid_id
-from chalicelib.stores.messages import Conversation, MessageStore, new_exchange_ids
+from chalicelib.stores.branches import TreeStore
+from chalicelib.stores.messages import new_exchange_ids
 from chalicelib.stores.records import (
     FRACTION_SETTINGS,
     SESSION_SORT_KEY,
@@ -29,7 +31,6 @@ from chalicelib.stores.records import (
 
 __all__ = [
     "SESSION_SORT_KEY",
-    "Conversation",
     "SessionRecord",
     "SessionStore",
     "new_exchange_ids",
@@ -51,8 +52,8 @@ def _written() -> Iterator[None]:
         raise StorageUnavailable() from exc
 
 
-class SessionStore(MessageStore):
-    """Sessions and, through MessageStore, their messages."""
+class SessionStore(TreeStore):
+    """Sessions and, through TreeStore and MessageStore, their messages."""
 
     def get(self, session_id: str, *, including_deleting: bool = False) -> SessionRecord | None:
         if not is_valid_id(session_id):

@@ -51,7 +51,7 @@ def test_every_reference_resolves_and_every_frame_is_a_message() -> None:
         m["$ref"].rsplit("/", 1)[1] for m in document["operations"]["sendRequest"]["messages"]
     }
     assert sent == {"StartFrame", "ThoughtFrame", "DeltaFrame", "DoneFrame", "ErrorFrame"}
-    assert received == {"SendFrame", "RegenerateFrame", "StopFrame"}
+    assert received == {"SendFrame", "EditFrame", "RegenerateFrame", "StopFrame"}
 
 
 def _validator(document: dict[str, Any], name: str) -> Draft202012Validator:

@@ -198,7 +198,7 @@ def test_racing_identical_requests_make_one_exchange(
 # --- regenerate --------------------------------------------------------------------
 
 
-def test_regenerate_replaces_the_last_reply_with_the_same_history(
+def test_regenerate_adds_a_sibling_of_the_last_reply_with_the_same_history(
     api: ApiClient, fake_gemini: FakeGemini
 ) -> None:
     session = api.new_session()
@@ -211,7 +211,9 @@ def test_regenerate_replaces_the_last_reply_with_the_same_history(
     assert response.status == 200
     body = response.json
     assert body["message"] == "a better answer"
-    assert body["reply"]["id"] == original["reply"]["id"]
+    assert body["reply"]["id"] > original["reply"]["id"]
+    assert body["reply"]["parentId"] == original["userMessage"]["id"]
+    assert body["reply"]["siblings"] == {"index": 1, "count": 2}
     assert body["userMessage"] == original["userMessage"]
     assert body["usage"] == {
         "promptTokens": 5,
@@ -224,6 +226,7 @@ def test_regenerate_replaces_the_last_reply_with_the_same_history(
     messages = history(api, session)
     assert len(messages) == 4
     assert messages[-1]["content"] == "a better answer"
+    # The old reply is off the active path, one sibling step away.
     assert "a dull answer" not in str(messages)
 
 

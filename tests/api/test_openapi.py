@@ -91,7 +91,13 @@ def test_error_responses_narrow_the_code_to_their_status() -> None:
         schema = shared[name]["content"]["application/json"]["schema"]
         return list(schema["properties"]["code"]["enum"])
 
-    assert codes("409") == ["idempotency_conflict", "idempotency_in_progress", "invalid_attachment"]
+    assert codes("409") == [
+        "conflict",
+        "idempotency_conflict",
+        "idempotency_in_progress",
+        "invalid_attachment",
+        "too_many_branches",
+    ]
     assert codes("429") == [
         "budget_exhausted",
         "model_rate_limited",

@@ -240,10 +240,11 @@ def test_storage_failure_after_the_model_answered_leaves_history_unchanged(
 # --- concurrency and long conversations ----------------------------------------
 
 
-def test_concurrent_sends_all_land_as_adjacent_pairs(
+def test_concurrent_sends_from_one_leaf_all_store_as_siblings(
     api: ApiClient, fake_gemini: FakeGemini
 ) -> None:
     session = api.new_session()
+    api.send(session, "start")
     token = session["sessionToken"]
     barrier = threading.Barrier(10)
     failures: list[BaseException] = []
@@ -264,12 +265,29 @@ def test_concurrent_sends_all_land_as_adjacent_pairs(
         thread.join()
     assert failures == []
 
-    messages = history(api, session)
-    assert len(messages) == 20
-    for user, reply in zip(messages[::2], messages[1::2], strict=True):
-        assert user["role"] == "user" and reply["role"] == "model"
-        assert reply["content"] == DEFAULT_REPLY_PREFIX + user["content"]
-    assert sorted(m["content"] for m in messages[::2]) == sorted(f"m{n}" for n in range(10))
+    # Each hangs where the history it read ended ("start", or a send stored before it
+    # read): a lost race makes a sibling. No message is lost.
+    tree = api.tree(session)
+    assert len(tree["messages"]) == 22
+    by_id = {m["id"]: m for m in tree["messages"]}
+    users = [m for m in tree["messages"] if m["content"].startswith("m")]
+    assert sorted(m["content"] for m in users) == sorted(f"m{n}" for n in range(10))
+    replies = {m["parentId"]: m for m in tree["messages"] if m["role"] == "model"}
+    children: dict[str, list[dict]] = {}
+    for user in users:
+        assert by_id[user["parentId"]]["role"] == "model"
+        assert replies[user["id"]]["content"] == DEFAULT_REPLY_PREFIX + user["content"]
+        children.setdefault(user["parentId"], []).append(user)
+    assert any(len(kin) > 1 for kin in children.values())  # some did race
+    for kin in children.values():
+        expected = [{"index": n, "count": len(kin)} for n in range(len(kin))]
+        assert [m.get("siblings") for m in kin] == (expected if len(kin) > 1 else [None])
+    # One active leaf: the last stored, whose path is whole.
+    path = api.active_path(session)
+    assert [m["role"] for m in path] == ["user", "model"] * (len(path) // 2)
+    assert path[-1]["id"] == tree["activeLeafId"] == max(m["id"] for m in tree["messages"])
+    for parent, child in zip(path, path[1:], strict=False):
+        assert child["parentId"] == parent["id"]
 
 
 def test_a_thousand_exchange_conversation_still_sends(

@@ -6,6 +6,7 @@ from typing import Any
 
 from chalicelib.schemas import StoredMessage, Usage
 from chalicelib.stores.sessions import SessionRecord, SessionStore, new_exchange_ids
+from chalicelib.stores.tree import PathView
 from tests.utils import counting_dynamodb, seed_exchanges
 
 
@@ -29,13 +30,31 @@ def message(role: str, content: str) -> StoredMessage:
 
 
 def append(store: SessionStore, question: str, answer: str) -> tuple[StoredMessage, ...]:
-    user_id, reply_id = new_exchange_ids()
-    return store.append_exchange(
+    """A send: an exchange under the active leaf."""
+    view = store.load_view("s1", max_messages=1)
+    assert view is not None
+    user_id, reply_id = new_exchange_ids(after=view.state.top)
+    _, added = store.add_messages(
         "s1",
-        message("user", question).model_copy(update={"id": user_id}),
-        message("model", answer).model_copy(update={"id": reply_id}),
+        view.state,
+        view.messages[0] if view.messages else None,
+        [
+            message("user", question).model_copy(update={"id": user_id}),
+            message("model", answer).model_copy(update={"id": reply_id}),
+        ],
         Usage.of(3, 4),
     )
+    return tuple(m.message for m in reversed(added))
+
+
+def recent(store: SessionStore, max_messages: int, char_budget: int | None = None) -> PathView:
+    loaded = store.load_view("s1", max_messages=max_messages, char_budget=char_budget)
+    assert loaded is not None
+    return loaded
+
+
+def contents(loaded: PathView) -> list[str]:
+    return [m.message.content for m in loaded.messages]
 
 
 def put_session(store: SessionStore) -> None:
@@ -45,7 +64,7 @@ def put_session(store: SessionStore) -> None:
 
 def test_create_get_and_missing(session_store: SessionStore) -> None:
     assert session_store.get("s1") is None
-    assert session_store.load_recent("s1", max_messages=10) is None
+    assert session_store.load_view("s1", max_messages=10) is None
     put_session(session_store)
     assert session_store.get("s1") == make_session()
 
@@ -66,44 +85,40 @@ def test_append_returns_ordered_adjacent_ids(session_store: SessionStore) -> Non
     second = append(session_store, "q2", "a2")
     ids = [m.id for m in (*first, *second)]
     assert ids == sorted(ids)
-    loaded = session_store.load_recent("s1", max_messages=10)
-    assert loaded is not None
-    assert [m.content for m in loaded.messages] == ["a2", "q2", "a1", "q1"]
-    assert [m.id for m in reversed(loaded.messages)] == ids
+    loaded = recent(session_store, 10)
+    assert contents(loaded) == ["a2", "q2", "a1", "q1"]
+    assert [m.message.id for m in reversed(loaded.messages)] == ids
 
 
-def test_load_recent_stops_at_the_budget(session_store: SessionStore) -> None:
+def test_the_history_stops_at_the_budget(session_store: SessionStore) -> None:
     put_session(session_store)
     seed_exchanges(session_store._table, "s1", 500)
-    loaded = session_store.load_recent("s1", max_messages=100, char_budget=20)
-    assert loaded is not None
+    loaded = recent(session_store, 100, char_budget=20)
     # Newest first; it reads just past the budget so the caller sees what did not fit.
-    assert [m.content for m in loaded.messages][:2] == ["a499", "q499"]
-    assert sum(len(m.content) for m in loaded.messages[:-1]) <= 20
+    assert contents(loaded)[:2] == ["a499", "q499"]
+    assert sum(len(m) for m in contents(loaded)[:-1]) <= 20
     assert len(loaded.messages) < 10
 
 
-def test_load_recent_reads_at_most_max_messages_in_one_query(
+def test_the_history_is_at_most_max_messages_read_in_one_query(
     session_store: SessionStore,
 ) -> None:
     put_session(session_store)
     seed_exchanges(session_store._table, "s1", 300, chars=20)
     with counting_dynamodb(session_store.table.meta.client) as calls:
-        loaded = session_store.load_recent("s1", max_messages=50, char_budget=1_000_000)
-    assert loaded is not None
+        loaded = recent(session_store, 50, char_budget=1_000_000)
     assert len(loaded.messages) == 50 and not loaded.complete
-    assert loaded.messages[0].content.startswith("a299")
+    assert contents(loaded)[0].startswith("a299")
     # The session item, the messages, and one more that says older ones exist.
     assert [(c.operation, c.items_read) for c in calls] == [("Query", 52)]
 
 
-def test_load_recent_knows_when_it_read_everything(session_store: SessionStore) -> None:
+def test_the_history_knows_when_it_read_everything(session_store: SessionStore) -> None:
     put_session(session_store)
     seed_exchanges(session_store._table, "s1", 25)
-    loaded = session_store.load_recent("s1", max_messages=50)
-    assert loaded is not None
+    loaded = recent(session_store, 50)
     assert len(loaded.messages) == 50 and loaded.complete
-    assert loaded.messages[-1].content == "q0"
+    assert contents(loaded)[-1] == "q0"
 
 
 def test_update_settings(session_store: SessionStore) -> None:
@@ -145,6 +160,5 @@ def test_transaction_conflicts_are_retried(session_store: SessionStore) -> None:
     finally:
         events.unregister("before-call.dynamodb.TransactWriteItems", conflict)
     assert len(attempts) == 3
-    loaded = session_store.load_recent("s1", max_messages=10)
-    assert loaded is not None
-    assert [m.id for m in reversed(loaded.messages)] == [m.id for m in stored]
+    loaded = recent(session_store, 10)
+    assert [m.message.id for m in reversed(loaded.messages)] == [m.id for m in stored]

@@ -96,12 +96,12 @@ def test_a_visitor_rates_a_reply_with_a_comment_and_sees_it_after_a_reload(
     visitor.driver.refresh()
     visitor.wait(lambda _: stored_replies(visitor))
     visitor.wait(lambda _: pressed(visitor) == {"up": "false", "down": "true"})
-    # A regenerated reply keeps its id, and so its rating.
+    # A regenerated reply is a new sibling of the rated one: it has no rating of its own.
     fake.queue(reply_text("Arr, shorter."))
     visitor.driver.find_element(By.CSS_SELECTOR, ".message.model .regenerate").click()
     visitor.wait(lambda _: messages(visitor)[-1]["text"] == "Arr, shorter.")
     visitor.wait(lambda _: last_state(visitor) == "done")
-    assert pressed(visitor) == {"up": "false", "down": "true"}
+    visitor.wait(lambda _: pressed(visitor) == {"up": "false", "down": "false"})
 
     # The other thumb replaces it; Esc closes a comment box without sending.
     thumb(visitor, "up").click()
@@ -110,11 +110,12 @@ def test_a_visitor_rates_a_reply_with_a_comment_and_sees_it_after_a_reload(
     box = visitor.wait(lambda d: d.find_element(By.CSS_SELECTOR, ".feedback-comment input"))
     box.send_keys(Keys.ESCAPE)
     visitor.wait(lambda d: not d.find_elements(By.CSS_SELECTOR, ".feedback-comment"))
-    assert analytics(stack, created)["totals"]["feedback"] == {"up": 0, "down": 1}
+    # The first reply, one sibling step away, keeps its own.
+    assert analytics(stack, created)["totals"]["feedback"] == {"up": 0, "down": 2}
     # Pressing the pressed one takes the rating back.
     thumb(visitor, "down").click()
     visitor.wait(lambda _: pressed(visitor) == {"up": "false", "down": "false"})
-    assert analytics(stack, created)["totals"]["feedback"] == {"up": 0, "down": 0}
+    assert analytics(stack, created)["totals"]["feedback"] == {"up": 0, "down": 1}
 
 
 def rated_agent(stack: LocalStack) -> dict[str, Any]:

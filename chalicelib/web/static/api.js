@@ -92,6 +92,7 @@ const SENTENCES = {
   model_unavailable: "The model is not available right now. Try again later.",
   storage_unavailable: "The server's storage is not available right now; nothing was saved.",
   nothing_to_regenerate: "There is no reply to regenerate yet.",
+  too_many_branches: "This message has as many versions as it may: send on, or start a new chat.",
   nothing_to_share: "There is nothing to share yet: send a message first.",
   too_many_shares: "This chat has as many shared links as it may: revoke one to share again.",
   share_not_found: "This shared chat does not exist or was revoked.",

@@ -1,6 +1,7 @@
 // GET /chat/{id}: the share link. A visitor's own sessions, their history, and the chat.
 import { ApiError, BASE, api, sentenceFor, showStatus } from "./api.js";
 import { attachmentTray } from "./attach.js";
+import { branchActions } from "./chat-branches.js";
 import { lock, locked, restoreLock, showControls, unlockChat } from "./controls.js";
 import { fillSettings, wireMenu } from "./chat-menu.js";
 import { exchange } from "./exchange.js";
@@ -156,14 +157,20 @@ async function ensureSession() {
 // still being made must start neither a second send nor a second session.
 let sending = false;
 
-async function send(text, again = null) {
-  if (page.running || sending || locked() || !text.trim()) return;
+/** Run `task` unless an exchange (or a switch) is under way; a later one waits its turn
+ * by not starting. `sends`: it is refused while the chat is locked (a quota...). */
+async function alone(task, sends = true) {
+  if (page.running || sending || (sends && locked())) return;
   sending = true;
   try {
-    await sendNow(text, again);
+    await task();
   } finally {
     sending = false;
   }
+}
+
+async function send(text, again = null) {
+  if (text.trim()) await alone(() => sendNow(text, again));
 }
 
 async function sendNow(text, again) {
@@ -207,10 +214,11 @@ async function sendNow(text, again) {
   if (userItem.dataset.id) unsent.delete(userItem);
 }
 
-async function regenerate() {
-  const replyItem = view.lastReply();
-  if (page.running || locked() || !replyItem || !page.session) return;
-  await run("regenerate", page.session, {}, { replyItem });
+async function regenerate(replyItem = view.lastReply()) {
+  if (!replyItem?.dataset.id || !page.session) return;
+  // A new version of the reply: the old one stays, a "‹" away.
+  const fields = { messageId: replyItem.dataset.id };
+  await alone(() => run("regenerate", page.session, fields, { replyItem }));
 }
 
 async function retry(item) {
@@ -221,8 +229,11 @@ async function retry(item) {
 async function run(kind, session, fields, items) {
   const where = { configId, sessionId: session.sessionId };
   const refused = (error) => lock(error, () => setRunning(page.running), where);
-  await exchange(kind, session, fields, items, { setRunning, setState, addUsage, refused });
+  const stored = await exchange(kind, session, fields, items, {
+    setRunning, setState, addUsage, refused,
+  });
   if (!TOUCH) $("message").focus();
+  return stored;
 }
 
 /** A thumbnail's address: a short-lived link, for this chat's token holder only. */
@@ -262,7 +273,11 @@ function wire() {
   tray = attachmentTray({ session: ensureSession, setState });
   view.setThumbnails(thumbnail);
   const rate = ratings(() => page.session, setState);
-  view.setActions({ regenerate, retry, share: wireShares(() => page.session).upTo, rate });
+  const share = wireShares(() => page.session).upTo;
+  const { edit, flip } = branchActions({
+    page, tray, run, loadEarlier, setCursor, setRunning, setState, alone,
+  });
+  view.setActions({ regenerate, retry, share, rate, edit, flip });
   sidebar = pastChats(store, {
     open: pick,
     current: () => page.session?.sessionId,

@@ -74,8 +74,14 @@ export function showControls(running, hasSession) {
   for (const reply of document.querySelectorAll("#messages .message.model")) {
     reply.classList.toggle("last-reply", reply === last);
   }
-  for (const button of document.querySelectorAll("#messages .regenerate, #messages .retry")) {
+  for (const button of document.querySelectorAll(
+    "#messages .regenerate, #messages .retry, #messages .edit, #messages .edit-send",
+  )) {
     button.disabled = off;
+  }
+  // Showing another version sends nothing: only a running exchange holds it back.
+  for (const button of document.querySelectorAll("#messages .versions button")) {
+    button.disabled = Boolean(running) || button.dataset.end === "true";
   }
   $("new-chat").disabled = Boolean(running);
   $("export-md").disabled = !hasSession;

@@ -1,5 +1,6 @@
-// One send or regenerate: streamed over the WebSocket API when the server offers one,
-// else over REST (POST /session-message, POST /session/{id}/regenerate).
+// One send, edit or regenerate: streamed over the WebSocket API when the server offers
+// one, else over REST (POST /session-message, POST /session/{id}/messages/{id}/edit,
+// POST /session/{id}/regenerate).
 import { api, sentenceFor } from "./api.js";
 import * as view from "./messages.js";
 import { StreamClient } from "./stream.js";
@@ -32,10 +33,21 @@ function frameError(frame) {
   };
 }
 
+/** The REST request of an exchange: its path and body (an edit names its message in the
+ * path; a send and an edit carry an Idempotency-Key, so a retried request stores once). */
+function restRequest(kind, sessionId, fields) {
+  const session = `/session/${encodeURIComponent(sessionId)}`;
+  if (kind === "send") return { path: "/session-message", body: { sessionId, ...fields }, key: true };
+  if (kind === "regenerate") return { path: `${session}/regenerate`, body: fields, key: false };
+  const { messageId, ...edit } = fields;
+  return { path: `${session}/messages/${encodeURIComponent(messageId)}/edit`, body: edit, key: true };
+}
+
 /**
- * Run one exchange. `items` holds the reply's <li> (and, for a send, the user's);
- * `controls` updates the page: setRunning(handle|null), setState(text, kind), addUsage(),
- * and refused(error) when the server refuses (a quota, a budget...).
+ * Run one exchange. `items` holds the reply's <li> (and, for a send or an edit, the
+ * user's); `controls` updates the page: setRunning(handle|null), setState(text, kind),
+ * addUsage(), and refused(error) when the server refuses (a quota, a budget...).
+ * Resolves to true once the exchange is stored, false when it is not (or not known).
  */
 export async function exchange(kind, session, fields, items, controls) {
   const { replyItem, userItem } = items;
@@ -70,7 +82,9 @@ export async function exchange(kind, session, fields, items, controls) {
     view.setNote(replyItem, "streaming…", "streaming");
     writing();
   };
+  let stored = false;
   const finish = (result, stopped) => {
+    stored = true;
     stopDrawing();
     if (userItem) view.setStored(userItem, result.userMessage);
     const atEnd = view.isAtEnd();
@@ -143,14 +157,13 @@ export async function exchange(kind, session, fields, items, controls) {
   } else {
     const abort = new AbortController();
     stopWith(() => abort.abort());
-    const path =
-      kind === "send" ? "/session-message" : `/session/${encodeURIComponent(sessionId)}/regenerate`;
+    const { path, body, key } = restRequest(kind, sessionId, fields);
     try {
       const result = await api("POST", path, {
-        body: kind === "send" ? { sessionId, ...fields } : undefined,
+        body: Object.keys(body).length ? body : undefined,
         token: sessionToken,
         signal: abort.signal,
-        headers: kind === "send" ? { "Idempotency-Key": crypto.randomUUID() } : {},
+        headers: key ? { "Idempotency-Key": crypto.randomUUID() } : {},
       });
       finish(result, false);
     } catch (error) {
@@ -164,4 +177,5 @@ export async function exchange(kind, session, fields, items, controls) {
     }
   }
   controls.setRunning(null);
+  return stored;
 }

@@ -44,7 +44,7 @@ function commentForm(item, send, close) {
 /**
  * The rating action messages.js puts on stored replies: `(item, feedback)` draws the
  * thumbs, `feedback` the reply's as stored (or null; undefined: the rating shown for the
- * same reply before, as a regenerated reply keeps it). `session()` is the open chat's
+ * same reply id before; a regenerated reply has a new id). `session()` is the open chat's
  * {sessionId, sessionToken}; `setState` the page's status line, where errors are said.
  */
 export function ratings(session, setState) {

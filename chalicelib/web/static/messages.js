@@ -1,5 +1,6 @@
 // The conversation's DOM: one <article> per message (never a list item, so a reply's own
 // lists keep first-level bullets), replies rendered as safe Markdown, each with actions.
+import { setSiblings, versionsNode } from "./branches.js";
 import { copyText, iconButton } from "./icons.js";
 import { renderMarkdown } from "./markdown.js";
 
@@ -11,6 +12,9 @@ let onRegenerate = () => {};
 let onRetry = () => {};
 let onShare = null; // (messageId, button) => share the chat up to that reply
 let addRating = null; // (item, feedback) => thumbs on a stored reply
+let onEdit = null; // (item) => edit that user message in place
+let onFlip = null; // (item, index) => show the message's sibling at that index
+const filesOf = new WeakMap(); // a user message's <article> -> its attachments
 let jsonReplies = false; // the agent replies in JSON (responseFormat json_schema)
 
 /** How images among the attachments get their thumbnails. */
@@ -38,15 +42,23 @@ function jsonNode(content) {
 }
 
 /** What the per-message Regenerate, Retry and Share buttons do (no `share`: no button),
- * and `rate`, which puts the thumbs on a stored reply (none: no thumbs). */
-export function setActions({ regenerate, retry, share = null, rate = null }) {
+ * `rate`, which puts the thumbs on a stored reply (none: no thumbs), and `edit` and
+ * `flip`, a user message's Edit and every message's "‹ 2/3 ›" (none: neither). */
+export function setActions({ regenerate, retry, share = null, rate = null, edit = null, flip = null }) {
   onRegenerate = regenerate;
   onRetry = retry;
   onShare = share;
   addRating = rate;
+  onEdit = edit;
+  onFlip = flip;
 }
 
-// `feedback` undefined: as shown (a regenerated reply keeps its id, and so its rating).
+/** The files a user message was sent with, as shown. */
+export function attachmentsOf(item) {
+  return filesOf.get(item) || [];
+}
+
+// `feedback` undefined: as shown for that reply id (a regenerated reply is a new one).
 function showRating(item, feedback) {
   if (addRating && item.classList.contains("model") && item.dataset.id) addRating(item, feedback);
 }
@@ -100,7 +112,7 @@ function actionsNode(role) {
   bar.append(copy);
   if (role === "model") {
     const again = iconButton("refresh-cw", "Regenerate reply", "regenerate");
-    again.addEventListener("click", () => onRegenerate());
+    again.addEventListener("click", () => onRegenerate(again.closest(".message")));
     bar.append(again);
     if (onShare) {
       const share = iconButton("share-2", "Share the chat up to here", "share");
@@ -108,6 +120,11 @@ function actionsNode(role) {
       bar.append(share);
     }
   } else {
+    if (onEdit) {
+      const edit = iconButton("pencil", "Edit message", "edit");
+      edit.addEventListener("click", () => onEdit(edit.closest(".message")));
+      bar.append(edit);
+    }
     const retry = document.createElement("button");
     retry.type = "button";
     retry.className = "retry";
@@ -115,6 +132,7 @@ function actionsNode(role) {
     retry.addEventListener("click", () => onRetry(retry.closest(".message")));
     bar.append(retry);
   }
+  if (onFlip) bar.append(versionsNode(onFlip));
   const note = document.createElement("span");
   note.className = "note";
   bar.append(note, time(null));
@@ -133,11 +151,13 @@ export function messageNode(message) {
   body.className = "body";
   item.append(body);
   if (attachments?.length) item.append(attachmentsNode(attachments));
+  filesOf.set(item, attachments || []);
   item.append(actionsNode(role));
   item.querySelector("time").replaceWith(time(createdAt));
   setContent(item, content, parts);
   setThoughts(item, thoughts);
   setCitations(item, citations);
+  setSiblings(item, message.siblings);
   if (stopped) setNote(item, "stopped");
   showRating(item, feedback ?? null);
   return item;
@@ -276,6 +296,7 @@ export function setStored(item, message) {
   setContent(item, message.content, message.parts);
   setThoughts(item, message.thoughts);
   setCitations(item, message.citations);
+  setSiblings(item, message.siblings);
   showRating(item, message.feedback);
 }
 
