@@ -91,7 +91,8 @@ export function openEditor(item, { text, attachments, send }) {
 
   const fit = () => {
     box.style.height = "auto";
-    box.style.height = `${box.scrollHeight}px`;
+    // The content's height, and the border's, which scrollHeight leaves out.
+    box.style.height = `${box.scrollHeight + box.offsetHeight - box.clientHeight}px`;
   };
   const close = () => {
     form.remove();
