@@ -129,12 +129,7 @@ def test_serves_a_whole_conversation_on_local_aws_and_stops_on_sigterm(
     for thread in threads:
         thread.join()
     assert statuses == [200] * 8
-    # Each was stored under the message its model call saw: racing sends are siblings,
-    # the last stored is the path shown, and the tree holds them all.
-    export = stack.call("GET", f"/session/{session_id}/export", token=token)[1]
-    assert len(export["messages"]) == 18
-    shown = stack.call("GET", f"/session/{session_id}", token=token)[1]["messages"]
-    assert shown[-1]["id"] == export["activeLeafId"] and len(shown) >= 4
+    assert len(stack.call("GET", f"/session/{session_id}", token=token)[1]["messages"]) == 18
 
     assert_answers_like_the_deployed_api(stack.port)
     assert "in-memory AWS (moto)" in stack.output()

@@ -64,6 +64,9 @@ class PreparedExchange:
     # first message; a regeneration's is its user message). No state: a new session's.
     state: PathState | None = None
     parent: PathMessage | None = None
+    # A send (not an edit or a regeneration): one that loses a race goes after the
+    # winner, as a conversation's next message, not beside it.
+    follows_leaf: bool = False
 
 
 def authorize(session: SessionRecord | None, token: str) -> SessionRecord:
@@ -275,9 +278,10 @@ def prepare_exchange(
     view = load_authorized(
         store, session_id, token, settings.history_max_messages, settings.history_char_budget
     )
-    return prepare_after(
+    prepared = prepare_after(
         History.of_view(view), new_user_message(view.session, text, attachments), settings
     )
+    return replace(prepared, follows_leaf=True)
 
 
 def new_user_message(

@@ -66,8 +66,10 @@ def store_exchange(
     items) uses up its reservation.
 
     Two writes from one path race: if this one loses (the path changed since it was
-    read), it is stored as a sibling under the same parent, which is what its model call
-    saw, with fresh ids; refused (ConcurrentUpdate) when the parent left the active path.
+    read), a send is stored after the winner, as the conversation's next exchange (two
+    tabs' messages both show), and an edit or a regeneration as a sibling under the same
+    parent, which is what its model call saw; each with fresh ids. Refused
+    (ConcurrentUpdate) when the parent left the active path (a switch, an edit above).
     """
     session_id = prepared.session.session_id
     state, parent = prepared.state or EMPTY_PATH, prepared.parent
@@ -79,7 +81,7 @@ def store_exchange(
                 raise
             # A growing, random pause, so the racers do not meet again at once.
             time.sleep(random.uniform(0, 0.01 * 2**attempt))
-            state, parent = _path_again(store, session_id, parent)
+            state, parent = _path_again(store, session_id, parent, prepared.follows_leaf)
     raise AssertionError("unreachable")
 
 
@@ -115,11 +117,14 @@ def _store_under(
 
 
 def _path_again(
-    store: SessionStore, session_id: str, parent: PathMessage | None
+    store: SessionStore, session_id: str, parent: PathMessage | None, to_leaf: bool = False
 ) -> tuple[PathState, PathMessage | None]:
-    """The path as it is now, and the parent as it now reads (its children counted)."""
+    """The path as it is now, and the parent as it now reads (its children counted), or
+    with `to_leaf` the path's leaf, once the parent is found still on it."""
     try:
         view = store.load_view(session_id, max_messages=1, at=parent.message.id if parent else None)
+        if to_leaf and view is not None:
+            view = store.load_view(session_id, max_messages=1)
     except MessageNotFound:
         raise ConcurrentUpdate(
             "The conversation changed meanwhile: this message's place is no longer on "
@@ -127,4 +132,6 @@ def _path_again(
         ) from None
     if view is None:
         raise SessionNotFound()
+    if to_leaf:
+        return view.state, view.messages[0] if view.messages else None
     return view.state, view.messages[0] if parent else None

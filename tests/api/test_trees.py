@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from chalicelib.core import aws
-from chalicelib.schemas import MessageEdit
+from chalicelib.schemas import MessageEdit, MessageSend
 from chalicelib.services import conversation as message_service
 from chalicelib.services import exchange
 from tests.fake_gemini import FakeGemini, error, reply_text
@@ -167,6 +167,32 @@ def test_concurrent_edits_of_one_message_all_store_with_one_active_leaf(
     assert_whole_path(path)
     assert path[-1]["id"] == tree["activeLeafId"]
     assert path[2]["content"].startswith("edit ") and len(path) == 4
+
+
+def test_concurrent_sends_on_one_session_all_show_on_its_path(
+    api: ApiClient, session: Session
+) -> None:
+    barrier = threading.Barrier(5)
+    statuses: list[int] = []
+
+    def send(number: int) -> None:
+        barrier.wait()
+        request = MessageSend(session_id=session["sessionId"], message=f"at once {number}")
+        message_service.send_message(session["sessionToken"], request, None)
+        statuses.append(200)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 5
+    # As from two tabs: each exchange after the one stored before it, none hidden.
+    path = api.active_path(session)
+    assert_whole_path(path)
+    assert len(path) == 6 + 10 == len(api.tree(session)["messages"])
+    assert sorted(m["content"] for m in path[6::2]) == [f"at once {n}" for n in range(5)]
+    assert all("siblings" not in m for m in path)
 
 
 # --- regenerate -------------------------------------------------------------------------
