@@ -120,18 +120,23 @@ def _path_again(
     store: SessionStore, session_id: str, parent: PathMessage | None, to_leaf: bool = False
 ) -> tuple[PathState, PathMessage | None]:
     """The path as it is now, and the parent as it now reads (its children counted), or
-    with `to_leaf` the path's leaf, once the parent is found still on it."""
+    with `to_leaf` the path's leaf; ConcurrentUpdate when the parent left the path."""
+    gone = ConcurrentUpdate(
+        "The conversation changed meanwhile: this message's place is no longer on "
+        "its active path. Nothing was stored; read it again and retry."
+    )
+    if to_leaf:
+        # One read of the path: its leaf, and whether the parent is still on it.
+        view = store.load_view(session_id, max_messages=1)
+        if view is None:
+            raise SessionNotFound()
+        if parent is not None and view.state.run_index(parent.message.id) is None:
+            raise gone
+        return view.state, view.messages[0] if view.messages else None
     try:
         view = store.load_view(session_id, max_messages=1, at=parent.message.id if parent else None)
-        if to_leaf and view is not None:
-            view = store.load_view(session_id, max_messages=1)
     except MessageNotFound:
-        raise ConcurrentUpdate(
-            "The conversation changed meanwhile: this message's place is no longer on "
-            "its active path. Nothing was stored; read it again and retry."
-        ) from None
+        raise gone from None
     if view is None:
         raise SessionNotFound()
-    if to_leaf:
-        return view.state, view.messages[0] if view.messages else None
     return view.state, view.messages[0] if parent else None

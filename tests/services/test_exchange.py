@@ -7,9 +7,12 @@ import time
 
 import pytest
 
-from chalicelib.model.base import Turn
+from chalicelib.core.errors import ConcurrentUpdate
+from chalicelib.core.settings import get_settings
+from chalicelib.model.base import ModelReply, Turn
 from chalicelib.schemas import MessageSend, StoredMessage
 from chalicelib.services import conversation as message_service
+from chalicelib.services import exchange, storing
 from chalicelib.services.exchange import select_history
 from chalicelib.stores.sessions import SessionStore
 from tests.conftest import GEMINI_KEY
@@ -301,3 +304,34 @@ def test_a_thousand_exchange_conversation_still_sends(
         "truncated": True,
     }
     assert len(history(api, session)) == 100
+
+
+def test_a_send_that_lost_its_race_goes_after_the_winner_unless_its_parent_left(
+    api: ApiClient, fake_gemini: FakeGemini, session_store: SessionStore
+) -> None:
+    """The race made in order: a send is prepared (its history read), another write lands,
+    then the first is stored."""
+    session = api.new_session()
+    api.send(session, "first")
+    sid, token = session["sessionId"], session["sessionToken"]
+
+    def prepared(text: str) -> exchange.PreparedExchange:
+        return exchange.prepare_exchange(session_store, get_settings(), sid, token, text)
+
+    late = prepared("late")
+    api.send(session, "winner")
+    storing.store_exchange(session_store, late, ModelReply(text="late reply"))
+    path = [m["content"] for m in history(api, session)]
+    assert path == [
+        "first", DEFAULT_REPLY_PREFIX + "first", "winner", DEFAULT_REPLY_PREFIX + "winner",
+        "late", "late reply",
+    ]  # fmt: skip
+    # Its parent (the last reply) leaves the path before it stores: refused, nothing stored.
+    stranded = prepared("stranded")
+    second = history(api, session)[2]
+    fake_gemini.queue(reply_text("edited reply"))
+    assert api.edit(session, second["id"], "winner, edited").status == 200
+    before = len(api.tree(session)["messages"])
+    with pytest.raises(ConcurrentUpdate):
+        storing.store_exchange(session_store, stranded, ModelReply(text="stranded reply"))
+    assert len(api.tree(session)["messages"]) == before
