@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -214,3 +215,24 @@ class ApiClient:
         export = self.get(f"/session/{session['sessionId']}/export", token=session["sessionToken"])
         assert export.status == 200, export.json
         return dict(export.json)
+
+
+def at_once(count: int, task: Callable[[int], object]) -> list[BaseException]:
+    """Run task(0) ... task(count - 1) in threads that start together (a barrier), and
+    return what they raised, so a race is as likely as the machine allows."""
+    barrier = threading.Barrier(count)
+    failures: list[BaseException] = []
+
+    def run(number: int) -> None:
+        try:
+            barrier.wait()
+            task(number)
+        except BaseException as exc:  # noqa: BLE001 - returned to the test to assert on
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return failures

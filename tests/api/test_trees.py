@@ -4,7 +4,6 @@ races, old sessions, exports, shares and faults."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from chalicelib.schemas import MessageEdit, MessageSend
 from chalicelib.services import conversation as message_service
 from chalicelib.services import exchange
 from tests.fake_gemini import FakeGemini, error, reply_text
-from tests.utils import ApiClient, assert_error, counting_dynamodb, failing, seed_exchanges
+from tests.utils import ApiClient, assert_error, at_once, counting_dynamodb, failing, seed_exchanges
 
 Session = dict[str, Any]
 
@@ -137,24 +136,18 @@ def test_concurrent_edits_of_one_message_all_store_with_one_active_leaf(
     api: ApiClient, fake_gemini: FakeGemini, session: Session
 ) -> None:
     q1 = find(api, session, "q1")
-    barrier = threading.Barrier(5)
     statuses: list[int] = []
 
     # Through the service: Chalice's test client swaps os.environ per request, which
     # threads would leave swapped.
     def edit(number: int) -> None:
-        barrier.wait()
         request = MessageEdit(message=f"edit {number}")
         message_service.edit_message(
             session["sessionId"], q1["id"], session["sessionToken"], request, None
         )
         statuses.append(200)
 
-    threads = [threading.Thread(target=edit, args=(n,)) for n in range(5)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    assert at_once(5, edit) == []
     assert statuses == [200] * 5
     tree = api.tree(session)
     assert len(tree["messages"]) == 6 + 10
@@ -172,20 +165,14 @@ def test_concurrent_edits_of_one_message_all_store_with_one_active_leaf(
 def test_concurrent_sends_on_one_session_all_show_on_its_path(
     api: ApiClient, session: Session
 ) -> None:
-    barrier = threading.Barrier(5)
     statuses: list[int] = []
 
     def send(number: int) -> None:
-        barrier.wait()
         request = MessageSend(session_id=session["sessionId"], message=f"at once {number}")
         message_service.send_message(session["sessionToken"], request, None)
         statuses.append(200)
 
-    threads = [threading.Thread(target=send, args=(n,)) for n in range(5)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    assert at_once(5, send) == []
     assert statuses == [200] * 5
     # As from two tabs: each exchange after the one stored before it, none hidden.
     path = api.active_path(session)

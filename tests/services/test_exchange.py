@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -26,7 +25,7 @@ from tests.fake_gemini import (
     reply_text,
     slow,
 )
-from tests.utils import ApiClient, assert_error, failing, seed_exchanges
+from tests.utils import ApiClient, assert_error, at_once, failing, seed_exchanges
 
 
 def texts(body: dict) -> list[tuple[str, str]]:
@@ -249,24 +248,13 @@ def test_concurrent_sends_from_one_leaf_all_store_one_after_another(
     session = api.new_session()
     api.send(session, "start")
     token = session["sessionToken"]
-    barrier = threading.Barrier(10)
-    failures: list[BaseException] = []
 
     def send(number: int) -> None:
-        try:
-            barrier.wait()
-            message_service.send_message(
-                token, MessageSend(session_id=session["sessionId"], message=f"m{number}"), None
-            )
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            failures.append(exc)
+        message_service.send_message(
+            token, MessageSend(session_id=session["sessionId"], message=f"m{number}"), None
+        )
 
-    threads = [threading.Thread(target=send, args=(n,)) for n in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert failures == []
+    assert at_once(10, send) == []
 
     # A send that lost a race goes after the one that won: one straight path, in the
     # order they were stored, each reply right after its message. No message is lost.
